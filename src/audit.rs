@@ -1,0 +1,333 @@
+//! Audit events (PROTOCOL §5): the event type, the publisher that puts each event into
+//! the audit stream with a deterministic `Nats-Msg-Id` before the reply, and the reader
+//! behind `audit.query`.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::store::{error_chain, StoreError};
+use crate::time_util;
+
+/// `ok` for a change that happened, `denied` for a refused attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Denied,
+}
+
+/// What kind of party acted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorType {
+    User,
+    Machine,
+    System,
+    Anonymous,
+}
+
+/// Who acted: a user by handle, a machine by id, an unknown party by its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: ActorType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Actor {
+    /// The worker itself (bootstrap and other operator tooling).
+    pub fn system() -> Self {
+        Actor {
+            id: "system".into(),
+            kind: ActorType::System,
+            name: None,
+        }
+    }
+}
+
+/// What was acted on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Target {
+    /// A target of `kind` named by `id`.
+    pub fn new(kind: &str, id: impl Into<String>) -> Self {
+        Target {
+            id: id.into(),
+            kind: kind.into(),
+            name: None,
+        }
+    }
+}
+
+/// One audit event. It never holds a secret.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditEvent {
+    pub id: String,
+    pub time: String,
+    pub action: String,
+    pub outcome: Outcome,
+    pub actor: Actor,
+    pub target: Target,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    #[serde(default)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+impl AuditEvent {
+    /// A new event; `dedup_key` names the change (or the refused request) so that a
+    /// retry produces the same `id` and `Nats-Msg-Id` and the stream keeps one copy.
+    pub fn new(
+        dedup_key: &str,
+        action: &str,
+        outcome: Outcome,
+        actor: Actor,
+        target: Target,
+    ) -> Self {
+        AuditEvent {
+            id: event_id(dedup_key),
+            time: time_util::now_rfc3339(),
+            action: action.to_owned(),
+            outcome,
+            actor,
+            target,
+            tenant: None,
+            site: None,
+            metadata: serde_json::Map::new(),
+        }
+    }
+
+    /// Adds a metadata field.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.metadata.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+/// The event id for a dedup key: 32 hex chars, also used as `Nats-Msg-Id`.
+pub fn event_id(dedup_key: &str) -> String {
+    let full = crate::crypto::sha256_hex(format!("roster-audit\n{dedup_key}").as_bytes());
+    full[..32].to_owned()
+}
+
+/// Filters of `audit.query`, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// A subject filter below `P.audit.` (`invite.created`, `user.>`).
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub since: Option<OffsetDateTime>,
+    pub until: Option<OffsetDateTime>,
+    pub limit: usize,
+}
+
+/// Checks an action filter: dot-separated tokens of `[a-z0-9_-]`, the last may be `*`/`>`.
+pub fn valid_action_filter(s: &str) -> bool {
+    let tokens: Vec<&str> = s.split('.').collect();
+    let n = tokens.len();
+    !s.is_empty()
+        && s.len() <= 128
+        && tokens.iter().enumerate().all(|(i, t)| {
+            (!t.is_empty()
+                && t.bytes().all(|c| {
+                    c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-'
+                }))
+                || (*t == "*")
+                || (*t == ">" && i == n - 1)
+        })
+}
+
+/// Publishes events into, and reads them back from, the audit stream.
+#[derive(Debug, Clone)]
+pub struct Auditor {
+    js: jetstream::Context,
+    subject_prefix: String,
+    stream_name: String,
+}
+
+/// The audit stream's name for a subject prefix (`roster` → `ROSTER_AUDIT`).
+pub fn stream_name(prefix: &str) -> String {
+    format!(
+        "{}_AUDIT",
+        prefix.replace(['.', '-'], "_").to_ascii_uppercase()
+    )
+}
+
+impl Auditor {
+    /// Opens the audit stream, creating it when missing (idempotent).
+    pub async fn ensure(
+        js: jetstream::Context,
+        prefix: &str,
+        replicas: usize,
+    ) -> anyhow::Result<Self> {
+        let name = stream_name(prefix);
+        let cfg = stream::Config {
+            name: name.clone(),
+            description: Some("roster audit events".into()),
+            subjects: vec![format!("{prefix}.audit.>")],
+            num_replicas: replicas,
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        };
+        if js.get_stream(&name).await.is_err() {
+            if let Err(e) = js.create_stream(cfg).await {
+                // Another worker may have won the race; only fail if it is still missing.
+                js.get_stream(&name).await.map_err(|_| {
+                    anyhow::anyhow!("cannot create audit stream {name}: {}", error_chain(&e))
+                })?;
+            }
+        }
+        Ok(Self {
+            js,
+            subject_prefix: prefix.to_owned(),
+            stream_name: name,
+        })
+    }
+
+    /// Publishes one event and waits for the stream's ack. A duplicate (same id within
+    /// the duplicate window) is acknowledged without a second copy.
+    pub async fn publish(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let subject = format!("{}.audit.{}", self.subject_prefix, event.action);
+        let payload = serde_json::to_vec(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut delay = Duration::from_millis(50);
+        for attempt in 0..6 {
+            let msg = jetstream::message::PublishMessage::build()
+                .payload(payload.clone().into())
+                .message_id(event.id.as_str());
+            let res = match self.js.send_publish(subject.clone(), msg).await {
+                Ok(ack) => ack.await.map(|_| ()).map_err(|e| error_chain(&e)),
+                Err(e) => Err(error_chain(&e)),
+            };
+            match res {
+                Ok(()) => return Ok(()),
+                Err(why) if attempt < 5 => {
+                    tracing::debug!(attempt, %why, "audit publish failed, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(800));
+                }
+                Err(why) => return Err(StoreError::Unavailable(why)),
+            }
+        }
+        Err(StoreError::Unavailable(
+            "audit publish retries exhausted".into(),
+        ))
+    }
+
+    /// Reads matching events: the most recent `limit`, oldest first.
+    pub async fn query(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let unavailable =
+            |e: &(dyn std::error::Error + 'static)| StoreError::Unavailable(error_chain(e));
+        let stream = self
+            .js
+            .get_stream(&self.stream_name)
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let filter_subject = match &f.action {
+            Some(a) => format!("{}.audit.{a}", self.subject_prefix),
+            None => format!("{}.audit.>", self.subject_prefix),
+        };
+        let deliver_policy = match f.since {
+            Some(start_time) => consumer::DeliverPolicy::ByStartTime { start_time },
+            None => consumer::DeliverPolicy::All,
+        };
+        let consumer = stream
+            .create_consumer(consumer::pull::Config {
+                filter_subject,
+                deliver_policy,
+                ack_policy: consumer::AckPolicy::None,
+                inactive_threshold: Duration::from_secs(30),
+                memory_storage: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut info = consumer.cached_info().clone();
+        let name = info.name.clone();
+        let mut out: VecDeque<AuditEvent> = VecDeque::new();
+        let mut pending = info.num_pending;
+        'outer: while pending > 0 {
+            let mut batch = consumer
+                .fetch()
+                .max_messages(500)
+                .messages()
+                .await
+                .map_err(|e| unavailable(&e))?;
+            let mut got = 0;
+            while let Some(msg) = batch.next().await {
+                let msg = msg.map_err(|e| unavailable(&*e))?;
+                got += 1;
+                pending = msg.info().map(|i| i.pending).unwrap_or(0);
+                if let Ok(ev) = serde_json::from_slice::<AuditEvent>(&msg.payload) {
+                    if let Some(until) = f.until {
+                        if time_util::parse_rfc3339(&ev.time).is_some_and(|t| t >= until) {
+                            break 'outer;
+                        }
+                    }
+                    if f.actor.as_ref().is_none_or(|a| *a == ev.actor.id)
+                        && f.target.as_ref().is_none_or(|t| *t == ev.target.id)
+                    {
+                        out.push_back(ev);
+                        if out.len() > f.limit {
+                            out.pop_front();
+                        }
+                    }
+                }
+            }
+            if got == 0 {
+                // Nothing came although the server said more was pending: ask again once.
+                info = stream
+                    .consumer_info(&name)
+                    .await
+                    .map_err(|e| unavailable(&e))?;
+                if info.num_pending == 0 {
+                    break;
+                }
+            }
+        }
+        let _ = stream.delete_consumer(&name).await;
+        Ok(out.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn action_filters() {
+        for ok in ["invite.created", "user.>", "user.*", "*.denied", "a-b.c_d"] {
+            assert!(valid_action_filter(ok), "{ok}");
+        }
+        for bad in ["", "user.", ">.user", "User.created", "a b", "a..b", "a.>x"] {
+            assert!(!valid_action_filter(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn event_ids_are_deterministic() {
+        assert_eq!(event_id("x"), event_id("x"));
+        assert_ne!(event_id("x"), event_id("y"));
+        assert_eq!(event_id("x").len(), 32);
+    }
+}

@@ -1,0 +1,690 @@
+//! The `roster` command line: the worker (`serve`), operator tools (`bootstrap`, `dev`)
+//! and a client command for every endpoint. Tables for people, `--json` for scripts.
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use crate::client::{ClientError, RosterClient};
+use crate::config::{NatsArgs, WorkerArgs, WorkerConfig};
+use crate::domain::{Handle, InviteId, Role, SiteCode};
+use crate::natsd::{NatsServer, ServerOptions};
+use crate::wire::admin::{
+    AuditQueryRequest, InviteListRequest, InviteStateFilter, UserListRequest, UserStatusFilter,
+};
+use crate::{bootstrap, identity, worker};
+
+use output::Out;
+
+/// roster: membership for NATS buses. Invites, registration, admin commands and an audit
+/// trail, kept in JetStream KV and served over request-reply.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about, long_about = None)]
+pub struct Cli {
+    /// Log as JSON lines (for `serve` and `dev`).
+    #[arg(long, global = true, env = "ROSTER_LOG_JSON")]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a worker: create buckets and the audit stream if missing, serve until SIGINT/SIGTERM.
+    Serve {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
+    /// Mint the first owner invite (refused once an owner exists).
+    Bootstrap {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Handle of the owner to invite.
+        #[arg(long)]
+        handle: String,
+        /// Bucket replicas, if the buckets do not exist yet.
+        #[arg(long, env = "ROSTER_REPLICAS", default_value_t = 1)]
+        replicas: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a private nats-server with JetStream, bootstrap, and run a worker: the whole
+    /// service on a laptop. Ctrl-C stops everything.
+    Dev {
+        /// Port for nats-server (0 picks a free one).
+        #[arg(long, default_value_t = 4222)]
+        port: u16,
+        /// Keep the server's data here (default: a temporary directory, removed on exit).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Handle for the owner invite.
+        #[arg(long, default_value = "owner")]
+        handle: String,
+        /// Print one JSON line `{"nats_url", "owner_invite"}` once ready.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an identity file with a fresh Ed25519 and X25519 key pair (mode 0600).
+    Keygen {
+        /// Where to write it.
+        #[arg(long, env = "ROSTER_IDENTITY")]
+        identity: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+        /// Print the public keys as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Redeem an invite with the identity file's keys.
+    Register {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The invite token (`inv_…`).
+        #[arg(long)]
+        invite: String,
+    },
+    /// Invites: create, list, get, cancel.
+    #[command(subcommand)]
+    Invite(InviteCmd),
+    /// Users: list, get, set-role, delete.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+/// Options of every client command.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Identity file to sign with (default `$ROSTER_IDENTITY` or ~/.config/roster/identity.json).
+    #[arg(long, env = "ROSTER_IDENTITY")]
+    pub identity: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for a reply.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InviteCmd {
+    /// Mint an invite; prints the token once.
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        handle: String,
+        /// owner, admin, operator or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Lifetime in seconds (default 7 days, at most 30 days).
+        #[arg(long)]
+        ttl_secs: Option<u64>,
+    },
+    /// List invites.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// pending, used, cancelled or expired.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one invite.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        invite_id: String,
+    },
+    /// Cancel a pending invite.
+    Cancel {
+        #[command(flatten)]
+        client: ClientArgs,
+        invite_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// List users.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        role: Option<String>,
+        /// active or revoked.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one user.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        handle: String,
+    },
+    /// Change a user's role (and an operator's sites).
+    SetRole {
+        #[command(flatten)]
+        client: ClientArgs,
+        handle: String,
+        role: String,
+        /// Comma-separated site codes (operators only).
+        #[arg(long, value_delimiter = ',')]
+        sites: Option<Vec<String>>,
+    },
+    /// Delete a user for good; its key may register again with a new invite.
+    Delete {
+        #[command(flatten)]
+        client: ClientArgs,
+        handle: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Query audit events (most recent `--limit`, oldest first).
+    Query {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Action, e.g. `invite.created`, or a family like `user.>`.
+        #[arg(long)]
+        action: Option<String>,
+        /// Actor id (handle, machine id or key).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Target id.
+        #[arg(long)]
+        target: Option<String>,
+        /// RFC 3339 lower bound.
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 upper bound.
+        #[arg(long)]
+        until: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let server_side = matches!(cli.command, Command::Serve { .. } | Command::Dev { .. });
+    init_tracing(cli.log_json, server_side);
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(json: bool, server_side: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if server_side {
+        "info,async_nats=warn"
+    } else {
+        "warn"
+    };
+    let filter = EnvFilter::try_from_env("ROSTER_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve { nats, worker } => serve(nats, worker).await,
+        Command::Bootstrap {
+            nats,
+            handle,
+            replicas,
+            json,
+        } => bootstrap_cmd(nats, &handle, replicas, json).await,
+        Command::Dev {
+            port,
+            data_dir,
+            handle,
+            json,
+        } => dev(port, data_dir, &handle, json).await,
+        Command::Keygen {
+            identity,
+            force,
+            json,
+        } => keygen(identity, force, json),
+        Command::Register { client, invite } => {
+            let out = Out::new(client.json);
+            let c = connect_client(&client).await?;
+            finish(&out, c.register(&invite).await, output::register)
+        }
+        Command::Invite(cmd) => invite_cmd(cmd).await,
+        Command::User(cmd) => user_cmd(cmd).await,
+        Command::Audit(cmd) => audit_cmd(cmd).await,
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {},
+                    _ = term.recv() => {},
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn serve(nats: NatsArgs, w: WorkerArgs) -> anyhow::Result<ExitCode> {
+    let cfg = WorkerConfig::from_args(&nats, &w)?;
+    let client = nats.connect("roster-worker").await?;
+    let handle = worker::start(client, cfg).await?;
+    wait_for_signal().await;
+    handle.shutdown().await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bootstrap_cmd(
+    nats: NatsArgs,
+    handle: &str,
+    replicas: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let handle = Handle::parse(handle).map_err(|e| anyhow::anyhow!("--handle: {e}"))?;
+    let cfg = WorkerConfig::from_args(
+        &nats,
+        &WorkerArgs {
+            replicas,
+            ..WorkerArgs::default()
+        },
+    )?;
+    let client = nats.connect("roster-bootstrap").await?;
+    let (store, audit) = worker::open_state(&client, &cfg).await?;
+    match bootstrap::bootstrap(&store, &audit, &handle, cfg.handlers.invite_default_ttl).await {
+        Ok(inv) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"token": inv.token, "handle": inv.handle, "role": inv.role, "expires_at": inv.expires_at})
+                );
+            } else {
+                println!(
+                    "Owner invite for '{}' (expires {}):\n\n  {}\n",
+                    inv.handle, inv.expires_at, inv.token
+                );
+                println!(
+                    "Redeem it with:\n  roster keygen\n  roster register --nats-url {} --invite {}",
+                    nats.nats_url, inv.token
+                );
+            }
+            client.flush().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(bootstrap::BootstrapError::OwnerExists(owner)) => {
+            let msg =
+                format!("an owner already exists ({owner}); ask an owner for an invite instead");
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"error": {"code": "owner_exists", "message": msg}})
+                );
+            } else {
+                eprintln!("error: {msg}");
+            }
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn dev(
+    port: u16,
+    data_dir: Option<PathBuf>,
+    handle: &str,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let handle = Handle::parse(handle).map_err(|e| anyhow::anyhow!("--handle: {e}"))?;
+    if !json {
+        eprintln!("starting nats-server with JetStream…");
+    }
+    let server = NatsServer::start(ServerOptions {
+        port,
+        data_dir,
+        sync_always: false,
+    })
+    .await?;
+    let url = server.url();
+    let nats = NatsArgs::for_url(&url);
+    let cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
+    let client = nats.connect("roster-dev-worker").await?;
+    let (store, audit) = worker::open_state(&client, &cfg).await?;
+    let invite = match bootstrap::bootstrap(
+        &store,
+        &audit,
+        &handle,
+        cfg.handlers.invite_default_ttl,
+    )
+    .await
+    {
+        Ok(inv) => Some(inv),
+        Err(bootstrap::BootstrapError::OwnerExists(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let worker = worker::start(client, cfg).await?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "nats_url": url,
+                "owner_invite": invite.as_ref().map(|i| i.token.clone()),
+                "owner_handle": handle,
+                "data_dir": server.dir(),
+            })
+        );
+    } else {
+        println!("roster dev is ready.\n");
+        println!("  NATS URL:  {url}");
+        println!("  data dir:  {}", server.dir().display());
+        match &invite {
+            Some(inv) => {
+                println!(
+                    "  owner invite for '{}' (expires {}):\n\n    {}\n",
+                    inv.handle, inv.expires_at, inv.token
+                );
+                println!("Join as the owner from another terminal:\n");
+                println!("  export ROSTER_NATS_URL={url}");
+                println!("  roster keygen");
+                println!("  roster register --invite {}", inv.token);
+                println!("  roster invite create --handle alice --role member\n");
+            }
+            None => println!("  an owner already exists in this data dir; use its identity.\n"),
+        }
+        println!("Ctrl-C stops the worker and nats-server.");
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    wait_for_signal().await;
+    if !json {
+        eprintln!("stopping…");
+    }
+    worker.shutdown().await?;
+    drop(server);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keygen(path: Option<PathBuf>, force: bool, json: bool) -> anyhow::Result<ExitCode> {
+    let path = path.unwrap_or_else(identity::default_path);
+    let keys = identity::create(&path, force)?;
+    let kex = keys.kex_pub()?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"identity": path, "sign_pub": keys.sign_pub().to_hex(), "kex_pub": kex.to_hex()})
+        );
+    } else {
+        println!("wrote {} (mode 0600)", path.display());
+        println!("  sign_pub: {}", keys.sign_pub());
+        println!("  kex_pub:  {}", kex.to_hex());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connect_client(a: &ClientArgs) -> anyhow::Result<RosterClient> {
+    let path = a.identity.clone().unwrap_or_else(identity::default_path);
+    let keys = identity::load(&path)?;
+    crate::config::validate_prefix(&a.nats.prefix)?;
+    let nats = a.nats.connect("roster-cli").await?;
+    Ok(RosterClient::new(nats, &a.nats.prefix, keys)
+        .with_timeout(Duration::from_secs(a.timeout.max(1))))
+}
+
+/// Prints a result: the table or JSON on success, the code and message on a refusal.
+fn finish<T: serde::Serialize>(
+    out: &Out,
+    res: Result<T, ClientError>,
+    table: fn(&T),
+) -> anyhow::Result<ExitCode> {
+    match res {
+        Ok(v) => {
+            if out.json {
+                println!("{}", serde_json::to_string(&v)?);
+            } else {
+                table(&v);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ClientError::Api(e)) => {
+            if out.json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&crate::wire::ErrorEnvelope::from(&e))?
+                );
+            } else {
+                eprintln!("error: {}: {}", e.code, e.message);
+            }
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn parse<T>(what: &str, r: Result<T, crate::domain::ParseError>) -> anyhow::Result<T> {
+    r.map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}
+
+async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        InviteCmd::Create {
+            client,
+            handle,
+            role,
+            ttl_secs,
+        } => {
+            let handle = parse("--handle", Handle::parse(&handle))?;
+            let role = parse("--role", Role::parse(&role))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.invite_create(&handle, role, ttl_secs).await,
+                output::invite_created,
+            )
+        }
+        InviteCmd::List {
+            client,
+            state,
+            limit,
+            cursor,
+        } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some("pending") => Some(InviteStateFilter::Pending),
+                Some("used") => Some(InviteStateFilter::Used),
+                Some("cancelled") => Some(InviteStateFilter::Cancelled),
+                Some("expired") => Some(InviteStateFilter::Expired),
+                Some(other) => {
+                    anyhow::bail!("--state {other}: expected pending, used, cancelled or expired")
+                }
+            };
+            let c = connect_client(&client).await?;
+            let req = InviteListRequest {
+                state,
+                limit,
+                cursor,
+            };
+            finish(
+                &Out::new(client.json),
+                c.invite_list(&req).await,
+                output::invite_list,
+            )
+        }
+        InviteCmd::Get { client, invite_id } => {
+            let id = parse("invite id", InviteId::parse(&invite_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.invite_get(&id).await,
+                output::invite,
+            )
+        }
+        InviteCmd::Cancel { client, invite_id } => {
+            let id = parse("invite id", InviteId::parse(&invite_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.invite_cancel(&id).await,
+                output::invite,
+            )
+        }
+    }
+}
+
+async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCmd::List {
+            client,
+            role,
+            status,
+            limit,
+            cursor,
+        } => {
+            let role = role.map(|r| parse("--role", Role::parse(&r))).transpose()?;
+            let status = match status.as_deref() {
+                None => None,
+                Some("active") => Some(UserStatusFilter::Active),
+                Some("revoked") => Some(UserStatusFilter::Revoked),
+                Some(other) => anyhow::bail!("--status {other}: expected active or revoked"),
+            };
+            let c = connect_client(&client).await?;
+            let req = UserListRequest {
+                role,
+                status,
+                limit,
+                cursor,
+            };
+            finish(
+                &Out::new(client.json),
+                c.user_list(&req).await,
+                output::user_list,
+            )
+        }
+        UserCmd::Get { client, handle } => {
+            let handle = parse("handle", Handle::parse(&handle))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.user_get(&handle).await,
+                output::user,
+            )
+        }
+        UserCmd::SetRole {
+            client,
+            handle,
+            role,
+            sites,
+        } => {
+            let handle = parse("handle", Handle::parse(&handle))?;
+            let role = parse("role", Role::parse(&role))?;
+            let sites = sites
+                .map(|v| {
+                    v.iter()
+                        .map(|s| parse("--sites", SiteCode::parse(s)))
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+                .transpose()?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.user_set_role(&handle, role, sites).await,
+                output::user,
+            )
+        }
+        UserCmd::Delete { client, handle } => {
+            let handle = parse("handle", Handle::parse(&handle))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.user_delete(&handle).await,
+                output::deleted,
+            )
+        }
+    }
+}
+
+async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCmd::Query {
+            client,
+            action,
+            actor,
+            target,
+            since,
+            until,
+            limit,
+        } => {
+            let c = connect_client(&client).await.context("audit query")?;
+            let req = AuditQueryRequest {
+                action,
+                actor,
+                target,
+                since,
+                until,
+                limit,
+            };
+            finish(
+                &Out::new(client.json),
+                c.audit_query(&req).await,
+                output::audit,
+            )
+        }
+    }
+}

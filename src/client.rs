@@ -1,0 +1,288 @@
+//! A typed Rust client for roster. It signs every request (PROTOCOL §3) with the
+//! caller's Ed25519 key; the CLI and the tests use it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::crypto::{self, KeyPairs};
+use crate::domain::{Handle, InviteId, Role, SiteCode};
+use crate::handlers::Endpoint;
+use crate::wire::admin::*;
+use crate::wire::register::{RegisterReply, RegisterRequest};
+use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// roster refused the request with a PROTOCOL code.
+    #[error("{0}")]
+    Api(ApiError),
+    /// No worker answered in time, or NATS failed.
+    #[error("NATS request failed: {0}")]
+    Nats(String),
+    /// The reply was not what the protocol promises.
+    #[error("unexpected reply: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// The PROTOCOL code, if roster answered with one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api(e) => Some(e.code),
+            _ => None,
+        }
+    }
+}
+
+/// A reply as it came off the bus, for tests that check headers and raw bodies.
+#[derive(Debug, Clone)]
+pub struct RawReply {
+    pub headers: Option<HeaderMap>,
+    pub body: Bytes,
+}
+
+impl RawReply {
+    /// The error envelope's code, if this is a refusal.
+    pub fn error_code(&self) -> Option<String> {
+        serde_json::from_slice::<ErrorEnvelope>(&self.body)
+            .ok()
+            .map(|e| e.error.code)
+    }
+}
+
+/// A signed-request client.
+#[derive(Debug, Clone)]
+pub struct RosterClient {
+    nats: async_nats::Client,
+    prefix: String,
+    keys: Arc<KeyPairs>,
+    timeout: Duration,
+}
+
+impl RosterClient {
+    /// A client that signs with `keys` and talks to the worker under `prefix`.
+    pub fn new(nats: async_nats::Client, prefix: &str, keys: KeyPairs) -> Self {
+        Self {
+            nats,
+            prefix: prefix.to_owned(),
+            keys: Arc::new(keys),
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Sets the request timeout.
+    pub fn with_timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    /// The key pairs this client signs with.
+    pub fn keys(&self) -> &KeyPairs {
+        &self.keys
+    }
+
+    /// The NATS connection.
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.nats
+    }
+
+    /// The four signature headers for `body` on `subject`, at `ts_ms`, with `nonce`.
+    pub fn sign_headers_at(
+        &self,
+        subject: &str,
+        body: &[u8],
+        ts_ms: i64,
+        nonce: &str,
+    ) -> HeaderMap {
+        let ts = ts_ms.to_string();
+        let msg = crypto::signed_bytes(subject, &ts, nonce, body);
+        let mut h = HeaderMap::new();
+        h.insert(wire::HDR_KEY, self.keys.sign_pub().to_hex().as_str());
+        h.insert(wire::HDR_TS, ts.as_str());
+        h.insert(wire::HDR_NONCE, nonce);
+        h.insert(wire::HDR_SIG, self.keys.sign_hex(&msg).as_str());
+        h
+    }
+
+    /// Fresh signature headers (now, random nonce).
+    pub fn sign_headers(&self, subject: &str, body: &[u8]) -> HeaderMap {
+        self.sign_headers_at(
+            subject,
+            body,
+            crate::time_util::now_ms(),
+            &crypto::random_nonce_hex(),
+        )
+    }
+
+    /// The subject of an endpoint.
+    pub fn subject(&self, ep: Endpoint) -> String {
+        ep.subject(&self.prefix)
+    }
+
+    /// Sends exactly these bytes and headers; returns the raw reply.
+    pub async fn send_raw(
+        &self,
+        subject: &str,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<RawReply, ClientError> {
+        let req = async_nats::Request::new()
+            .payload(body)
+            .headers(headers)
+            .timeout(Some(self.timeout));
+        let msg = self
+            .nats
+            .send_request(subject.to_owned(), req)
+            .await
+            .map_err(|e| ClientError::Nats(e.to_string()))?;
+        Ok(RawReply {
+            headers: msg.headers,
+            body: msg.payload,
+        })
+    }
+
+    /// Signs and sends `body` to `ep`; returns the raw reply.
+    pub async fn call_raw(&self, ep: Endpoint, body: &[u8]) -> Result<RawReply, ClientError> {
+        let subject = self.subject(ep);
+        let headers = self.sign_headers(&subject, body);
+        self.send_raw(&subject, headers, Bytes::copy_from_slice(body))
+            .await
+    }
+
+    /// Signs and sends a typed request; decodes the success or the error envelope.
+    pub async fn call<Req: Serialize, Rep: DeserializeOwned>(
+        &self,
+        ep: Endpoint,
+        req: &Req,
+    ) -> Result<Rep, ClientError> {
+        let body = serde_json::to_vec(req).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let raw = self.call_raw(ep, &body).await?;
+        decode_reply(&raw.body)
+    }
+
+    /// Registers this client's keys with an invite.
+    pub async fn register(&self, invite: &str) -> Result<RegisterReply, ClientError> {
+        let kex_pub = self
+            .keys
+            .kex_pub()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        self.call(
+            Endpoint::Register,
+            &RegisterRequest {
+                invite: invite.to_owned(),
+                kex_pub,
+            },
+        )
+        .await
+    }
+
+    /// `invite.create`.
+    pub async fn invite_create(
+        &self,
+        handle: &Handle,
+        role: Role,
+        ttl_secs: Option<u64>,
+    ) -> Result<InviteCreateReply, ClientError> {
+        let req = InviteCreateRequest {
+            handle: handle.clone(),
+            role,
+            ttl_secs,
+        };
+        self.call(Endpoint::InviteCreate, &req).await
+    }
+
+    /// `invite.list`.
+    pub async fn invite_list(
+        &self,
+        req: &InviteListRequest,
+    ) -> Result<InviteListReply, ClientError> {
+        self.call(Endpoint::InviteList, req).await
+    }
+
+    /// `invite.get`.
+    pub async fn invite_get(&self, id: &InviteId) -> Result<InviteView, ClientError> {
+        self.call(
+            Endpoint::InviteGet,
+            &InviteIdRequest {
+                invite_id: id.clone(),
+            },
+        )
+        .await
+    }
+
+    /// `invite.cancel`.
+    pub async fn invite_cancel(&self, id: &InviteId) -> Result<InviteView, ClientError> {
+        self.call(
+            Endpoint::InviteCancel,
+            &InviteIdRequest {
+                invite_id: id.clone(),
+            },
+        )
+        .await
+    }
+
+    /// `user.list`.
+    pub async fn user_list(&self, req: &UserListRequest) -> Result<UserListReply, ClientError> {
+        self.call(Endpoint::UserList, req).await
+    }
+
+    /// `user.get`.
+    pub async fn user_get(&self, handle: &Handle) -> Result<UserView, ClientError> {
+        self.call(
+            Endpoint::UserGet,
+            &HandleRequest {
+                handle: handle.clone(),
+            },
+        )
+        .await
+    }
+
+    /// `user.set_role`.
+    pub async fn user_set_role(
+        &self,
+        handle: &Handle,
+        role: Role,
+        sites: Option<Vec<SiteCode>>,
+    ) -> Result<UserView, ClientError> {
+        let req = SetRoleRequest {
+            handle: handle.clone(),
+            role,
+            sites,
+        };
+        self.call(Endpoint::UserSetRole, &req).await
+    }
+
+    /// `user.delete`.
+    pub async fn user_delete(&self, handle: &Handle) -> Result<DeleteReply, ClientError> {
+        self.call(
+            Endpoint::UserDelete,
+            &HandleRequest {
+                handle: handle.clone(),
+            },
+        )
+        .await
+    }
+
+    /// `audit.query`.
+    pub async fn audit_query(
+        &self,
+        req: &AuditQueryRequest,
+    ) -> Result<AuditQueryReply, ClientError> {
+        self.call(Endpoint::AuditQuery, req).await
+    }
+}
+
+/// Decodes a reply body: the success type, or the error envelope as `ClientError::Api`.
+pub fn decode_reply<Rep: DeserializeOwned>(body: &[u8]) -> Result<Rep, ClientError> {
+    if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) {
+        let code = ErrorCode::from_wire(&env.error.code).unwrap_or(ErrorCode::Internal);
+        return Err(ClientError::Api(ApiError::new(code, env.error.message)));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ClientError::Decode(format!("{e}: {}", String::from_utf8_lossy(body))))
+}

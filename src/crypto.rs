@@ -1,0 +1,360 @@
+//! All cryptography in one place: Ed25519 request signatures, X25519 key checks, the
+//! secret formats (`inv_`, `cek_`, `cak_`) with their checksums, and digests.
+
+use std::fmt;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use x25519_dalek::{PublicKey as XPublicKey, StaticSecret};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::domain::{InviteId, KexKey, ParseError, SignKey};
+
+/// Domain-separation tag of signed requests (PROTOCOL §3).
+pub const SIGNING_TAG: &str = "roster-v1";
+
+/// True when `bytes` is an Ed25519 point that is not of small order ("weak").
+pub fn is_acceptable_sign_key(bytes: &[u8; 32]) -> bool {
+    match VerifyingKey::from_bytes(bytes) {
+        Ok(k) => !k.is_weak(),
+        Err(_) => false,
+    }
+}
+
+/// True when an X25519 exchange with `bytes` is contributory, i.e. `bytes` is not one of
+/// the low-order points (in any of their encodings). Multiplying by a clamped scalar (a
+/// multiple of the cofactor) sends exactly the low-order points to zero.
+pub fn is_contributory_kex_key(bytes: &[u8; 32]) -> bool {
+    // A fixed scalar is fine: only the contributory check matters, nothing is kept.
+    let probe = StaticSecret::from([0x5a; 32]);
+    probe
+        .diffie_hellman(&XPublicKey::from(*bytes))
+        .was_contributory()
+}
+
+/// The exact bytes a request signature covers: `roster-v1\n{subject}\n{ts}\n{nonce}\n{body}`.
+pub fn signed_bytes(subject: &str, ts: &str, nonce: &str, body: &[u8]) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(SIGNING_TAG.len() + subject.len() + ts.len() + 40 + body.len());
+    out.extend_from_slice(SIGNING_TAG.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(subject.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(ts.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(nonce.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(body);
+    out
+}
+
+/// Verifies a hex signature over `msg` with `verify_strict`. Any malformation is `false`.
+pub fn verify_signature(key: &SignKey, msg: &[u8], sig_hex: &str) -> bool {
+    let mut sig = [0u8; 64];
+    if sig_hex.len() != 128 || hex::decode_to_slice(sig_hex, &mut sig).is_err() {
+        return false;
+    }
+    let Ok(vk) = VerifyingKey::from_bytes(key.bytes()) else {
+        return false;
+    };
+    vk.verify_strict(msg, &Signature::from_bytes(&sig)).is_ok()
+}
+
+/// A client's two key pairs: Ed25519 for signing, X25519 for key exchange.
+pub struct KeyPairs {
+    sign: SigningKey,
+    kex: StaticSecret,
+}
+
+impl fmt::Debug for KeyPairs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPairs")
+            .field(
+                "sign_pub",
+                &hex::encode(self.sign.verifying_key().as_bytes()),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyPairs {
+    /// Fresh key pairs from the OS CSPRNG.
+    pub fn generate() -> Self {
+        let sign = SigningKey::generate(&mut OsRng);
+        let kex = StaticSecret::random_from_rng(OsRng);
+        Self { sign, kex }
+    }
+    /// Rebuilds key pairs from their 32-byte secrets.
+    pub fn from_secrets(sign_seed: &[u8; 32], kex_secret: &[u8; 32]) -> Self {
+        Self {
+            sign: SigningKey::from_bytes(sign_seed),
+            kex: StaticSecret::from(*kex_secret),
+        }
+    }
+    /// The Ed25519 seed (secret). Handle with care.
+    pub fn sign_seed(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.sign.to_bytes())
+    }
+    /// The X25519 secret. Handle with care.
+    pub fn kex_secret(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.kex.to_bytes())
+    }
+    /// The signing public key.
+    pub fn sign_pub(&self) -> SignKey {
+        // A key derived from a real seed is never weak; fall back defensively anyway.
+        SignKey::from_bytes(self.sign.verifying_key().to_bytes())
+            .unwrap_or_else(|_| unreachable_weak_key())
+    }
+    /// The key-exchange public key.
+    pub fn kex_pub(&self) -> Result<KexKey, ParseError> {
+        KexKey::from_bytes(XPublicKey::from(&self.kex).to_bytes())
+    }
+    /// Signs `msg`; returns the lowercase hex signature.
+    pub fn sign_hex(&self, msg: &[u8]) -> String {
+        hex::encode(self.sign.sign(msg).to_bytes())
+    }
+}
+
+#[cold]
+fn unreachable_weak_key() -> SignKey {
+    // Only reachable if the dalek invariants break; never on a request path.
+    panic!("a generated Ed25519 key was weak")
+}
+
+/// 16 random bytes as lowercase hex, for `Roster-Nonce`.
+pub fn random_nonce_hex() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    hex::encode(b)
+}
+
+/// Lowercase hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Constant-time equality of two strings of equal length (digests).
+pub fn ct_eq(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// The kinds of secret the worker mints (PROTOCOL §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    /// An invite token.
+    Invite,
+    /// A site enrollment key.
+    Enrollment,
+    /// A machine credential.
+    Credential,
+}
+
+impl SecretKind {
+    /// The string every secret of this kind starts with.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            SecretKind::Invite => "inv_",
+            SecretKind::Enrollment => "cek_",
+            SecretKind::Credential => "cak_",
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            SecretKind::Invite => "invite token",
+            SecretKind::Enrollment => "enrollment key",
+            SecretKind::Credential => "machine credential",
+        }
+    }
+}
+
+const SECRET_LEN: usize = 32;
+const CHECK_LEN: usize = 4;
+/// Length of the part after the prefix: base32 of 32 random bytes plus a 4-byte checksum.
+const ENCODED_LEN: usize = ((SECRET_LEN + CHECK_LEN) * 8).div_ceil(5);
+
+/// A minted secret. It redacts itself in `Debug` and zeroes on drop.
+pub struct Secret {
+    kind: SecretKind,
+    text: Zeroizing<String>,
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret({}<redacted>)", self.kind.prefix())
+    }
+}
+
+impl Secret {
+    /// Mints a new secret of `kind`: 32 bytes from the OS CSPRNG, with checksum.
+    pub fn mint(kind: SecretKind) -> Self {
+        let mut raw = Zeroizing::new([0u8; SECRET_LEN]);
+        OsRng.fill_bytes(raw.as_mut());
+        let mut buf = Zeroizing::new(Vec::with_capacity(SECRET_LEN + CHECK_LEN));
+        buf.extend_from_slice(raw.as_ref());
+        buf.extend_from_slice(&checksum(kind, raw.as_ref()));
+        let text = format!("{}{}", kind.prefix(), base32_encode(&buf));
+        Self {
+            kind,
+            text: Zeroizing::new(text),
+        }
+    }
+
+    /// Parses a secret as typed by a person or program. A wrong prefix, length, alphabet
+    /// or checksum is refused before any lookup.
+    pub fn parse(kind: SecretKind, s: &str) -> Result<Self, ParseError> {
+        let bad = || {
+            ParseError(format!(
+                "malformed {} (wrong format or checksum)",
+                kind.name()
+            ))
+        };
+        let rest = s.strip_prefix(kind.prefix()).ok_or_else(bad)?;
+        if rest.len() != ENCODED_LEN {
+            return Err(bad());
+        }
+        let mut buf = Zeroizing::new(base32_decode(rest).ok_or_else(bad)?);
+        if buf.len() < SECRET_LEN + CHECK_LEN {
+            return Err(bad());
+        }
+        buf.truncate(SECRET_LEN + CHECK_LEN);
+        let (raw, sum) = buf.split_at(SECRET_LEN);
+        if !bool::from(checksum(kind, raw).ct_eq(sum)) {
+            return Err(bad());
+        }
+        Ok(Self {
+            kind,
+            text: Zeroizing::new(s.to_owned()),
+        })
+    }
+
+    /// The secret text, to be shown once.
+    pub fn expose(&self) -> &str {
+        &self.text
+    }
+
+    /// SHA-256 of the secret text, the only form that is ever stored.
+    pub fn digest_hex(&self) -> String {
+        sha256_hex(self.text.as_bytes())
+    }
+}
+
+fn checksum(kind: SecretKind, raw: &[u8]) -> [u8; CHECK_LEN] {
+    let mut h = Sha256::new();
+    h.update(b"roster-v1 checksum ");
+    h.update(kind.prefix().as_bytes());
+    h.update(raw);
+    let d = h.finalize();
+    [d[0], d[1], d[2], d[3]]
+}
+
+/// The invite id for a token: the first 16 bytes of a domain-separated SHA-256, so the
+/// id can be shown and logged while revealing nothing usable about the token.
+pub fn invite_id_for(token: &Secret) -> InviteId {
+    let mut h = Sha256::new();
+    h.update(b"roster-v1 invite-id\n");
+    h.update(token.expose().as_bytes());
+    let d = h.finalize();
+    InviteId::from_trusted(hex::encode(&d[..16]))
+}
+
+const B32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+
+fn base32_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity((data.len() * 8).div_ceil(5));
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for &b in data {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(B32[((acc >> bits) & 31) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(B32[((acc << (5 - bits)) & 31) as usize] as char);
+    }
+    acc.zeroize();
+    out
+}
+
+fn base32_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 5 / 8);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'a'..=b'z' => c - b'a',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => return None,
+        };
+        acc = (acc << 5) | u32::from(v);
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    acc.zeroize();
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_round_trip_and_reject_typos() {
+        for kind in [
+            SecretKind::Invite,
+            SecretKind::Enrollment,
+            SecretKind::Credential,
+        ] {
+            let s = Secret::mint(kind);
+            let text = s.expose().to_owned();
+            assert!(text.starts_with(kind.prefix()));
+            assert_eq!(
+                Secret::parse(kind, &text).unwrap().digest_hex(),
+                s.digest_hex()
+            );
+            // Change one character in the body: the checksum must catch it.
+            let mut chars: Vec<char> = text.chars().collect();
+            let i = 10;
+            chars[i] = if chars[i] == 'a' { 'b' } else { 'a' };
+            let typo: String = chars.into_iter().collect();
+            assert!(Secret::parse(kind, &typo).is_err());
+            assert!(Secret::parse(kind, &text[..text.len() - 1]).is_err());
+            assert!(Secret::parse(kind, &text.to_uppercase()).is_err());
+        }
+        let inv = Secret::mint(SecretKind::Invite);
+        assert!(Secret::parse(SecretKind::Enrollment, inv.expose()).is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let s = Secret::mint(SecretKind::Invite);
+        let dbg = format!("{s:?}");
+        assert!(!dbg.contains(&s.expose()[4..]));
+    }
+
+    #[test]
+    fn invite_ids_are_stable_per_token() {
+        let s = Secret::mint(SecretKind::Invite);
+        let again = Secret::parse(SecretKind::Invite, s.expose()).unwrap();
+        assert_eq!(invite_id_for(&s), invite_id_for(&again));
+        assert_eq!(invite_id_for(&s).as_str().len(), 32);
+    }
+
+    #[test]
+    fn generated_keys_sign_and_verify() {
+        let kp = KeyPairs::generate();
+        let msg = signed_bytes("roster.v1.register", "1", &"00".repeat(16), b"{}");
+        let sig = kp.sign_hex(&msg);
+        assert!(verify_signature(&kp.sign_pub(), &msg, &sig));
+        assert!(!verify_signature(&kp.sign_pub(), b"other", &sig));
+        assert!(kp.kex_pub().is_ok());
+    }
+}

@@ -1,0 +1,418 @@
+//! Domain newtypes, parsed once at the edge. Holding a `Handle` means it is valid.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::crypto;
+
+/// Why a value from the outside was refused; the text is safe to show the requester.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn err(msg: impl Into<String>) -> ParseError {
+    ParseError(msg.into())
+}
+
+/// A user handle: `^[a-z0-9][a-z0-9_-]{1,30}[a-z0-9]$`. Also a valid KV key token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Handle(String);
+
+fn is_lower_alnum(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit()
+}
+
+fn check_name(s: &str, what: &str) -> Result<(), ParseError> {
+    let b = s.as_bytes();
+    let ok = (3..=32).contains(&b.len())
+        && is_lower_alnum(b[0])
+        && is_lower_alnum(b[b.len() - 1])
+        && b.iter()
+            .all(|&c| is_lower_alnum(c) || c == b'_' || c == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(err(format!(
+            "{what} must be 3-32 characters of a-z, 0-9, '_' or '-', starting and ending with a letter or digit"
+        )))
+    }
+}
+
+impl Handle {
+    /// Parses a handle, refusing upper case, dots, slashes and wrong lengths.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        check_name(s, "handle")?;
+        Ok(Self(s.to_owned()))
+    }
+    /// The handle as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Handle {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<Handle> for String {
+    fn from(h: Handle) -> String {
+        h.0
+    }
+}
+impl fmt::Display for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A tenant name; follows the handle rule.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Tenant(String);
+
+impl Tenant {
+    /// Parses a tenant name.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        check_name(s, "tenant")?;
+        Ok(Self(s.to_owned()))
+    }
+    /// The tenant used when a request names none.
+    pub fn default_tenant() -> Self {
+        Self("default".to_owned())
+    }
+    /// The tenant as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Tenant {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<Tenant> for String {
+    fn from(t: Tenant) -> String {
+        t.0
+    }
+}
+
+/// A site code: `^[A-Za-z0-9][A-Za-z0-9-]{1,30}[A-Za-z0-9]$`, compared case-insensitively.
+/// The canonical form (stored, compared, used in KV keys) is upper case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SiteCode(String);
+
+impl SiteCode {
+    /// Parses a site code and returns its canonical (upper-case) form.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let b = s.as_bytes();
+        let ok = (3..=32).contains(&b.len())
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+            && b.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-');
+        if !ok {
+            return Err(err(
+                "site must be 3-32 characters of A-Z, a-z, 0-9 or '-', starting and ending with a letter or digit",
+            ));
+        }
+        Ok(Self(s.to_ascii_uppercase()))
+    }
+    /// The canonical site code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for SiteCode {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<SiteCode> for String {
+    fn from(s: SiteCode) -> String {
+        s.0
+    }
+}
+
+/// A role. Names compare case-insensitively; the canonical form is lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Role {
+    /// No admin permission.
+    Member,
+    /// Reads everything; manages machines and keys at its own sites.
+    Operator,
+    /// Every permission but changing owners.
+    Admin,
+    /// Every permission.
+    Owner,
+}
+
+impl Role {
+    /// Parses a role name, case-insensitively.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        match s.to_ascii_lowercase().as_str() {
+            "owner" => Ok(Role::Owner),
+            "admin" => Ok(Role::Admin),
+            "operator" => Ok(Role::Operator),
+            "member" => Ok(Role::Member),
+            _ => Err(err("role must be one of owner, admin, operator, member")),
+        }
+    }
+    /// The canonical name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Operator => "operator",
+            Role::Member => "member",
+        }
+    }
+}
+impl TryFrom<String> for Role {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<Role> for String {
+    fn from(r: Role) -> String {
+        r.as_str().to_owned()
+    }
+}
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+fn parse_hex32(s: &str, what: &str) -> Result<[u8; 32], ParseError> {
+    if s.len() != 64
+        || !s
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    {
+        return Err(err(format!("{what} must be 64 lowercase hex characters")));
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|_| err(format!("{what} is not valid hex")))?;
+    Ok(out)
+}
+
+/// An Ed25519 public key that is canonical and not of small order.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SignKey([u8; 32]);
+
+impl SignKey {
+    /// Parses 64 lowercase hex characters and refuses weak (small-order) keys.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let bytes = parse_hex32(s, "signing key")?;
+        Self::from_bytes(bytes)
+    }
+    /// Checks raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, ParseError> {
+        if !crypto::is_acceptable_sign_key(&bytes) {
+            return Err(err(
+                "signing key is not a valid, non-weak Ed25519 public key",
+            ));
+        }
+        Ok(Self(bytes))
+    }
+    /// The raw key.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+impl TryFrom<String> for SignKey {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<SignKey> for String {
+    fn from(k: SignKey) -> String {
+        k.to_hex()
+    }
+}
+impl fmt::Debug for SignKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SignKey({})", self.to_hex())
+    }
+}
+impl fmt::Display for SignKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// An X25519 public key that is not a low-order point.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct KexKey([u8; 32]);
+
+impl KexKey {
+    /// Parses 64 lowercase hex characters and refuses low-order points.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let bytes = parse_hex32(s, "key-exchange key")?;
+        Self::from_bytes(bytes)
+    }
+    /// Checks raw bytes.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, ParseError> {
+        if !crypto::is_contributory_kex_key(&bytes) {
+            return Err(err("key-exchange key is a low-order X25519 point"));
+        }
+        Ok(Self(bytes))
+    }
+    /// The raw key.
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+impl TryFrom<String> for KexKey {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<KexKey> for String {
+    fn from(k: KexKey) -> String {
+        k.to_hex()
+    }
+}
+impl fmt::Debug for KexKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KexKey({})", self.to_hex())
+    }
+}
+
+/// A request nonce: 16 bytes, 32 lowercase hex characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nonce(String);
+
+impl Nonce {
+    /// Parses 32 lowercase hex characters.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if s.len() != 32
+            || !s
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
+            return Err(err("Roster-Nonce must be 32 lowercase hex characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    /// The hex nonce.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The id of an invite: 32 lowercase hex characters derived from the token's digest,
+/// so the token is found with one KV read and the id reveals nothing about the token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct InviteId(String);
+
+impl InviteId {
+    /// Parses an invite id.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if s.len() != 32
+            || !s
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+        {
+            return Err(err("invite_id must be 32 lowercase hex characters"));
+        }
+        Ok(Self(s.to_owned()))
+    }
+    /// Wraps an id computed by `crypto`.
+    pub(crate) fn from_trusted(s: String) -> Self {
+        Self(s)
+    }
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for InviteId {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<InviteId> for String {
+    fn from(i: InviteId) -> String {
+        i.0
+    }
+}
+impl fmt::Display for InviteId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_follow_the_grammar() {
+        for ok in ["abc", "alice", "a_b-c", "0ops", &"a".repeat(32)] {
+            assert!(Handle::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "ab",
+            "Alice",
+            "a.b",
+            "a/b",
+            "-ab",
+            "ab-",
+            "a b",
+            &"a".repeat(33),
+            "",
+            "é12",
+        ] {
+            assert!(Handle::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn site_codes_are_case_insensitive() {
+        assert_eq!(
+            SiteCode::parse("acme-phx").unwrap(),
+            SiteCode::parse("ACME-PHX").unwrap()
+        );
+        assert!(SiteCode::parse("acme_phx").is_err());
+        assert!(SiteCode::parse("a.b").is_err());
+    }
+
+    #[test]
+    fn roles_parse_case_insensitively() {
+        assert_eq!(Role::parse("OWNER").unwrap(), Role::Owner);
+        assert!(Role::parse("root").is_err());
+        assert!(Role::Owner > Role::Admin && Role::Admin > Role::Operator);
+        assert!(Role::Operator > Role::Member);
+    }
+
+    #[test]
+    fn hex_keys_must_be_lowercase_and_exact() {
+        let upper = "AB".repeat(32);
+        assert!(KexKey::parse(&upper).is_err());
+        assert!(KexKey::parse(&"ab".repeat(31)).is_err());
+        assert!(KexKey::parse(&"ab".repeat(32)).is_ok());
+    }
+}

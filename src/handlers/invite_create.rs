@@ -1,0 +1,101 @@
+//! `admin.invite.create`: mint a single-use invite for a handle and role.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::audit::{AuditEvent, Outcome, Target};
+use crate::authz;
+use crate::crypto::{self, Secret, SecretKind};
+use crate::store::records::{InviteRecord, InviteState, SCHEMA_V};
+use crate::store::Store;
+use crate::time_util;
+use crate::wire::admin::{InviteCreateReply, InviteCreateRequest};
+use crate::wire::{ApiError, ErrorCode};
+
+use super::{Admin, Ctx, Signed};
+
+pub(super) async fn handle(
+    ctx: &Ctx,
+    signed: &Signed,
+    admin: &Admin,
+    req: InviteCreateRequest,
+) -> Result<InviteCreateReply, ApiError> {
+    if !authz::may_manage(admin.user.value.role, req.role) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "a {} cannot mint an invite for role {}",
+                admin.user.value.role, req.role
+            ),
+        ));
+    }
+    let ttl = match req.ttl_secs {
+        None => ctx.cfg.invite_default_ttl,
+        Some(s) if s >= 1 && s <= ctx.cfg.invite_max_ttl.as_secs() => Duration::from_secs(s),
+        Some(_) => {
+            return Err(ApiError::bad_request(format!(
+                "ttl_secs must be between 1 and {}",
+                ctx.cfg.invite_max_ttl.as_secs()
+            )))
+        }
+    };
+    let minted = mint(&ctx.store, &req, ttl, admin.user.value.handle.as_str()).await?;
+    let ev = AuditEvent::new(
+        &format!("invite.created/{}", minted.invite_id),
+        "invite.created",
+        Outcome::Ok,
+        admin.actor(),
+        Target::new("invite", minted.invite_id.as_str()),
+    )
+    .with("handle", req.handle.as_str())
+    .with("role", req.role.as_str())
+    .with("expires_at", minted.expires_at.as_str())
+    .with("request", signed.request_key());
+    ctx.audit.publish(&ev).await?;
+    Ok(minted)
+}
+
+/// Mints and stores an invite. Shared with `roster bootstrap`.
+pub(crate) async fn mint(
+    store: &Store,
+    req: &InviteCreateRequest,
+    ttl: Duration,
+    created_by: &str,
+) -> Result<InviteCreateReply, ApiError> {
+    if store.user(&req.handle).await?.is_some() {
+        return Err(ApiError::new(
+            ErrorCode::HandleTaken,
+            "a user with this handle exists",
+        ));
+    }
+    let token = Secret::mint(SecretKind::Invite);
+    let invite_id = crypto::invite_id_for(&token);
+    let now = OffsetDateTime::now_utc();
+    let rec = InviteRecord {
+        v: SCHEMA_V,
+        invite_id: invite_id.clone(),
+        token_sha256: token.digest_hex(),
+        handle: req.handle.clone(),
+        role: req.role,
+        state: InviteState::Pending,
+        created_at: time_util::rfc3339(now),
+        created_by: created_by.to_owned(),
+        expires_at: time_util::rfc3339(now + ttl),
+        used_at: None,
+        used_sign_pub: None,
+        used_kex_pub: None,
+        cancelled_at: None,
+        cancelled_by: None,
+        user_deleted_at: None,
+    };
+    // A fresh 256-bit token cannot collide; a conflict here would be a bug, not a race.
+    store.invites.create(invite_id.as_str(), &rec).await?;
+    Ok(InviteCreateReply {
+        token: token.expose().to_owned(),
+        invite_id,
+        handle: rec.handle,
+        role: rec.role,
+        expires_at: rec.expires_at,
+    })
+}

@@ -1,0 +1,484 @@
+//! Request handling: the signed-request check (PROTOCOL §3), the authorization of admin
+//! commands, dispatch to one handler per endpoint, and the responder that turns a result
+//! into a reply and a refusal into an error envelope plus an audit event.
+
+mod audit_query;
+mod invite_cancel;
+mod invite_create;
+mod invite_get;
+mod invite_list;
+mod register;
+mod user_delete;
+mod user_get;
+mod user_list;
+mod user_set_role;
+
+use std::time::Duration;
+
+pub(crate) use invite_create::mint as mint_invite;
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::audit::{Actor, ActorType, AuditEvent, Auditor, Outcome, Target};
+use crate::authz::{self, Permission, Scope};
+use crate::crypto;
+use crate::domain::{Nonce, SignKey};
+use crate::store::records::{UserRecord, UserStatus};
+use crate::store::{Store, StoreError, Versioned};
+use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
+
+/// Settings the handlers need.
+#[derive(Debug, Clone)]
+pub struct HandlerConfig {
+    /// Subject prefix, `roster` by default.
+    pub prefix: String,
+    /// Largest accepted difference between `Roster-Ts` and the worker's clock.
+    pub clock_window: Duration,
+    /// Invite lifetime when `ttl_secs` is absent.
+    pub invite_default_ttl: Duration,
+    /// Longest invite lifetime.
+    pub invite_max_ttl: Duration,
+}
+
+impl Default for HandlerConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "roster".into(),
+            clock_window: Duration::from_secs(60),
+            invite_default_ttl: Duration::from_secs(7 * 24 * 3600),
+            invite_max_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
+}
+
+/// What every handler may use.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub store: Store,
+    pub audit: Auditor,
+    pub cfg: HandlerConfig,
+}
+
+/// Every endpoint the worker serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Register,
+    InviteCreate,
+    InviteList,
+    InviteGet,
+    InviteCancel,
+    UserList,
+    UserGet,
+    UserSetRole,
+    UserDelete,
+    AuditQuery,
+}
+
+impl Endpoint {
+    /// Every endpoint, in the order they are registered with the micro service.
+    pub const ALL: [Endpoint; 10] = [
+        Endpoint::Register,
+        Endpoint::InviteCreate,
+        Endpoint::InviteList,
+        Endpoint::InviteGet,
+        Endpoint::InviteCancel,
+        Endpoint::UserList,
+        Endpoint::UserGet,
+        Endpoint::UserSetRole,
+        Endpoint::UserDelete,
+        Endpoint::AuditQuery,
+    ];
+
+    /// The admin command name (`invite.create`), or `register`.
+    pub fn command(self) -> &'static str {
+        match self {
+            Endpoint::Register => "register",
+            Endpoint::InviteCreate => "invite.create",
+            Endpoint::InviteList => "invite.list",
+            Endpoint::InviteGet => "invite.get",
+            Endpoint::InviteCancel => "invite.cancel",
+            Endpoint::UserList => "user.list",
+            Endpoint::UserGet => "user.get",
+            Endpoint::UserSetRole => "user.set_role",
+            Endpoint::UserDelete => "user.delete",
+            Endpoint::AuditQuery => "audit.query",
+        }
+    }
+
+    /// The subject under the prefix: `P.v1.register`, `P.v1.admin.<command>`.
+    pub fn subject(self, prefix: &str) -> String {
+        match self {
+            Endpoint::Register => format!("{prefix}.v1.register"),
+            other => format!("{prefix}.v1.admin.{}", other.command()),
+        }
+    }
+
+    /// The micro-service endpoint name (`register`, `admin-invite-create`).
+    pub fn name(self) -> String {
+        match self {
+            Endpoint::Register => "register".into(),
+            other => format!("admin-{}", other.command().replace('.', "-")),
+        }
+    }
+
+    /// The permission an admin command needs.
+    pub fn permission(self) -> Option<Permission> {
+        Some(match self {
+            Endpoint::Register => return None,
+            Endpoint::InviteCreate => Permission::InviteCreate,
+            Endpoint::InviteList | Endpoint::InviteGet => Permission::InviteRead,
+            Endpoint::InviteCancel => Permission::InviteCancel,
+            Endpoint::UserList | Endpoint::UserGet => Permission::UserRead,
+            Endpoint::UserSetRole => Permission::UserSetRole,
+            Endpoint::UserDelete => Permission::UserDelete,
+            Endpoint::AuditQuery => Permission::AuditRead,
+        })
+    }
+}
+
+/// A request whose signature, clock and nonce were checked.
+#[derive(Debug, Clone)]
+pub struct Signed {
+    /// The signer's key.
+    pub key: SignKey,
+    /// The signer's `Roster-Ts`.
+    pub ts: i64,
+    /// The request nonce.
+    pub nonce: Nonce,
+}
+
+impl Signed {
+    /// A name for this request that is stable across an exact re-send.
+    pub fn request_key(&self) -> String {
+        format!("{}/{}", self.key.to_hex(), self.nonce.as_str())
+    }
+}
+
+/// The signer of an admin command, with its active user record.
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub user: Versioned<UserRecord>,
+}
+
+impl Admin {
+    /// The audit actor for this admin.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: self.user.value.handle.to_string(),
+            kind: ActorType::User,
+            name: None,
+        }
+    }
+}
+
+/// Maps a store failure to the wire. Details go to the log, not to the requester.
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => ApiError::new(
+                ErrorCode::Conflict,
+                "the record changed concurrently; retry",
+            ),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(%why, "store unavailable");
+                ApiError::new(
+                    ErrorCode::Unavailable,
+                    "the store is unavailable; retry later",
+                )
+            }
+            StoreError::Corrupt(why) => {
+                tracing::error!(%why, "corrupt store value");
+                ApiError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
+    headers.and_then(|h| h.get(name)).map(|v| v.as_str())
+}
+
+/// Checks the four signature headers, the signature and the clock. Writes nothing.
+pub fn verify_signed(
+    cfg: &HandlerConfig,
+    subject: &str,
+    headers: Option<&HeaderMap>,
+    body: &[u8],
+) -> Result<Signed, ApiError> {
+    let missing =
+        |h: &str| ApiError::new(ErrorCode::InvalidSignature, format!("missing {h} header"));
+    let key_hex = header(headers, wire::HDR_KEY).ok_or_else(|| missing(wire::HDR_KEY))?;
+    let ts_s = header(headers, wire::HDR_TS).ok_or_else(|| missing(wire::HDR_TS))?;
+    let nonce_s = header(headers, wire::HDR_NONCE).ok_or_else(|| missing(wire::HDR_NONCE))?;
+    let sig = header(headers, wire::HDR_SIG).ok_or_else(|| missing(wire::HDR_SIG))?;
+    let key = SignKey::parse(key_hex)
+        .map_err(|e| ApiError::bad_request(format!("{}: {e}", wire::HDR_KEY)))?;
+    let ts: i64 = ts_s
+        .parse()
+        .ok()
+        .filter(|_| !ts_s.starts_with('+') && ts_s.len() <= 16)
+        .ok_or_else(|| ApiError::bad_request("Roster-Ts must be Unix milliseconds"))?;
+    let nonce = Nonce::parse(nonce_s)?;
+    let msg = crypto::signed_bytes(subject, ts_s, nonce_s, body);
+    if !crypto::verify_signature(&key, &msg, sig) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidSignature,
+            "signature does not verify",
+        ));
+    }
+    let skew = (crate::time_util::now_ms() - ts).unsigned_abs();
+    if skew > cfg.clock_window.as_millis() as u64 {
+        return Err(ApiError::new(
+            ErrorCode::StaleRequest,
+            format!(
+                "Roster-Ts is {} ms from the worker's clock; the window is {} s",
+                skew,
+                cfg.clock_window.as_secs()
+            ),
+        ));
+    }
+    Ok(Signed { key, ts, nonce })
+}
+
+impl Ctx {
+    /// Decodes a body strictly, then records the nonce. Bad input writes nothing; a
+    /// nonce is spent only by a well-formed request.
+    async fn accept<T: DeserializeOwned>(
+        &self,
+        signed: &Signed,
+        body: &[u8],
+    ) -> Result<T, ApiError> {
+        let req = wire::decode_body(body)?;
+        if !self
+            .store
+            .record_nonce(&signed.key, signed.nonce.as_str(), signed.ts)
+            .await?
+        {
+            return Err(ApiError::new(
+                ErrorCode::Replayed,
+                "this nonce was already used",
+            ));
+        }
+        Ok(req)
+    }
+
+    /// Resolves the signer of an admin command and checks it holds `perm` somewhere.
+    async fn authorize(&self, signed: &Signed, perm: Permission) -> Result<Admin, ApiError> {
+        let user = self
+            .store
+            .user_by_key(&signed.key)
+            .await?
+            .filter(|u| u.value.status == UserStatus::Active)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::Unauthorized,
+                    "the signing key is not an active user",
+                )
+            })?;
+        if authz::scope(user.value.role, perm) == Scope::None {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!("role {} lacks {}", user.value.role, perm.as_str()),
+            ));
+        }
+        Ok(Admin { user })
+    }
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Bytes, ApiError> {
+    serde_json::to_vec(v).map(Bytes::from).map_err(|e| {
+        tracing::error!(error = %e, "reply encoding failed");
+        ApiError::new(ErrorCode::Internal, "internal error")
+    })
+}
+
+/// Handles one request end to end and returns the reply body and headers.
+pub async fn handle(
+    ctx: &Ctx,
+    ep: Endpoint,
+    subject: &str,
+    headers: Option<&HeaderMap>,
+    body: &[u8],
+) -> (Bytes, HeaderMap) {
+    let mut signer: Option<Signed> = None;
+    let mut admin: Option<Admin> = None;
+    let result = dispatch(ctx, ep, subject, headers, body, &mut signer, &mut admin).await;
+    match result {
+        Ok(bytes) => (bytes, HeaderMap::new()),
+        Err(err) => {
+            if should_audit(ep, err.code) {
+                let ev = denied_event(ep, &err, signer.as_ref(), admin.as_ref(), headers);
+                if let Err(e) = ctx.audit.publish(&ev).await {
+                    tracing::warn!(error = %e, "could not record a denied request");
+                }
+            }
+            error_reply(&err)
+        }
+    }
+}
+
+/// The envelope and micro headers of a refusal.
+pub fn error_reply(err: &ApiError) -> (Bytes, HeaderMap) {
+    let mut h = HeaderMap::new();
+    h.insert(
+        async_nats::service::NATS_SERVICE_ERROR,
+        err.message.as_str(),
+    );
+    h.insert(
+        async_nats::service::NATS_SERVICE_ERROR_CODE,
+        err.code.status().to_string().as_str(),
+    );
+    h.insert("Roster-Error", err.code.as_str());
+    let body = serde_json::to_vec(&ErrorEnvelope::from(err)).unwrap_or_else(|_| {
+        br#"{"error":{"code":"internal","message":"internal error"}}"#.to_vec()
+    });
+    (Bytes::from(body), h)
+}
+
+/// Refused admin commands are always audited; on register, everything but malformed
+/// input. Our own failures (`unavailable`, `internal`) are logged, not audited.
+fn should_audit(ep: Endpoint, code: ErrorCode) -> bool {
+    match code {
+        ErrorCode::Unavailable | ErrorCode::Internal => false,
+        ErrorCode::BadRequest => ep != Endpoint::Register,
+        _ => true,
+    }
+}
+
+fn denied_event(
+    ep: Endpoint,
+    err: &ApiError,
+    signer: Option<&Signed>,
+    admin: Option<&Admin>,
+    headers: Option<&HeaderMap>,
+) -> AuditEvent {
+    let actor = match (admin, signer) {
+        (Some(a), _) => a.actor(),
+        (None, Some(s)) => Actor {
+            id: s.key.to_hex(),
+            kind: ActorType::Anonymous,
+            name: None,
+        },
+        (None, None) => Actor {
+            // The claimed key, if it parses; never any other header content.
+            id: header(headers, wire::HDR_KEY)
+                .and_then(|k| SignKey::parse(k).ok())
+                .map(|k| k.to_hex())
+                .unwrap_or_else(|| "unknown".into()),
+            kind: ActorType::Anonymous,
+            name: None,
+        },
+    };
+    let dedup = match signer {
+        // An exact re-send of a refused request is one attempt, not two.
+        Some(s) => format!("denied/{}/{}", ep.command(), s.request_key()),
+        None => format!("denied/{}/{}", ep.command(), crypto::random_nonce_hex()),
+    };
+    let action = match ep {
+        Endpoint::Register => "user.register".to_owned(),
+        other => other.command().to_owned(),
+    };
+    AuditEvent::new(
+        &dedup,
+        &action,
+        Outcome::Denied,
+        actor,
+        Target::new("endpoint", ep.command()),
+    )
+    .with("code", err.code.as_str())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn dispatch(
+    ctx: &Ctx,
+    ep: Endpoint,
+    subject: &str,
+    headers: Option<&HeaderMap>,
+    body: &[u8],
+    signer: &mut Option<Signed>,
+    admin_out: &mut Option<Admin>,
+) -> Result<Bytes, ApiError> {
+    if body.len() > wire::MAX_BODY {
+        return Err(ApiError::bad_request(format!(
+            "body is {} bytes; the limit is {}",
+            body.len(),
+            wire::MAX_BODY
+        )));
+    }
+    let signed = verify_signed(&ctx.cfg, subject, headers, body)?;
+    *signer = Some(signed.clone());
+    if ep == Endpoint::Register {
+        let req = ctx.accept(&signed, body).await?;
+        return to_json(&register::handle(ctx, &signed, req).await?);
+    }
+    let perm = ep
+        .permission()
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    let admin = ctx.authorize(&signed, perm).await?;
+    *admin_out = Some(admin.clone());
+    match ep {
+        Endpoint::Register => Err(ApiError::new(ErrorCode::Internal, "internal error")),
+        Endpoint::InviteCreate => {
+            let req = ctx.accept(&signed, body).await?;
+            to_json(&invite_create::handle(ctx, &signed, &admin, req).await?)
+        }
+        Endpoint::InviteList => {
+            to_json(&invite_list::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+        Endpoint::InviteGet => {
+            to_json(&invite_get::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+        Endpoint::InviteCancel => {
+            let req = ctx.accept(&signed, body).await?;
+            to_json(&invite_cancel::handle(ctx, &admin, req).await?)
+        }
+        Endpoint::UserList => {
+            to_json(&user_list::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+        Endpoint::UserGet => {
+            to_json(&user_get::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+        Endpoint::UserSetRole => {
+            let req = ctx.accept(&signed, body).await?;
+            to_json(&user_set_role::handle(ctx, &signed, &admin, req).await?)
+        }
+        Endpoint::UserDelete => {
+            let req = ctx.accept(&signed, body).await?;
+            to_json(&user_delete::handle(ctx, &signed, &admin, req).await?)
+        }
+        Endpoint::AuditQuery => {
+            to_json(&audit_query::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+    }
+}
+
+/// Pages through sorted keys: those after `cursor`, and whether more remain.
+pub(crate) fn page_after<'a>(keys: &'a [String], cursor: Option<&str>) -> &'a [String] {
+    match cursor {
+        Some(c) => {
+            let start = keys.partition_point(|k| k.as_str() <= c);
+            &keys[start..]
+        }
+        None => keys,
+    }
+}
+
+/// Checks a list cursor (it is the last key of the previous page).
+pub(crate) fn check_cursor(cursor: &Option<String>) -> Result<Option<&str>, ApiError> {
+    match cursor {
+        None => Ok(None),
+        Some(c)
+            if !c.is_empty()
+                && c.len() <= 256
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=".contains(&b)) =>
+        {
+            Ok(Some(c.as_str()))
+        }
+        Some(_) => Err(ApiError::bad_request(
+            "cursor is not one this service returned",
+        )),
+    }
+}

@@ -1,0 +1,33 @@
+//! roster: a membership service for NATS buses.
+//!
+//! Module map (one job each):
+//! - [`config`]: NATS connection options and worker settings from flags and `ROSTER_*`.
+//! - [`domain`]: newtypes parsed at the edge (Handle, Role, SiteCode, SignKey, …).
+//! - [`crypto`]: every use of Ed25519, X25519, digests and the secret formats.
+//! - [`wire`]: request/reply bodies, error codes, the signed-request headers.
+//! - [`store`]: the only code that touches JetStream KV (typed buckets, CAS).
+//! - [`authz`]: roles and the permission catalog.
+//! - [`audit`]: audit events, their publisher and the query reader.
+//! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
+//! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
+//! - [`bootstrap`]: the first owner invite.
+//! - [`client`]: a typed Rust client that signs requests (used by the CLI and tests).
+//! - [`identity`]: the identity file holding a client's two key pairs.
+//! - [`natsd`]: starts a private nats-server (dev command and tests).
+//! - [`cli`]: the `roster` command line.
+
+pub mod audit;
+pub mod authz;
+pub mod bootstrap;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod handlers;
+pub mod identity;
+pub mod natsd;
+pub mod store;
+pub mod time_util;
+pub mod wire;
+pub mod worker;

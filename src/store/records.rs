@@ -1,0 +1,117 @@
+//! The values kept in KV. Each carries `v`, its schema version, and validates against
+//! its file in `kv-schema/`. No value ever holds a secret: only digests.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Handle, InviteId, KexKey, Role, SignKey, SiteCode};
+
+/// Current schema version of every record.
+pub const SCHEMA_V: u32 = 1;
+
+/// `roster_users`, key = handle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserRecord {
+    pub v: u32,
+    pub handle: Handle,
+    pub role: Role,
+    pub status: UserStatus,
+    pub sign_pub: SignKey,
+    pub kex_pub: KexKey,
+    pub registered_at: String,
+    /// The invite this user redeemed (absent for users made some other way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invite_id: Option<InviteId>,
+    /// An operator's sites.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<SiteCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// A user's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    Active,
+    Revoked,
+}
+
+impl UserStatus {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// `roster_user_keys`, key = signing key hex: which user a signing key belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyIndexRecord {
+    pub v: u32,
+    pub sign_pub: SignKey,
+    pub handle: Handle,
+    pub created_at: String,
+}
+
+/// `roster_invites`, key = invite id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRecord {
+    pub v: u32,
+    pub invite_id: InviteId,
+    /// SHA-256 of the token text; the token itself is never stored.
+    pub token_sha256: String,
+    pub handle: Handle,
+    pub role: Role,
+    pub state: InviteState,
+    pub created_at: String,
+    pub created_by: String,
+    pub expires_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_sign_pub: Option<SignKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_kex_pub: Option<KexKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancelled_by: Option<String>,
+    /// Set when the user made from this invite was deleted: a late retry of the
+    /// registration must not bring the user back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_deleted_at: Option<String>,
+}
+
+/// The stored state of an invite. `expired` is derived at read time from `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteState {
+    Pending,
+    Used,
+    Cancelled,
+}
+
+/// `roster_meta`, key `owners`: the handles counted by the last-owner guard. Every change
+/// that removes an owner CASes this record first, so two racing demotions cannot both
+/// pass the guard. It may under-count (a crash after a new owner's user record was
+/// written but before this was), never over-count.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnersRecord {
+    pub v: u32,
+    pub owners: Vec<Handle>,
+}
+
+/// `roster_nonces`, key = `<signing key hex>.<nonce hex>`; expires with the bucket's max_age.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NonceRecord {
+    pub v: u32,
+    /// The signer's `Roster-Ts`.
+    pub ts: i64,
+}

@@ -1,0 +1,212 @@
+//! The wire contract (PROTOCOL.md): error codes, the signed-request headers, and the
+//! request and reply bodies of every endpoint. Request types reject unknown fields.
+
+pub mod admin;
+pub mod register;
+
+use serde::{Deserialize, Serialize};
+
+/// Largest accepted request body (PROTOCOL §1).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Header carrying the signer's Ed25519 public key.
+pub const HDR_KEY: &str = "Roster-Key";
+/// Header carrying the signer's clock in Unix milliseconds.
+pub const HDR_TS: &str = "Roster-Ts";
+/// Header carrying 16 random bytes in hex.
+pub const HDR_NONCE: &str = "Roster-Nonce";
+/// Header carrying the Ed25519 signature in hex.
+pub const HDR_SIG: &str = "Roster-Sig";
+
+/// Every error code of PROTOCOL §1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    InvalidSignature,
+    StaleRequest,
+    Replayed,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    InviteUnknown,
+    InviteUsed,
+    InviteExpired,
+    InviteCancelled,
+    KeyRegistered,
+    HandleTaken,
+    LastOwner,
+    EnrollmentDenied,
+    RateLimited,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::InvalidSignature => "invalid_signature",
+            ErrorCode::StaleRequest => "stale_request",
+            ErrorCode::Replayed => "replayed",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::InviteUnknown => "invite_unknown",
+            ErrorCode::InviteUsed => "invite_used",
+            ErrorCode::InviteExpired => "invite_expired",
+            ErrorCode::InviteCancelled => "invite_cancelled",
+            ErrorCode::KeyRegistered => "key_registered",
+            ErrorCode::HandleTaken => "handle_taken",
+            ErrorCode::LastOwner => "last_owner",
+            ErrorCode::EnrollmentDenied => "enrollment_denied",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP-like number carried in `Nats-Service-Error-Code`.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::BadRequest => 400,
+            ErrorCode::InvalidSignature | ErrorCode::StaleRequest | ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden | ErrorCode::EnrollmentDenied => 403,
+            ErrorCode::NotFound | ErrorCode::InviteUnknown => 404,
+            ErrorCode::Replayed
+            | ErrorCode::Conflict
+            | ErrorCode::InviteUsed
+            | ErrorCode::KeyRegistered
+            | ErrorCode::HandleTaken
+            | ErrorCode::LastOwner => 409,
+            ErrorCode::InviteExpired | ErrorCode::InviteCancelled => 410,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::Internal => 500,
+            ErrorCode::Unavailable => 503,
+        }
+    }
+
+    /// Parses a wire code.
+    pub fn from_wire(s: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refusal: a code from PROTOCOL §1 plus a message that is safe to show the requester.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    /// The wire code.
+    pub code: ErrorCode,
+    /// Text for humans; never holds a secret or an internal cause.
+    pub message: String,
+}
+
+impl ApiError {
+    /// A refusal with `code` and `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+    /// Shorthand for `bad_request`.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+}
+
+impl From<crate::domain::ParseError> for ApiError {
+    fn from(e: crate::domain::ParseError) -> Self {
+        ApiError::bad_request(e.0)
+    }
+}
+
+/// The failure envelope `{"error": {"code", "message"}}`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorEnvelope {
+    /// The error.
+    pub error: ErrorBody,
+}
+
+/// Inside the failure envelope.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// The wire code.
+    pub code: String,
+    /// Text for humans.
+    pub message: String,
+}
+
+impl From<&ApiError> for ErrorEnvelope {
+    fn from(e: &ApiError) -> Self {
+        ErrorEnvelope {
+            error: ErrorBody {
+                code: e.code.as_str().to_owned(),
+                message: e.message.clone(),
+            },
+        }
+    }
+}
+
+/// Decodes a request body strictly: size, JSON object, known fields, types.
+pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.len() > MAX_BODY {
+        return Err(ApiError::bad_request(format!(
+            "body is {} bytes; the limit is {MAX_BODY}",
+            body.len()
+        )));
+    }
+    let value: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(ApiError::bad_request("body must be a JSON object"));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip() {
+        for c in [
+            ErrorCode::BadRequest,
+            ErrorCode::InviteUsed,
+            ErrorCode::LastOwner,
+        ] {
+            assert_eq!(ErrorCode::from_wire(c.as_str()), Some(c));
+        }
+        assert_eq!(ErrorCode::InviteExpired.status(), 410);
+        assert_eq!(ErrorCode::Unavailable.status(), 503);
+    }
+
+    #[test]
+    fn strict_decoding() {
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct R {
+            a: u32,
+        }
+        assert!(decode_body::<R>(br#"{"a":1}"#).is_ok());
+        assert!(decode_body::<R>(br#"{"a":1,"b":2}"#).is_err());
+        assert!(decode_body::<R>(br#"[1]"#).is_err());
+        assert!(decode_body::<R>(br#"{"a":"1"}"#).is_err());
+        assert!(decode_body::<R>(b"").is_err());
+        let big = format!(r#"{{"a":1,"pad":"{}"}}"#, "x".repeat(MAX_BODY));
+        assert!(decode_body::<R>(big.as_bytes()).is_err());
+    }
+}

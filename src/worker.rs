@@ -1,0 +1,205 @@
+//! The worker: opens the buckets and the audit stream, starts the NATS micro service
+//! `roster` (queue group `roster`) with one endpoint per command, and serves until told
+//! to stop. Shutdown is explicit: stop taking requests, finish those in flight, drain.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::service::ServiceExt;
+use futures::StreamExt;
+use tokio::sync::{watch, Semaphore};
+use tracing::Instrument;
+
+use crate::audit::Auditor;
+use crate::config::WorkerConfig;
+use crate::handlers::{self, Ctx, Endpoint};
+use crate::store::Store;
+
+/// The micro service name and queue group.
+pub const SERVICE_NAME: &str = "roster";
+
+/// Opens (creating when missing) every bucket and the audit stream.
+pub async fn open_state(
+    client: &async_nats::Client,
+    cfg: &WorkerConfig,
+) -> anyhow::Result<(Store, Auditor)> {
+    let js = async_nats::jetstream::new(client.clone());
+    let store = Store::ensure(&js, &cfg.store).await?;
+    let audit = Auditor::ensure(js, &cfg.handlers.prefix, cfg.replicas).await?;
+    Ok((store, audit))
+}
+
+/// A running worker. Dropping it does not stop it; call [`WorkerHandle::shutdown`].
+#[derive(Debug)]
+pub struct WorkerHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl WorkerHandle {
+    /// Stops taking requests, finishes those in flight, and drains the connection.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await?
+    }
+    /// Stops the worker abruptly, as a crash would (requests in flight are lost).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a worker on `client` and returns once it is serving.
+pub async fn start(client: async_nats::Client, cfg: WorkerConfig) -> anyhow::Result<WorkerHandle> {
+    let (stop, stop_rx) = watch::channel(false);
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(run(client, cfg, stop_rx, ready_tx));
+    match ready_rx.await {
+        Ok(()) => Ok(WorkerHandle { stop, task }),
+        Err(_) => match task.await {
+            Ok(Err(e)) => Err(e),
+            Ok(Ok(())) => Err(anyhow::anyhow!("worker stopped before it was ready")),
+            Err(e) => Err(e.into()),
+        },
+    }
+}
+
+async fn run(
+    client: async_nats::Client,
+    cfg: WorkerConfig,
+    mut stop: watch::Receiver<bool>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) -> anyhow::Result<()> {
+    let (store, audit) = open_state(&client, &cfg).await?;
+    let ctx = Arc::new(Ctx {
+        store,
+        audit,
+        cfg: cfg.handlers.clone(),
+    });
+    // Refusals are replied with a JSON body, so they go out through the success path of
+    // the micro API and are not in `num_errors`; they are counted here and shown in each
+    // endpoint's STATS `data.errors`.
+    let errors: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
+    let stats_errors = errors.clone();
+    let service = client
+        .service_builder()
+        .description("roster membership service")
+        .queue_group(SERVICE_NAME)
+        .stats_handler(move |name, _stats| {
+            let n = stats_errors
+                .lock()
+                .map(|m| m.get(&name).copied().unwrap_or(0))
+                .unwrap_or(0);
+            serde_json::json!({ "errors": n })
+        })
+        .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the micro service: {e}"))?;
+
+    let permits = Arc::new(Semaphore::new(cfg.max_in_flight));
+    let mut loops = Vec::new();
+    for ep in Endpoint::ALL {
+        let subject = ep.subject(&cfg.handlers.prefix);
+        let endpoint = service
+            .endpoint_builder()
+            .name(ep.name())
+            .add(subject.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("adding endpoint {subject}: {e}"))?;
+        loops.push(tokio::spawn(serve_endpoint(
+            ctx.clone(),
+            ep,
+            endpoint,
+            stop.clone(),
+            permits.clone(),
+            errors.clone(),
+        )));
+    }
+    // Make sure the server has every subscription before anyone is told we are ready.
+    client.flush().await?;
+    tracing::info!(prefix = %cfg.handlers.prefix, endpoints = Endpoint::ALL.len(), "roster worker serving");
+    let _ = ready.send(());
+
+    let _ = stop.wait_for(|s| *s).await;
+    tracing::info!("shutting down: no new requests; finishing those in flight");
+    for l in loops {
+        let _ = l.await;
+    }
+    // Every request task holds a permit; taking them all waits for the last one.
+    let _all = permits.acquire_many(cfg.max_in_flight as u32).await;
+    let _ = service.stop().await;
+    client.flush().await?;
+    let _ = client.drain().await;
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+async fn serve_endpoint(
+    ctx: Arc<Ctx>,
+    ep: Endpoint,
+    mut endpoint: async_nats::service::endpoint::Endpoint,
+    mut stop: watch::Receiver<bool>,
+    permits: Arc<Semaphore>,
+    errors: Arc<Mutex<HashMap<String, u64>>>,
+) {
+    loop {
+        let next = tokio::select! {
+            _ = stop.wait_for(|s| *s) => None,
+            req = endpoint.next() => Some(req),
+        };
+        match next {
+            None => break,
+            Some(Some(req)) => spawn_request(&ctx, ep, req, &permits, &errors).await,
+            Some(None) => return,
+        }
+    }
+    // Unsubscribe, then serve what the client library had already buffered.
+    let _ = endpoint.stop().await;
+    while let Ok(Some(req)) =
+        tokio::time::timeout(Duration::from_millis(200), endpoint.next()).await
+    {
+        spawn_request(&ctx, ep, req, &permits, &errors).await;
+    }
+}
+
+async fn spawn_request(
+    ctx: &Arc<Ctx>,
+    ep: Endpoint,
+    req: async_nats::service::Request,
+    permits: &Arc<Semaphore>,
+    errors: &Arc<Mutex<HashMap<String, u64>>>,
+) {
+    // Backpressure: wait for a slot before taking the request off the subscription.
+    let Ok(permit) = permits.clone().acquire_owned().await else {
+        return;
+    };
+    let ctx = ctx.clone();
+    let errors = errors.clone();
+    let span = tracing::debug_span!("request", endpoint = ep.command(), id = %crate::crypto::random_nonce_hex());
+    tokio::spawn(
+        async move {
+            let _permit = permit;
+            let msg = &req.message;
+            let (body, headers) = handlers::handle(
+                &ctx,
+                ep,
+                msg.subject.as_str(),
+                msg.headers.as_ref(),
+                &msg.payload,
+            )
+            .await;
+            if let Some(code) = headers.get("Roster-Error") {
+                tracing::info!(code = code.as_str(), "request refused");
+                if let Ok(mut m) = errors.lock() {
+                    *m.entry(ep.name()).or_default() += 1;
+                }
+            } else {
+                tracing::debug!("request served");
+            }
+            if let Err(e) = req.respond_with_headers(Ok(body), headers).await {
+                tracing::warn!(error = %e, "could not send the reply");
+            }
+        }
+        .instrument(span),
+    );
+}
