@@ -12,7 +12,7 @@ use crate::crypto::{self, KeyPairs};
 use crate::domain::{Handle, InviteId, Role, SiteCode};
 use crate::handlers::Endpoint;
 use crate::wire::admin::*;
-use crate::wire::register::{RegisterReply, RegisterRequest};
+use crate::wire::register::RegisterReply;
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 
 /// Why a call failed.
@@ -171,14 +171,9 @@ impl RosterClient {
             .keys
             .kex_pub()
             .map_err(|e| ClientError::Decode(e.to_string()))?;
-        self.call(
-            Endpoint::Register,
-            &RegisterRequest {
-                invite: invite.to_owned(),
-                kex_pub,
-            },
-        )
-        .await
+        // The token is sent as typed (even if malformed) so the worker can refuse it.
+        let body = serde_json::json!({ "invite": invite, "kex_pub": kex_pub });
+        self.call(Endpoint::Register, &body).await
     }
 
     /// `invite.create`.
@@ -188,12 +183,12 @@ impl RosterClient {
         role: Role,
         ttl_secs: Option<u64>,
     ) -> Result<InviteCreateReply, ClientError> {
-        let req = InviteCreateRequest {
-            handle: handle.clone(),
-            role,
-            ttl_secs,
-        };
-        self.call(Endpoint::InviteCreate, &req).await
+        // Sent as given, so an out-of-range ttl reaches the worker and gets its code.
+        let mut body = serde_json::json!({ "handle": handle, "role": role });
+        if let Some(t) = ttl_secs {
+            body["ttl_secs"] = t.into();
+        }
+        self.call(Endpoint::InviteCreate, &body).await
     }
 
     /// `invite.list`.

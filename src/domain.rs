@@ -365,6 +365,34 @@ impl fmt::Display for InviteId {
     }
 }
 
+/// An invite token (`inv_…`), checked for prefix, length and checksum when parsed.
+#[derive(Debug)]
+pub struct InviteToken(crate::crypto::Secret);
+
+impl InviteToken {
+    /// Parses a token as typed by a person or program.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        crate::crypto::Secret::parse(crate::crypto::SecretKind::Invite, s).map(Self)
+    }
+    /// The secret.
+    pub fn secret(&self) -> &crate::crypto::Secret {
+        &self.0
+    }
+}
+
+impl Serialize for InviteToken {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.expose())
+    }
+}
+
+impl<'de> Deserialize<'de> for InviteToken {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = zeroize::Zeroizing::new(String::deserialize(d)?);
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

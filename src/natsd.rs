@@ -39,7 +39,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 }
 
 /// How to start a server.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
     /// Port to listen on; `0` picks a free one.
     pub port: u16,
@@ -47,16 +47,6 @@ pub struct ServerOptions {
     pub data_dir: Option<PathBuf>,
     /// `sync_interval` of JetStream: `2m` (the server default) or `always`.
     pub sync_always: bool,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        Self {
-            port: 0,
-            data_dir: None,
-            sync_always: false,
-        }
-    }
 }
 
 /// A running nats-server process.

@@ -518,6 +518,13 @@ fn finish<T: serde::Serialize>(
     }
 }
 
+/// Converts an optional flag into its checked wire type.
+fn opt<X, T: TryFrom<X, Error = String>>(what: &str, v: Option<X>) -> anyhow::Result<Option<T>> {
+    v.map(T::try_from)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}
+
 fn parse<T>(what: &str, r: Result<T, crate::domain::ParseError>) -> anyhow::Result<T> {
     r.map_err(|e| anyhow::anyhow!("{what}: {e}"))
 }
@@ -558,8 +565,8 @@ async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
             let c = connect_client(&client).await?;
             let req = InviteListRequest {
                 state,
-                limit,
-                cursor,
+                limit: opt("--limit", limit)?,
+                cursor: opt("--cursor", cursor)?,
             };
             finish(
                 &Out::new(client.json),
@@ -608,8 +615,8 @@ async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             let req = UserListRequest {
                 role,
                 status,
-                limit,
-                cursor,
+                limit: opt("--limit", limit)?,
+                cursor: opt("--cursor", cursor)?,
             };
             finish(
                 &Out::new(client.json),
@@ -673,12 +680,12 @@ async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
         } => {
             let c = connect_client(&client).await.context("audit query")?;
             let req = AuditQueryRequest {
-                action,
+                action: opt("--action", action)?,
                 actor,
                 target,
-                since,
-                until,
-                limit,
+                since: opt("--since", since)?,
+                until: opt("--until", until)?,
+                limit: opt("--limit", limit)?,
             };
             finish(
                 &Out::new(client.json),

@@ -1,14 +1,14 @@
 //! `admin.invite.list`: invites in id order, filtered by state, paged by cursor.
 
-use crate::wire::admin::{page_limit, InviteListReply, InviteListRequest};
+use crate::wire::admin::{InviteListReply, InviteListRequest, PageLimit};
 use crate::wire::ApiError;
 
 use super::invite_get::view;
-use super::{check_cursor, page_after, Ctx};
+use super::{page_after, Ctx};
 
 pub(super) async fn handle(ctx: &Ctx, req: InviteListRequest) -> Result<InviteListReply, ApiError> {
-    let limit = page_limit(req.limit)?;
-    let cursor = check_cursor(&req.cursor)?;
+    let limit = PageLimit::or_default(req.limit);
+    let cursor = req.cursor.as_ref().map(|c| c.as_str());
     let keys = ctx.store.invites.keys().await?;
     let mut invites = Vec::new();
     let mut next = None;

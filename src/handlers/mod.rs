@@ -27,6 +27,7 @@ use crate::crypto;
 use crate::domain::{Nonce, SignKey};
 use crate::store::records::{UserRecord, UserStatus};
 use crate::store::{Store, StoreError, Versioned};
+use crate::wire::admin::Validate;
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 
 /// Settings the handlers need.
@@ -245,12 +246,13 @@ pub fn verify_signed(
 impl Ctx {
     /// Decodes a body strictly, then records the nonce. Bad input writes nothing; a
     /// nonce is spent only by a well-formed request.
-    async fn accept<T: DeserializeOwned>(
+    async fn accept<T: DeserializeOwned + Validate>(
         &self,
         signed: &Signed,
         body: &[u8],
     ) -> Result<T, ApiError> {
-        let req = wire::decode_body(body)?;
+        let req: T = wire::decode_body(body)?;
+        req.validate()?;
         if !self
             .store
             .record_nonce(&signed.key, signed.nonce.as_str(), signed.ts)
@@ -462,23 +464,5 @@ pub(crate) fn page_after<'a>(keys: &'a [String], cursor: Option<&str>) -> &'a [S
             &keys[start..]
         }
         None => keys,
-    }
-}
-
-/// Checks a list cursor (it is the last key of the previous page).
-pub(crate) fn check_cursor(cursor: &Option<String>) -> Result<Option<&str>, ApiError> {
-    match cursor {
-        None => Ok(None),
-        Some(c)
-            if !c.is_empty()
-                && c.len() <= 256
-                && c.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_./=".contains(&b)) =>
-        {
-            Ok(Some(c.as_str()))
-        }
-        Some(_) => Err(ApiError::bad_request(
-            "cursor is not one this service returned",
-        )),
     }
 }

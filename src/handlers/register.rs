@@ -5,7 +5,7 @@
 //! a worker killed between any two steps leaves state the client's retry completes.
 
 use crate::audit::{Actor, ActorType, AuditEvent, Outcome, Target};
-use crate::crypto::{self, Secret, SecretKind};
+use crate::crypto;
 use crate::domain::Role;
 use crate::store::records::{
     InviteRecord, InviteState, KeyIndexRecord, UserRecord, UserStatus, SCHEMA_V,
@@ -22,8 +22,8 @@ pub(super) async fn handle(
     signed: &Signed,
     req: RegisterRequest,
 ) -> Result<RegisterReply, ApiError> {
-    let token = Secret::parse(SecretKind::Invite, &req.invite)?;
-    let invite_id = crypto::invite_id_for(&token);
+    let token = req.invite.secret();
+    let invite_id = crypto::invite_id_for(token);
     let unknown = || ApiError::new(ErrorCode::InviteUnknown, "no such invite");
 
     // 1. Claim the invite for these keys (or find it already claimed by them).

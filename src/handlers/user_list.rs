@@ -1,14 +1,14 @@
 //! `admin.user.list`: users in handle order, filtered by role and status, paged by cursor.
 
-use crate::wire::admin::{page_limit, UserListReply, UserListRequest, UserStatusFilter, UserView};
+use crate::wire::admin::{PageLimit, UserListReply, UserListRequest, UserStatusFilter, UserView};
 use crate::wire::ApiError;
 
 use super::user_get::view;
-use super::{check_cursor, page_after, Ctx};
+use super::{page_after, Ctx};
 
 pub(super) async fn handle(ctx: &Ctx, req: UserListRequest) -> Result<UserListReply, ApiError> {
-    let limit = page_limit(req.limit)?;
-    let cursor = check_cursor(&req.cursor)?;
+    let limit = PageLimit::or_default(req.limit);
+    let cursor = req.cursor.as_ref().map(|c| c.as_str());
     let keys = ctx.store.users.keys().await?;
     let mut users: Vec<UserView> = Vec::new();
     let mut next = None;

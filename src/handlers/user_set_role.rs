@@ -24,9 +24,6 @@ pub(super) async fn handle(
 ) -> Result<UserView, ApiError> {
     let actor_role = admin.user.value.role;
     let mut sites = req.sites.clone().unwrap_or_default();
-    if !sites.is_empty() && req.role != Role::Operator {
-        return Err(ApiError::bad_request("sites are only for role operator"));
-    }
     sites.sort();
     sites.dedup();
     if !authz::may_manage(actor_role, req.role) {

@@ -9,6 +9,154 @@ pub const DEFAULT_LIMIT: u32 = 100;
 /// Largest page size of `list` commands.
 pub const MAX_LIMIT: u32 = 1000;
 
+/// A page size: 1 to 1000; absent means 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u32", into = "u32")]
+pub struct PageLimit(u32);
+
+impl PageLimit {
+    /// The number of items.
+    pub fn get(self) -> usize {
+        self.0 as usize
+    }
+    /// The effective limit of an optional field.
+    pub fn or_default(l: Option<PageLimit>) -> usize {
+        l.map_or(DEFAULT_LIMIT as usize, PageLimit::get)
+    }
+}
+impl TryFrom<u32> for PageLimit {
+    type Error = String;
+    fn try_from(n: u32) -> Result<Self, String> {
+        if (1..=MAX_LIMIT).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err(format!("limit must be between 1 and {MAX_LIMIT}"))
+        }
+    }
+}
+impl From<PageLimit> for u32 {
+    fn from(l: PageLimit) -> u32 {
+        l.0
+    }
+}
+
+/// A list cursor: the last key of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Cursor(String);
+
+impl Cursor {
+    /// The key after which the next page starts.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Cursor {
+    type Error = String;
+    fn try_from(c: String) -> Result<Self, String> {
+        let ok = !c.is_empty()
+            && c.len() <= 128
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(Self(c))
+        } else {
+            Err("cursor is not one this service returned".into())
+        }
+    }
+}
+impl From<Cursor> for String {
+    fn from(c: Cursor) -> String {
+        c.0
+    }
+}
+
+/// An invite lifetime in seconds: 1 s to 30 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct TtlSecs(u64);
+
+/// The longest invite lifetime (PROTOCOL §4).
+pub const MAX_INVITE_TTL_SECS: u64 = 30 * 24 * 3600;
+
+impl TtlSecs {
+    /// The lifetime.
+    pub fn get(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.0)
+    }
+}
+impl TryFrom<u64> for TtlSecs {
+    type Error = String;
+    fn try_from(n: u64) -> Result<Self, String> {
+        if (1..=MAX_INVITE_TTL_SECS).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err(format!(
+                "ttl_secs must be between 1 and {MAX_INVITE_TTL_SECS}"
+            ))
+        }
+    }
+}
+impl From<TtlSecs> for u64 {
+    fn from(t: TtlSecs) -> u64 {
+        t.0
+    }
+}
+
+/// An audit action filter: dot-separated tokens of `[a-z0-9_-]`, the last may be `*`/`>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ActionFilter(String);
+
+impl ActionFilter {
+    /// The filter text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for ActionFilter {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if crate::audit::valid_action_filter(&s) {
+            Ok(Self(s))
+        } else {
+            Err("action must be dot-separated tokens of a-z, 0-9, '_' or '-', optionally ending in '*' or '>'".into())
+        }
+    }
+}
+impl From<ActionFilter> for String {
+    fn from(a: ActionFilter) -> String {
+        a.0
+    }
+}
+
+/// An RFC 3339 time given in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Rfc3339(pub time::OffsetDateTime);
+
+impl TryFrom<String> for Rfc3339 {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        crate::time_util::parse_rfc3339(&s)
+            .map(Self)
+            .ok_or_else(|| format!("{s:?} is not an RFC 3339 time"))
+    }
+}
+impl From<Rfc3339> for String {
+    fn from(t: Rfc3339) -> String {
+        crate::time_util::rfc3339(t.0)
+    }
+}
+
+/// Checks of a request that span fields; run before anything is written.
+pub trait Validate {
+    /// `Err` with a `bad_request` message when the request is inconsistent.
+    fn validate(&self) -> Result<(), crate::wire::ApiError> {
+        Ok(())
+    }
+}
+
 /// `invite.create`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -19,7 +167,7 @@ pub struct InviteCreateRequest {
     pub role: Role,
     /// Lifetime in seconds; default 7 days, at most 30 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ttl_secs: Option<u64>,
+    pub ttl_secs: Option<TtlSecs>,
 }
 
 /// `invite.create` reply: the token is shown here once and never again.
@@ -67,9 +215,9 @@ pub struct InviteListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<InviteStateFilter>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
+    pub limit: Option<PageLimit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
+    pub cursor: Option<Cursor>,
 }
 
 /// The invite states a list can filter on.
@@ -138,9 +286,9 @@ pub struct UserListRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<UserStatusFilter>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
+    pub limit: Option<PageLimit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
+    pub cursor: Option<Cursor>,
 }
 
 /// The user states a list can filter on.
@@ -192,7 +340,7 @@ pub struct DeleteReply {
 pub struct AuditQueryRequest {
     /// Exact action, e.g. `invite.created`; a trailing `.>` or `.*` matches a family.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub action: Option<String>,
+    pub action: Option<ActionFilter>,
     /// The actor's id (handle, machine id or key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
@@ -201,12 +349,12 @@ pub struct AuditQueryRequest {
     pub target: Option<String>,
     /// RFC 3339 lower bound (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub since: Option<String>,
+    pub since: Option<Rfc3339>,
     /// RFC 3339 upper bound (exclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub until: Option<String>,
+    pub until: Option<Rfc3339>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
+    pub limit: Option<PageLimit>,
 }
 
 /// `audit.query` reply: the most recent matching events, oldest first.
@@ -216,13 +364,21 @@ pub struct AuditQueryReply {
     pub events: Vec<crate::audit::AuditEvent>,
 }
 
-/// Checks a `limit` field.
-pub fn page_limit(limit: Option<u32>) -> Result<usize, crate::wire::ApiError> {
-    match limit {
-        None => Ok(DEFAULT_LIMIT as usize),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n as usize),
-        Some(_) => Err(crate::wire::ApiError::bad_request(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        ))),
+impl Validate for InviteCreateRequest {}
+impl Validate for InviteListRequest {}
+impl Validate for InviteIdRequest {}
+impl Validate for UserListRequest {}
+impl Validate for HandleRequest {}
+impl Validate for AuditQueryRequest {}
+impl Validate for SetRoleRequest {
+    fn validate(&self) -> Result<(), crate::wire::ApiError> {
+        let has_sites = self.sites.as_ref().is_some_and(|s| !s.is_empty());
+        if has_sites && self.role != Role::Operator {
+            return Err(crate::wire::ApiError::bad_request(
+                "sites are only for role operator",
+            ));
+        }
+        Ok(())
     }
 }
+impl Validate for crate::wire::register::RegisterRequest {}

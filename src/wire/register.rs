@@ -2,14 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Handle, KexKey, Role, SignKey};
+use crate::domain::{Handle, InviteToken, KexKey, Role, SignKey};
 
 /// Body of a register request; the signing key travels in `Roster-Key`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    /// The `inv_…` token, parsed (checksum included) by the handler.
-    pub invite: String,
+    /// The `inv_…` token, checksum verified.
+    pub invite: InviteToken,
     /// The client's X25519 public key.
     pub kex_pub: KexKey,
 }

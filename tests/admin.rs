@@ -1,0 +1,432 @@
+//! Admin commands: invites, users, roles, the last-owner guard and the audit query.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+mod common;
+
+use common::{handle, TestEnv};
+use roster::domain::{Role, SiteCode};
+use roster::handlers::Endpoint;
+use roster::wire::admin::{AuditQueryReply, InviteListRequest, InviteStateFilter, UserListRequest};
+use roster::wire::ErrorCode;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invites_are_created_listed_fetched_and_cancelled() {
+    let env = TestEnv::start().await;
+    let o = &env.owner;
+    let a = o
+        .invite_create(&handle("amy"), Role::Member, Some(3600))
+        .await
+        .unwrap();
+    let b = o
+        .invite_create(&handle("ben"), Role::Operator, None)
+        .await
+        .unwrap();
+    assert!(a.token.starts_with("inv_"));
+
+    let got = o.invite_get(&a.invite_id).await.unwrap();
+    assert_eq!(
+        (got.handle.as_str(), got.role, got.state.as_str()),
+        ("amy", Role::Member, "pending")
+    );
+    assert_eq!(got.created_by, "root");
+    assert!(
+        !serde_json::to_string(&got).unwrap().contains(&a.token[4..]),
+        "get never shows the token"
+    );
+
+    let cancelled = o.invite_cancel(&b.invite_id).await.unwrap();
+    assert_eq!(cancelled.state, "cancelled");
+    assert_eq!(cancelled.cancelled_by.as_deref(), Some("root"));
+    // Cancelling twice changes nothing; cancelling a used invite is a conflict.
+    assert_eq!(
+        o.invite_cancel(&b.invite_id).await.unwrap().state,
+        "cancelled"
+    );
+    env.client().register(&a.token).await.unwrap();
+    assert_eq!(
+        o.invite_cancel(&a.invite_id).await.unwrap_err().code(),
+        Some(ErrorCode::Conflict)
+    );
+
+    let pending = o
+        .invite_list(&InviteListRequest {
+            state: Some(InviteStateFilter::Cancelled),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(pending.invites.len(), 1);
+    assert_eq!(pending.invites[0].invite_id, b.invite_id);
+    let used = o.invite_get(&a.invite_id).await.unwrap();
+    assert_eq!(used.state, "used");
+    assert!(used.used_at.is_some() && used.used_sign_pub.is_some());
+
+    let unknown = roster::domain::InviteId::parse(&"0".repeat(32)).unwrap();
+    assert_eq!(
+        o.invite_get(&unknown).await.unwrap_err().code(),
+        Some(ErrorCode::NotFound)
+    );
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_page_with_a_cursor() {
+    let env = TestEnv::start().await;
+    for i in 0..7 {
+        env.user(&format!("user{i}"), Role::Member).await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = env
+            .owner
+            .call::<_, roster::wire::admin::UserListReply>(
+                Endpoint::UserList,
+                &json!({"limit": 3, "cursor": cursor}),
+            )
+            .await
+            .unwrap();
+        assert!(page.users.len() <= 3);
+        seen.extend(page.users.iter().map(|u| u.handle.to_string()));
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = (0..7).map(|i| format!("user{i}")).collect();
+    expected.push("root".into());
+    expected.sort();
+    assert_eq!(seen, expected);
+
+    let owners = env
+        .owner
+        .user_list(&UserListRequest {
+            role: Some(Role::Owner),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(owners.users.len(), 1);
+    let bad = env
+        .owner
+        .call::<_, serde_json::Value>(Endpoint::UserList, &json!({"limit": 1001}))
+        .await;
+    assert_eq!(bad.unwrap_err().code(), Some(ErrorCode::BadRequest));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_limit_what_each_user_may_do() {
+    let env = TestEnv::start().await;
+    let admin = env.user("adm", Role::Admin).await;
+    let op = env.user("opr", Role::Operator).await;
+    let member = env.user("mem", Role::Member).await;
+    let stranger = env.client();
+
+    // Unknown signers are unauthorized; members have no admin permission.
+    assert_eq!(
+        stranger
+            .user_list(&Default::default())
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Unauthorized)
+    );
+    assert_eq!(
+        member
+            .user_list(&Default::default())
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Forbidden)
+    );
+    // Operators read but do not mint invites.
+    op.user_list(&Default::default()).await.unwrap();
+    op.audit_query(&Default::default()).await.unwrap();
+    assert_eq!(
+        op.invite_create(&handle("zed"), Role::Member, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Forbidden)
+    );
+    // Nobody mints above their own role; admins never touch owners.
+    assert_eq!(
+        admin
+            .invite_create(&handle("zed"), Role::Owner, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Forbidden)
+    );
+    admin
+        .invite_create(&handle("zed"), Role::Admin, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        admin
+            .user_set_role(&handle("root"), Role::Member, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Forbidden)
+    );
+    assert_eq!(
+        admin.user_delete(&handle("root")).await.unwrap_err().code(),
+        Some(ErrorCode::Forbidden)
+    );
+    assert_eq!(
+        admin
+            .user_set_role(&handle("mem"), Role::Owner, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Forbidden)
+    );
+
+    // Operators get sites; other roles may not carry them.
+    let site = SiteCode::parse("acme-phx").unwrap();
+    let v = admin
+        .user_set_role(&handle("opr"), Role::Operator, Some(vec![site.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(v.sites, vec![SiteCode::parse("ACME-PHX").unwrap()]);
+    assert_eq!(
+        admin
+            .user_set_role(&handle("mem"), Role::Member, Some(vec![site]))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::BadRequest)
+    );
+    let promoted = admin
+        .user_set_role(&handle("mem"), Role::Admin, None)
+        .await
+        .unwrap();
+    assert_eq!(promoted.role, Role::Admin);
+    assert_eq!(
+        env.owner
+            .user_get(&handle("nobody"))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::NotFound)
+    );
+
+    // Every refusal above is in the audit trail as `denied`.
+    let denied = env
+        .owner
+        .call::<_, AuditQueryReply>(Endpoint::AuditQuery, &json!({"action": "user.set_role"}))
+        .await
+        .unwrap();
+    assert!(denied
+        .events
+        .iter()
+        .any(|e| e.metadata["code"] == "forbidden" && e.actor.id == "adm"));
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_owner_cannot_be_demoted_or_deleted_even_in_a_race() {
+    let env = TestEnv::start().await;
+    let o = &env.owner;
+    assert_eq!(
+        o.user_set_role(&handle("root"), Role::Admin, None)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::LastOwner)
+    );
+    assert_eq!(
+        o.user_delete(&handle("root")).await.unwrap_err().code(),
+        Some(ErrorCode::LastOwner)
+    );
+
+    // Two owners demote each other at the same moment: exactly one demotion wins.
+    let second = env.user("root2", Role::Owner).await;
+    let (h1, h2) = (handle("root2"), handle("root"));
+    let (a, b) = tokio::join!(
+        o.user_set_role(&h1, Role::Member, None),
+        second.user_set_role(&h2, Role::Member, None),
+    );
+    let outcomes = [
+        a.as_ref().err().and_then(|e| e.code()),
+        b.as_ref().err().and_then(|e| e.code()),
+    ];
+    let wins = outcomes.iter().filter(|c| c.is_none()).count();
+    assert_eq!(wins, 1, "outcomes {outcomes:?}");
+    assert!(outcomes
+        .iter()
+        .any(|c| matches!(c, Some(ErrorCode::LastOwner) | Some(ErrorCode::Forbidden))));
+    let owners = o
+        .user_list(&UserListRequest {
+            role: Some(Role::Owner),
+            ..Default::default()
+        })
+        .await;
+    let owners = match owners {
+        Ok(l) => l.users,
+        Err(_) => {
+            second
+                .user_list(&UserListRequest {
+                    role: Some(Role::Owner),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .users
+        }
+    };
+    assert_eq!(owners.len(), 1, "exactly one owner is left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_user_is_gone_and_its_key_may_join_again() {
+    let env = TestEnv::start().await;
+    let token = env.invite("kim", Role::Member).await;
+    let kim = env.client();
+    kim.register(&token).await.unwrap();
+
+    let d = env.owner.user_delete(&handle("kim")).await.unwrap();
+    assert!(d.deleted);
+    assert_eq!(
+        env.owner.user_get(&handle("kim")).await.unwrap_err().code(),
+        Some(ErrorCode::NotFound)
+    );
+    // A late retry of the old registration does not bring the user back.
+    assert_eq!(
+        kim.register(&token).await.unwrap_err().code(),
+        Some(ErrorCode::InviteUsed)
+    );
+    // The same key registers again with a new invite.
+    let again = env.invite("kim", Role::Member).await;
+    kim.register(&again).await.unwrap();
+    assert_eq!(
+        env.owner.user_get(&handle("kim")).await.unwrap().status,
+        "active"
+    );
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_query_filters_by_action_actor_target_and_time() {
+    let env = TestEnv::start().await;
+    // Times have millisecond precision: keep the boundary clear of both sides.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let start = roster::time_util::now_rfc3339();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    env.user("lee", Role::Member).await;
+    env.user("max", Role::Member).await;
+    let o = &env.owner;
+
+    let q = |body: serde_json::Value| async move {
+        o.call::<_, AuditQueryReply>(Endpoint::AuditQuery, &body)
+            .await
+    };
+    let created = q(json!({"action": "invite.created"})).await.unwrap();
+    assert_eq!(created.events.len(), 3, "bootstrap + two invites");
+    let users = q(json!({"action": "user.>"})).await.unwrap();
+    assert!(users.events.iter().all(|e| e.action.starts_with("user.")));
+    let lee = q(json!({"target": "lee"})).await.unwrap();
+    assert_eq!(lee.events.len(), 1);
+    assert_eq!(lee.events[0].action, "user.registered");
+    assert_eq!(lee.events[0].actor.id, "lee");
+    let by_root = q(json!({"actor": "root", "since": start})).await.unwrap();
+    assert_eq!(
+        by_root.events.len(),
+        2,
+        "two invites minted by root since start"
+    );
+    let last = q(json!({"limit": 1})).await.unwrap();
+    assert_eq!(last.events.len(), 1);
+    assert_eq!(
+        last.events[0].target.id, "max",
+        "limit keeps the most recent"
+    );
+    let none = q(json!({"until": start, "action": "user.registered"}))
+        .await
+        .unwrap();
+    assert_eq!(none.events.len(), 1, "only root registered before start");
+    for bad in [
+        json!({"action": "User.Created"}),
+        json!({"since": "yesterday"}),
+        json!({"limit": 0}),
+    ] {
+        assert_eq!(
+            q(bad).await.unwrap_err().code(),
+            Some(ErrorCode::BadRequest)
+        );
+    }
+    // Events have the PROTOCOL §5 shape.
+    let ev = &lee.events[0];
+    assert_eq!(ev.id.len(), 32);
+    assert!(roster::time_util::parse_rfc3339(&ev.time).is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_bodies_are_parsed_strictly() {
+    let env = TestEnv::start().await;
+    let o = &env.owner;
+    let before = env.kv_dump().await.len();
+    let cases: &[(Endpoint, &str)] = &[
+        (
+            Endpoint::InviteCreate,
+            r#"{"handle":"Upper","role":"member"}"#,
+        ),
+        (
+            Endpoint::InviteCreate,
+            r#"{"handle":"a.b","role":"member"}"#,
+        ),
+        (
+            Endpoint::InviteCreate,
+            r#"{"handle":"a/bc","role":"member"}"#,
+        ),
+        (Endpoint::InviteCreate, r#"{"handle":"ab","role":"member"}"#),
+        (
+            Endpoint::InviteCreate,
+            &format!(r#"{{"handle":"{}","role":"member"}}"#, "a".repeat(33)),
+        ),
+        (Endpoint::InviteCreate, r#"{"handle":"okay","role":"root"}"#),
+        (
+            Endpoint::InviteCreate,
+            r#"{"handle":"okay","role":"member","ttl_secs":0}"#,
+        ),
+        (
+            Endpoint::InviteCreate,
+            r#"{"handle":"okay","role":"member","ttl_secs":2592001}"#,
+        ),
+        (
+            Endpoint::InviteCreate,
+            r#"{"handle":"okay","role":"member","extra":true}"#,
+        ),
+        (Endpoint::InviteGet, r#"{"invite_id":"xyz"}"#),
+        (Endpoint::UserGet, r#"{"handle":42}"#),
+        (
+            Endpoint::UserSetRole,
+            r#"{"handle":"root","role":"owner","sites":["a_b"]}"#,
+        ),
+        (Endpoint::UserList, r#"{"cursor":"../../etc"}"#),
+        (Endpoint::InviteList, r#"{"state":"gone"}"#),
+        (Endpoint::AuditQuery, "[]"),
+    ];
+    for (ep, body) in cases {
+        let reply = o.call_raw(*ep, body.as_bytes()).await.unwrap();
+        assert_eq!(
+            reply.error_code().as_deref(),
+            Some("bad_request"),
+            "{} {body}",
+            ep.command()
+        );
+    }
+    // Role names compare case-insensitively.
+    let ok = o
+        .call_raw(
+            Endpoint::InviteCreate,
+            br#"{"handle":"okay","role":"MEMBER"}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ok.error_code(), None);
+    // Only the accepted request's invite and nonce were written.
+    assert_eq!(env.kv_dump().await.len(), before + 2);
+}

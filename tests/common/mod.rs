@@ -1,0 +1,172 @@
+//! The test harness: every test gets its own real nats-server (free port, temporary
+//! store, killed on drop), one or more in-process workers, and typed helpers.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use roster::audit::{AuditFilter, Auditor};
+use roster::client::RosterClient;
+use roster::config::{NatsArgs, WorkerArgs, WorkerConfig};
+use roster::crypto::KeyPairs;
+use roster::domain::{Handle, Role};
+use roster::natsd::{NatsServer, ServerOptions};
+use roster::store::Store;
+use roster::worker::{self, WorkerHandle};
+
+pub struct TestEnv {
+    pub server: NatsServer,
+    pub workers: Vec<WorkerHandle>,
+    pub store: Store,
+    pub audit: Auditor,
+    pub cfg: WorkerConfig,
+    pub owner: RosterClient,
+    nats: async_nats::Client,
+}
+
+pub fn handle(s: &str) -> Handle {
+    Handle::parse(s).unwrap()
+}
+
+impl TestEnv {
+    /// One server, one worker, and a registered owner `root`.
+    pub async fn start() -> Self {
+        Self::with_workers(1).await
+    }
+
+    pub async fn with_workers(n: usize) -> Self {
+        let server = NatsServer::start(ServerOptions::default())
+            .await
+            .expect("nats-server starts");
+        let nats_args = NatsArgs::for_url(&server.url());
+        let cfg = WorkerConfig::from_args(&nats_args, &WorkerArgs::default()).unwrap();
+        let nats = async_nats::connect(server.url()).await.unwrap();
+        let (store, audit) = worker::open_state(&nats, &cfg).await.unwrap();
+        let mut workers = Vec::new();
+        for _ in 0..n {
+            let c = async_nats::connect(server.url()).await.unwrap();
+            workers.push(worker::start(c, cfg.clone()).await.unwrap());
+        }
+        let invite = roster::bootstrap::bootstrap(
+            &store,
+            &audit,
+            &handle("root"),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap();
+        let owner = RosterClient::new(nats.clone(), "roster", KeyPairs::generate());
+        owner
+            .register(&invite.token)
+            .await
+            .expect("owner registers");
+        Self {
+            server,
+            workers,
+            store,
+            audit,
+            cfg,
+            owner,
+            nats,
+        }
+    }
+
+    /// A client with fresh keys on the shared connection.
+    pub fn client(&self) -> RosterClient {
+        RosterClient::new(self.nats.clone(), "roster", KeyPairs::generate())
+    }
+
+    /// A client with fresh keys on its own connection.
+    pub async fn client_own_connection(&self) -> RosterClient {
+        let nats = async_nats::connect(self.server.url()).await.unwrap();
+        RosterClient::new(nats, "roster", KeyPairs::generate())
+    }
+
+    /// An invite token minted by the owner.
+    pub async fn invite(&self, h: &str, role: Role) -> String {
+        self.owner
+            .invite_create(&handle(h), role, None)
+            .await
+            .unwrap()
+            .token
+    }
+
+    /// A registered user with `role`.
+    pub async fn user(&self, h: &str, role: Role) -> RosterClient {
+        let token = self.invite(h, role).await;
+        let c = self.client();
+        c.register(&token).await.unwrap();
+        c
+    }
+
+    pub fn nats(&self) -> &async_nats::Client {
+        &self.nats
+    }
+
+    /// Every audit event in the stream.
+    pub async fn audit_events(&self) -> Vec<roster::audit::AuditEvent> {
+        self.audit
+            .query(&AuditFilter {
+                limit: 1_000_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    }
+
+    /// Every KV value, as (bucket, key, JSON).
+    pub async fn kv_dump(&self) -> Vec<(String, String, serde_json::Value)> {
+        let mut out = Vec::new();
+        macro_rules! dump {
+            ($b:expr, $schema:expr) => {
+                for (k, v) in $b.dump_raw().await.unwrap() {
+                    out.push(($schema.to_string(), k, v));
+                }
+            };
+        }
+        dump!(self.store.users, "users");
+        dump!(self.store.user_keys, "user_keys");
+        dump!(self.store.invites, "invites");
+        dump!(self.store.meta, "meta");
+        dump!(self.store.nonces, "nonces");
+        out
+    }
+
+    /// Validates every KV value against its schema in kv-schema/.
+    pub async fn check_kv_schemas(&self) -> usize {
+        let dump = self.kv_dump().await;
+        for (schema, key, value) in &dump {
+            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("kv-schema/{schema}.schema.json"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let schema_json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let validator = jsonschema::validator_for(&schema_json).unwrap();
+            let errors: Vec<String> = validator
+                .iter_errors(value)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(
+                errors.is_empty(),
+                "{schema}/{key} = {value} violates its schema: {errors:?}"
+            );
+        }
+        dump.len()
+    }
+
+    /// Asserts `secret` appears in no KV value and no audit event.
+    pub async fn assert_not_stored(&self, secret: &str) {
+        let body = &secret[4..];
+        for (b, k, v) in self.kv_dump().await {
+            let s = v.to_string();
+            assert!(!s.contains(body), "secret found in {b}/{k}");
+        }
+        for ev in self.audit_events().await {
+            let s = serde_json::to_string(&ev).unwrap();
+            assert!(
+                !s.contains(body),
+                "secret found in audit event {}",
+                ev.action
+            );
+        }
+    }
+}
