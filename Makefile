@@ -1,0 +1,15 @@
+# Thin wrappers over scripts/ (the scripts work without make too).
+.PHONY: dev test lint nats-server
+
+dev:
+	scripts/dev
+
+test:
+	scripts/test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+nats-server:
+	scripts/install-nats-server

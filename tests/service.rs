@@ -1,0 +1,232 @@
+//! The worker as a NATS micro service, the operator commands, and graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{handle, TestEnv};
+use roster::domain::Role;
+use roster::handlers::Endpoint;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_answers_srv_discovery_with_every_endpoint() {
+    let env = TestEnv::start().await;
+    let nats = env.nats();
+    let ping = nats
+        .request("$SRV.PING.roster", Bytes::new())
+        .await
+        .unwrap();
+    let ping: serde_json::Value = serde_json::from_slice(&ping.payload).unwrap();
+    assert_eq!(ping["name"], "roster");
+
+    let info = nats
+        .request("$SRV.INFO.roster", Bytes::new())
+        .await
+        .unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&info.payload).unwrap();
+    let subjects: Vec<&str> = info["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    for ep in Endpoint::ALL {
+        assert!(
+            subjects.contains(&ep.subject("roster").as_str()),
+            "{}",
+            ep.subject("roster")
+        );
+    }
+    assert!(info["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["queue_group"] == "roster"));
+
+    // A refusal carries the micro headers and is counted in the endpoint's stats.
+    let reply = env
+        .client()
+        .call_raw(Endpoint::UserList, b"{}")
+        .await
+        .unwrap();
+    let h = reply.headers.unwrap();
+    assert_eq!(h.get("Nats-Service-Error-Code").unwrap().as_str(), "401");
+    assert_eq!(
+        reply.body.len() > 0,
+        true,
+        "the refusal has a JSON body too"
+    );
+    let stats = nats
+        .request("$SRV.STATS.roster", Bytes::new())
+        .await
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&stats.payload).unwrap();
+    let user_list = stats["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "admin-user-list")
+        .unwrap();
+    assert!(user_list["num_requests"].as_u64().unwrap() >= 1);
+    assert_eq!(user_list["data"]["errors"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bootstrap_refuses_once_an_owner_exists() {
+    let env = TestEnv::start().await;
+    let res = roster::bootstrap::bootstrap(
+        &env.store,
+        &env.audit,
+        &handle("again"),
+        Duration::from_secs(60),
+    )
+    .await;
+    assert!(matches!(res, Err(roster::bootstrap::BootstrapError::OwnerExists(o)) if o == "root"));
+
+    // The CLI says so and exits non-zero.
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args([
+            "bootstrap",
+            "--nats-url",
+            &env.server.url(),
+            "--handle",
+            "again",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "owner_exists");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_requests_in_flight() {
+    let mut env = TestEnv::start().await;
+    let owner = env.owner.clone();
+    let mut tasks = Vec::new();
+    for i in 0..100 {
+        let o = owner.clone();
+        tasks.push(tokio::spawn(async move {
+            o.invite_create(&handle(&format!("inflight{i}")), Role::Member, None)
+                .await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let worker = env.workers.pop().unwrap();
+    worker.shutdown().await.unwrap();
+    // Every request either got its success, or found no worker and was never taken.
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(roster::client::ClientError::Nats(_)) => {}
+            Err(e) => panic!("a request in flight failed with {e}"),
+        }
+    }
+    let stored = env.store.invites.keys().await.unwrap().len() - 1; // minus the bootstrap invite
+    assert_eq!(
+        stored, ok,
+        "every acknowledged invite is stored, and only those"
+    );
+}
+
+#[test]
+fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = env!("CARGO_BIN_EXE_roster");
+    let mut dev = Command::new(bin)
+        .args(["dev", "--port", "0", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(dev.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let url = ready["nats_url"].as_str().unwrap().to_owned();
+    let invite = ready["owner_invite"].as_str().unwrap().to_owned();
+    let data_dir = ready["data_dir"].as_str().unwrap().to_owned();
+    let run = |id: &str, args: &[&str]| {
+        let out = Command::new(bin)
+            .args(args)
+            .env("ROSTER_NATS_URL", &url)
+            .env("ROSTER_IDENTITY", dir.path().join(id))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, _, _) = run("owner.json", &["keygen"]);
+    assert_eq!(code, Some(0));
+    let meta = std::fs::metadata(dir.path().join("owner.json")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600
+    );
+    let (code, out, err) = run("owner.json", &["register", "--invite", &invite, "--json"]);
+    assert_eq!(code, Some(0), "{out} {err}");
+    let reg: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(reg["role"], "owner");
+
+    let (code, out, _) = run(
+        "owner.json",
+        &[
+            "invite", "create", "--handle", "alice", "--role", "member", "--json",
+        ],
+    );
+    assert_eq!(code, Some(0));
+    let inv: serde_json::Value = serde_json::from_str(&out).unwrap();
+    run("alice.json", &["keygen"]);
+    let (code, out, _) = run(
+        "alice.json",
+        &["register", "--invite", inv["token"].as_str().unwrap()],
+    );
+    assert_eq!(code, Some(0));
+    assert!(out.contains("registered as 'alice'"), "{out}");
+
+    let (code, out, _) = run("owner.json", &["user", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with("HANDLE") && out.contains("alice") && out.contains("owner"),
+        "{out}"
+    );
+    // A member is refused admin commands with the protocol code and a non-zero exit.
+    let (code, _, err) = run("alice.json", &["user", "list"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("forbidden"), "{err}");
+    let (code, out, _) = run(
+        "owner.json",
+        &["audit", "query", "--action", "user.registered", "--json"],
+    );
+    assert_eq!(code, Some(0));
+    let events: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(events["events"].as_array().unwrap().len(), 2);
+
+    // SIGTERM stops the worker and the server and removes the temporary store.
+    Command::new("kill")
+        .args(["-TERM", &dev.id().to_string()])
+        .status()
+        .unwrap();
+    let status = dev.wait().unwrap();
+    assert!(status.success());
+    assert!(
+        !std::path::Path::new(&data_dir).exists(),
+        "temporary data dir removed"
+    );
+    assert!(
+        std::net::TcpStream::connect(url.trim_start_matches("nats://")).is_err(),
+        "nats-server stopped"
+    );
+}
