@@ -55,8 +55,8 @@ async fn the_worker_answers_srv_discovery_with_every_endpoint() {
     let h = reply.headers.unwrap();
     assert_eq!(h.get("Nats-Service-Error-Code").unwrap().as_str(), "401");
     assert_eq!(
-        reply.body.len() > 0,
-        true,
+        reply.error_code().as_deref(),
+        Some("unauthorized"),
         "the refusal has a JSON body too"
     );
     let stats = nats
