@@ -52,7 +52,7 @@ async fn the_worker_answers_srv_discovery_with_every_endpoint() {
         .call_raw(Endpoint::UserList, b"{}")
         .await
         .unwrap();
-    let h = reply.headers.unwrap();
+    let h = reply.headers.clone().unwrap();
     assert_eq!(h.get("Nats-Service-Error-Code").unwrap().as_str(), "401");
     assert_eq!(
         reply.error_code().as_deref(),
