@@ -9,9 +9,10 @@ use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::crypto::{self, KeyPairs};
-use crate::domain::{Handle, InviteId, Role, SiteCode};
+use crate::domain::{Handle, InviteId, MachineId, Role, SiteCode, Tenant};
 use crate::handlers::Endpoint;
 use crate::wire::admin::*;
+use crate::wire::enroll::EnrollReply;
 use crate::wire::register::RegisterReply;
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 
@@ -263,6 +264,117 @@ impl RosterClient {
         .await
     }
 
+    /// Enrolls this client's keys as an agent. Strings are sent as given, so a malformed
+    /// value reaches the worker and gets its code.
+    pub async fn enroll(&self, req: &EnrollArgs) -> Result<EnrollReply, ClientError> {
+        let kex = self
+            .keys
+            .kex_pub()
+            .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let mut body = serde_json::json!({
+            "site": req.site,
+            "enrollment_key": req.enrollment_key,
+            "machine_uid": req.machine_uid,
+            "agent_kex": kex,
+        });
+        for (k, v) in [
+            ("tenant", &req.tenant),
+            ("hostname", &req.hostname),
+            ("os", &req.os),
+            ("agent_version", &req.agent_version),
+        ] {
+            if let Some(v) = v {
+                body[k] = v.clone().into();
+            }
+        }
+        self.call(Endpoint::Enroll, &body).await
+    }
+
+    /// Opens the credential of an enroll reply with this client's X25519 key.
+    pub fn open_credential(
+        &self,
+        reply: &EnrollReply,
+    ) -> Result<zeroize::Zeroizing<String>, ClientError> {
+        self.keys
+            .open_credential(&reply.credential, reply.machine_id.as_str())
+            .map_err(ClientError::Decode)
+    }
+
+    /// `site.create`.
+    pub async fn site_create(
+        &self,
+        req: &SiteCreateRequest,
+    ) -> Result<SiteCreateReply, ClientError> {
+        self.call(Endpoint::SiteCreate, req).await
+    }
+
+    /// `site.list`.
+    pub async fn site_list(&self, req: &SiteListRequest) -> Result<SiteListReply, ClientError> {
+        self.call(Endpoint::SiteList, req).await
+    }
+
+    /// `site.get`.
+    pub async fn site_get(
+        &self,
+        site: &SiteCode,
+        tenant: Option<&Tenant>,
+    ) -> Result<SiteView, ClientError> {
+        let req = SiteRef {
+            site: site.clone(),
+            tenant: tenant.cloned(),
+        };
+        self.call(Endpoint::SiteGet, &req).await
+    }
+
+    /// `site.rotate_key`.
+    pub async fn site_rotate_key(
+        &self,
+        req: &RotateKeyRequest,
+    ) -> Result<RotateKeyReply, ClientError> {
+        self.call(Endpoint::SiteRotateKey, req).await
+    }
+
+    /// `machine.list`.
+    pub async fn machine_list(
+        &self,
+        req: &MachineListRequest,
+    ) -> Result<MachineListReply, ClientError> {
+        self.call(Endpoint::MachineList, req).await
+    }
+
+    /// `machine.get`.
+    pub async fn machine_get(&self, id: &MachineId) -> Result<MachineView, ClientError> {
+        self.call(
+            Endpoint::MachineGet,
+            &MachineIdRequest {
+                machine_id: id.clone(),
+            },
+        )
+        .await
+    }
+
+    /// `machine.approve`.
+    pub async fn machine_approve(&self, id: &MachineId) -> Result<MachineView, ClientError> {
+        self.call(
+            Endpoint::MachineApprove,
+            &MachineIdRequest {
+                machine_id: id.clone(),
+            },
+        )
+        .await
+    }
+
+    /// `machine.reject`.
+    pub async fn machine_reject(&self, id: &MachineId) -> Result<MachineView, ClientError> {
+        self.call(
+            Endpoint::MachineReject,
+            &MachineIdRequest {
+                machine_id: id.clone(),
+            },
+        )
+        .await
+    }
+
     /// `audit.query`.
     pub async fn audit_query(
         &self,
@@ -270,6 +382,18 @@ impl RosterClient {
     ) -> Result<AuditQueryReply, ClientError> {
         self.call(Endpoint::AuditQuery, req).await
     }
+}
+
+/// What an agent sends to enroll (as typed; the worker checks it).
+#[derive(Debug, Clone, Default)]
+pub struct EnrollArgs {
+    pub site: String,
+    pub tenant: Option<String>,
+    pub enrollment_key: String,
+    pub machine_uid: String,
+    pub hostname: Option<String>,
+    pub os: Option<String>,
+    pub agent_version: Option<String>,
 }
 
 /// Decodes a reply body: the success type, or the error envelope as `ClientError::Api`.

@@ -91,6 +91,24 @@ pub struct WorkerArgs {
     /// Allowed clock difference of signed requests, in seconds.
     #[arg(long, env = "ROSTER_CLOCK_WINDOW_SECS", default_value_t = 60)]
     pub clock_window_secs: u64,
+    /// Argon2id memory for new enrollment keys, KiB (OWASP: 19456).
+    #[arg(long, env = "ROSTER_ARGON2_M_KIB", default_value_t = 19456)]
+    pub argon2_m_kib: u32,
+    /// Argon2id iterations for new enrollment keys.
+    #[arg(long, env = "ROSTER_ARGON2_T", default_value_t = 2)]
+    pub argon2_t: u32,
+    /// Argon2id lanes for new enrollment keys.
+    #[arg(long, env = "ROSTER_ARGON2_P", default_value_t = 1)]
+    pub argon2_p: u32,
+    /// Concurrent Argon2 runs (default: the number of cores).
+    #[arg(long, env = "ROSTER_ARGON2_THREADS")]
+    pub argon2_threads: Option<usize>,
+    /// Failed enrollments per site within the window before `rate_limited`.
+    #[arg(long, env = "ROSTER_ENROLL_FAIL_LIMIT", default_value_t = 20)]
+    pub enroll_fail_limit: usize,
+    /// The failed-enrollment window, in seconds.
+    #[arg(long, env = "ROSTER_ENROLL_FAIL_WINDOW_SECS", default_value_t = 60)]
+    pub enroll_fail_window_secs: u64,
 }
 
 impl Default for WorkerArgs {
@@ -99,6 +117,12 @@ impl Default for WorkerArgs {
             replicas: 1,
             max_in_flight: 512,
             clock_window_secs: 60,
+            argon2_m_kib: 19456,
+            argon2_t: 2,
+            argon2_p: 1,
+            argon2_threads: None,
+            enroll_fail_limit: 20,
+            enroll_fail_window_secs: 60,
         }
     }
 }
@@ -110,6 +134,7 @@ pub struct WorkerConfig {
     pub store: StoreConfig,
     pub max_in_flight: usize,
     pub replicas: usize,
+    pub keyring: crate::keyring::KeyringConfig,
 }
 
 impl WorkerConfig {
@@ -121,6 +146,19 @@ impl WorkerConfig {
             "--replicas must be 1 to 5"
         );
         anyhow::ensure!(w.max_in_flight >= 1, "--max-in-flight must be at least 1");
+        anyhow::ensure!(
+            crate::crypto::Argon2Params {
+                m_kib: w.argon2_m_kib,
+                t: w.argon2_t,
+                p: w.argon2_p
+            }
+            .is_valid(),
+            "invalid Argon2 parameters (--argon2-m-kib must be at least 8 x --argon2-p)"
+        );
+        anyhow::ensure!(
+            w.enroll_fail_limit >= 1,
+            "--enroll-fail-limit must be at least 1"
+        );
         anyhow::ensure!(
             (1..=600).contains(&w.clock_window_secs),
             "--clock-window-secs must be 1 to 600"
@@ -141,6 +179,18 @@ impl WorkerConfig {
             },
             max_in_flight: w.max_in_flight,
             replicas: w.replicas,
+            keyring: crate::keyring::KeyringConfig {
+                argon2: crate::crypto::Argon2Params {
+                    m_kib: w.argon2_m_kib,
+                    t: w.argon2_t,
+                    p: w.argon2_p,
+                },
+                pool_size: w
+                    .argon2_threads
+                    .unwrap_or(crate::keyring::KeyringConfig::default().pool_size),
+                fail_limit: w.enroll_fail_limit,
+                fail_window: Duration::from_secs(w.enroll_fail_window_secs),
+            },
         })
     }
 }

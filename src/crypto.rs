@@ -302,6 +302,233 @@ fn base32_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Argon2id settings for enrollment keys (OWASP: m=19456 KiB, t=2, p=1 by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Iterations.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl Default for Argon2Params {
+    fn default() -> Self {
+        Self {
+            m_kib: 19456,
+            t: 2,
+            p: 1,
+        }
+    }
+}
+
+impl Argon2Params {
+    /// True when Argon2 accepts these parameters.
+    pub fn is_valid(&self) -> bool {
+        argon2::Params::new(self.m_kib, self.t, self.p, None).is_ok()
+    }
+}
+
+fn argon2_with(params: Argon2Params) -> Result<argon2::Argon2<'static>, String> {
+    let p =
+        argon2::Params::new(params.m_kib, params.t, params.p, None).map_err(|e| e.to_string())?;
+    Ok(argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        p,
+    ))
+}
+
+/// Hashes an enrollment key into an Argon2id PHC string. Slow on purpose: run it on the
+/// blocking pool.
+pub fn argon2_hash(secret: &Secret, params: Argon2Params) -> Result<String, String> {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    argon2_with(params)?
+        .hash_password(secret.expose().as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| e.to_string())
+}
+
+/// Verifies a secret against a PHC string (its own parameters apply). Slow on purpose.
+pub fn argon2_verify(secret: &[u8], phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    match PasswordHash::new(phc) {
+        Ok(h) => argon2::Argon2::default()
+            .verify_password(secret, &h)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A PHC string no key matches, with the default parameters: the dummy verification for
+/// unknown sites costs what a real one costs.
+pub fn dummy_phc(params: Argon2Params) -> String {
+    let s = Secret::mint(SecretKind::Enrollment);
+    argon2_hash(&s, params).unwrap_or_default()
+}
+
+/// The short, non-secret fingerprint of a key: 4 upper-case hex characters.
+pub fn fingerprint(secret: &Secret) -> String {
+    let mut h = Sha256::new();
+    h.update(b"roster-v1 fingerprint\n");
+    h.update(secret.expose().as_bytes());
+    hex::encode_upper(&h.finalize()[..2])
+}
+
+/// A process-local key for the verified-key cache, so a cache entry is useless outside
+/// this process.
+pub struct CacheKey([u8; 32]);
+
+impl fmt::Debug for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CacheKey(<redacted>)")
+    }
+}
+
+impl Default for CacheKey {
+    fn default() -> Self {
+        let mut k = [0u8; 32];
+        OsRng.fill_bytes(&mut k);
+        Self(k)
+    }
+}
+
+impl CacheKey {
+    /// HMAC-SHA256 of `scope` and the secret under this key.
+    pub fn digest(&self, scope: &str, secret: &Secret) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_hmac());
+        mac.update(scope.as_bytes());
+        mac.update(b"\n");
+        mac.update(secret.expose().as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+#[cold]
+fn unreachable_hmac() -> hmac::Hmac<Sha256> {
+    // HMAC accepts keys of any length; this cannot happen.
+    panic!("HMAC rejected a 32-byte key")
+}
+
+/// The machine id of an agent key: `m-` and the first 16 bytes of a domain-separated
+/// SHA-256, so one agent key is one machine and a re-enroll finds it with one read.
+pub fn machine_id_for(agent_pub: &SignKey) -> crate::domain::MachineId {
+    let mut h = Sha256::new();
+    h.update(b"roster-v1 machine-id\n");
+    h.update(agent_pub.bytes());
+    crate::domain::MachineId::from_trusted(format!("m-{}", hex::encode(&h.finalize()[..16])))
+}
+
+/// A credential sealed to an agent's X25519 key (PROTOCOL §4), all hex.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sealed {
+    pub epk: String,
+    pub nonce: String,
+    pub ciphertext: String,
+}
+
+fn credential_key(shared: &[u8; 32], epk: &[u8; 32], agent_kex: &[u8; 32]) -> Zeroizing<[u8; 32]> {
+    let mut salt = [0u8; 64];
+    salt[..32].copy_from_slice(epk);
+    salt[32..].copy_from_slice(agent_kex);
+    let hk = hkdf::Hkdf::<Sha256>::new(Some(&salt), shared);
+    let mut key = Zeroizing::new([0u8; 32]);
+    // 32 bytes is far below HKDF-SHA256's limit; expand cannot fail.
+    let _ = hk.expand(b"roster-v1 credential", key.as_mut());
+    key
+}
+
+/// Seals `plaintext` to `agent_kex` with a fresh ephemeral key and nonce.
+pub fn seal_credential(
+    plaintext: &str,
+    agent_kex: &KexKey,
+    machine_id: &str,
+) -> Result<Sealed, String> {
+    let eph = StaticSecret::random_from_rng(OsRng);
+    let mut nonce = [0u8; 12];
+    OsRng.fill_bytes(&mut nonce);
+    seal_with(plaintext, agent_kex, machine_id, &eph, &nonce)
+}
+
+fn seal_with(
+    plaintext: &str,
+    agent_kex: &KexKey,
+    machine_id: &str,
+    eph: &StaticSecret,
+    nonce: &[u8; 12],
+) -> Result<Sealed, String> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let epk = XPublicKey::from(eph).to_bytes();
+    let shared = eph.diffie_hellman(&XPublicKey::from(*agent_kex.bytes()));
+    if !shared.was_contributory() {
+        return Err("agent_kex is a low-order point".into());
+    }
+    let key = credential_key(shared.as_bytes(), &epk, agent_kex.bytes());
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(key.as_ref().into());
+    let ct = cipher
+        .encrypt(
+            nonce.into(),
+            Payload {
+                msg: plaintext.as_bytes(),
+                aad: machine_id.as_bytes(),
+            },
+        )
+        .map_err(|_| "encryption failed".to_string())?;
+    Ok(Sealed {
+        epk: hex::encode(epk),
+        nonce: hex::encode(nonce),
+        ciphertext: hex::encode(ct),
+    })
+}
+
+impl KeyPairs {
+    /// Opens a credential sealed to this identity's X25519 key.
+    pub fn open_credential(
+        &self,
+        sealed: &Sealed,
+        machine_id: &str,
+    ) -> Result<Zeroizing<String>, String> {
+        open_credential(&self.kex, sealed, machine_id)
+    }
+}
+
+fn open_credential(
+    kex: &StaticSecret,
+    sealed: &Sealed,
+    machine_id: &str,
+) -> Result<Zeroizing<String>, String> {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let mut epk = [0u8; 32];
+    let mut nonce = [0u8; 12];
+    hex::decode_to_slice(&sealed.epk, &mut epk).map_err(|_| "bad epk")?;
+    hex::decode_to_slice(&sealed.nonce, &mut nonce).map_err(|_| "bad nonce")?;
+    let ct = hex::decode(&sealed.ciphertext).map_err(|_| "bad ciphertext")?;
+    let shared = kex.diffie_hellman(&XPublicKey::from(epk));
+    if !shared.was_contributory() {
+        return Err("epk is a low-order point".into());
+    }
+    let own = XPublicKey::from(kex).to_bytes();
+    let key = credential_key(shared.as_bytes(), &epk, &own);
+    let cipher = chacha20poly1305::ChaCha20Poly1305::new(key.as_ref().into());
+    let pt = cipher
+        .decrypt(
+            (&nonce).into(),
+            Payload {
+                msg: &ct,
+                aad: machine_id.as_bytes(),
+            },
+        )
+        .map_err(|_| "the credential does not open with this key".to_string())?;
+    String::from_utf8(pt)
+        .map(Zeroizing::new)
+        .map_err(|_| "credential is not UTF-8".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -346,6 +573,58 @@ mod tests {
         let again = Secret::parse(SecretKind::Invite, s.expose()).unwrap();
         assert_eq!(invite_id_for(&s), invite_id_for(&again));
         assert_eq!(invite_id_for(&s).as_str().len(), 32);
+    }
+
+    #[test]
+    fn sealing_matches_the_independent_vectors() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/test-vectors.json")).unwrap();
+        for c in v["sealed_credentials"].as_array().unwrap() {
+            let h = |k: &str| {
+                let mut b = [0u8; 32];
+                hex::decode_to_slice(c[k].as_str().unwrap(), &mut b).unwrap();
+                b
+            };
+            let mut nonce = [0u8; 12];
+            hex::decode_to_slice(c["nonce"].as_str().unwrap(), &mut nonce).unwrap();
+            let agent = StaticSecret::from(h("agent_x25519_secret"));
+            let agent_kex = KexKey::parse(c["agent_kex"].as_str().unwrap()).unwrap();
+            let eph = StaticSecret::from(h("ephemeral_x25519_secret"));
+            let mid = c["machine_id"].as_str().unwrap();
+            let sealed = seal_with(
+                c["plaintext_utf8"].as_str().unwrap(),
+                &agent_kex,
+                mid,
+                &eph,
+                &nonce,
+            )
+            .unwrap();
+            assert_eq!(sealed.epk, c["epk"].as_str().unwrap());
+            assert_eq!(sealed.ciphertext, c["ciphertext"].as_str().unwrap());
+            let opened = open_credential(&agent, &sealed, mid).unwrap();
+            assert_eq!(opened.as_str(), c["plaintext_utf8"].as_str().unwrap());
+            assert!(
+                open_credential(&agent, &sealed, "m-other").is_err(),
+                "the machine id is bound"
+            );
+        }
+    }
+
+    #[test]
+    fn argon2_round_trips_with_small_params() {
+        let p = Argon2Params {
+            m_kib: 64,
+            t: 1,
+            p: 1,
+        };
+        let s = Secret::mint(SecretKind::Enrollment);
+        let phc = argon2_hash(&s, p).unwrap();
+        assert!(phc.starts_with("$argon2id$"));
+        assert!(!phc.contains(&s.expose()[4..]));
+        assert!(argon2_verify(s.expose().as_bytes(), &phc));
+        assert!(!argon2_verify(b"cek_wrong", &phc));
+        assert!(!argon2_verify(s.expose().as_bytes(), "not a phc"));
+        assert_eq!(fingerprint(&s).len(), 4);
     }
 
     #[test]

@@ -365,14 +365,53 @@ impl fmt::Display for InviteId {
     }
 }
 
-/// An invite token (`inv_…`), checked for prefix, length and checksum when parsed.
-#[derive(Debug)]
-pub struct InviteToken(crate::crypto::Secret);
+/// Which kind of secret a [`Token`] holds.
+pub trait TokenKind {
+    /// The secret kind, with its prefix.
+    const KIND: crate::crypto::SecretKind;
+}
 
-impl InviteToken {
-    /// Parses a token as typed by a person or program.
+/// Marker: invite tokens (`inv_…`).
+#[derive(Debug)]
+pub enum InviteKind {}
+impl TokenKind for InviteKind {
+    const KIND: crate::crypto::SecretKind = crate::crypto::SecretKind::Invite;
+}
+
+/// Marker: site enrollment keys (`cek_…`).
+#[derive(Debug)]
+pub enum EnrollmentKind {}
+impl TokenKind for EnrollmentKind {
+    const KIND: crate::crypto::SecretKind = crate::crypto::SecretKind::Enrollment;
+}
+
+/// Marker: machine credentials (`cak_…`).
+#[derive(Debug)]
+pub enum CredentialKind {}
+impl TokenKind for CredentialKind {
+    const KIND: crate::crypto::SecretKind = crate::crypto::SecretKind::Credential;
+}
+
+/// A secret of kind `K`, checked for prefix, length and checksum when parsed.
+pub struct Token<K: TokenKind>(crate::crypto::Secret, std::marker::PhantomData<K>);
+
+/// An invite token.
+pub type InviteToken = Token<InviteKind>;
+/// A site enrollment key.
+pub type EnrollmentKey = Token<EnrollmentKind>;
+/// A machine credential.
+pub type Credential = Token<CredentialKind>;
+
+impl<K: TokenKind> fmt::Debug for Token<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<K: TokenKind> Token<K> {
+    /// Parses a secret as typed by a person or program.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        crate::crypto::Secret::parse(crate::crypto::SecretKind::Invite, s).map(Self)
+        crate::crypto::Secret::parse(K::KIND, s).map(|t| Self(t, std::marker::PhantomData))
     }
     /// The secret.
     pub fn secret(&self) -> &crate::crypto::Secret {
@@ -380,17 +419,143 @@ impl InviteToken {
     }
 }
 
-impl Serialize for InviteToken {
+impl<K: TokenKind> Serialize for Token<K> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.0.expose())
     }
 }
 
-impl<'de> Deserialize<'de> for InviteToken {
+impl<'de, K: TokenKind> Deserialize<'de> for Token<K> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = zeroize::Zeroizing::new(String::deserialize(d)?);
         Self::parse(&s).map_err(serde::de::Error::custom)
     }
+}
+
+/// A machine's stable id from its installer: 1-128 characters of `A-Za-z0-9._:-`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MachineUid(String);
+
+impl MachineUid {
+    /// Parses a machine uid.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let ok = (1..=128).contains(&s.len())
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b"._:-".contains(&c));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(err(
+                "machine_uid must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'",
+            ))
+        }
+    }
+    /// The uid.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for MachineUid {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<MachineUid> for String {
+    fn from(u: MachineUid) -> String {
+        u.0
+    }
+}
+
+/// A machine id: `m-` and 32 lowercase hex characters, derived from the agent key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MachineId(String);
+
+impl MachineId {
+    /// Parses a machine id.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let ok = s.len() == 34
+            && s.starts_with("m-")
+            && s[2..]
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(err(
+                "machine_id must be 'm-' and 32 lowercase hex characters",
+            ))
+        }
+    }
+    pub(crate) fn from_trusted(s: String) -> Self {
+        Self(s)
+    }
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for MachineId {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<MachineId> for String {
+    fn from(m: MachineId) -> String {
+        m.0
+    }
+}
+impl fmt::Display for MachineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Free text for people (host names, display names): 1-128 printable characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Label(String);
+
+impl Label {
+    /// Parses a label.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let ok =
+            !s.trim().is_empty() && s.chars().count() <= 128 && !s.chars().any(char::is_control);
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(err("text fields must be 1-128 printable characters"))
+        }
+    }
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Label {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<Label> for String {
+    fn from(l: Label) -> String {
+        l.0
+    }
+}
+
+/// A site's enrollment policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// New machines are active at once (unless their uid collides).
+    #[default]
+    Auto,
+    /// Every new machine waits for an operator's approval.
+    Approval,
 }
 
 #[cfg(test)]

@@ -57,6 +57,12 @@ pub fn save(path: &Path, keys: &KeyPairs) -> anyhow::Result<()> {
         created_at: crate::time_util::now_rfc3339(),
     };
     let text = Zeroizing::new(serde_json::to_string_pretty(&file)?);
+    write_private(path, text.as_bytes())
+}
+
+/// Writes `bytes` to `path` with mode 0600, via a temporary file and a rename, so a crash
+/// never leaves a half-written file.
+pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -70,11 +76,19 @@ pub fn save(path: &Path, keys: &KeyPairs) -> anyhow::Result<()> {
             .mode(0o600)
             .open(&tmp)
             .with_context(|| format!("writing {}", tmp.display()))?;
-        f.write_all(text.as_bytes())?;
+        f.write_all(bytes)?;
         f.sync_all()?;
     }
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// The default credential path: `$ROSTER_CREDENTIAL`, else beside the identity file.
+pub fn default_credential_path(identity: &Path) -> PathBuf {
+    if let Some(p) = std::env::var_os("ROSTER_CREDENTIAL") {
+        return PathBuf::from(p);
+    }
+    identity.with_extension("credential.json")
 }
 
 /// Loads key pairs from `path`.

@@ -13,6 +13,7 @@
 //! - [`bootstrap`]: the first owner invite.
 //! - [`client`]: a typed Rust client that signs requests (used by the CLI and tests).
 //! - [`identity`]: the identity file holding a client's two key pairs.
+//! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
 //! - [`natsd`]: starts a private nats-server (dev command and tests).
 //! - [`cli`]: the `roster` command line.
 
@@ -26,6 +27,7 @@ pub mod crypto;
 pub mod domain;
 pub mod handlers;
 pub mod identity;
+pub mod keyring;
 pub mod natsd;
 pub mod store;
 pub mod time_util;

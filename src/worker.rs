@@ -34,6 +34,7 @@ pub async fn open_state(
 #[derive(Debug)]
 pub struct WorkerHandle {
     stop: watch::Sender<bool>,
+    keys: Arc<crate::keyring::KeyVerifier>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
@@ -43,6 +44,11 @@ impl WorkerHandle {
         let _ = self.stop.send(true);
         self.task.await?
     }
+    /// This worker's enrollment-key verifier (for its counters).
+    pub fn keys(&self) -> &Arc<crate::keyring::KeyVerifier> {
+        &self.keys
+    }
+
     /// Stops the worker abruptly, as a crash would (requests in flight are lost).
     pub fn abort(self) {
         self.task.abort();
@@ -53,9 +59,10 @@ impl WorkerHandle {
 pub async fn start(client: async_nats::Client, cfg: WorkerConfig) -> anyhow::Result<WorkerHandle> {
     let (stop, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let task = tokio::spawn(run(client, cfg, stop_rx, ready_tx));
+    let keys = Arc::new(crate::keyring::KeyVerifier::new(cfg.keyring.clone()).await);
+    let task = tokio::spawn(run(client, cfg, keys.clone(), stop_rx, ready_tx));
     match ready_rx.await {
-        Ok(()) => Ok(WorkerHandle { stop, task }),
+        Ok(()) => Ok(WorkerHandle { stop, keys, task }),
         Err(_) => match task.await {
             Ok(Err(e)) => Err(e),
             Ok(Ok(())) => Err(anyhow::anyhow!("worker stopped before it was ready")),
@@ -67,6 +74,7 @@ pub async fn start(client: async_nats::Client, cfg: WorkerConfig) -> anyhow::Res
 async fn run(
     client: async_nats::Client,
     cfg: WorkerConfig,
+    keys: Arc<crate::keyring::KeyVerifier>,
     mut stop: watch::Receiver<bool>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) -> anyhow::Result<()> {
@@ -75,6 +83,7 @@ async fn run(
         store,
         audit,
         cfg: cfg.handlers.clone(),
+        keys,
     });
     // Refusals are replied with a JSON body, so they go out through the success path of
     // the micro API and are not in `num_errors`; they are counted here and shown in each

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::client::{ClientError, RosterClient};
 use crate::config::{NatsArgs, WorkerArgs, WorkerConfig};
-use crate::domain::{Handle, InviteId, Role, SiteCode};
+use crate::domain::{Handle, InviteId, Label, MachineId, Policy, Role, SiteCode, Tenant};
 use crate::natsd::{NatsServer, ServerOptions};
 use crate::wire::admin::{
     AuditQueryRequest, InviteListRequest, InviteStateFilter, UserListRequest, UserStatusFilter,
@@ -102,6 +102,126 @@ pub enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Sites and their enrollment keys.
+    #[command(subcommand)]
+    Site(SiteCmd),
+    /// Enrolled machines: list, get, approve, reject.
+    #[command(subcommand)]
+    Machine(MachineCmd),
+    /// Enroll this machine as an agent with a site's enrollment key. Uses (or creates) the
+    /// identity file and writes the opened credential with mode 0600.
+    Enroll {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Site code.
+        #[arg(long)]
+        site: String,
+        /// Tenant (default `default`).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The site's enrollment key (`cek_…`).
+        #[arg(long, env = "ROSTER_ENROLLMENT_KEY", hide_env_values = true)]
+        key: String,
+        /// This machine's stable id (e.g. /etc/machine-id).
+        #[arg(long)]
+        uid: String,
+        #[arg(long)]
+        hostname: Option<String>,
+        #[arg(long)]
+        os: Option<String>,
+        #[arg(long)]
+        agent_version: Option<String>,
+        /// Where to write the credential (default: credential.json beside the identity).
+        #[arg(long, env = "ROSTER_CREDENTIAL")]
+        credential_out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCmd {
+    /// Create a site; prints its first enrollment key once.
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        site: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        company: Option<String>,
+        /// auto (default) or approval.
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// List sites.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one site.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        site: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Rotate a site's enrollment key; prints the new key once.
+    RotateKey {
+        #[command(flatten)]
+        client: ClientArgs,
+        site: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Seconds the previous key keeps working (default 0).
+        #[arg(long)]
+        grace_secs: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MachineCmd {
+    /// List machines.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// active, pending, rejected or revoked.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one machine.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        machine_id: String,
+    },
+    /// Approve a pending machine.
+    Approve {
+        #[command(flatten)]
+        client: ClientArgs,
+        machine_id: String,
+    },
+    /// Reject a pending machine.
+    Reject {
+        #[command(flatten)]
+        client: ClientArgs,
+        machine_id: String,
+    },
 }
 
 /// Options of every client command.
@@ -299,6 +419,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Invite(cmd) => invite_cmd(cmd).await,
         Command::User(cmd) => user_cmd(cmd).await,
         Command::Audit(cmd) => audit_cmd(cmd).await,
+        Command::Site(cmd) => site_cmd(cmd).await,
+        Command::Machine(cmd) => machine_cmd(cmd).await,
+        Command::Enroll {
+            client,
+            site,
+            tenant,
+            key,
+            uid,
+            hostname,
+            os,
+            agent_version,
+            credential_out,
+        } => {
+            let args = crate::client::EnrollArgs {
+                site,
+                tenant,
+                enrollment_key: key,
+                machine_uid: uid,
+                hostname,
+                os,
+                agent_version,
+            };
+            enroll_cmd(client, args, credential_out).await
+        }
     }
 }
 
@@ -515,6 +659,204 @@ fn finish<T: serde::Serialize>(
             Ok(ExitCode::from(2))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+async fn enroll_cmd(
+    a: ClientArgs,
+    args: crate::client::EnrollArgs,
+    out_path: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let id_path = a.identity.clone().unwrap_or_else(identity::default_path);
+    if !id_path.exists() {
+        identity::create(&id_path, false)?;
+        eprintln!("created identity {}", id_path.display());
+    }
+    let c = connect_client(&a).await?;
+    let out = Out::new(a.json);
+    let reply = match c.enroll(&args).await {
+        Ok(r) => r,
+        Err(e) => return finish::<()>(&out, Err(e), |_| {}),
+    };
+    let credential = c.open_credential(&reply)?;
+    let path = out_path.unwrap_or_else(|| identity::default_credential_path(&id_path));
+    let doc = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&serde_json::json!({
+        "machine_id": reply.machine_id,
+        "tenant": reply.tenant,
+        "site": reply.site,
+        "credential": credential.as_str(),
+    }))?);
+    identity::write_private(&path, &doc)?;
+    let shown = serde_json::json!({
+        "machine_id": reply.machine_id,
+        "state": reply.state,
+        "site": reply.site,
+        "tenant": reply.tenant,
+        "credential_file": path,
+    });
+    finish(&out, Ok::<_, ClientError>(shown), output::enrolled)
+}
+
+async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
+    use crate::wire::admin::{RotateKeyRequest, SiteCreateRequest, SiteListRequest};
+    match cmd {
+        SiteCmd::Create {
+            client,
+            site,
+            tenant,
+            display_name,
+            company,
+            policy,
+        } => {
+            let req = SiteCreateRequest {
+                site: parse("site", SiteCode::parse(&site))?,
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                display_name: display_name
+                    .map(|d| parse("--display-name", Label::parse(&d)))
+                    .transpose()?,
+                company: company
+                    .map(|d| parse("--company", Label::parse(&d)))
+                    .transpose()?,
+                policy: match policy.as_deref() {
+                    None => None,
+                    Some("auto") => Some(Policy::Auto),
+                    Some("approval") => Some(Policy::Approval),
+                    Some(o) => anyhow::bail!("--policy {o}: expected auto or approval"),
+                },
+            };
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.site_create(&req).await,
+                output::site_created,
+            )
+        }
+        SiteCmd::List {
+            client,
+            tenant,
+            limit,
+            cursor,
+        } => {
+            let req = SiteListRequest {
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                limit: opt("--limit", limit)?,
+                cursor: opt("--cursor", cursor)?,
+            };
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.site_list(&req).await,
+                output::site_list,
+            )
+        }
+        SiteCmd::Get {
+            client,
+            site,
+            tenant,
+        } => {
+            let site = parse("site", SiteCode::parse(&site))?;
+            let tenant = tenant
+                .map(|t| parse("--tenant", Tenant::parse(&t)))
+                .transpose()?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.site_get(&site, tenant.as_ref()).await,
+                output::site,
+            )
+        }
+        SiteCmd::RotateKey {
+            client,
+            site,
+            tenant,
+            grace_secs,
+        } => {
+            let req = RotateKeyRequest {
+                site: parse("site", SiteCode::parse(&site))?,
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                grace_secs: opt("--grace-secs", grace_secs)?,
+            };
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.site_rotate_key(&req).await,
+                output::rotated,
+            )
+        }
+    }
+}
+
+async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
+    use crate::wire::admin::{MachineListRequest, MachineStateFilter};
+    match cmd {
+        MachineCmd::List {
+            client,
+            site,
+            tenant,
+            state,
+            limit,
+            cursor,
+        } => {
+            let req = MachineListRequest {
+                site: site
+                    .map(|s| parse("--site", SiteCode::parse(&s)))
+                    .transpose()?,
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                state: match state.as_deref() {
+                    None => None,
+                    Some("active") => Some(MachineStateFilter::Active),
+                    Some("pending") => Some(MachineStateFilter::Pending),
+                    Some("rejected") => Some(MachineStateFilter::Rejected),
+                    Some("revoked") => Some(MachineStateFilter::Revoked),
+                    Some(o) => {
+                        anyhow::bail!("--state {o}: expected active, pending, rejected or revoked")
+                    }
+                },
+                limit: opt("--limit", limit)?,
+                cursor: opt("--cursor", cursor)?,
+            };
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.machine_list(&req).await,
+                output::machine_list,
+            )
+        }
+        MachineCmd::Get { client, machine_id } => {
+            let id = parse("machine id", MachineId::parse(&machine_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.machine_get(&id).await,
+                output::machine,
+            )
+        }
+        MachineCmd::Approve { client, machine_id } => {
+            let id = parse("machine id", MachineId::parse(&machine_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.machine_approve(&id).await,
+                output::machine,
+            )
+        }
+        MachineCmd::Reject { client, machine_id } => {
+            let id = parse("machine id", MachineId::parse(&machine_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.machine_reject(&id).await,
+                output::machine,
+            )
+        }
     }
 }
 

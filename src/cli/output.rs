@@ -1,8 +1,8 @@
 //! Tables for people. `--json` output bypasses this module.
 
 use crate::wire::admin::{
-    AuditQueryReply, DeleteReply, InviteCreateReply, InviteListReply, InviteView, UserListReply,
-    UserView,
+    AuditQueryReply, DeleteReply, InviteCreateReply, InviteListReply, InviteView, MachineListReply,
+    MachineView, RotateKeyReply, SiteCreateReply, SiteListReply, SiteView, UserListReply, UserView,
 };
 use crate::wire::register::RegisterReply;
 
@@ -162,4 +162,103 @@ pub fn audit(r: &AuditQueryReply) {
             })
             .collect(),
     );
+}
+
+pub fn enrolled(v: &serde_json::Value) {
+    println!(
+        "enrolled as {} at {}/{}: {}",
+        v["machine_id"].as_str().unwrap_or("?"),
+        v["tenant"].as_str().unwrap_or("?"),
+        v["site"].as_str().unwrap_or("?"),
+        v["state"].as_str().unwrap_or("?")
+    );
+    if v["state"] == "pending" {
+        println!("an operator must approve this machine before its credential works");
+    }
+    println!(
+        "credential written to {} (mode 0600)",
+        v["credential_file"].as_str().unwrap_or("?")
+    );
+}
+
+fn site_row(s: &SiteView) -> Vec<String> {
+    vec![
+        format!("{}/{}", s.tenant.as_str(), s.site.as_str()),
+        s.display_name.clone(),
+        format!("{:?}", s.policy).to_lowercase(),
+        s.fingerprint.clone(),
+        s.created_at.clone(),
+    ]
+}
+
+const SITE_HEADER: [&str; 5] = ["SITE", "NAME", "POLICY", "KEY", "CREATED"];
+
+pub fn site_created(r: &SiteCreateReply) {
+    table(&SITE_HEADER, vec![site_row(&r.site)]);
+    println!(
+        "\nenrollment key {} (shown once; bake it into the installer):\n\n  {}\n",
+        r.site.fingerprint, r.enrollment_key
+    );
+}
+
+pub fn site_list(r: &SiteListReply) {
+    table(&SITE_HEADER, r.sites.iter().map(site_row).collect());
+    if let Some(c) = &r.cursor {
+        println!("(more: --cursor {c})");
+    }
+}
+
+pub fn site(s: &SiteView) {
+    table(&SITE_HEADER, vec![site_row(s)]);
+}
+
+pub fn rotated(r: &RotateKeyReply) {
+    println!(
+        "new enrollment key {} for {}/{} (shown once):\n\n  {}\n",
+        r.fingerprint,
+        r.tenant.as_str(),
+        r.site.as_str(),
+        r.enrollment_key
+    );
+    match &r.previous_valid_until {
+        Some(t) => println!("the previous key keeps working until {t}"),
+        None => println!("the previous key no longer works"),
+    }
+}
+
+fn machine_row(m: &MachineView) -> Vec<String> {
+    vec![
+        m.machine_id.to_string(),
+        format!("{}/{}", m.tenant.as_str(), m.site.as_str()),
+        m.state.clone(),
+        m.machine_uid.clone(),
+        m.hostname.clone().unwrap_or_default(),
+        m.last_enrolled_at.clone(),
+    ]
+}
+
+const MACHINE_HEADER: [&str; 6] = [
+    "MACHINE",
+    "SITE",
+    "STATE",
+    "UID",
+    "HOSTNAME",
+    "LAST ENROLLED",
+];
+
+pub fn machine_list(r: &MachineListReply) {
+    table(
+        &MACHINE_HEADER,
+        r.machines.iter().map(machine_row).collect(),
+    );
+    if let Some(c) = &r.cursor {
+        println!("(more: --cursor {c})");
+    }
+}
+
+pub fn machine(m: &MachineView) {
+    table(&MACHINE_HEADER, vec![machine_row(m)]);
+    if let Some(r) = &m.pending_reason {
+        println!("pending: {r}");
+    }
 }

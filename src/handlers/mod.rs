@@ -3,11 +3,20 @@
 //! into a reply and a refusal into an error envelope plus an audit event.
 
 mod audit_query;
+mod enroll;
 mod invite_cancel;
 mod invite_create;
 mod invite_get;
 mod invite_list;
+mod machine_approve;
+mod machine_get;
+mod machine_list;
+mod machine_reject;
 mod register;
+mod site_create;
+mod site_get;
+mod site_list;
+mod site_rotate_key;
 mod user_delete;
 mod user_get;
 mod user_list;
@@ -60,6 +69,7 @@ pub struct Ctx {
     pub store: Store,
     pub audit: Auditor,
     pub cfg: HandlerConfig,
+    pub keys: std::sync::Arc<crate::keyring::KeyVerifier>,
 }
 
 /// Every endpoint the worker serves.
@@ -75,12 +85,22 @@ pub enum Endpoint {
     UserSetRole,
     UserDelete,
     AuditQuery,
+    Enroll,
+    SiteCreate,
+    SiteList,
+    SiteGet,
+    SiteRotateKey,
+    MachineList,
+    MachineGet,
+    MachineApprove,
+    MachineReject,
 }
 
 impl Endpoint {
     /// Every endpoint, in the order they are registered with the micro service.
-    pub const ALL: [Endpoint; 10] = [
+    pub const ALL: [Endpoint; 19] = [
         Endpoint::Register,
+        Endpoint::Enroll,
         Endpoint::InviteCreate,
         Endpoint::InviteList,
         Endpoint::InviteGet,
@@ -90,6 +110,14 @@ impl Endpoint {
         Endpoint::UserSetRole,
         Endpoint::UserDelete,
         Endpoint::AuditQuery,
+        Endpoint::SiteCreate,
+        Endpoint::SiteList,
+        Endpoint::SiteGet,
+        Endpoint::SiteRotateKey,
+        Endpoint::MachineList,
+        Endpoint::MachineGet,
+        Endpoint::MachineApprove,
+        Endpoint::MachineReject,
     ];
 
     /// The admin command name (`invite.create`), or `register`.
@@ -105,13 +133,27 @@ impl Endpoint {
             Endpoint::UserSetRole => "user.set_role",
             Endpoint::UserDelete => "user.delete",
             Endpoint::AuditQuery => "audit.query",
+            Endpoint::Enroll => "enroll",
+            Endpoint::SiteCreate => "site.create",
+            Endpoint::SiteList => "site.list",
+            Endpoint::SiteGet => "site.get",
+            Endpoint::SiteRotateKey => "site.rotate_key",
+            Endpoint::MachineList => "machine.list",
+            Endpoint::MachineGet => "machine.get",
+            Endpoint::MachineApprove => "machine.approve",
+            Endpoint::MachineReject => "machine.reject",
         }
+    }
+
+    /// True for the endpoints any key may call (no admin role needed).
+    pub fn is_public(self) -> bool {
+        matches!(self, Endpoint::Register | Endpoint::Enroll)
     }
 
     /// The subject under the prefix: `P.v1.register`, `P.v1.admin.<command>`.
     pub fn subject(self, prefix: &str) -> String {
         match self {
-            Endpoint::Register => format!("{prefix}.v1.register"),
+            Endpoint::Register | Endpoint::Enroll => format!("{prefix}.v1.{}", self.command()),
             other => format!("{prefix}.v1.admin.{}", other.command()),
         }
     }
@@ -119,15 +161,15 @@ impl Endpoint {
     /// The micro-service endpoint name (`register`, `admin-invite-create`).
     pub fn name(self) -> String {
         match self {
-            Endpoint::Register => "register".into(),
-            other => format!("admin-{}", other.command().replace('.', "-")),
+            Endpoint::Register | Endpoint::Enroll => self.command().into(),
+            other => format!("admin-{}", other.command().replace(['.', '_'], "-")),
         }
     }
 
     /// The permission an admin command needs.
     pub fn permission(self) -> Option<Permission> {
         Some(match self {
-            Endpoint::Register => return None,
+            Endpoint::Register | Endpoint::Enroll => return None,
             Endpoint::InviteCreate => Permission::InviteCreate,
             Endpoint::InviteList | Endpoint::InviteGet => Permission::InviteRead,
             Endpoint::InviteCancel => Permission::InviteCancel,
@@ -135,6 +177,10 @@ impl Endpoint {
             Endpoint::UserSetRole => Permission::UserSetRole,
             Endpoint::UserDelete => Permission::UserDelete,
             Endpoint::AuditQuery => Permission::AuditRead,
+            Endpoint::SiteCreate | Endpoint::SiteRotateKey => Permission::SiteManage,
+            Endpoint::SiteList | Endpoint::SiteGet => Permission::SiteRead,
+            Endpoint::MachineList | Endpoint::MachineGet => Permission::MachineRead,
+            Endpoint::MachineApprove | Endpoint::MachineReject => Permission::MachineApprove,
         })
     }
 }
@@ -164,6 +210,28 @@ pub struct Admin {
 }
 
 impl Admin {
+    /// Checks that this admin may use `perm` at `site` (operators only at their sites).
+    pub fn require_at(
+        &self,
+        perm: Permission,
+        site: &crate::domain::SiteCode,
+    ) -> Result<(), ApiError> {
+        let u = &self.user.value;
+        match authz::scope(u.role, perm) {
+            Scope::All => Ok(()),
+            Scope::AssignedSites if u.sites.contains(site) => Ok(()),
+            _ => Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{} may not use {} at site {}",
+                    u.handle,
+                    perm.as_str(),
+                    site.as_str()
+                ),
+            )),
+        }
+    }
+
     /// The audit actor for this admin.
     pub fn actor(&self) -> Actor {
         Actor {
@@ -344,7 +412,9 @@ pub fn error_reply(err: &ApiError) -> (Bytes, HeaderMap) {
 fn should_audit(ep: Endpoint, code: ErrorCode) -> bool {
     match code {
         ErrorCode::Unavailable | ErrorCode::Internal => false,
-        ErrorCode::BadRequest => ep != Endpoint::Register,
+        ErrorCode::BadRequest => !ep.is_public(),
+        // The enroll handler audits its denials itself, naming the site.
+        ErrorCode::EnrollmentDenied | ErrorCode::RateLimited => ep != Endpoint::Enroll,
         _ => true,
     }
 }
@@ -380,6 +450,7 @@ fn denied_event(
     };
     let action = match ep {
         Endpoint::Register => "user.register".to_owned(),
+        Endpoint::Enroll => "machine.enroll".to_owned(),
         other => other.command().to_owned(),
     };
     AuditEvent::new(
@@ -411,9 +482,16 @@ async fn dispatch(
     }
     let signed = verify_signed(&ctx.cfg, subject, headers, body)?;
     *signer = Some(signed.clone());
-    if ep == Endpoint::Register {
-        let req = ctx.accept(&signed, body).await?;
-        return to_json(&register::handle(ctx, &signed, req).await?);
+    match ep {
+        Endpoint::Register => {
+            let req = ctx.accept(&signed, body).await?;
+            return to_json(&register::handle(ctx, &signed, req).await?);
+        }
+        Endpoint::Enroll => {
+            let req = ctx.accept(&signed, body).await?;
+            return to_json(&enroll::handle(ctx, &signed, req).await?);
+        }
+        _ => {}
     }
     let perm = ep
         .permission()
@@ -421,7 +499,37 @@ async fn dispatch(
     let admin = ctx.authorize(&signed, perm).await?;
     *admin_out = Some(admin.clone());
     match ep {
-        Endpoint::Register => Err(ApiError::new(ErrorCode::Internal, "internal error")),
+        Endpoint::Register | Endpoint::Enroll => {
+            Err(ApiError::new(ErrorCode::Internal, "internal error"))
+        }
+        Endpoint::SiteCreate => {
+            let req = ctx.accept(&signed, body).await?;
+            to_json(&site_create::handle(ctx, &admin, req).await?)
+        }
+        Endpoint::SiteList => {
+            to_json(&site_list::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+        Endpoint::SiteGet => {
+            to_json(&site_get::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+        Endpoint::SiteRotateKey => {
+            let req = ctx.accept(&signed, body).await?;
+            to_json(&site_rotate_key::handle(ctx, &admin, req).await?)
+        }
+        Endpoint::MachineList => {
+            to_json(&machine_list::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+        Endpoint::MachineGet => {
+            to_json(&machine_get::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+        Endpoint::MachineApprove => {
+            let req = ctx.accept(&signed, body).await?;
+            to_json(&machine_approve::handle(ctx, &admin, req).await?)
+        }
+        Endpoint::MachineReject => {
+            let req = ctx.accept(&signed, body).await?;
+            to_json(&machine_reject::handle(ctx, &admin, req).await?)
+        }
         Endpoint::InviteCreate => {
             let req = ctx.accept(&signed, body).await?;
             to_json(&invite_create::handle(ctx, &signed, &admin, req).await?)

@@ -13,7 +13,10 @@ use futures::TryStreamExt;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::domain::{Handle, InviteId, SignKey};
-use records::{InviteRecord, KeyIndexRecord, NonceRecord, OwnersRecord, UserRecord, SCHEMA_V};
+use records::{
+    CredentialIndexRecord, InviteRecord, KeyIndexRecord, MachineRecord, NonceRecord, OwnersRecord,
+    SiteRecord, UidIndexRecord, UserRecord, SCHEMA_V,
+};
 
 /// JetStream API error codes that mean "the revision you expected is not the current one".
 const WRONG_LAST_SEQUENCE: u64 = 10071;
@@ -275,6 +278,16 @@ pub fn bucket_configs(cfg: &StoreConfig) -> Vec<kv::Config> {
         ),
         b("meta", "roster: service-wide records (owner guard)"),
         nonces,
+        b("sites", "roster: sites and their enrollment key rings"),
+        b("machines", "roster: machines by machine id"),
+        b(
+            "machine_uids",
+            "roster: (tenant, machine_uid digest) -> machine id",
+        ),
+        b(
+            "credentials",
+            "roster: machine credential digest -> machine id",
+        ),
     ]
 }
 
@@ -286,9 +299,28 @@ pub struct Store {
     pub invites: TypedBucket<InviteRecord>,
     pub meta: TypedBucket<OwnersRecord>,
     pub nonces: TypedBucket<NonceRecord>,
+    pub sites: TypedBucket<SiteRecord>,
+    pub machines: TypedBucket<MachineRecord>,
+    pub machine_uids: TypedBucket<UidIndexRecord>,
+    pub credentials: TypedBucket<CredentialIndexRecord>,
 }
 
 const OWNERS_KEY: &str = "owners";
+
+/// The KV key of a site: `<tenant>.<SITE>`.
+pub fn site_key(tenant: &crate::domain::Tenant, site: &crate::domain::SiteCode) -> String {
+    format!("{}.{}", tenant.as_str(), site.as_str())
+}
+
+/// The KV key of a machine uid: `<tenant>.<sha256(uid) hex>` (uids may hold characters
+/// KV keys do not allow).
+pub fn uid_key(tenant: &crate::domain::Tenant, uid: &crate::domain::MachineUid) -> String {
+    format!(
+        "{}.{}",
+        tenant.as_str(),
+        crate::crypto::sha256_hex(uid.as_str().as_bytes())
+    )
+}
 
 async fn open_or_create(js: &jetstream::Context, cfg: kv::Config) -> anyhow::Result<kv::Store> {
     if let Ok(store) = js.get_key_value(&cfg.bucket).await {
@@ -325,7 +357,15 @@ impl Store {
         let (invites, n3) = next()?;
         let (meta, n4) = next()?;
         let (nonces, n5) = next()?;
+        let (sites, n6) = next()?;
+        let (machines, n7) = next()?;
+        let (uids, n8) = next()?;
+        let (creds, n9) = next()?;
         Ok(Self {
+            sites: TypedBucket::new(sites, n6),
+            machines: TypedBucket::new(machines, n7),
+            machine_uids: TypedBucket::new(uids, n8),
+            credentials: TypedBucket::new(creds, n9),
             users: TypedBucket::new(users, n1),
             user_keys: TypedBucket::new(keys, n2),
             invites: TypedBucket::new(invites, n3),
@@ -379,6 +419,23 @@ impl Store {
             // An index entry left by an interrupted registration: not a user (yet).
             _ => Ok(None),
         }
+    }
+
+    /// A site by tenant and code.
+    pub async fn site(
+        &self,
+        tenant: &crate::domain::Tenant,
+        site: &crate::domain::SiteCode,
+    ) -> Result<Option<Versioned<SiteRecord>>, StoreError> {
+        self.sites.get(&site_key(tenant, site)).await
+    }
+
+    /// A machine by id.
+    pub async fn machine(
+        &self,
+        id: &crate::domain::MachineId,
+    ) -> Result<Option<Versioned<MachineRecord>>, StoreError> {
+        self.machines.get(id.as_str()).await
     }
 
     /// An invite by id.

@@ -115,3 +115,127 @@ pub struct NonceRecord {
     /// The signer's `Roster-Ts`.
     pub ts: i64,
 }
+
+/// `roster_sites`, key = `<tenant>.<SITE>`: a site and its enrollment key ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteRecord {
+    pub v: u32,
+    pub tenant: crate::domain::Tenant,
+    pub site: SiteCode,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    pub policy: crate::domain::Policy,
+    /// The version of the one active key. Exactly one key is active because the ring
+    /// lives in this one record and every rotation is a CAS on it.
+    pub key_version: u32,
+    /// The active key and any previous key still inside its grace period.
+    pub keys: Vec<SiteKey>,
+    pub created_at: String,
+    pub created_by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// One enrollment key of a site's ring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteKey {
+    pub version: u32,
+    /// Argon2id PHC string of the key.
+    pub phc: String,
+    /// 4 hex characters, shown as `vN (XXXX)`.
+    pub fingerprint: String,
+    pub created_at: String,
+    /// When a rotated-out key stops working (absent on the active key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retires_at: Option<String>,
+}
+
+/// A machine's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MachineState {
+    Active,
+    Pending,
+    Rejected,
+    Revoked,
+}
+
+impl MachineState {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MachineState::Active => "active",
+            MachineState::Pending => "pending",
+            MachineState::Rejected => "rejected",
+            MachineState::Revoked => "revoked",
+        }
+    }
+}
+
+/// One entry of a machine's site history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteVisit {
+    pub site: SiteCode,
+    pub at: String,
+}
+
+/// `roster_machines`, key = machine id (derived from the agent key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineRecord {
+    pub v: u32,
+    pub machine_id: crate::domain::MachineId,
+    pub tenant: crate::domain::Tenant,
+    pub site: SiteCode,
+    pub machine_uid: crate::domain::MachineUid,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    pub agent_pub: SignKey,
+    pub agent_kex: KexKey,
+    pub state: MachineState,
+    /// Why a machine is pending: `uid_collision` or `site_policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_reason: Option<String>,
+    /// SHA-256 of the current `cak_` credential; earlier credentials are dead.
+    pub credential_sha256: String,
+    pub enrolled_at: String,
+    pub last_enrolled_at: String,
+    /// The key version the last enrollment used.
+    pub key_version: u32,
+    pub site_history: Vec<SiteVisit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+}
+
+/// `roster_machine_uids`, key = `<tenant>.<sha256(machine_uid) hex>`: which machine owns a
+/// uid in a tenant. Written with `create`; a second agent key with the same uid goes to
+/// `pending` instead of taking it over.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UidIndexRecord {
+    pub v: u32,
+    pub machine_id: crate::domain::MachineId,
+    pub machine_uid: crate::domain::MachineUid,
+    pub created_at: String,
+}
+
+/// `roster_credentials`, key = SHA-256 hex of a `cak_` credential: its machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialIndexRecord {
+    pub v: u32,
+    pub machine_id: crate::domain::MachineId,
+    pub created_at: String,
+}

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Handle, InviteId, Role, SiteCode};
+use crate::domain::{Handle, InviteId, Label, MachineId, Policy, Role, SiteCode, Tenant};
 
 /// Default and largest page size of `list` commands.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -382,3 +382,204 @@ impl Validate for SetRoleRequest {
     }
 }
 impl Validate for crate::wire::register::RegisterRequest {}
+
+/// A grace period for a rotated-out key: 0 to 30 days.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "u64", into = "u64")]
+pub struct GraceSecs(u64);
+
+impl GraceSecs {
+    /// The grace period.
+    pub fn get(self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.0)
+    }
+}
+impl TryFrom<u64> for GraceSecs {
+    type Error = String;
+    fn try_from(n: u64) -> Result<Self, String> {
+        if n <= MAX_INVITE_TTL_SECS {
+            Ok(Self(n))
+        } else {
+            Err(format!(
+                "grace_secs must be between 0 and {MAX_INVITE_TTL_SECS}"
+            ))
+        }
+    }
+}
+impl From<GraceSecs> for u64 {
+    fn from(g: GraceSecs) -> u64 {
+        g.0
+    }
+}
+
+/// A site as admins see it (never a key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteView {
+    pub site: SiteCode,
+    pub tenant: Tenant,
+    pub display_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<String>,
+    pub policy: Policy,
+    pub key_version: u32,
+    /// `vN (XXXX)`.
+    pub fingerprint: String,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// `site.create`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteCreateRequest {
+    pub site: SiteCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Tenant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<Label>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company: Option<Label>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Policy>,
+}
+
+/// `site.create` reply: the site plus its first key, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SiteCreateReply {
+    #[serde(flatten)]
+    pub site: SiteView,
+    pub enrollment_key: String,
+}
+
+/// `site.get`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteRef {
+    pub site: SiteCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Tenant>,
+}
+
+/// `site.list`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteListRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Tenant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<PageLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<Cursor>,
+}
+
+/// `site.list` reply.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteListReply {
+    pub sites: Vec<SiteView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// `site.rotate_key`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeyRequest {
+    pub site: SiteCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Tenant>,
+    /// How long the previous key still enrolls (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_secs: Option<GraceSecs>,
+}
+
+/// `site.rotate_key` reply.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeyReply {
+    pub site: SiteCode,
+    pub tenant: Tenant,
+    pub enrollment_key: String,
+    pub version: u32,
+    /// `vN (XXXX)`.
+    pub fingerprint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_valid_until: Option<String>,
+}
+
+/// A machine as admins see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineView {
+    pub machine_id: MachineId,
+    pub tenant: Tenant,
+    pub site: SiteCode,
+    pub machine_uid: String,
+    /// `active`, `pending`, `rejected` or `revoked`.
+    pub state: String,
+    pub agent_pub: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_version: Option<String>,
+    pub enrolled_at: String,
+    pub last_enrolled_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_reason: Option<String>,
+    pub key_version: u32,
+    pub site_history: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<String>,
+}
+
+/// The machine states a list can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MachineStateFilter {
+    Active,
+    Pending,
+    Rejected,
+    Revoked,
+}
+
+/// `machine.list`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineListRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Tenant>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<MachineStateFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<PageLimit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<Cursor>,
+}
+
+/// `machine.list` reply.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineListReply {
+    pub machines: Vec<MachineView>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// `machine.get`, `machine.approve`, `machine.reject`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MachineIdRequest {
+    pub machine_id: MachineId,
+}
+
+impl Validate for SiteCreateRequest {}
+impl Validate for SiteRef {}
+impl Validate for SiteListRequest {}
+impl Validate for RotateKeyRequest {}
+impl Validate for MachineListRequest {}
+impl Validate for MachineIdRequest {}

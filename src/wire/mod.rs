@@ -2,6 +2,7 @@
 //! request and reply bodies of every endpoint. Request types reject unknown fields.
 
 pub mod admin;
+pub mod enroll;
 pub mod register;
 
 use serde::{Deserialize, Serialize};

@@ -35,11 +35,15 @@ impl TestEnv {
     }
 
     pub async fn with_workers(n: usize) -> Self {
+        Self::with_args(n, WorkerArgs::default()).await
+    }
+
+    pub async fn with_args(n: usize, args: WorkerArgs) -> Self {
         let server = NatsServer::start(ServerOptions::default())
             .await
             .expect("nats-server starts");
         let nats_args = NatsArgs::for_url(&server.url());
-        let cfg = WorkerConfig::from_args(&nats_args, &WorkerArgs::default()).unwrap();
+        let cfg = WorkerConfig::from_args(&nats_args, &args).unwrap();
         let nats = async_nats::connect(server.url()).await.unwrap();
         let (store, audit) = worker::open_state(&nats, &cfg).await.unwrap();
         let mut workers = Vec::new();
@@ -129,6 +133,10 @@ impl TestEnv {
         dump!(self.store.invites, "invites");
         dump!(self.store.meta, "meta");
         dump!(self.store.nonces, "nonces");
+        dump!(self.store.sites, "sites");
+        dump!(self.store.machines, "machines");
+        dump!(self.store.machine_uids, "machine_uids");
+        dump!(self.store.credentials, "credentials");
         out
     }
 
@@ -151,6 +159,23 @@ impl TestEnv {
             );
         }
         dump.len()
+    }
+
+    /// A site created by the owner; returns its first enrollment key.
+    pub async fn site(&self, code: &str, policy: roster::domain::Policy) -> String {
+        let req = roster::wire::admin::SiteCreateRequest {
+            site: roster::domain::SiteCode::parse(code).unwrap(),
+            tenant: None,
+            display_name: None,
+            company: None,
+            policy: Some(policy),
+        };
+        self.owner.site_create(&req).await.unwrap().enrollment_key
+    }
+
+    /// Argon2 runs across all workers.
+    pub fn argon2_runs(&self) -> u64 {
+        self.workers.iter().map(|w| w.keys().argon2_runs()).sum()
     }
 
     /// Asserts `secret` appears in no KV value and no audit event.

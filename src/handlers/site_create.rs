@@ -1,0 +1,95 @@
+//! `admin.site.create`: a site with its first enrollment key (shown once).
+
+use crate::audit::{AuditEvent, Outcome, Target};
+use crate::authz::Permission;
+use crate::crypto::{self, Secret, SecretKind};
+use crate::domain::{Policy, Tenant};
+use crate::store::records::{SiteKey, SiteRecord, SCHEMA_V};
+use crate::store::{site_key, StoreError};
+use crate::time_util;
+use crate::wire::admin::{SiteCreateReply, SiteCreateRequest};
+use crate::wire::{ApiError, ErrorCode};
+
+use super::site_get::view;
+use super::{Admin, Ctx};
+
+pub(super) async fn handle(
+    ctx: &Ctx,
+    admin: &Admin,
+    req: SiteCreateRequest,
+) -> Result<SiteCreateReply, ApiError> {
+    admin.require_at(Permission::SiteManage, &req.site)?;
+    let tenant = req.tenant.unwrap_or_else(Tenant::default_tenant);
+    let (key, phc) = mint_key(ctx).await?;
+    let now = time_util::now_rfc3339();
+    let rec = SiteRecord {
+        v: SCHEMA_V,
+        tenant: tenant.clone(),
+        site: req.site.clone(),
+        display_name: req
+            .display_name
+            .map_or_else(|| req.site.as_str().to_owned(), String::from),
+        company: req.company.map(String::from),
+        policy: req.policy.unwrap_or(Policy::Auto),
+        key_version: 1,
+        keys: vec![SiteKey {
+            version: 1,
+            phc,
+            fingerprint: crypto::fingerprint(&key),
+            created_at: now.clone(),
+            retires_at: None,
+        }],
+        created_at: now,
+        created_by: admin.user.value.handle.to_string(),
+        updated_at: None,
+    };
+    let k = site_key(&tenant, &req.site);
+    let revision = match ctx.store.sites.create(&k, &rec).await {
+        Ok(rev) => rev,
+        Err(StoreError::Conflict) => {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "a site with this code exists in this tenant",
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let v = view(&rec);
+    let ev = AuditEvent::new(
+        &format!("site.created/{k}/{revision}"),
+        "site.created",
+        Outcome::Ok,
+        admin.actor(),
+        Target::new("site", format!("{}/{}", tenant.as_str(), req.site.as_str())),
+    )
+    .with(
+        "policy",
+        serde_json::to_value(rec.policy).unwrap_or_default(),
+    )
+    .with("fingerprint", v.fingerprint.as_str());
+    let mut ev = ev;
+    ev.tenant = Some(tenant.as_str().to_owned());
+    ev.site = Some(req.site.as_str().to_owned());
+    ctx.audit.publish(&ev).await?;
+    Ok(SiteCreateReply {
+        site: v,
+        enrollment_key: key.expose().to_owned(),
+    })
+}
+
+/// Mints a `cek_` key and its Argon2id PHC string (hashed on the Argon2 pool).
+pub(super) async fn mint_key(ctx: &Ctx) -> Result<(Secret, String), ApiError> {
+    let key = Secret::mint(SecretKind::Enrollment);
+    let params = ctx.keys.params();
+    let text = zeroize::Zeroizing::new(key.expose().to_owned());
+    let phc = ctx
+        .keys
+        .on_pool(move || {
+            let s = Secret::parse(SecretKind::Enrollment, &text).map_err(|e| e.0)?;
+            crypto::argon2_hash(&s, params)
+        })
+        .await
+        .and_then(Result::ok)
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    Ok((key, phc))
+}

@@ -1,0 +1,486 @@
+//! Sites and zero-touch enrollment: agents join with a per-site key.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+mod common;
+
+use std::time::Duration;
+
+use common::{handle, TestEnv};
+use roster::client::{EnrollArgs, RosterClient};
+use roster::crypto::KeyPairs;
+use roster::domain::{MachineId, Policy, Role, SiteCode};
+use roster::handlers::Endpoint;
+use roster::wire::admin::{MachineListRequest, MachineStateFilter, RotateKeyRequest};
+use roster::wire::ErrorCode;
+
+fn agent(env: &TestEnv) -> RosterClient {
+    env.client()
+}
+
+fn args(site: &str, key: &str, uid: &str) -> EnrollArgs {
+    EnrollArgs {
+        site: site.into(),
+        enrollment_key: key.into(),
+        machine_uid: uid.into(),
+        hostname: Some(format!("{uid}.example")),
+        ..Default::default()
+    }
+}
+
+fn site(s: &str) -> SiteCode {
+    SiteCode::parse(s).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_enrolls_and_only_it_can_open_its_credential() {
+    let env = TestEnv::start().await;
+    let key = env.site("acme-phx", Policy::Auto).await;
+    let a = agent(&env);
+
+    let reply = a.enroll(&args("ACME-PHX", &key, "host-1")).await.unwrap();
+
+    assert_eq!(reply.state, "active");
+    assert_eq!(reply.site.as_str(), "ACME-PHX");
+    assert_eq!(reply.tenant.as_str(), "default");
+    let credential = a.open_credential(&reply).unwrap();
+    assert!(credential.starts_with("cak_"));
+    // Somebody else on the bus cannot open it.
+    assert!(agent(&env).open_credential(&reply).is_err());
+    let m = env
+        .store
+        .machine(&reply.machine_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(
+        m.credential_sha256,
+        roster::crypto::sha256_hex(credential.as_bytes())
+    );
+    assert_eq!(m.agent_pub, a.keys().sign_pub());
+    assert_eq!(m.hostname.as_deref(), Some("host-1.example"));
+    let view = env.owner.machine_get(&reply.machine_id).await.unwrap();
+    assert_eq!(
+        (view.state.as_str(), view.machine_uid.as_str()),
+        ("active", "host-1")
+    );
+    let events = env.audit_events().await;
+    assert!(events
+        .iter()
+        .any(|e| e.action == "machine.enrolled" && e.target.id == reply.machine_id.as_str()));
+    assert!(events
+        .iter()
+        .any(|e| e.action == "site.created" && e.target.id == "default/ACME-PHX"));
+    env.assert_not_stored(&key).await;
+    env.assert_not_stored(&credential).await;
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn re_enrolling_replaces_the_credential_and_records_a_site_move() {
+    let env = TestEnv::start().await;
+    let phx = env.site("acme-phx", Policy::Auto).await;
+    let nyc = env.site("acme-nyc", Policy::Auto).await;
+    let a = agent(&env);
+    let first = a.enroll(&args("acme-phx", &phx, "host-2")).await.unwrap();
+    let old = a.open_credential(&first).unwrap();
+
+    let again = a.enroll(&args("acme-nyc", &nyc, "host-2")).await.unwrap();
+
+    assert_eq!(
+        again.machine_id, first.machine_id,
+        "same agent key, same machine"
+    );
+    let new = a.open_credential(&again).unwrap();
+    assert_ne!(old, new);
+    let m = env
+        .store
+        .machine(&again.machine_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(
+        m.credential_sha256,
+        roster::crypto::sha256_hex(new.as_bytes()),
+        "the old credential is dead"
+    );
+    assert_eq!(m.site, site("ACME-NYC"));
+    assert_eq!(m.site_history.len(), 2);
+    assert!(env
+        .store
+        .credentials
+        .get(&roster::crypto::sha256_hex(old.as_bytes()))
+        .await
+        .unwrap()
+        .is_none());
+    let actions: Vec<String> = env
+        .audit_events()
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(actions.contains(&"machine.reenrolled".to_string()));
+    assert!(actions.contains(&"machine.site_moved".to_string()));
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cloned_uid_waits_for_an_operator() {
+    let env = TestEnv::start().await;
+    let key = env.site("acme-phx", Policy::Auto).await;
+    let original = agent(&env)
+        .enroll(&args("acme-phx", &key, "host-3"))
+        .await
+        .unwrap();
+    let clone = agent(&env);
+
+    let pending = clone
+        .enroll(&args("acme-phx", &key, "host-3"))
+        .await
+        .unwrap();
+
+    assert_eq!(pending.state, "pending");
+    assert_ne!(pending.machine_id, original.machine_id);
+    let view = env.owner.machine_get(&pending.machine_id).await.unwrap();
+    assert_eq!(view.pending_reason.as_deref(), Some("uid_collision"));
+    // The operator decides the clone is the real machine now.
+    let approved = env
+        .owner
+        .machine_approve(&pending.machine_id)
+        .await
+        .unwrap();
+    assert_eq!(approved.state, "active");
+    let idx = env
+        .store
+        .machine_uids
+        .get(&roster::store::uid_key(
+            &roster::domain::Tenant::default_tenant(),
+            &roster::domain::MachineUid::parse("host-3").unwrap(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(idx.value.machine_id, pending.machine_id);
+    // Approving again changes nothing; rejecting an active machine is a conflict.
+    env.owner
+        .machine_approve(&pending.machine_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.owner
+            .machine_reject(&pending.machine_id)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Conflict)
+    );
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_site_holds_every_new_machine_and_a_rejected_one_stays_out() {
+    let env = TestEnv::start().await;
+    let key = env.site("vault", Policy::Approval).await;
+    let a = agent(&env);
+    let r = a.enroll(&args("vault", &key, "host-4")).await.unwrap();
+    assert_eq!(r.state, "pending");
+    let listed = env
+        .owner
+        .machine_list(&MachineListRequest {
+            state: Some(MachineStateFilter::Pending),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.machines.len(), 1);
+
+    let rejected = env.owner.machine_reject(&r.machine_id).await.unwrap();
+    assert_eq!(rejected.state, "rejected");
+    let err = a.enroll(&args("vault", &key, "host-4")).await.unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::EnrollmentDenied));
+    // The uid was released: another agent may take it (and waits, by site policy).
+    let b = agent(&env)
+        .enroll(&args("vault", &key, "host-4"))
+        .await
+        .unwrap();
+    assert_eq!(b.state, "pending");
+    let actions: Vec<String> = env
+        .audit_events()
+        .await
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    for a in ["machine.pending", "machine.rejected"] {
+        assert!(actions.contains(&a.to_string()), "{a}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotation_retires_the_old_key_after_its_grace() {
+    let env = TestEnv::start().await;
+    let v1 = env.site("acme-phx", Policy::Auto).await;
+    let o = &env.owner;
+    let rot = |grace: Option<u64>| RotateKeyRequest {
+        site: site("acme-phx"),
+        tenant: None,
+        grace_secs: grace.map(|g| g.try_into().unwrap()),
+    };
+    let r2 = o.site_rotate_key(&rot(Some(2))).await.unwrap();
+    assert_eq!(r2.version, 2);
+    assert!(r2.fingerprint.starts_with("v2 ("));
+    assert_eq!(
+        o.site_get(&site("acme-phx"), None)
+            .await
+            .unwrap()
+            .fingerprint,
+        r2.fingerprint
+    );
+    // During the grace both keys enroll.
+    agent(&env)
+        .enroll(&args("acme-phx", &v1, "h-a"))
+        .await
+        .unwrap();
+    agent(&env)
+        .enroll(&args("acme-phx", &r2.enrollment_key, "h-b"))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let err = agent(&env)
+        .enroll(&args("acme-phx", &v1, "h-c"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(ErrorCode::EnrollmentDenied),
+        "rotated-out key refused"
+    );
+    // Without a grace the old key stops at once.
+    let r3 = o.site_rotate_key(&rot(None)).await.unwrap();
+    let err = agent(&env)
+        .enroll(&args("acme-phx", &r2.enrollment_key, "h-d"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::EnrollmentDenied));
+    agent(&env)
+        .enroll(&args("acme-phx", &r3.enrollment_key, "h-e"))
+        .await
+        .unwrap();
+    let rec = env
+        .store
+        .site(&roster::domain::Tenant::default_tenant(), &site("acme-phx"))
+        .await
+        .unwrap()
+        .unwrap()
+        .value;
+    assert_eq!(rec.keys.len(), 1, "exactly one key left, the active one");
+    assert_eq!(rec.key_version, 3);
+    let events = env.audit_events().await;
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.action == "site.key_rotated")
+            .count(),
+        2
+    );
+    assert!(events.iter().any(|e| e.action == "machine.enroll"
+        && e.outcome == roster::audit::Outcome::Denied
+        && e.target.id == "default/ACME-PHX"));
+    env.assert_not_stored(&r3.enrollment_key).await;
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_act_only_at_their_sites() {
+    let env = TestEnv::start().await;
+    let key = env.site("acme-phx", Policy::Approval).await;
+    env.site("acme-nyc", Policy::Approval).await;
+    let op = env.user("opr", Role::Operator).await;
+    env.owner
+        .user_set_role(&handle("opr"), Role::Operator, Some(vec![site("acme-phx")]))
+        .await
+        .unwrap();
+    let m = agent(&env)
+        .enroll(&args("acme-phx", &key, "h-1"))
+        .await
+        .unwrap();
+
+    op.machine_approve(&m.machine_id).await.unwrap();
+    let rot = |s: &str| RotateKeyRequest {
+        site: site(s),
+        tenant: None,
+        grace_secs: None,
+    };
+    op.site_rotate_key(&rot("acme-phx")).await.unwrap();
+    assert_eq!(
+        op.site_rotate_key(&rot("acme-nyc"))
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Forbidden)
+    );
+    let req = roster::wire::admin::SiteCreateRequest {
+        site: site("other"),
+        tenant: None,
+        display_name: None,
+        company: None,
+        policy: None,
+    };
+    assert_eq!(
+        op.site_create(&req).await.unwrap_err().code(),
+        Some(ErrorCode::Forbidden)
+    );
+    // Reading is allowed everywhere; members cannot even read.
+    assert_eq!(
+        op.site_list(&Default::default()).await.unwrap().sites.len(),
+        2
+    );
+    let member = env.user("mem", Role::Member).await;
+    assert_eq!(
+        member
+            .site_list(&Default::default())
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::Forbidden)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_agents_race_one_uid_and_exactly_one_is_active() {
+    let env = TestEnv::with_workers(2).await;
+    let key = env.site("acme-phx", Policy::Auto).await;
+    let mut tasks = Vec::new();
+    for _ in 0..100 {
+        let a = agent(&env).with_timeout(Duration::from_secs(30));
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            a.enroll(&args("acme-phx", &key, "golden-image")).await
+        }));
+    }
+    let mut states = std::collections::HashMap::<String, usize>::new();
+    for t in tasks {
+        let r = t.await.unwrap().unwrap();
+        *states.entry(r.state).or_default() += 1;
+    }
+    println!("100 agents, one uid: {states:?}");
+    assert_eq!(states.get("active"), Some(&1));
+    assert_eq!(states.get("pending"), Some(&99));
+    let active = env
+        .owner
+        .machine_list(&MachineListRequest {
+            state: Some(MachineStateFilter::Active),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(active.machines.len(), 1);
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_agents_with_one_key_all_enroll_for_one_argon2_run() {
+    let env = TestEnv::start().await;
+    let key = env.site("fleet", Policy::Auto).await;
+    let runs_before = env.argon2_runs();
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let a = agent(&env).with_timeout(Duration::from_secs(60));
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            a.enroll(&args("fleet", &key, &format!("node-{i}"))).await
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap().state, "active");
+    }
+    let runs = env.argon2_runs() - runs_before;
+    println!("300 enrollments cost {runs} Argon2 run(s)");
+    assert_eq!(runs, 1, "racing first requests share one verification");
+    assert_eq!(env.store.machines.keys().await.unwrap().len(), 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_throttled_per_site_but_the_right_key_still_enrolls() {
+    let args_small = roster::config::WorkerArgs {
+        enroll_fail_limit: 3,
+        ..Default::default()
+    };
+    let env = TestEnv::with_args(1, args_small).await;
+    let key = env.site("acme-phx", Policy::Auto).await;
+    // A verified key is cached before the flood.
+    agent(&env)
+        .enroll(&args("acme-phx", &key, "first"))
+        .await
+        .unwrap();
+    let wrong = roster::crypto::Secret::mint(roster::crypto::SecretKind::Enrollment);
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(
+            agent(&env)
+                .enroll(&args("acme-phx", wrong.expose(), "x"))
+                .await
+                .unwrap_err()
+                .code()
+                .unwrap(),
+        );
+    }
+    assert_eq!(&codes[..3], &[ErrorCode::EnrollmentDenied; 3]);
+    assert_eq!(&codes[3..], &[ErrorCode::RateLimited; 2]);
+    agent(&env)
+        .enroll(&args("acme-phx", &key, "second"))
+        .await
+        .unwrap();
+    // Another site is not affected.
+    let other = env.site("acme-nyc", Policy::Auto).await;
+    agent(&env)
+        .enroll(&args("acme-nyc", &other, "third"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_enroll_input_is_bad_request_and_writes_nothing() {
+    let env = TestEnv::start().await;
+    let key = env.site("acme-phx", Policy::Auto).await;
+    let a = agent(&env);
+    let kex = a.keys().kex_pub().unwrap().to_hex();
+    let before = env.kv_dump().await.len();
+    let mut typo = key.clone().into_bytes();
+    typo[12] = if typo[12] == b'a' { b'b' } else { b'a' };
+    let typo = String::from_utf8(typo).unwrap();
+    let body = |site: &str, k: &str, uid: &str, kex: &str| {
+        format!(
+            r#"{{"site":"{site}","enrollment_key":"{k}","machine_uid":"{uid}","agent_kex":"{kex}"}}"#
+        )
+    };
+    let mut bodies = vec![
+        body("acme_phx", &key, "u", &kex),
+        body("a.b", &key, "u", &kex),
+        body("ab", &key, "u", &kex),
+        body("acme-phx", &typo, "u", &kex),
+        body("acme-phx", &key.replace("cek_", "inv_"), "u", &kex),
+        body("acme-phx", &key, "has space", &kex),
+        body("acme-phx", &key, &"u".repeat(129), &kex),
+        body("acme-phx", &key, "u", &"00".repeat(32)),
+        format!(
+            r#"{{"site":"acme-phx","tenant":"Default","enrollment_key":"{key}","machine_uid":"u","agent_kex":"{kex}"}}"#
+        ),
+        format!(
+            r#"{{"site":"acme-phx","enrollment_key":"{key}","machine_uid":"u","agent_kex":"{kex}","hostname":""}}"#
+        ),
+        format!(
+            r#"{{"site":"acme-phx","enrollment_key":"{key}","machine_uid":"u","agent_kex":"{kex}","extra":1}}"#
+        ),
+        format!(r#"{{"site":"acme-phx","enrollment_key":"{key}","machine_uid":"u"}}"#),
+    ];
+    bodies.push("[]".into());
+    for b in &bodies {
+        let r = a.call_raw(Endpoint::Enroll, b.as_bytes()).await.unwrap();
+        assert_eq!(r.error_code().as_deref(), Some("bad_request"), "{b:.100}");
+    }
+    assert_eq!(env.kv_dump().await.len(), before, "bad input wrote nothing");
+    let bad_id = MachineId::parse("m-nothex");
+    assert!(bad_id.is_err());
+    let _ = KeyPairs::generate();
+}
