@@ -138,10 +138,12 @@ async fn shutdown_finishes_requests_in_flight() {
 fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
     let dir = tempfile::tempdir().unwrap();
     let bin = env!("CARGO_BIN_EXE_roster");
+    let log_path = dir.path().join("dev.log");
     let mut dev = Command::new(bin)
         .args(["dev", "--port", "0", "--json"])
+        .env("ROSTER_LOG", "debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -213,6 +215,37 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
     assert_eq!(code, Some(0));
     let events: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(events["events"].as_array().unwrap().len(), 2);
+
+    // An operator creates a site; an agent enrolls with its key and keeps a credential.
+    let (code, out, _) = run("owner.json", &["site", "create", "acme-phx", "--json"]);
+    assert_eq!(code, Some(0));
+    let site: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let cek = site["enrollment_key"].as_str().unwrap().to_owned();
+    let (code, out, err) = run(
+        "agent.json",
+        &[
+            "enroll", "--site", "ACME-PHX", "--key", &cek, "--uid", "host-1", "--json",
+        ],
+    );
+    assert_eq!(code, Some(0), "{out} {err}");
+    let enrolled: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(enrolled["state"], "active");
+    let cred_file = enrolled["credential_file"].as_str().unwrap();
+    let meta = std::fs::metadata(cred_file).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+        0o600
+    );
+    let cred: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cred_file).unwrap()).unwrap();
+    let cak = cred["credential"].as_str().unwrap().to_owned();
+    assert!(
+        cak.starts_with("cak_") && !out.contains(&cak),
+        "the credential is only in the file"
+    );
+    let (code, out, _) = run("owner.json", &["machine", "list"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("host-1") && out.contains("active"), "{out}");
 
     // SIGTERM stops the worker and the server and removes the temporary store.
     Command::new("kill")
