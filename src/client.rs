@@ -14,6 +14,7 @@ use crate::handlers::Endpoint;
 use crate::wire::admin::*;
 use crate::wire::enroll::EnrollReply;
 use crate::wire::register::RegisterReply;
+use crate::wire::revoke::RevokeReply;
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 
 /// Why a call failed.
@@ -373,6 +374,32 @@ impl RosterClient {
             },
         )
         .await
+    }
+
+    /// Revokes a user (an admin, or the user itself).
+    pub async fn revoke_user(
+        &self,
+        handle: &Handle,
+        reason: Option<&str>,
+    ) -> Result<RevokeReply, ClientError> {
+        let mut body = serde_json::json!({ "user": handle });
+        if let Some(r) = reason {
+            body["reason"] = r.into();
+        }
+        self.call(Endpoint::Revoke, &body).await
+    }
+
+    /// Revokes a machine (an admin, or the machine itself).
+    pub async fn revoke_machine(
+        &self,
+        id: &MachineId,
+        reason: Option<&str>,
+    ) -> Result<RevokeReply, ClientError> {
+        let mut body = serde_json::json!({ "machine": id });
+        if let Some(r) = reason {
+            body["reason"] = r.into();
+        }
+        self.call(Endpoint::Revoke, &body).await
     }
 
     /// `audit.query`.

@@ -52,8 +52,34 @@ impl NatsArgs {
 
     /// Connects with the configured credentials.
     pub async fn connect(&self, name: &str) -> anyhow::Result<async_nats::Client> {
+        self.connect_with(name, None).await
+    }
+
+    /// Connects as a roster identity: unless other credentials are configured, the
+    /// identity's signing key is the NATS nkey (the auth callout recognises it) and the
+    /// reply inbox is `_INBOX.<nkey>`, the only inbox the callout lets it read.
+    pub async fn connect_as(
+        &self,
+        name: &str,
+        keys: &crate::crypto::KeyPairs,
+    ) -> anyhow::Result<async_nats::Client> {
+        self.connect_with(name, Some(keys)).await
+    }
+
+    async fn connect_with(
+        &self,
+        name: &str,
+        keys: Option<&crate::crypto::KeyPairs>,
+    ) -> anyhow::Result<async_nats::Client> {
         let mut opts = async_nats::ConnectOptions::new()
             .name(name)
+            .event_callback(|event| async move {
+                // Permission violations arrive asynchronously; say so instead of only
+                // timing out.
+                if let async_nats::Event::ServerError(e) = event {
+                    tracing::warn!(error = %e, "NATS server error");
+                }
+            })
             .connection_timeout(Duration::from_secs(5))
             .request_timeout(Some(Duration::from_secs(10)));
         if let Some(creds) = &self.nats_creds {
@@ -72,6 +98,18 @@ impl NatsArgs {
             let seed = std::fs::read_to_string(f)
                 .with_context(|| format!("reading nkey seed file {}", f.display()))?;
             opts = opts.nkey(seed.trim().to_owned());
+        }
+        let explicit = self.nats_creds.is_some()
+            || self.nats_user.is_some()
+            || self.nats_token.is_some()
+            || self.nats_nkey_seed_file.is_some();
+        if let (Some(k), false) = (keys, explicit) {
+            let seed = k
+                .user_nkey_seed()
+                .map_err(|e| anyhow::anyhow!("identity nkey: {e}"))?;
+            opts = opts
+                .nkey(seed.to_string())
+                .custom_inbox_prefix(crate::callout::inbox_for_nkey(&k.user_nkey_public()));
         }
         opts.connect(self.nats_url.as_str())
             .await
@@ -103,6 +141,31 @@ pub struct WorkerArgs {
     /// Concurrent Argon2 runs (default: the number of cores).
     #[arg(long, env = "ROSTER_ARGON2_THREADS")]
     pub argon2_threads: Option<usize>,
+    /// Answer the NATS auth callout: the account nkey seed file (`SA…`) whose public key
+    /// is the server's `auth_callout.issuer`.
+    #[arg(long, env = "ROSTER_CALLOUT_ISSUER_SEED_FILE")]
+    pub callout_issuer_seed_file: Option<PathBuf>,
+    /// The callout's curve seed file (`SX…`) when the server sets `auth_callout.xkey`.
+    #[arg(long, env = "ROSTER_CALLOUT_XKEY_SEED_FILE")]
+    pub callout_xkey_seed_file: Option<PathBuf>,
+    /// The account admitted clients are placed in.
+    #[arg(long, env = "ROSTER_CALLOUT_ACCOUNT", default_value = "ROSTER")]
+    pub callout_account: String,
+    /// Lifetime of the user JWTs the callout issues, in seconds (the revocation backstop).
+    #[arg(long, env = "ROSTER_CALLOUT_USER_TTL_SECS", default_value_t = 3600)]
+    pub callout_user_ttl_secs: u64,
+    /// JSON file with permission templates per role (see README); default built in.
+    #[arg(long, env = "ROSTER_CALLOUT_PERMISSIONS")]
+    pub callout_permissions: Option<PathBuf>,
+    /// System-account user for evicting revoked identities (CONNZ + KICK).
+    #[arg(long, env = "ROSTER_SYSTEM_USER")]
+    pub system_user: Option<String>,
+    /// Its password.
+    #[arg(long, env = "ROSTER_SYSTEM_PASSWORD", hide_env_values = true)]
+    pub system_password: Option<String>,
+    /// Or a `.creds` file for the system-account connection.
+    #[arg(long, env = "ROSTER_SYSTEM_CREDS")]
+    pub system_creds: Option<PathBuf>,
     /// Failed enrollments per site within the window before `rate_limited`.
     #[arg(long, env = "ROSTER_ENROLL_FAIL_LIMIT", default_value_t = 20)]
     pub enroll_fail_limit: usize,
@@ -123,6 +186,14 @@ impl Default for WorkerArgs {
             argon2_threads: None,
             enroll_fail_limit: 20,
             enroll_fail_window_secs: 60,
+            callout_issuer_seed_file: None,
+            callout_xkey_seed_file: None,
+            callout_account: "ROSTER".into(),
+            callout_user_ttl_secs: 3600,
+            callout_permissions: None,
+            system_user: None,
+            system_password: None,
+            system_creds: None,
         }
     }
 }
@@ -135,6 +206,8 @@ pub struct WorkerConfig {
     pub max_in_flight: usize,
     pub replicas: usize,
     pub keyring: crate::keyring::KeyringConfig,
+    /// The auth callout, when this worker answers it.
+    pub callout: Option<std::sync::Arc<crate::callout::CalloutConfig>>,
 }
 
 impl WorkerConfig {
@@ -191,7 +264,43 @@ impl WorkerConfig {
                 fail_limit: w.enroll_fail_limit,
                 fail_window: Duration::from_secs(w.enroll_fail_window_secs),
             },
+            callout: match &w.callout_issuer_seed_file {
+                None => None,
+                Some(seed) => {
+                    let templates = match &w.callout_permissions {
+                        Some(p) => crate::callout::Templates::load(p)?,
+                        None => crate::callout::Templates::default(),
+                    };
+                    anyhow::ensure!(
+                        w.callout_user_ttl_secs >= 1,
+                        "--callout-user-ttl-secs must be at least 1"
+                    );
+                    Some(std::sync::Arc::new(
+                        crate::callout::CalloutConfig::from_files(
+                            seed,
+                            w.callout_xkey_seed_file.as_deref(),
+                            &w.callout_account,
+                            Duration::from_secs(w.callout_user_ttl_secs),
+                            templates,
+                        )?,
+                    ))
+                }
+            },
         })
+    }
+}
+
+impl WorkerArgs {
+    /// The system-account connection settings, if any were given.
+    pub fn system_args(&self, nats: &NatsArgs) -> Option<NatsArgs> {
+        if self.system_user.is_none() && self.system_creds.is_none() {
+            return None;
+        }
+        let mut a = NatsArgs::for_url(&nats.nats_url);
+        a.nats_user = self.system_user.clone();
+        a.nats_password = self.system_password.clone();
+        a.nats_creds = self.system_creds.clone();
+        Some(a)
     }
 }
 

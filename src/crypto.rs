@@ -112,6 +112,18 @@ impl KeyPairs {
     pub fn kex_pub(&self) -> Result<KexKey, ParseError> {
         KexKey::from_bytes(XPublicKey::from(&self.kex).to_bytes())
     }
+    /// The signing key as a NATS user nkey seed (`SU…`), to connect with.
+    pub fn user_nkey_seed(&self) -> Result<Zeroizing<String>, String> {
+        let kp = nkeys::KeyPair::new_from_raw(nkeys::KeyPairType::User, self.sign.to_bytes())
+            .map_err(|e| e.to_string())?;
+        kp.seed().map(Zeroizing::new).map_err(|e| e.to_string())
+    }
+
+    /// The signing key as a NATS user public nkey (`U…`).
+    pub fn user_nkey_public(&self) -> String {
+        user_nkey_of(&self.sign_pub())
+    }
+
     /// Signs `msg`; returns the lowercase hex signature.
     pub fn sign_hex(&self, msg: &[u8]) -> String {
         hex::encode(self.sign.sign(msg).to_bytes())
@@ -122,6 +134,57 @@ impl KeyPairs {
 fn unreachable_weak_key() -> SignKey {
     // Only reachable if the dalek invariants break; never on a request path.
     panic!("a generated Ed25519 key was weak")
+}
+
+/// A signing key written as a NATS user public nkey (`U…`).
+pub fn user_nkey_of(key: &SignKey) -> String {
+    let raw = key.bytes();
+    // nkeys encodes: prefix byte (U = 20 << 3), key, CRC16 (XMODEM, little endian), base32.
+    let mut buf = Vec::with_capacity(35);
+    buf.push(20u8 << 3);
+    buf.extend_from_slice(raw);
+    let crc = crc16_xmodem(&buf);
+    buf.extend_from_slice(&crc.to_le_bytes());
+    base32_encode(&buf).to_ascii_uppercase()
+}
+
+fn crc16_xmodem(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &b in data {
+        crc ^= u16::from(b) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+/// Decodes a NATS user public nkey (`U…`) into a signing key.
+pub fn sign_key_from_user_nkey(nkey: &str) -> Option<SignKey> {
+    let (prefix, raw) = nkeys::from_public_key(nkey).ok()?;
+    if prefix != 20 << 3 {
+        return None;
+    }
+    SignKey::from_bytes(raw).ok()
+}
+
+/// Verifies a NATS connect signature (`sig`, base64url) of `nonce` by user nkey `nkey`.
+pub fn verify_nkey_nonce(nkey: &str, nonce: &str, sig_b64: &str) -> bool {
+    use base64::Engine;
+    let Ok(kp) = nkeys::KeyPair::from_public_key(nkey) else {
+        return false;
+    };
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig_b64.trim_end_matches('='))
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(sig_b64));
+    match sig {
+        Ok(sig) => kp.verify(nonce.as_bytes(), &sig).is_ok(),
+        Err(_) => false,
+    }
 }
 
 /// 16 random bytes as lowercase hex, for `Roster-Nonce`.
@@ -625,6 +688,56 @@ mod tests {
         assert!(!argon2_verify(b"cek_wrong", &phc));
         assert!(!argon2_verify(s.expose().as_bytes(), "not a phc"));
         assert_eq!(fingerprint(&s).len(), 4);
+    }
+
+    #[test]
+    fn nkeys_match_the_independent_vectors() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/data/test-vectors.json")).unwrap();
+        for c in v["nkeys"].as_array().unwrap() {
+            let mut seed = [0u8; 32];
+            hex::decode_to_slice(c["ed25519_seed"].as_str().unwrap(), &mut seed).unwrap();
+            let kp = KeyPairs::from_secrets(&seed, &[9u8; 32]);
+            assert_eq!(
+                kp.sign_pub().to_hex(),
+                c["ed25519_public"].as_str().unwrap()
+            );
+            assert_eq!(
+                kp.user_nkey_public(),
+                c["user_nkey_public"].as_str().unwrap()
+            );
+            assert_eq!(
+                kp.user_nkey_seed().unwrap().as_str(),
+                c["user_nkey_seed"].as_str().unwrap()
+            );
+            let back = sign_key_from_user_nkey(c["user_nkey_public"].as_str().unwrap()).unwrap();
+            assert_eq!(back, kp.sign_pub());
+        }
+        let acct = nkeys::KeyPair::new_account();
+        assert!(
+            sign_key_from_user_nkey(&acct.public_key()).is_none(),
+            "only user nkeys"
+        );
+    }
+
+    #[test]
+    fn nkey_nonce_signatures_verify() {
+        use base64::Engine;
+        let kp = KeyPairs::generate();
+        let nk = nkeys::KeyPair::from_seed(&kp.user_nkey_seed().unwrap()).unwrap();
+        let sig = nk.sign(b"nonce-123").unwrap();
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig);
+        assert!(verify_nkey_nonce(&kp.user_nkey_public(), "nonce-123", &b64));
+        assert!(!verify_nkey_nonce(
+            &kp.user_nkey_public(),
+            "nonce-124",
+            &b64
+        ));
+        assert!(!verify_nkey_nonce(
+            &kp.user_nkey_public(),
+            "nonce-123",
+            "!!"
+        ));
     }
 
     #[test]

@@ -10,8 +10,10 @@
 //! - [`audit`]: audit events, their publisher and the query reader.
 //! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
+//! - [`callout`]: the NATS auth callout and the evictor (kick after revoke).
 //! - [`bootstrap`]: the first owner invite.
 //! - [`client`]: a typed Rust client that signs requests (used by the CLI and tests).
+//! - [`jwt`]: NATS JWT encoding for the auth callout (hand-rolled, tested).
 //! - [`identity`]: the identity file holding a client's two key pairs.
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
 //! - [`natsd`]: starts a private nats-server (dev command and tests).
@@ -20,6 +22,7 @@
 pub mod audit;
 pub mod authz;
 pub mod bootstrap;
+pub mod callout;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -27,6 +30,7 @@ pub mod crypto;
 pub mod domain;
 pub mod handlers;
 pub mod identity;
+pub mod jwt;
 pub mod keyring;
 pub mod natsd;
 pub mod store;

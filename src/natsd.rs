@@ -1,6 +1,7 @@
 //! Starts a private nats-server: for `roster dev`, the benchmark and the test harness.
-//! The server runs from a config in `nats-config/` on a free loopback port with its own
-//! store directory, and is killed when the handle drops.
+//! The server runs one of the checked-in configs from `nats-config/` (filled in through
+//! environment variables) on a free loopback port with its own store directory, and is
+//! killed when the handle drops.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -8,8 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use zeroize::Zeroizing;
 
-/// The dev config, compiled in so `roster dev` works from any directory.
+use crate::config::NatsArgs;
+
+/// `nats-config/open.conf`: no auth (tests, benchmarks, operators with their own auth).
+pub const OPEN_CONF: &str = include_str!("../nats-config/open.conf");
+/// `nats-config/dev.conf`: the auth callout on.
 pub const DEV_CONF: &str = include_str!("../nats-config/dev.conf");
 
 /// The nats-server binary: `NATS_SERVER_BIN`, else the repo's `.tools/bin/nats-server`
@@ -38,8 +44,65 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Keys and passwords of a callout-enabled server, generated per run.
+pub struct CalloutSetup {
+    pub issuer_seed: Zeroizing<String>,
+    pub xkey_seed: Zeroizing<String>,
+    pub worker_password: Zeroizing<String>,
+    pub sys_password: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for CalloutSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CalloutSetup(<secrets>)")
+    }
+}
+
+impl CalloutSetup {
+    /// Fresh keys and passwords.
+    pub fn generate() -> anyhow::Result<Self> {
+        let (issuer_seed, xkey_seed) = crate::callout::generate_keys()?;
+        Ok(Self {
+            issuer_seed,
+            xkey_seed,
+            worker_password: Zeroizing::new(crate::crypto::random_nonce_hex()),
+            sys_password: Zeroizing::new(crate::crypto::random_nonce_hex()),
+        })
+    }
+
+    fn env(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
+        let issuer =
+            nkeys::KeyPair::from_seed(&self.issuer_seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let xkey = nkeys::XKey::from_seed(&self.xkey_seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(vec![
+            ("ROSTER_ISSUER_PUB", issuer.public_key()),
+            ("ROSTER_XKEY_PUB", xkey.public_key()),
+            ("ROSTER_WORKER_PASSWORD", self.worker_password.to_string()),
+            ("ROSTER_SYS_PASSWORD", self.sys_password.to_string()),
+        ])
+    }
+
+    /// The worker's callout settings for these keys.
+    pub fn callout_config(
+        &self,
+        templates: crate::callout::Templates,
+        user_ttl: Duration,
+    ) -> anyhow::Result<crate::callout::CalloutConfig> {
+        Ok(crate::callout::CalloutConfig {
+            issuer: nkeys::KeyPair::from_seed(&self.issuer_seed)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            xkey: Some(
+                nkeys::XKey::from_seed(&self.xkey_seed).map_err(|e| anyhow::anyhow!("{e}"))?,
+            ),
+            account: "ROSTER".into(),
+            user_ttl,
+            templates,
+        })
+    }
+}
+
 /// How to start a server.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct ServerOptions {
     /// Port to listen on; `0` picks a free one.
     pub port: u16,
@@ -47,6 +110,8 @@ pub struct ServerOptions {
     pub data_dir: Option<PathBuf>,
     /// `sync_interval` of JetStream: `2m` (the server default) or `always`.
     pub sync_always: bool,
+    /// Run `dev.conf` with the auth callout (else `open.conf`).
+    pub callout: Option<CalloutSetup>,
 }
 
 /// A running nats-server process.
@@ -56,11 +121,13 @@ pub struct NatsServer {
     port: u16,
     dir: PathBuf,
     conf: PathBuf,
+    env: Vec<(&'static str, String)>,
     remove_dir: bool,
+    callout: Option<CalloutSetup>,
 }
 
 impl NatsServer {
-    /// Writes the config and starts the server; returns once it accepts connections.
+    /// Writes the config and starts the server; returns once it serves JetStream.
     pub async fn start(opts: ServerOptions) -> anyhow::Result<Self> {
         let port = if opts.port == 0 {
             free_port()?
@@ -69,32 +136,45 @@ impl NatsServer {
         };
         let (dir, remove_dir) = match opts.data_dir {
             Some(d) => (d, false),
-            None => {
-                let d = std::env::temp_dir()
-                    .join(format!("roster-nats-{}", crate::crypto::random_nonce_hex()));
-                (d, true)
-            }
+            None => (
+                std::env::temp_dir()
+                    .join(format!("roster-nats-{}", crate::crypto::random_nonce_hex())),
+                true,
+            ),
         };
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let dir = dir.canonicalize()?;
         let conf = dir.join("nats-server.conf");
-        let text = DEV_CONF
-            .replace("{{PORT}}", &port.to_string())
-            .replace(
-                "{{STORE_DIR}}",
-                &dir.join("jetstream").display().to_string(),
-            )
-            .replace(
-                "{{SYNC_INTERVAL}}",
-                if opts.sync_always { "always" } else { "2m" },
-            );
-        std::fs::write(&conf, text)?;
+        std::fs::write(
+            &conf,
+            if opts.callout.is_some() {
+                DEV_CONF
+            } else {
+                OPEN_CONF
+            },
+        )?;
+        let mut env = vec![
+            ("ROSTER_NATS_PORT", port.to_string()),
+            (
+                "ROSTER_STORE_DIR",
+                dir.join("jetstream").display().to_string(),
+            ),
+            (
+                "ROSTER_SYNC_INTERVAL",
+                if opts.sync_always { "always" } else { "2m" }.to_owned(),
+            ),
+        ];
+        if let Some(c) = &opts.callout {
+            env.extend(c.env()?);
+        }
         let mut server = Self {
             child: None,
             port,
             dir,
             conf,
+            env,
             remove_dir,
+            callout: opts.callout,
         };
         server.spawn().await?;
         Ok(server)
@@ -109,6 +189,7 @@ impl NatsServer {
         let child = Command::new(&bin)
             .arg("-c")
             .arg(&self.conf)
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -125,16 +206,20 @@ impl NatsServer {
 
     async fn wait_ready(&mut self) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(15);
+        let args = self.worker_args();
         loop {
             if let Some(child) = self.child.as_mut() {
                 if let Some(status) = child.try_wait()? {
+                    let log = std::fs::read_to_string(self.dir.join("nats-server.log"))
+                        .unwrap_or_default();
+                    let tail: Vec<&str> = log.lines().rev().take(5).collect();
                     anyhow::bail!(
-                        "nats-server exited with {status}; see {}",
-                        self.dir.join("nats-server.log").display()
+                        "nats-server exited with {status}: {}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
                     );
                 }
             }
-            if let Ok(client) = async_nats::connect(self.url()).await {
+            if let Ok(client) = args.connect("roster-ready-check").await {
                 let js = async_nats::jetstream::new(client);
                 if js.query_account().await.is_ok() {
                     return Ok(());
@@ -151,6 +236,31 @@ impl NatsServer {
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// How the worker connects (the `roster` user when the callout is on).
+    pub fn worker_args(&self) -> NatsArgs {
+        let mut a = NatsArgs::for_url(&self.url());
+        if let Some(c) = &self.callout {
+            a.nats_user = Some("roster".into());
+            a.nats_password = Some(c.worker_password.to_string());
+        }
+        a
+    }
+
+    /// How the worker's system-account connection connects (callout servers only).
+    pub fn system_args(&self) -> Option<NatsArgs> {
+        self.callout.as_ref().map(|c| {
+            let mut a = NatsArgs::for_url(&self.url());
+            a.nats_user = Some("sys".into());
+            a.nats_password = Some(c.sys_password.to_string());
+            a
+        })
+    }
+
+    /// The callout keys, when this server runs the callout.
+    pub fn callout(&self) -> Option<&CalloutSetup> {
+        self.callout.as_ref()
     }
 
     /// The port.

@@ -57,10 +57,21 @@ impl WorkerHandle {
 
 /// Starts a worker on `client` and returns once it is serving.
 pub async fn start(client: async_nats::Client, cfg: WorkerConfig) -> anyhow::Result<WorkerHandle> {
+    start_with(client, None, cfg).await
+}
+
+/// Starts a worker; `system` is a system-account connection used to evict revoked
+/// identities' live connections.
+pub async fn start_with(
+    client: async_nats::Client,
+    system: Option<async_nats::Client>,
+    cfg: WorkerConfig,
+) -> anyhow::Result<WorkerHandle> {
     let (stop, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let keys = Arc::new(crate::keyring::KeyVerifier::new(cfg.keyring.clone()).await);
-    let task = tokio::spawn(run(client, cfg, keys.clone(), stop_rx, ready_tx));
+    let evictor = system.map(crate::callout::Evictor::new);
+    let task = tokio::spawn(run(client, cfg, keys.clone(), evictor, stop_rx, ready_tx));
     match ready_rx.await {
         Ok(()) => Ok(WorkerHandle { stop, keys, task }),
         Err(_) => match task.await {
@@ -75,6 +86,7 @@ async fn run(
     client: async_nats::Client,
     cfg: WorkerConfig,
     keys: Arc<crate::keyring::KeyVerifier>,
+    evictor: Option<crate::callout::Evictor>,
     mut stop: watch::Receiver<bool>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) -> anyhow::Result<()> {
@@ -84,6 +96,7 @@ async fn run(
         audit,
         cfg: cfg.handlers.clone(),
         keys,
+        evictor,
     });
     // Refusals are replied with a JSON body, so they go out through the success path of
     // the micro API and are not in `num_errors`; they are counted here and shown in each
@@ -124,6 +137,14 @@ async fn run(
             errors.clone(),
         )));
     }
+    let callout = cfg.callout.as_ref().map(|c| {
+        tokio::spawn(crate::callout::serve(
+            client.clone(),
+            ctx.clone(),
+            c.clone(),
+            stop.clone(),
+        ))
+    });
     // Make sure the server has every subscription before anyone is told we are ready.
     client.flush().await?;
     tracing::info!(prefix = %cfg.handlers.prefix, endpoints = Endpoint::ALL.len(), "roster worker serving");
@@ -133,6 +154,9 @@ async fn run(
     tracing::info!("shutting down: no new requests; finishing those in flight");
     for l in loops {
         let _ = l.await;
+    }
+    if let Some(c) = callout {
+        let _ = c.await;
     }
     // Every request task holds a permit; taking them all waits for the last one.
     let _all = permits.acquire_many(cfg.max_in_flight as u32).await;

@@ -204,10 +204,14 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
         out.starts_with("HANDLE") && out.contains("alice") && out.contains("owner"),
         "{out}"
     );
-    // A member is refused admin commands with the protocol code and a non-zero exit.
-    let (code, _, err) = run("alice.json", &["user", "list"]);
-    assert_eq!(code, Some(2));
-    assert!(err.contains("forbidden"), "{err}");
+    // On the dev bus (callout on) a member cannot even publish admin commands: the
+    // server refuses the publish and the CLI says so.
+    let (code, _, err) = run("alice.json", &["user", "list", "--timeout", "1"]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.to_lowercase().contains("permissions violation"),
+        "{err}"
+    );
     let (code, out, _) = run(
         "owner.json",
         &["audit", "query", "--action", "user.registered", "--json"],
@@ -262,4 +266,57 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
         std::net::TcpStream::connect(url.trim_start_matches("nats://")).is_err(),
         "nats-server stopped"
     );
+}
+
+#[test]
+fn every_shipped_server_config_is_valid() {
+    let setup = roster::natsd::CalloutSetup::generate().unwrap();
+    let issuer = nkeys::KeyPair::from_seed(&setup.issuer_seed)
+        .unwrap()
+        .public_key();
+    let xkey = nkeys::XKey::from_seed(&setup.xkey_seed)
+        .unwrap()
+        .public_key();
+    let dir = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("nats-config");
+    let mut checked = 0;
+    for file in [
+        "open.conf",
+        "dev.conf",
+        "single.conf",
+        "cluster/c1.conf",
+        "cluster/c2.conf",
+        "cluster/c3.conf",
+    ] {
+        let out = Command::new(roster::natsd::server_binary())
+            .arg("-c")
+            .arg(root.join(file))
+            .arg("-t")
+            .env("ROSTER_NATS_PORT", "4222")
+            .env("ROSTER_STORE_DIR", dir.path())
+            .env("ROSTER_SYNC_INTERVAL", "always")
+            .env("ROSTER_ISSUER_PUB", &issuer)
+            .env("ROSTER_XKEY_PUB", &xkey)
+            .env("ROSTER_WORKER_PASSWORD", "w")
+            .env("ROSTER_SYS_PASSWORD", "s")
+            .envs((1..=3).flat_map(|i| {
+                [
+                    (format!("ROSTER_C{i}_PORT"), format!("{}", 14230 + i)),
+                    (format!("ROSTER_C{i}_ROUTE_PORT"), format!("{}", 14240 + i)),
+                    (
+                        format!("ROSTER_C{i}_ROUTE"),
+                        format!("nats-route://127.0.0.1:{}", 14240 + i),
+                    ),
+                ]
+            }))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
 }

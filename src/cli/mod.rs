@@ -72,6 +72,30 @@ pub enum Command {
         /// Print one JSON line `{"nats_url", "owner_invite"}` once ready.
         #[arg(long)]
         json: bool,
+        /// Run the bus without the auth callout (open to anyone on loopback).
+        #[arg(long)]
+        no_callout: bool,
+    },
+    /// Generate the callout's keys: an account nkey seed (issuer) and a curve seed (xkey),
+    /// written with mode 0600; prints the public keys for the server config.
+    CalloutKeys {
+        /// Directory to write issuer.seed and xkey.seed into.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a user or a machine (an admin, or the identity itself). Its live
+    /// connections are closed and the bus refuses it from then on.
+    Revoke {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long, conflicts_with = "machine", required_unless_present = "machine")]
+        user: Option<String>,
+        #[arg(long)]
+        machine: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
     },
     /// Create an identity file with a fresh Ed25519 and X25519 key pair (mode 0600).
     Keygen {
@@ -405,7 +429,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data_dir,
             handle,
             json,
-        } => dev(port, data_dir, &handle, json).await,
+            no_callout,
+        } => dev(port, data_dir, &handle, json, no_callout).await,
+        Command::CalloutKeys { out, json } => callout_keys(&out, json),
+        Command::Revoke {
+            client,
+            user,
+            machine,
+            reason,
+        } => {
+            let c = connect_client(&client).await?;
+            let out = Out::new(client.json);
+            let res = match (user, machine) {
+                (Some(u), _) => {
+                    c.revoke_user(&parse("--user", Handle::parse(&u))?, reason.as_deref())
+                        .await
+                }
+                (None, Some(m)) => {
+                    c.revoke_machine(
+                        &parse("--machine", MachineId::parse(&m))?,
+                        reason.as_deref(),
+                    )
+                    .await
+                }
+                (None, None) => anyhow::bail!("give --user or --machine"),
+            };
+            finish(&out, res, output::revoked)
+        }
         Command::Keygen {
             identity,
             force,
@@ -472,7 +522,14 @@ async fn wait_for_signal() {
 async fn serve(nats: NatsArgs, w: WorkerArgs) -> anyhow::Result<ExitCode> {
     let cfg = WorkerConfig::from_args(&nats, &w)?;
     let client = nats.connect("roster-worker").await?;
-    let handle = worker::start(client, cfg).await?;
+    let system = match w.system_args(&nats) {
+        Some(a) => Some(a.connect("roster-worker-system").await?),
+        None => None,
+    };
+    if cfg.callout.is_some() && system.is_none() {
+        tracing::warn!("the callout is on but no --system-user/--system-creds: revokes will not close live connections");
+    }
+    let handle = worker::start_with(client, system, cfg).await?;
     wait_for_signal().await;
     handle.shutdown().await?;
     Ok(ExitCode::SUCCESS)
@@ -531,11 +588,52 @@ async fn bootstrap_cmd(
     }
 }
 
+fn callout_keys(out: &std::path::Path, json: bool) -> anyhow::Result<ExitCode> {
+    let (issuer, xkey) = crate::callout::generate_keys()?;
+    let issuer_path = out.join("issuer.seed");
+    let xkey_path = out.join("xkey.seed");
+    for p in [&issuer_path, &xkey_path] {
+        anyhow::ensure!(
+            !p.exists(),
+            "{} exists; refusing to overwrite a key",
+            p.display()
+        );
+    }
+    identity::write_private(&issuer_path, issuer.as_bytes())?;
+    identity::write_private(&xkey_path, xkey.as_bytes())?;
+    let issuer_pub = nkeys::KeyPair::from_seed(&issuer)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .public_key();
+    let xkey_pub = nkeys::XKey::from_seed(&xkey)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .public_key();
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"issuer_pub": issuer_pub, "xkey_pub": xkey_pub, "issuer_seed_file": issuer_path, "xkey_seed_file": xkey_path})
+        );
+    } else {
+        println!(
+            "wrote {} and {} (mode 0600)\n",
+            issuer_path.display(),
+            xkey_path.display()
+        );
+        println!("server config (auth_callout):\n  issuer: {issuer_pub}\n  xkey: {xkey_pub}\n");
+        println!(
+            "worker:\n  roster serve --callout-issuer-seed-file {} --callout-xkey-seed-file {} …",
+            issuer_path.display(),
+            xkey_path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn dev(
     port: u16,
     data_dir: Option<PathBuf>,
     handle: &str,
     json: bool,
+    no_callout: bool,
 ) -> anyhow::Result<ExitCode> {
     let handle = Handle::parse(handle).map_err(|e| anyhow::anyhow!("--handle: {e}"))?;
     if !json {
@@ -545,12 +643,28 @@ async fn dev(
         port,
         data_dir,
         sync_always: false,
+        callout: if no_callout {
+            None
+        } else {
+            Some(crate::natsd::CalloutSetup::generate()?)
+        },
     })
     .await?;
     let url = server.url();
-    let nats = NatsArgs::for_url(&url);
-    let cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
+    let nats = server.worker_args();
+    let mut cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
+    if let Some(setup) = server.callout() {
+        let c = setup.callout_config(
+            crate::callout::Templates::default(),
+            Duration::from_secs(3600),
+        )?;
+        cfg.callout = Some(std::sync::Arc::new(c));
+    }
     let client = nats.connect("roster-dev-worker").await?;
+    let system = match server.system_args() {
+        Some(a) => Some(a.connect("roster-dev-system").await?),
+        None => None,
+    };
     let (store, audit) = worker::open_state(&client, &cfg).await?;
     let invite = match bootstrap::bootstrap(
         &store,
@@ -564,7 +678,7 @@ async fn dev(
         Err(bootstrap::BootstrapError::OwnerExists(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let worker = worker::start(client, cfg).await?;
+    let worker = worker::start_with(client, system, cfg).await?;
     if json {
         println!(
             "{}",
@@ -573,12 +687,18 @@ async fn dev(
                 "owner_invite": invite.as_ref().map(|i| i.token.clone()),
                 "owner_handle": handle,
                 "data_dir": server.dir(),
+                "callout": !no_callout,
             })
         );
     } else {
         println!("roster dev is ready.\n");
         println!("  NATS URL:  {url}");
         println!("  data dir:  {}", server.dir().display());
+        if no_callout {
+            println!("  auth:      none (--no-callout): the bus is open");
+        } else {
+            println!("  auth:      roster auth callout: only the roster gets in; unknown keys get the onboarding lane");
+        }
         match &invite {
             Some(inv) => {
                 println!(
@@ -627,7 +747,7 @@ async fn connect_client(a: &ClientArgs) -> anyhow::Result<RosterClient> {
     let path = a.identity.clone().unwrap_or_else(identity::default_path);
     let keys = identity::load(&path)?;
     crate::config::validate_prefix(&a.nats.prefix)?;
-    let nats = a.nats.connect("roster-cli").await?;
+    let nats = a.nats.connect_as("roster-cli", &keys).await?;
     Ok(RosterClient::new(nats, &a.nats.prefix, keys)
         .with_timeout(Duration::from_secs(a.timeout.max(1))))
 }

@@ -262,3 +262,19 @@ pub fn machine(m: &MachineView) {
         println!("pending: {r}");
     }
 }
+
+pub fn revoked(r: &crate::wire::revoke::RevokeReply) {
+    let who = match (&r.user, &r.machine) {
+        (Some(u), _) => format!("user '{u}'"),
+        (_, Some(m)) => format!("machine {m}"),
+        _ => "?".into(),
+    };
+    if r.changed {
+        println!(
+            "revoked {who} at {}; closed {} live connection(s)",
+            r.revoked_at, r.evicted
+        );
+    } else {
+        println!("{who} was already revoked (at {})", r.revoked_at);
+    }
+}

@@ -141,6 +141,7 @@ pub(super) async fn handle(
                     decided_by: None,
                     decided_at: None,
                     updated_at: None,
+                    revoked: None,
                 };
                 match ctx.store.machines.create(machine_id.as_str(), &rec).await {
                     Ok(rev) => break (rec, rev, None, None),

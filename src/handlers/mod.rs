@@ -13,6 +13,7 @@ mod machine_get;
 mod machine_list;
 mod machine_reject;
 mod register;
+mod revoke;
 mod site_create;
 mod site_get;
 mod site_list;
@@ -70,6 +71,8 @@ pub struct Ctx {
     pub audit: Auditor,
     pub cfg: HandlerConfig,
     pub keys: std::sync::Arc<crate::keyring::KeyVerifier>,
+    /// Closes revoked identities' connections; `None` without a system-account connection.
+    pub evictor: Option<crate::callout::Evictor>,
 }
 
 /// Every endpoint the worker serves.
@@ -94,13 +97,15 @@ pub enum Endpoint {
     MachineGet,
     MachineApprove,
     MachineReject,
+    Revoke,
 }
 
 impl Endpoint {
     /// Every endpoint, in the order they are registered with the micro service.
-    pub const ALL: [Endpoint; 19] = [
+    pub const ALL: [Endpoint; 20] = [
         Endpoint::Register,
         Endpoint::Enroll,
+        Endpoint::Revoke,
         Endpoint::InviteCreate,
         Endpoint::InviteList,
         Endpoint::InviteGet,
@@ -142,18 +147,24 @@ impl Endpoint {
             Endpoint::MachineGet => "machine.get",
             Endpoint::MachineApprove => "machine.approve",
             Endpoint::MachineReject => "machine.reject",
+            Endpoint::Revoke => "revoke",
         }
     }
 
     /// True for the endpoints any key may call (no admin role needed).
     pub fn is_public(self) -> bool {
-        matches!(self, Endpoint::Register | Endpoint::Enroll)
+        matches!(
+            self,
+            Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke
+        )
     }
 
     /// The subject under the prefix: `P.v1.register`, `P.v1.admin.<command>`.
     pub fn subject(self, prefix: &str) -> String {
         match self {
-            Endpoint::Register | Endpoint::Enroll => format!("{prefix}.v1.{}", self.command()),
+            Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => {
+                format!("{prefix}.v1.{}", self.command())
+            }
             other => format!("{prefix}.v1.admin.{}", other.command()),
         }
     }
@@ -161,7 +172,7 @@ impl Endpoint {
     /// The micro-service endpoint name (`register`, `admin-invite-create`).
     pub fn name(self) -> String {
         match self {
-            Endpoint::Register | Endpoint::Enroll => self.command().into(),
+            Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => self.command().into(),
             other => format!("admin-{}", other.command().replace(['.', '_'], "-")),
         }
     }
@@ -169,7 +180,7 @@ impl Endpoint {
     /// The permission an admin command needs.
     pub fn permission(self) -> Option<Permission> {
         Some(match self {
-            Endpoint::Register | Endpoint::Enroll => return None,
+            Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => return None,
             Endpoint::InviteCreate => Permission::InviteCreate,
             Endpoint::InviteList | Endpoint::InviteGet => Permission::InviteRead,
             Endpoint::InviteCancel => Permission::InviteCancel,
@@ -451,6 +462,7 @@ fn denied_event(
     let action = match ep {
         Endpoint::Register => "user.register".to_owned(),
         Endpoint::Enroll => "machine.enroll".to_owned(),
+        Endpoint::Revoke => "revoke".to_owned(),
         other => other.command().to_owned(),
     };
     AuditEvent::new(
@@ -491,6 +503,10 @@ async fn dispatch(
             let req = ctx.accept(&signed, body).await?;
             return to_json(&enroll::handle(ctx, &signed, req).await?);
         }
+        Endpoint::Revoke => {
+            let req = ctx.accept(&signed, body).await?;
+            return to_json(&revoke::handle(ctx, &signed, req).await?);
+        }
         _ => {}
     }
     let perm = ep
@@ -499,7 +515,7 @@ async fn dispatch(
     let admin = ctx.authorize(&signed, perm).await?;
     *admin_out = Some(admin.clone());
     match ep {
-        Endpoint::Register | Endpoint::Enroll => {
+        Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => {
             Err(ApiError::new(ErrorCode::Internal, "internal error"))
         }
         Endpoint::SiteCreate => {

@@ -129,6 +129,7 @@ pub(super) async fn handle(
         invite_id: Some(invite_id.clone()),
         sites: Vec::new(),
         updated_at: None,
+        revoked: None,
     };
     let user = match ctx.store.users.create(inv.handle.as_str(), &user).await {
         Ok(_) => user,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod enroll;
 pub mod register;
+pub mod revoke;
 
 use serde::{Deserialize, Serialize};
 

@@ -39,17 +39,44 @@ impl TestEnv {
     }
 
     pub async fn with_args(n: usize, args: WorkerArgs) -> Self {
-        let server = NatsServer::start(ServerOptions::default())
-            .await
-            .expect("nats-server starts");
-        let nats_args = NatsArgs::for_url(&server.url());
-        let cfg = WorkerConfig::from_args(&nats_args, &args).unwrap();
-        let nats = async_nats::connect(server.url()).await.unwrap();
+        Self::build(n, args, false).await
+    }
+
+    /// One worker answering the auth callout on a server running nats-config/dev.conf.
+    /// The owner connects through the callout with its own nkey, like everyone else.
+    pub async fn with_callout() -> Self {
+        Self::build(1, WorkerArgs::default(), true).await
+    }
+
+    async fn build(n: usize, args: WorkerArgs, callout: bool) -> Self {
+        let setup = callout.then(|| roster::natsd::CalloutSetup::generate().unwrap());
+        let server = NatsServer::start(ServerOptions {
+            callout: setup,
+            ..Default::default()
+        })
+        .await
+        .expect("nats-server starts");
+        let worker_args = server.worker_args();
+        let mut cfg = WorkerConfig::from_args(&worker_args, &args).unwrap();
+        if let Some(c) = server.callout() {
+            let cc = c
+                .callout_config(
+                    roster::callout::Templates::default(),
+                    Duration::from_secs(3600),
+                )
+                .unwrap();
+            cfg.callout = Some(std::sync::Arc::new(cc));
+        }
+        let nats = worker_args.connect("test-admin").await.unwrap();
         let (store, audit) = worker::open_state(&nats, &cfg).await.unwrap();
         let mut workers = Vec::new();
         for _ in 0..n {
-            let c = async_nats::connect(server.url()).await.unwrap();
-            workers.push(worker::start(c, cfg.clone()).await.unwrap());
+            let c = worker_args.connect("test-worker").await.unwrap();
+            let sys = match server.system_args() {
+                Some(a) => Some(a.connect("test-worker-sys").await.unwrap()),
+                None => None,
+            };
+            workers.push(worker::start_with(c, sys, cfg.clone()).await.unwrap());
         }
         let invite = roster::bootstrap::bootstrap(
             &store,
@@ -59,11 +86,33 @@ impl TestEnv {
         )
         .await
         .unwrap();
-        let owner = RosterClient::new(nats.clone(), "roster", KeyPairs::generate());
+        let keys = KeyPairs::generate();
+        let owner_conn = if callout {
+            NatsArgs::for_url(&server.url())
+                .connect_as("test-owner", &keys)
+                .await
+                .unwrap()
+        } else {
+            nats.clone()
+        };
+        let seeds = (keys.sign_seed(), keys.kex_secret());
+        let owner = RosterClient::new(owner_conn, "roster", keys);
         owner
             .register(&invite.token)
             .await
             .expect("owner registers");
+        // Through the callout a connection keeps the permissions it was admitted with:
+        // reconnect to get the owner's.
+        let owner = if callout {
+            let keys = KeyPairs::from_secrets(&seeds.0, &seeds.1);
+            let conn = NatsArgs::for_url(&server.url())
+                .connect_as("test-owner", &keys)
+                .await
+                .unwrap();
+            RosterClient::new(conn, "roster", keys)
+        } else {
+            owner
+        };
         Self {
             server,
             workers,
@@ -73,6 +122,13 @@ impl TestEnv {
             owner,
             nats,
         }
+    }
+
+    /// Connects `keys` through the auth callout (its signing key as nkey).
+    pub async fn connect_as(&self, keys: &KeyPairs) -> anyhow::Result<async_nats::Client> {
+        NatsArgs::for_url(&self.server.url())
+            .connect_as("test-client", keys)
+            .await
     }
 
     /// A client with fresh keys on the shared connection.

@@ -1,0 +1,264 @@
+//! `P.v1.revoke`: a user or machine is revoked by an admin holding the permission, or by
+//! itself (DESIGN.md, Revoke): a CAS status flip, the audit event, then the eviction of
+//! its live connections (the callout refuses the reconnect).
+
+use crate::audit::{Actor, ActorType, AuditEvent, Outcome, Target};
+use crate::authz::{self, Permission, Scope};
+use crate::domain::{Handle, MachineId, Role};
+use crate::store::records::{MachineState, Revocation, UserStatus};
+use crate::store::StoreError;
+use crate::time_util;
+use crate::wire::revoke::{RevokeReply, RevokeRequest};
+use crate::wire::{ApiError, ErrorCode};
+
+use super::{Admin, Ctx, Signed};
+
+pub(super) async fn handle(
+    ctx: &Ctx,
+    signed: &Signed,
+    req: RevokeRequest,
+) -> Result<RevokeReply, ApiError> {
+    let reason = req.reason.as_ref().map(|r| r.as_str().to_owned());
+    match (req.user, req.machine) {
+        (Some(h), None) => revoke_user(ctx, signed, h, reason).await,
+        (None, Some(m)) => revoke_machine(ctx, signed, m, reason).await,
+        _ => Err(ApiError::bad_request("give exactly one of user or machine")),
+    }
+}
+
+/// The signer as an active user, or `unauthorized`.
+async fn active_signer(ctx: &Ctx, signed: &Signed) -> Result<Admin, ApiError> {
+    ctx.store
+        .user_by_key(&signed.key)
+        .await?
+        .filter(|u| u.value.status == UserStatus::Active)
+        .map(|user| Admin { user })
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "the signing key is not an active user",
+            )
+        })
+}
+
+async fn revoke_user(
+    ctx: &Ctx,
+    signed: &Signed,
+    handle: Handle,
+    reason: Option<String>,
+) -> Result<RevokeReply, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such user");
+    let first = ctx.store.user(&handle).await?.ok_or_else(not_found)?;
+    // Who may do this: the user itself (while active), or an admin who may manage it.
+    let signer = active_signer(ctx, signed).await?;
+    let actor = signer.actor();
+    let by_self = signer.user.value.handle == handle;
+    if !by_self {
+        let role = signer.user.value.role;
+        if authz::scope(role, Permission::UserRevoke) != Scope::All
+            || !authz::may_manage(role, first.value.role)
+        {
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "a {role} cannot revoke a user whose role is {}",
+                    first.value.role
+                ),
+            ));
+        }
+    }
+    loop {
+        let cur = ctx.store.user(&handle).await?.ok_or_else(not_found)?;
+        if cur.value.status == UserStatus::Revoked {
+            // Revoking twice is a success that changes nothing.
+            let at = cur.value.revoked.map(|r| r.at).unwrap_or_default();
+            return Ok(reply(Some(handle), None, false, at, 0));
+        }
+        if cur.value.role == Role::Owner && !ctx.store.remove_owner(&handle).await? {
+            return Err(ApiError::new(
+                ErrorCode::LastOwner,
+                "the last owner cannot be revoked",
+            ));
+        }
+        let now = time_util::now_rfc3339();
+        let mut next = cur.value.clone();
+        next.status = UserStatus::Revoked;
+        next.updated_at = Some(now.clone());
+        next.revoked = Some(Revocation {
+            at: now.clone(),
+            by: actor.id.clone(),
+            reason: reason.clone(),
+        });
+        match ctx
+            .store
+            .users
+            .update(handle.as_str(), &next, cur.revision)
+            .await
+        {
+            Ok(rev) => {
+                let mut ev = AuditEvent::new(
+                    &format!("user.revoked/{handle}/{rev}"),
+                    "user.revoked",
+                    Outcome::Ok,
+                    actor.clone(),
+                    Target::new("user", handle.as_str()),
+                )
+                .with("self", by_self);
+                if let Some(r) = &reason {
+                    ev = ev.with("reason", r.as_str());
+                }
+                ctx.audit.publish(&ev).await?;
+                let evicted = evict(
+                    ctx,
+                    &crate::callout::user_conn_name(handle.as_str()),
+                    "user.evicted",
+                    &actor,
+                    Target::new("user", handle.as_str()),
+                    rev,
+                )
+                .await;
+                return Ok(reply(Some(handle), None, true, now, evicted));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+async fn revoke_machine(
+    ctx: &Ctx,
+    signed: &Signed,
+    id: MachineId,
+    reason: Option<String>,
+) -> Result<RevokeReply, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such machine");
+    let first = ctx.store.machine(&id).await?.ok_or_else(not_found)?;
+    let (actor, by_self) = if first.value.agent_pub == signed.key {
+        if first.value.state == MachineState::Revoked {
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "this machine is revoked",
+            ));
+        }
+        let actor = Actor {
+            id: id.to_string(),
+            kind: ActorType::Machine,
+            name: first.value.hostname.clone(),
+        };
+        (actor, true)
+    } else {
+        let admin = active_signer(ctx, signed).await?;
+        admin.require_at(Permission::MachineRevoke, &first.value.site)?;
+        (admin.actor(), false)
+    };
+    loop {
+        let cur = ctx.store.machine(&id).await?.ok_or_else(not_found)?;
+        if cur.value.state == MachineState::Revoked {
+            let at = cur.value.revoked.map(|r| r.at).unwrap_or_default();
+            return Ok(reply(None, Some(id), false, at, 0));
+        }
+        let now = time_util::now_rfc3339();
+        let mut next = cur.value.clone();
+        next.state = MachineState::Revoked;
+        next.updated_at = Some(now.clone());
+        next.revoked = Some(Revocation {
+            at: now.clone(),
+            by: if by_self {
+                "self".into()
+            } else {
+                actor.id.clone()
+            },
+            reason: reason.clone(),
+        });
+        match ctx
+            .store
+            .machines
+            .update(id.as_str(), &next, cur.revision)
+            .await
+        {
+            Ok(rev) => {
+                let mut ev = AuditEvent::new(
+                    &format!("machine.revoked/{id}/{rev}"),
+                    "machine.revoked",
+                    Outcome::Ok,
+                    actor.clone(),
+                    Target::new("machine", id.as_str()),
+                )
+                .with("self", by_self)
+                .with("machine_uid", next.machine_uid.as_str());
+                if let Some(r) = &reason {
+                    ev = ev.with("reason", r.as_str());
+                }
+                ev.tenant = Some(next.tenant.as_str().to_owned());
+                ev.site = Some(next.site.as_str().to_owned());
+                ctx.audit.publish(&ev).await?;
+                let evicted = evict(
+                    ctx,
+                    &crate::callout::machine_conn_name(id.as_str()),
+                    "machine.evicted",
+                    &actor,
+                    Target::new("machine", id.as_str()),
+                    rev,
+                )
+                .await;
+                return Ok(reply(None, Some(id), true, now, evicted));
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Kicks the identity's live connections and audits the eviction. A failure here is
+/// logged, not returned: the revoke stands, the callout refuses reconnects, and the
+/// user JWT's expiry is the backstop.
+async fn evict(
+    ctx: &Ctx,
+    conn_name: &str,
+    action: &str,
+    actor: &Actor,
+    target: Target,
+    rev: u64,
+) -> usize {
+    let Some(evictor) = &ctx.evictor else {
+        return 0;
+    };
+    match evictor.evict(conn_name).await {
+        Ok(0) => 0,
+        Ok(n) => {
+            let ev = AuditEvent::new(
+                &format!("{action}/{}/{rev}", target.id),
+                action,
+                Outcome::Ok,
+                actor.clone(),
+                target,
+            )
+            .with("connections", n);
+            if let Err(e) = ctx.audit.publish(&ev).await {
+                tracing::warn!(error = %e, "could not record an eviction");
+            }
+            n
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "eviction failed");
+            0
+        }
+    }
+}
+
+fn reply(
+    user: Option<Handle>,
+    machine: Option<MachineId>,
+    changed: bool,
+    revoked_at: String,
+    evicted: usize,
+) -> RevokeReply {
+    RevokeReply {
+        user,
+        machine,
+        status: "revoked".into(),
+        changed,
+        revoked_at,
+        evicted,
+    }
+}
