@@ -209,11 +209,13 @@ impl Auditor {
     /// the duplicate window) is acknowledged without a second copy.
     pub async fn publish(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let subject = format!("{}.audit.{}", self.subject_prefix, event.action);
-        let payload = serde_json::to_vec(event).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let payload: bytes::Bytes = serde_json::to_vec(event)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .into();
         let mut delay = Duration::from_millis(50);
         for attempt in 0..6 {
             let msg = jetstream::message::PublishMessage::build()
-                .payload(payload.clone().into())
+                .payload(payload.clone())
                 .message_id(event.id.as_str());
             let res = match self.js.send_publish(subject.clone(), msg).await {
                 Ok(ack) => ack.await.map(|_| ()).map_err(|e| error_chain(&e)),

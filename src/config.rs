@@ -138,7 +138,7 @@ pub struct WorkerArgs {
     /// Argon2id lanes for new enrollment keys.
     #[arg(long, env = "ROSTER_ARGON2_P", default_value_t = 1)]
     pub argon2_p: u32,
-    /// Concurrent Argon2 runs (default: the number of cores).
+    /// Concurrent Argon2 runs (default: the number of cores less one, at least one).
     #[arg(long, env = "ROSTER_ARGON2_THREADS")]
     pub argon2_threads: Option<usize>,
     /// Answer the NATS auth callout: the account nkey seed file (`SA…`) whose public key
@@ -263,6 +263,7 @@ impl WorkerConfig {
                     .unwrap_or(crate::keyring::KeyringConfig::default().pool_size),
                 fail_limit: w.enroll_fail_limit,
                 fail_window: Duration::from_secs(w.enroll_fail_window_secs),
+                ..crate::keyring::KeyringConfig::default()
             },
             callout: match &w.callout_issuer_seed_file {
                 None => None,

@@ -24,15 +24,53 @@ pub fn is_acceptable_sign_key(bytes: &[u8; 32]) -> bool {
     }
 }
 
-/// True when an X25519 exchange with `bytes` is contributory, i.e. `bytes` is not one of
-/// the low-order points (in any of their encodings). Multiplying by a clamped scalar (a
-/// multiple of the cofactor) sends exactly the low-order points to zero.
+/// The X25519 points of small order, as u-coordinates below 2^255 (the encodings
+/// libsodium blocks: 0, 1, the two points of order 8, p - 1, p and p + 1).
+const X25519_LOW_ORDER: [[u8; 32]; 7] = [
+    [0; 32],
+    [
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ],
+    [
+        0xe0, 0xeb, 0x7a, 0x7c, 0x3b, 0x41, 0xb8, 0xae, 0x16, 0x56, 0xe3, 0xfa, 0xf1, 0x9f, 0xc4,
+        0x6a, 0xda, 0x09, 0x8d, 0xeb, 0x9c, 0x32, 0xb1, 0xfd, 0x86, 0x62, 0x05, 0x16, 0x5f, 0x49,
+        0xb8, 0x00,
+    ],
+    [
+        0x5f, 0x9c, 0x95, 0xbc, 0xa3, 0x50, 0x8c, 0x24, 0xb1, 0xd0, 0xb1, 0x55, 0x9c, 0x83, 0xef,
+        0x5b, 0x04, 0x44, 0x5c, 0xc4, 0x58, 0x1c, 0x8e, 0x86, 0xd8, 0x22, 0x4e, 0xdd, 0xd0, 0x9f,
+        0x11, 0x57,
+    ],
+    [
+        0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    [
+        0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+    [
+        0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        0xff, 0x7f,
+    ],
+];
+
+/// True when an X25519 exchange with `bytes` is contributory: `bytes` (with the top bit
+/// cleared, as X25519 ignores it) is none of the low-order points. A constant-time
+/// blocklist check, far cheaper than a trial scalar multiplication; a unit test checks it
+/// agrees with `was_contributory` on the listed points and on random keys.
 pub fn is_contributory_kex_key(bytes: &[u8; 32]) -> bool {
-    // A fixed scalar is fine: only the contributory check matters, nothing is kept.
-    let probe = StaticSecret::from([0x5a; 32]);
-    probe
-        .diffie_hellman(&XPublicKey::from(*bytes))
-        .was_contributory()
+    let mut u = *bytes;
+    u[31] &= 0x7f;
+    let mut hit = subtle::Choice::from(0u8);
+    for p in &X25519_LOW_ORDER {
+        hit |= u.ct_eq(p);
+    }
+    !bool::from(hit)
 }
 
 /// The exact bytes a request signature covers: `roster-v1\n{subject}\n{ts}\n{nonce}\n{body}`.
@@ -63,10 +101,50 @@ pub fn verify_signature(key: &SignKey, msg: &[u8], sig_hex: &str) -> bool {
     vk.verify_strict(msg, &Signature::from_bytes(&sig)).is_ok()
 }
 
+/// Why a signed request's key or signature was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// The key is not 64 lowercase hex, not a point, or weak.
+    BadKey(String),
+    /// The signature is malformed or does not verify.
+    BadSignature,
+}
+
+/// Checks a request signature with one decompression of the key: parses `key_hex`,
+/// refuses weak keys, then `verify_strict`s `sig_hex` over `msg`.
+pub fn verify_request(key_hex: &str, msg: &[u8], sig_hex: &str) -> Result<SignKey, SignatureCheck> {
+    let mut raw = [0u8; 32];
+    let lower = key_hex.len() == 64
+        && key_hex
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+    if !lower || hex::decode_to_slice(key_hex, &mut raw).is_err() {
+        return Err(SignatureCheck::BadKey(
+            "signing key must be 64 lowercase hex characters".into(),
+        ));
+    }
+    let vk = VerifyingKey::from_bytes(&raw)
+        .ok()
+        .filter(|k| !k.is_weak())
+        .ok_or_else(|| {
+            SignatureCheck::BadKey("signing key is not a valid, non-weak Ed25519 public key".into())
+        })?;
+    let mut sig = [0u8; 64];
+    if sig_hex.len() != 128 || hex::decode_to_slice(sig_hex, &mut sig).is_err() {
+        return Err(SignatureCheck::BadSignature);
+    }
+    vk.verify_strict(msg, &Signature::from_bytes(&sig))
+        .map_err(|_| SignatureCheck::BadSignature)?;
+    SignKey::from_checked(raw).ok_or(SignatureCheck::BadSignature)
+}
+
 /// A client's two key pairs: Ed25519 for signing, X25519 for key exchange.
 pub struct KeyPairs {
     sign: SigningKey,
     kex: StaticSecret,
+    // Derived once: public keys are needed on every request.
+    sign_pub: SignKey,
+    kex_pub: [u8; 32],
 }
 
 impl fmt::Debug for KeyPairs {
@@ -83,16 +161,29 @@ impl fmt::Debug for KeyPairs {
 impl KeyPairs {
     /// Fresh key pairs from the OS CSPRNG.
     pub fn generate() -> Self {
-        let sign = SigningKey::generate(&mut OsRng);
-        let kex = StaticSecret::random_from_rng(OsRng);
-        Self { sign, kex }
+        Self::assemble(
+            SigningKey::generate(&mut OsRng),
+            StaticSecret::random_from_rng(OsRng),
+        )
+    }
+    fn assemble(sign: SigningKey, kex: StaticSecret) -> Self {
+        // A key derived from a real seed is never weak; fall back defensively anyway.
+        let sign_pub = SignKey::from_bytes(sign.verifying_key().to_bytes())
+            .unwrap_or_else(|_| unreachable_weak_key());
+        let kex_pub = XPublicKey::from(&kex).to_bytes();
+        Self {
+            sign,
+            kex,
+            sign_pub,
+            kex_pub,
+        }
     }
     /// Rebuilds key pairs from their 32-byte secrets.
     pub fn from_secrets(sign_seed: &[u8; 32], kex_secret: &[u8; 32]) -> Self {
-        Self {
-            sign: SigningKey::from_bytes(sign_seed),
-            kex: StaticSecret::from(*kex_secret),
-        }
+        Self::assemble(
+            SigningKey::from_bytes(sign_seed),
+            StaticSecret::from(*kex_secret),
+        )
     }
     /// The Ed25519 seed (secret). Handle with care.
     pub fn sign_seed(&self) -> Zeroizing<[u8; 32]> {
@@ -104,13 +195,11 @@ impl KeyPairs {
     }
     /// The signing public key.
     pub fn sign_pub(&self) -> SignKey {
-        // A key derived from a real seed is never weak; fall back defensively anyway.
-        SignKey::from_bytes(self.sign.verifying_key().to_bytes())
-            .unwrap_or_else(|_| unreachable_weak_key())
+        self.sign_pub
     }
     /// The key-exchange public key.
     pub fn kex_pub(&self) -> Result<KexKey, ParseError> {
-        KexKey::from_bytes(XPublicKey::from(&self.kex).to_bytes())
+        KexKey::from_bytes(self.kex_pub)
     }
     /// The signing key as a NATS user nkey seed (`SU…`), to connect with.
     pub fn user_nkey_seed(&self) -> Result<Zeroizing<String>, String> {
@@ -393,43 +482,97 @@ impl Argon2Params {
     }
 }
 
-fn argon2_with(params: Argon2Params) -> Result<argon2::Argon2<'static>, String> {
-    let p =
-        argon2::Params::new(params.m_kib, params.t, params.p, None).map_err(|e| e.to_string())?;
-    Ok(argon2::Argon2::new(
-        argon2::Algorithm::Argon2id,
-        argon2::Version::V0x13,
-        p,
-    ))
+/// Working memory for Argon2, kept by a pool thread and reused for every run, so memory
+/// stays at (threads x m) instead of growing with each thread's allocator arena.
+#[derive(Default)]
+pub struct Argon2Scratch {
+    blocks: Vec<argon2::Block>,
 }
 
-/// Hashes an enrollment key into an Argon2id PHC string. Slow on purpose: run it on the
-/// blocking pool.
-pub fn argon2_hash(secret: &Secret, params: Argon2Params) -> Result<String, String> {
-    use argon2::password_hash::{PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    argon2_with(params)?
-        .hash_password(secret.expose().as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
-}
-
-/// Verifies a secret against a PHC string (its own parameters apply). Slow on purpose.
-pub fn argon2_verify(secret: &[u8], phc: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    match PasswordHash::new(phc) {
-        Ok(h) => argon2::Argon2::default()
-            .verify_password(secret, &h)
-            .is_ok(),
-        Err(_) => false,
+impl fmt::Debug for Argon2Scratch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Argon2Scratch({} blocks)", self.blocks.len())
     }
 }
 
-/// A PHC string no key matches, with the default parameters: the dummy verification for
-/// unknown sites costs what a real one costs.
-pub fn dummy_phc(params: Argon2Params) -> String {
-    let s = Secret::mint(SecretKind::Enrollment);
-    argon2_hash(&s, params).unwrap_or_default()
+impl Argon2Scratch {
+    fn blocks(&mut self, n: usize) -> &mut [argon2::Block] {
+        if self.blocks.len() < n {
+            self.blocks.resize(n, argon2::Block::default());
+        }
+        &mut self.blocks[..n]
+    }
+}
+
+/// Largest Argon2 memory a stored PHC string may ask for (1 GiB), so a corrupt record
+/// cannot make a verification allocate without bound.
+const MAX_ARGON2_KIB: u32 = 1 << 20;
+
+/// Hashes into a PHC string using `scratch` for Argon2's memory.
+pub fn argon2_hash_with(
+    scratch: &mut Argon2Scratch,
+    secret: &Secret,
+    params: Argon2Params,
+) -> Result<String, String> {
+    use argon2::password_hash::{Output, SaltString};
+    let p = argon2::Params::new(params.m_kib, params.t, params.p, Some(32))
+        .map_err(|e| e.to_string())?;
+    let mut salt = [0u8; 16];
+    OsRng.fill_bytes(&mut salt);
+    let mut out = [0u8; 32];
+    argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        p.clone(),
+    )
+    .hash_password_into_with_memory(
+        secret.expose().as_bytes(),
+        &salt,
+        &mut out,
+        scratch.blocks(p.block_count()),
+    )
+    .map_err(|e| e.to_string())?;
+    let salt_b64 = SaltString::encode_b64(&salt).map_err(|e| e.to_string())?;
+    let hash_b64 = Output::new(&out).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_kib,
+        params.t,
+        params.p,
+        salt_b64.as_str(),
+        hash_b64
+    ))
+}
+
+/// Verifies `secret` against a PHC string using `scratch` for Argon2's memory.
+pub fn argon2_verify_with(scratch: &mut Argon2Scratch, secret: &[u8], phc: &str) -> bool {
+    use argon2::password_hash::PasswordHash;
+    let Ok(h) = PasswordHash::new(phc) else {
+        return false;
+    };
+    if h.algorithm.as_str() != "argon2id" {
+        return false;
+    }
+    let (Ok(params), Some(salt), Some(expected)) = (argon2::Params::try_from(&h), h.salt, h.hash)
+    else {
+        return false;
+    };
+    if params.m_cost() > MAX_ARGON2_KIB {
+        return false;
+    }
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let mut out = Zeroizing::new(vec![0u8; expected.len()]);
+    let ok = argon2::Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params.clone(),
+    )
+    .hash_password_into_with_memory(secret, salt, &mut out, scratch.blocks(params.block_count()))
+    .is_ok();
+    ok && bool::from(out.as_slice().ct_eq(expected.as_bytes()))
 }
 
 /// The short, non-secret fingerprint of a key: 4 upper-case hex characters.
@@ -675,19 +818,54 @@ mod tests {
 
     #[test]
     fn argon2_round_trips_with_small_params() {
+        use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
         let p = Argon2Params {
             m_kib: 64,
             t: 1,
             p: 1,
         };
         let s = Secret::mint(SecretKind::Enrollment);
-        let phc = argon2_hash(&s, p).unwrap();
-        assert!(phc.starts_with("$argon2id$"));
+        let mut scratch = Argon2Scratch::default();
+        let phc = argon2_hash_with(&mut scratch, &s, p).unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(!phc.contains(&s.expose()[4..]));
-        assert!(argon2_verify(s.expose().as_bytes(), &phc));
-        assert!(!argon2_verify(b"cek_wrong", &phc));
-        assert!(!argon2_verify(s.expose().as_bytes(), "not a phc"));
+        assert!(argon2_verify_with(
+            &mut scratch,
+            s.expose().as_bytes(),
+            &phc
+        ));
+        assert!(!argon2_verify_with(&mut scratch, b"cek_wrong", &phc));
+        assert!(!argon2_verify_with(
+            &mut scratch,
+            s.expose().as_bytes(),
+            "not a phc"
+        ));
         assert_eq!(fingerprint(&s).len(), 4);
+        // Interoperable with the argon2 crate's own PHC hashing and verification.
+        let std_params = argon2::Params::new(64, 1, 1, None).unwrap();
+        let a2 = argon2::Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            std_params,
+        );
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(a2.verify_password(s.expose().as_bytes(), &parsed).is_ok());
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let theirs = a2
+            .hash_password(s.expose().as_bytes(), &salt)
+            .unwrap()
+            .to_string();
+        assert!(argon2_verify_with(
+            &mut scratch,
+            s.expose().as_bytes(),
+            &theirs
+        ));
+        let huge = phc.replace("m=64", "m=4194304");
+        assert!(!argon2_verify_with(
+            &mut scratch,
+            s.expose().as_bytes(),
+            &huge
+        ));
     }
 
     #[test]
@@ -738,6 +916,31 @@ mod tests {
             "nonce-123",
             "!!"
         ));
+    }
+
+    #[test]
+    fn the_low_order_blocklist_agrees_with_a_real_exchange() {
+        let probe = StaticSecret::from([0x5a; 32]);
+        let dh = |b: [u8; 32]| {
+            probe
+                .diffie_hellman(&XPublicKey::from(b))
+                .was_contributory()
+        };
+        for p in X25519_LOW_ORDER {
+            assert!(!is_contributory_kex_key(&p));
+            assert!(!dh(p));
+            let mut high = p;
+            high[31] |= 0x80;
+            assert!(
+                !is_contributory_kex_key(&high),
+                "the ignored top bit does not help"
+            );
+            assert!(!dh(high));
+        }
+        for _ in 0..200 {
+            let k = XPublicKey::from(&StaticSecret::random_from_rng(OsRng)).to_bytes();
+            assert!(is_contributory_kex_key(&k) && dh(k));
+        }
     }
 
     #[test]

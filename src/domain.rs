@@ -224,6 +224,10 @@ impl SignKey {
         }
         Ok(Self(bytes))
     }
+    /// Wraps bytes `crypto` has already checked.
+    pub(crate) fn from_checked(bytes: [u8; 32]) -> Option<Self> {
+        Some(Self(bytes))
+    }
     /// The raw key.
     pub fn bytes(&self) -> &[u8; 32] {
         &self.0

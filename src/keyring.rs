@@ -1,7 +1,8 @@
 //! Verifying site enrollment keys at fleet scale.
 //!
-//! - Argon2id runs on a bounded pool (one permit per core) via `spawn_blocking`, never on
-//!   the async runtime's threads, so a flood of bad keys cannot starve other requests.
+//! - Argon2id runs on its own threads (cores less one, at least one), each reusing its
+//!   working memory, never on the async runtime's threads; a flood of bad keys cannot
+//!   starve other requests, and memory stays at threads x m.
 //! - A verified-key cache remembers, per site record revision, a keyed digest (HMAC with a
 //!   process-local key) of each key that verified, so a fleet enrolling with one installer
 //!   key costs one Argon2 run. Racing first requests share that one run (single flight).
@@ -15,10 +16,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 use tracing::Instrument;
 
-use crate::crypto::{self, Argon2Params, CacheKey};
+use crate::crypto::{self, Argon2Params, Argon2Scratch, CacheKey};
 use crate::domain::EnrollmentKey;
 use crate::store::records::SiteRecord;
 use crate::store::Versioned;
@@ -28,21 +29,27 @@ use crate::store::Versioned;
 pub struct KeyringConfig {
     /// Argon2 parameters for new keys (and the dummy hash).
     pub argon2: Argon2Params,
-    /// Concurrent Argon2 runs; defaults to the number of cores.
+    /// Concurrent Argon2 runs; defaults to the number of cores less one (at least one),
+    /// so a flood of bad keys always leaves a core for everything else.
     pub pool_size: usize,
     /// Failed attempts per site allowed within `fail_window` before `rate_limited`.
     pub fail_limit: usize,
     /// The throttle's window.
     pub fail_window: Duration,
+    /// Most verifications waiting for the pool; beyond it new ones are `rate_limited`
+    /// at once, so a flood spread over many sites cannot queue unbounded work.
+    pub max_queue: usize,
 }
 
 impl Default for KeyringConfig {
     fn default() -> Self {
         Self {
             argon2: Argon2Params::default(),
-            pool_size: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            pool_size: std::thread::available_parallelism()
+                .map_or(1, |n| n.get().saturating_sub(1).max(1)),
             fail_limit: 20,
             fail_window: Duration::from_secs(60),
+            max_queue: 64,
         }
     }
 }
@@ -63,34 +70,106 @@ type Slot = (String, u64, [u8; 32]);
 const MAX_CACHE: usize = 10_000;
 const MAX_THROTTLED_SITES: usize = 10_000;
 
+type Job = Box<dyn FnOnce(&mut Argon2Scratch) + Send>;
+
+/// Argon2 threads run at the lowest priority of the normal scheduler (batch policy,
+/// nice 19): every other thread on the machine, NATS included, preempts them, so a
+/// flood of bad keys slows only the enrollments that cost Argon2. They are never starved
+/// outright (unlike SCHED_IDLE), so enrollment still progresses on a busy machine.
+fn lower_priority() {
+    use thread_priority::{
+        set_thread_priority_and_policy, thread_native_id, NormalThreadSchedulePolicy,
+        ThreadPriority, ThreadSchedulePolicy,
+    };
+    let policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Batch);
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, policy)
+    {
+        tracing::debug!(error = ?e, "could not lower the Argon2 thread's priority");
+    }
+}
+
+/// The Argon2 threads: a fixed set, one per core by default, each keeping its own
+/// working memory between runs. Work waits in a channel; `queued` counts it.
+struct Pool {
+    tx: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pool")
+    }
+}
+
+impl Pool {
+    fn start(threads: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{i}"))
+                .spawn(move || {
+                    lower_priority();
+                    let mut scratch = Argon2Scratch::default();
+                    loop {
+                        // Hold the lock only to take the next job, not while running it.
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(&mut scratch),
+                            Err(_) => return, // the verifier is gone
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start an Argon2 thread");
+            }
+        }
+        Self { tx: Mutex::new(tx) }
+    }
+}
+
 /// Verifies enrollment keys; one per worker.
 #[derive(Debug)]
 pub struct KeyVerifier {
     cfg: KeyringConfig,
-    pool: Arc<Semaphore>,
+    pool: Pool,
     cache_key: CacheKey,
     cache: Mutex<HashMap<Slot, Arc<OnceCell<Option<u32>>>>>,
     failures: Mutex<HashMap<String, VecDeque<Instant>>>,
     dummy_phc: Arc<str>,
     runs: AtomicU64,
+    queued: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl KeyVerifier {
     /// A verifier. Computing the dummy hash takes one Argon2 run.
     pub async fn new(cfg: KeyringConfig) -> Self {
         let params = cfg.argon2;
-        let dummy = tokio::task::spawn_blocking(move || crypto::dummy_phc(params))
-            .await
-            .unwrap_or_default();
-        Self {
-            pool: Arc::new(Semaphore::new(cfg.pool_size.max(1))),
+        let pool = Pool::start(cfg.pool_size);
+        let mut me = Self {
+            pool,
             cfg,
             cache_key: CacheKey::default(),
             cache: Mutex::default(),
             failures: Mutex::default(),
-            dummy_phc: dummy.into(),
+            dummy_phc: Arc::from(""),
             runs: AtomicU64::new(0),
-        }
+            queued: Arc::default(),
+        };
+        // The dummy hash uses the same parameters as real keys, so an unknown site costs
+        // what a real verification costs.
+        let dummy = me
+            .on_pool(move |scratch| {
+                let s = crypto::Secret::mint(crypto::SecretKind::Enrollment);
+                crypto::argon2_hash_with(scratch, &s, params).unwrap_or_default()
+            })
+            .await
+            .unwrap_or_default();
+        me.dummy_phc = dummy.into();
+        me
     }
 
     /// The Argon2 parameters for new keys.
@@ -98,22 +177,43 @@ impl KeyVerifier {
         self.cfg.argon2
     }
 
+    /// True when the pool's queue is full (the caller answers `rate_limited`).
+    fn saturated(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) >= self.cfg.max_queue
+    }
+
     /// How many Argon2 jobs this verifier ran (hashes, verifications, dummies).
     pub fn argon2_runs(&self) -> u64 {
         self.runs.load(Ordering::Relaxed)
     }
 
-    /// Runs `f` on the bounded Argon2 pool.
+    /// Runs `f` on the Argon2 pool with that thread's working memory.
     pub async fn on_pool<T: Send + 'static>(
         &self,
-        f: impl FnOnce() -> T + Send + 'static,
+        f: impl FnOnce(&mut Argon2Scratch) -> T + Send + 'static,
     ) -> Option<T> {
-        let _permit = self.pool.acquire().await.ok()?;
-        self.runs.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = tokio::sync::oneshot::channel();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || span.in_scope(f))
-            .await
+        // Counted while waiting for a thread; the job itself uncounts when it starts, so
+        // the count is right even if the request that queued it goes away.
+        let queued = self.queued.clone();
+        queued.fetch_add(1, Ordering::Relaxed);
+        let job: Job = Box::new(move |scratch| {
+            queued.fetch_sub(1, Ordering::Relaxed);
+            let _ = tx.send(span.in_scope(|| f(scratch)));
+        });
+        self.runs.fetch_add(1, Ordering::Relaxed);
+        let sent = self
+            .pool
+            .tx
+            .lock()
             .ok()
+            .is_some_and(|t| t.send(job).is_ok());
+        if sent {
+            rx.await.ok()
+        } else {
+            None
+        }
     }
 
     /// Checks `key` for the site `site_id` (`tenant/SITE`), whose record may not exist.
@@ -124,13 +224,13 @@ impl KeyVerifier {
         key: &EnrollmentKey,
     ) -> Verdict {
         let Some(site) = site else {
-            if self.throttled(site_id) {
+            if self.throttled(site_id) || self.saturated() {
                 return Verdict::Throttled;
             }
             let phc = self.dummy_phc.clone();
             let secret = zeroize::Zeroizing::new(key.secret().expose().as_bytes().to_vec());
             let _ = self
-                .on_pool(move || crypto::argon2_verify(&secret, &phc))
+                .on_pool(move |scratch| crypto::argon2_verify_with(scratch, &secret, &phc))
                 .await;
             self.record_failure(site_id);
             return Verdict::Denied;
@@ -159,7 +259,7 @@ impl KeyVerifier {
             // A verified key: no Argon2, no throttle.
             Some(cell) if cell.get().is_some_and(|v| v.is_some()) => cell,
             other => {
-                if self.throttled(site_id) {
+                if self.throttled(site_id) || self.saturated() {
                     return Verdict::Throttled;
                 }
                 match other {
@@ -173,9 +273,9 @@ impl KeyVerifier {
             .get_or_init(|| {
                 async {
                     let live = live.clone();
-                    self.on_pool(move || {
+                    self.on_pool(move |scratch| {
                         live.iter()
-                            .find(|(_, phc)| crypto::argon2_verify(&secret, phc))
+                            .find(|(_, phc)| crypto::argon2_verify_with(scratch, &secret, phc))
                             .map(|(v, _)| *v)
                     })
                     .await

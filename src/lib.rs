@@ -17,10 +17,12 @@
 //! - [`identity`]: the identity file holding a client's two key pairs.
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
 //! - [`natsd`]: starts a private nats-server (dev command and tests).
+//! - [`bench`]: `roster bench`, roster against the raw-NATS floor in one run.
 //! - [`cli`]: the `roster` command line.
 
 pub mod audit;
 pub mod authz;
+pub mod bench;
 pub mod bootstrap;
 pub mod callout;
 pub mod cli;

@@ -76,6 +76,17 @@ pub enum Command {
         #[arg(long)]
         no_callout: bool,
     },
+    /// Measure roster against the raw-NATS floor on this machine (starts its own
+    /// nats-server and worker). Progress on stderr; `--json` prints one object.
+    Bench(crate::bench::BenchArgs),
+    /// The benchmark's raw-NATS floor responder (started by `roster bench`).
+    #[command(hide = true)]
+    BenchFloor {
+        #[arg(long)]
+        nats_url: String,
+        #[arg(long)]
+        records: usize,
+    },
     /// Generate the callout's keys: an account nkey seed (issuer) and a curve seed (xkey),
     /// written with mode 0600; prints the public keys for the server config.
     CalloutKeys {
@@ -432,6 +443,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_callout,
         } => dev(port, data_dir, &handle, json, no_callout).await,
         Command::CalloutKeys { out, json } => callout_keys(&out, json),
+        Command::BenchFloor { nats_url, records } => {
+            crate::bench::floor_responder(&nats_url, records).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            let report = crate::bench::run(&args).await?;
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                print!("{}", crate::bench::table(&report));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Revoke {
             client,
             user,

@@ -293,8 +293,6 @@ pub fn verify_signed(
     let ts_s = header(headers, wire::HDR_TS).ok_or_else(|| missing(wire::HDR_TS))?;
     let nonce_s = header(headers, wire::HDR_NONCE).ok_or_else(|| missing(wire::HDR_NONCE))?;
     let sig = header(headers, wire::HDR_SIG).ok_or_else(|| missing(wire::HDR_SIG))?;
-    let key = SignKey::parse(key_hex)
-        .map_err(|e| ApiError::bad_request(format!("{}: {e}", wire::HDR_KEY)))?;
     let ts: i64 = ts_s
         .parse()
         .ok()
@@ -302,12 +300,18 @@ pub fn verify_signed(
         .ok_or_else(|| ApiError::bad_request("Roster-Ts must be Unix milliseconds"))?;
     let nonce = Nonce::parse(nonce_s)?;
     let msg = crypto::signed_bytes(subject, ts_s, nonce_s, body);
-    if !crypto::verify_signature(&key, &msg, sig) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidSignature,
-            "signature does not verify",
-        ));
-    }
+    let key = match crypto::verify_request(key_hex, &msg, sig) {
+        Ok(k) => k,
+        Err(crypto::SignatureCheck::BadKey(why)) => {
+            return Err(ApiError::bad_request(format!("{}: {why}", wire::HDR_KEY)))
+        }
+        Err(crypto::SignatureCheck::BadSignature) => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidSignature,
+                "signature does not verify",
+            ))
+        }
+    };
     let skew = (crate::time_util::now_ms() - ts).unsigned_abs();
     if skew > cfg.clock_window.as_millis() as u64 {
         return Err(ApiError::new(

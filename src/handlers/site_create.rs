@@ -84,9 +84,9 @@ pub(super) async fn mint_key(ctx: &Ctx) -> Result<(Secret, String), ApiError> {
     let text = zeroize::Zeroizing::new(key.expose().to_owned());
     let phc = ctx
         .keys
-        .on_pool(move || {
+        .on_pool(move |scratch| {
             let s = Secret::parse(SecretKind::Enrollment, &text).map_err(|e| e.0)?;
-            crypto::argon2_hash(&s, params)
+            crypto::argon2_hash_with(scratch, &s, params)
         })
         .await
         .and_then(Result::ok)

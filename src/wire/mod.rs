@@ -170,12 +170,18 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Api
             body.len()
         )));
     }
-    let value: serde_json::Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("body is not valid JSON: {e}")))?;
-    if !value.is_object() {
-        return Err(ApiError::bad_request("body must be a JSON object"));
+    // Request types derive Deserialize, which would also accept a JSON array in field
+    // order; only an object is a valid body.
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return match serde_json::from_slice::<serde_json::Value>(body) {
+            Err(e) => Err(ApiError::bad_request(format!(
+                "body is not valid JSON: {e}"
+            ))),
+            Ok(_) => Err(ApiError::bad_request("body must be a JSON object")),
+        };
     }
-    serde_json::from_value(value).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
 }
 
 #[cfg(test)]
