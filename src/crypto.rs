@@ -276,10 +276,11 @@ pub fn verify_nkey_nonce(nkey: &str, nonce: &str, sig_b64: &str) -> bool {
     }
 }
 
-/// 16 random bytes as lowercase hex, for `Roster-Nonce`.
+/// 16 random bytes as lowercase hex, for `Roster-Nonce`. A nonce must be unique, not
+/// secret: the thread-local CSPRNG (seeded from the OS) saves a syscall per request.
 pub fn random_nonce_hex() -> String {
     let mut b = [0u8; 16];
-    OsRng.fill_bytes(&mut b);
+    rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
 }
 
