@@ -1,11 +1,14 @@
 # Thin wrappers over scripts/ (the scripts work without make too).
-.PHONY: dev test lint nats-server
+.PHONY: dev test test-chaos lint nats-server
 
 dev:
 	scripts/dev
 
 test:
 	scripts/test
+
+test-chaos:
+	scripts/test-chaos
 
 lint:
 	cargo fmt --all -- --check

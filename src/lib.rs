@@ -8,6 +8,7 @@
 //! - [`store`]: the only code that touches JetStream KV (typed buckets, CAS).
 //! - [`authz`]: roles and the permission catalog.
 //! - [`audit`]: audit events, their publisher and the query reader.
+//! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
 //! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
 //! - [`callout`]: the NATS auth callout and the evictor (kick after revoke).
@@ -18,6 +19,7 @@
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
 //! - [`natsd`]: starts a private nats-server (dev command and tests).
 //! - [`bench`]: `roster bench`, roster against the raw-NATS floor in one run.
+//! - [`check`]: `roster check`, the consistency checker over every bucket and the audit trail.
 //! - [`cli`]: the `roster` command line.
 
 pub mod audit;
@@ -25,11 +27,13 @@ pub mod authz;
 pub mod bench;
 pub mod bootstrap;
 pub mod callout;
+pub mod check;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod failpoint;
 pub mod handlers;
 pub mod identity;
 pub mod jwt;

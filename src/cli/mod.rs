@@ -79,6 +79,15 @@ pub enum Command {
     /// Measure roster against the raw-NATS floor on this machine (starts its own
     /// nats-server and worker). Progress on stderr; `--json` prints one object.
     Bench(crate::bench::BenchArgs),
+    /// Check every bucket and the audit trail for orphans and broken invariants; exits
+    /// 1 when it finds any. Run it on a quiet bus.
+    Check {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// The benchmark's raw-NATS floor responder (started by `roster bench`).
     #[command(hide = true)]
     BenchFloor {
@@ -443,6 +452,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_callout,
         } => dev(port, data_dir, &handle, json, no_callout).await,
         Command::CalloutKeys { out, json } => callout_keys(&out, json),
+        Command::Check { nats, json } => {
+            let cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
+            let client = nats.connect("roster-check").await?;
+            let (store, audit) = worker::open_state(&client, &cfg).await?;
+            let report = crate::check::check(&store, &audit).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                println!(
+                    "checked {} users, {} key index entries, {} invites, {} sites, {} machines, {} uid index entries, {} credentials, {} audit events",
+                    report.users, report.user_keys, report.invites, report.sites, report.machines,
+                    report.machine_uids, report.credentials, report.audit_events
+                );
+                for p in &report.problems {
+                    println!("{}: {}: {}", p.kind, p.subject, p.detail);
+                }
+                println!("{} problem(s)", report.problems.len());
+            }
+            Ok(if report.problems.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
         Command::BenchFloor { nats_url, records } => {
             crate::bench::floor_responder(&nats_url, records).await?;
             Ok(ExitCode::SUCCESS)

@@ -153,6 +153,8 @@ pub(super) async fn handle(
         }
     };
 
+    crate::failpoint::hit("enroll.after_machine");
+
     // 3. Index the new credential; the old one is dead because the record no longer
     //    carries its digest, and its index entry is removed as cleanup.
     let idx = CredentialIndexRecord {
@@ -164,6 +166,7 @@ pub(super) async fn handle(
         Ok(_) | Err(StoreError::Conflict) => {}
         Err(e) => return Err(e.into()),
     }
+    crate::failpoint::hit("enroll.after_credential_index");
     let reenrolled = old_digest.is_some();
     if let Some(old) = old_digest {
         if let Ok(Some(e)) = ctx.store.credentials.get(&old).await {
@@ -173,6 +176,7 @@ pub(super) async fn handle(
 
     // 4. Audit, then reply with the credential sealed to the agent.
     publish_events(ctx, &machine, revision, reenrolled, moved_from.as_ref()).await?;
+    crate::failpoint::hit("enroll.after_audit");
     let sealed = crypto::seal_credential(credential.expose(), &req.agent_kex, machine_id.as_str())
         .map_err(|_| ApiError::bad_request("agent_kex is not usable"))?;
     Ok(EnrollReply {
@@ -229,7 +233,10 @@ async fn claim_uid(
     };
     loop {
         match ctx.store.machine_uids.create(&key, &rec).await {
-            Ok(_) => return Ok(true),
+            Ok(_) => {
+                crate::failpoint::hit("enroll.after_uid_claim");
+                return Ok(true);
+            }
             Err(StoreError::Conflict) => match ctx.store.machine_uids.get(&key).await? {
                 Some(Versioned { value, .. }) => return Ok(value.machine_id == *machine_id),
                 None => continue, // released in between: try again

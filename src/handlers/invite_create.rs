@@ -48,7 +48,7 @@ pub(super) async fn handle(
 }
 
 /// Mints and stores an invite. Shared with `roster bootstrap`.
-pub(crate) async fn mint(
+pub async fn mint(
     store: &Store,
     req: &InviteCreateRequest,
     ttl: Duration,

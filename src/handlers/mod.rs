@@ -25,7 +25,7 @@ mod user_set_role;
 
 use std::time::Duration;
 
-pub(crate) use invite_create::mint as mint_invite;
+pub use invite_create::mint as mint_invite;
 
 use async_nats::HeaderMap;
 use bytes::Bytes;
@@ -501,6 +501,7 @@ async fn dispatch(
     match ep {
         Endpoint::Register => {
             let req = ctx.accept(&signed, body).await?;
+            crate::failpoint::hit("register.after_nonce");
             return to_json(&register::handle(ctx, &signed, req).await?);
         }
         Endpoint::Enroll => {

@@ -81,6 +81,7 @@ pub(super) async fn handle(
             Err(e) => return Err(e.into()),
         }
     };
+    crate::failpoint::hit("register.after_claim");
     let inv = &invite.value;
     let registered_at = inv.used_at.clone().unwrap_or_else(time_util::now_rfc3339);
 
@@ -116,6 +117,7 @@ pub(super) async fn handle(
         },
         Err(e) => return Err(e.into()),
     };
+    crate::failpoint::hit("register.after_key_index");
 
     // 3. Create the user.
     let user = UserRecord {
@@ -155,6 +157,8 @@ pub(super) async fn handle(
         Err(e) => return Err(e.into()),
     };
 
+    crate::failpoint::hit("register.after_user");
+
     // 4. Count a new owner in the last-owner guard.
     if user.role == Role::Owner {
         ctx.store.add_owner(&user.handle).await?;
@@ -176,6 +180,7 @@ pub(super) async fn handle(
     .with("role", user.role.as_str())
     .with("sign_pub", signed.key.to_hex());
     ctx.audit.publish(&ev).await?;
+    crate::failpoint::hit("register.after_audit");
 
     Ok(RegisterReply {
         handle: user.handle,

@@ -70,8 +70,27 @@ async fn revoke_user(
     loop {
         let cur = ctx.store.user(&handle).await?.ok_or_else(not_found)?;
         if cur.value.status == UserStatus::Revoked {
-            // Revoking twice is a success that changes nothing.
-            let at = cur.value.revoked.map(|r| r.at).unwrap_or_default();
+            // Revoking twice is a success that changes nothing. The event is published
+            // again with the same id (so the stream keeps one copy): a worker that died
+            // between the flip and the event leaves the retry to record it.
+            let rec = cur.value.revoked.clone();
+            let by = rec
+                .as_ref()
+                .map_or_else(|| actor.id.clone(), |r| r.by.clone());
+            let by_actor = Actor {
+                id: by,
+                kind: ActorType::User,
+                name: None,
+            };
+            let ev = user_revoked_event(
+                &handle,
+                cur.revision,
+                by_actor,
+                by_self,
+                rec.as_ref().and_then(|r| r.reason.as_deref()),
+            );
+            ctx.audit.publish(&ev).await?;
+            let at = rec.map(|r| r.at).unwrap_or_default();
             return Ok(reply(Some(handle), None, false, at, 0));
         }
         if cur.value.role == Role::Owner && !ctx.store.remove_owner(&handle).await? {
@@ -96,18 +115,11 @@ async fn revoke_user(
             .await
         {
             Ok(rev) => {
-                let mut ev = AuditEvent::new(
-                    &format!("user.revoked/{handle}/{rev}"),
-                    "user.revoked",
-                    Outcome::Ok,
-                    actor.clone(),
-                    Target::new("user", handle.as_str()),
-                )
-                .with("self", by_self);
-                if let Some(r) = &reason {
-                    ev = ev.with("reason", r.as_str());
-                }
+                crate::failpoint::hit("revoke.after_flip");
+                let ev =
+                    user_revoked_event(&handle, rev, actor.clone(), by_self, reason.as_deref());
                 ctx.audit.publish(&ev).await?;
+                crate::failpoint::hit("revoke.after_audit");
                 let evicted = evict(
                     ctx,
                     &crate::callout::user_conn_name(handle.as_str()),
@@ -154,7 +166,17 @@ async fn revoke_machine(
     loop {
         let cur = ctx.store.machine(&id).await?.ok_or_else(not_found)?;
         if cur.value.state == MachineState::Revoked {
-            let at = cur.value.revoked.map(|r| r.at).unwrap_or_default();
+            // As for users: record the event again under the same id.
+            let rec = cur.value.revoked.clone();
+            let ev = machine_revoked_event(
+                &cur.value,
+                cur.revision,
+                actor.clone(),
+                by_self,
+                rec.as_ref().and_then(|r| r.reason.as_deref()),
+            );
+            ctx.audit.publish(&ev).await?;
+            let at = rec.map(|r| r.at).unwrap_or_default();
             return Ok(reply(None, Some(id), false, at, 0));
         }
         let now = time_util::now_rfc3339();
@@ -177,21 +199,11 @@ async fn revoke_machine(
             .await
         {
             Ok(rev) => {
-                let mut ev = AuditEvent::new(
-                    &format!("machine.revoked/{id}/{rev}"),
-                    "machine.revoked",
-                    Outcome::Ok,
-                    actor.clone(),
-                    Target::new("machine", id.as_str()),
-                )
-                .with("self", by_self)
-                .with("machine_uid", next.machine_uid.as_str());
-                if let Some(r) = &reason {
-                    ev = ev.with("reason", r.as_str());
-                }
-                ev.tenant = Some(next.tenant.as_str().to_owned());
-                ev.site = Some(next.site.as_str().to_owned());
+                crate::failpoint::hit("revoke.after_flip");
+                let ev =
+                    machine_revoked_event(&next, rev, actor.clone(), by_self, reason.as_deref());
                 ctx.audit.publish(&ev).await?;
+                crate::failpoint::hit("revoke.after_audit");
                 let evicted = evict(
                     ctx,
                     &crate::callout::machine_conn_name(id.as_str()),
@@ -207,6 +219,52 @@ async fn revoke_machine(
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+fn user_revoked_event(
+    handle: &Handle,
+    rev: u64,
+    actor: Actor,
+    by_self: bool,
+    reason: Option<&str>,
+) -> AuditEvent {
+    let mut ev = AuditEvent::new(
+        &format!("user.revoked/{handle}/{rev}"),
+        "user.revoked",
+        Outcome::Ok,
+        actor,
+        Target::new("user", handle.as_str()),
+    )
+    .with("self", by_self);
+    if let Some(r) = reason {
+        ev = ev.with("reason", r);
+    }
+    ev
+}
+
+fn machine_revoked_event(
+    m: &crate::store::records::MachineRecord,
+    rev: u64,
+    actor: Actor,
+    by_self: bool,
+    reason: Option<&str>,
+) -> AuditEvent {
+    let id = m.machine_id.as_str();
+    let mut ev = AuditEvent::new(
+        &format!("machine.revoked/{id}/{rev}"),
+        "machine.revoked",
+        Outcome::Ok,
+        actor,
+        Target::new("machine", id),
+    )
+    .with("self", by_self)
+    .with("machine_uid", m.machine_uid.as_str());
+    if let Some(r) = reason {
+        ev = ev.with("reason", r);
+    }
+    ev.tenant = Some(m.tenant.as_str().to_owned());
+    ev.site = Some(m.site.as_str().to_owned());
+    ev
 }
 
 /// Kicks the identity's live connections and audits the eviction. A failure here is

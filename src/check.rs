@@ -1,0 +1,249 @@
+//! `roster check`: walks every bucket and the audit stream and reports orphans and broken
+//! invariants. Run it on a quiet bus (a request in flight can look like an orphan for
+//! the few milliseconds between its writes).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::audit::{AuditFilter, Auditor};
+use crate::domain::Role;
+use crate::store::records::{InviteState, MachineState, UserStatus};
+use crate::store::{Store, StoreError};
+
+/// One broken invariant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// A stable name, e.g. `claimed_invite_without_user`.
+    pub kind: &'static str,
+    /// The bucket and key (or record) concerned.
+    pub subject: String,
+    /// What is wrong, for people.
+    pub detail: String,
+}
+
+/// What the checker looked at and found.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub users: usize,
+    pub user_keys: usize,
+    pub invites: usize,
+    pub sites: usize,
+    pub machines: usize,
+    pub machine_uids: usize,
+    pub credentials: usize,
+    pub audit_events: usize,
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    fn problem(&mut self, kind: &'static str, subject: String, detail: String) {
+        self.problems.push(Problem {
+            kind,
+            subject,
+            detail,
+        });
+    }
+}
+
+/// Runs every check.
+pub async fn check(store: &Store, audit: &Auditor) -> Result<Report, StoreError> {
+    let mut r = Report::default();
+    let users = values(&store.users).await?;
+    let keys = values(&store.user_keys).await?;
+    let invites = values(&store.invites).await?;
+    let sites = values(&store.sites).await?;
+    let machines = values(&store.machines).await?;
+    let uids = values(&store.machine_uids).await?;
+    let creds = values(&store.credentials).await?;
+    let events = audit
+        .query(&AuditFilter {
+            limit: usize::MAX,
+            ..Default::default()
+        })
+        .await?;
+    r.users = users.len();
+    r.user_keys = keys.len();
+    r.invites = invites.len();
+    r.sites = sites.len();
+    r.machines = machines.len();
+    r.machine_uids = uids.len();
+    r.credentials = creds.len();
+    r.audit_events = events.len();
+
+    // Which (action, target) pairs the audit trail holds.
+    let seen: HashSet<(String, String)> = events
+        .iter()
+        .filter(|e| e.outcome == crate::audit::Outcome::Ok)
+        .map(|e| (e.action.clone(), e.target.id.clone()))
+        .collect();
+    let has = |action: &str, target: &str| seen.contains(&(action.to_owned(), target.to_owned()));
+
+    for (k, u) in &users {
+        match keys.get(&u.sign_pub.to_hex()) {
+            Some(idx) if idx.handle == u.handle => {}
+            Some(idx) => r.problem(
+                "user_without_key_index",
+                format!("users/{k}"),
+                format!("its key is indexed to '{}'", idx.handle),
+            ),
+            None => r.problem(
+                "user_without_key_index",
+                format!("users/{k}"),
+                "no key index entry".into(),
+            ),
+        }
+        if u.invite_id.is_some() && !has("user.registered", u.handle.as_str()) {
+            r.problem(
+                "change_without_audit",
+                format!("users/{k}"),
+                "no user.registered event".into(),
+            );
+        }
+        if u.status == UserStatus::Revoked && !has("user.revoked", u.handle.as_str()) {
+            r.problem(
+                "change_without_audit",
+                format!("users/{k}"),
+                "revoked without a user.revoked event".into(),
+            );
+        }
+    }
+    for (k, idx) in &keys {
+        match users.get(idx.handle.as_str()) {
+            Some(u) if u.sign_pub.to_hex() == *k => {}
+            _ => r.problem(
+                "key_index_without_user",
+                format!("user_keys/{k}"),
+                format!("points at '{}'", idx.handle),
+            ),
+        }
+    }
+    for (k, inv) in &invites {
+        if inv.state == InviteState::Used && inv.user_deleted_at.is_none() {
+            let ok = users
+                .get(inv.handle.as_str())
+                .is_some_and(|u| Some(u.sign_pub) == inv.used_sign_pub);
+            // A claim whose key belonged to someone else already (key_registered) never
+            // makes a user: that is a spent invite, not an orphan.
+            let key_taken = inv
+                .used_sign_pub
+                .and_then(|p| keys.get(&p.to_hex()))
+                .is_some_and(|idx| idx.handle != inv.handle);
+            let handle_taken = users
+                .get(inv.handle.as_str())
+                .is_some_and(|u| Some(u.sign_pub) != inv.used_sign_pub);
+            if !ok && !key_taken && !handle_taken {
+                r.problem(
+                    "claimed_invite_without_user",
+                    format!("invites/{k}"),
+                    format!("claimed for '{}', no such user", inv.handle),
+                );
+            }
+        }
+    }
+    let owners = store.owners().await?.value.owners;
+    for h in &owners {
+        let real = users
+            .get(h.as_str())
+            .is_some_and(|u| u.role == Role::Owner && u.status == UserStatus::Active);
+        if !real {
+            r.problem(
+                "owner_guard_overcount",
+                "meta/owners".into(),
+                format!("lists '{h}', not an active owner"),
+            );
+        }
+    }
+    for (k, s) in &sites {
+        let active = s.keys.iter().filter(|key| key.retires_at.is_none()).count();
+        let current = s
+            .keys
+            .iter()
+            .filter(|key| key.version == s.key_version)
+            .count();
+        if active != 1 || current != 1 {
+            r.problem(
+                "site_key_ring_invalid",
+                format!("sites/{k}"),
+                format!(
+                    "{active} active keys, {current} at version {}",
+                    s.key_version
+                ),
+            );
+        }
+        if !has(
+            "site.created",
+            &format!("{}/{}", s.tenant.as_str(), s.site.as_str()),
+        ) {
+            r.problem(
+                "change_without_audit",
+                format!("sites/{k}"),
+                "no site.created event".into(),
+            );
+        }
+    }
+    let mut creds_by_machine: HashMap<String, usize> = HashMap::new();
+    for (k, c) in &creds {
+        match machines.get(c.machine_id.as_str()) {
+            Some(_) => {
+                *creds_by_machine
+                    .entry(c.machine_id.to_string())
+                    .or_default() += 1
+            }
+            None => r.problem(
+                "credential_without_machine",
+                format!("credentials/{k}"),
+                format!("points at {}", c.machine_id),
+            ),
+        }
+    }
+    for (k, m) in &machines {
+        let id = m.machine_id.as_str();
+        if !creds.contains_key(&m.credential_sha256) {
+            r.problem(
+                "machine_without_credential_index",
+                format!("machines/{k}"),
+                "its credential is not indexed".into(),
+            );
+        }
+        let enrolled = ["machine.enrolled", "machine.pending", "machine.reenrolled"]
+            .iter()
+            .any(|a| has(a, id));
+        if !enrolled {
+            r.problem(
+                "change_without_audit",
+                format!("machines/{k}"),
+                "no enrollment event".into(),
+            );
+        }
+        if m.state == MachineState::Revoked && !has("machine.revoked", id) {
+            r.problem(
+                "change_without_audit",
+                format!("machines/{k}"),
+                "revoked without a machine.revoked event".into(),
+            );
+        }
+    }
+    for (k, u) in &uids {
+        if !machines.contains_key(u.machine_id.as_str()) {
+            r.problem(
+                "uid_index_without_machine",
+                format!("machine_uids/{k}"),
+                format!("points at {}", u.machine_id),
+            );
+        }
+    }
+    Ok(r)
+}
+
+async fn values<T: serde::Serialize + serde::de::DeserializeOwned>(
+    b: &crate::store::TypedBucket<T>,
+) -> Result<HashMap<String, T>, StoreError> {
+    let mut out = HashMap::new();
+    for key in b.keys().await? {
+        if let Some(v) = b.get(&key).await? {
+            out.insert(key, v.value);
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,453 @@
+//! Crash tests: workers killed at every step of register, enroll and revoke, a SIGKILL
+//! loop under load, a nats-server restart under load, and SIGTERM under load. Workers run
+//! as real processes (`roster serve`); built with `--features failpoints`
+//! (scripts/test-chaos).
+#![cfg(feature = "failpoints")]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use roster::client::{ClientError, EnrollArgs, RosterClient};
+use roster::config::{NatsArgs, WorkerArgs, WorkerConfig};
+use roster::crypto::KeyPairs;
+use roster::domain::{Handle, Policy, Role, SiteCode};
+use roster::natsd::{NatsServer, ServerOptions};
+use roster::store::Store;
+use roster::wire::admin::{InviteCreateRequest, SiteCreateRequest};
+use roster::wire::ErrorCode;
+
+/// A `roster serve` process.
+struct Worker {
+    child: Child,
+}
+
+impl Worker {
+    fn start(url: &str, failpoint: Option<&str>) -> Self {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
+        cmd.args(["serve", "--nats-url", url])
+            .env("ROSTER_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(f) = failpoint {
+            cmd.env("ROSTER_FAILPOINT", f);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if line.contains("roster worker serving") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .expect("worker starts");
+        Self { child }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn exited(&mut self) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn terminate(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+struct Bus {
+    server: NatsServer,
+    store: Store,
+    audit: roster::audit::Auditor,
+    nats: async_nats::Client,
+}
+
+impl Bus {
+    async fn start(sync_always: bool) -> Self {
+        let server = NatsServer::start(ServerOptions {
+            sync_always,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let nats = async_nats::connect(server.url()).await.unwrap();
+        let cfg =
+            WorkerConfig::from_args(&NatsArgs::for_url(&server.url()), &WorkerArgs::default())
+                .unwrap();
+        let (store, audit) = roster::worker::open_state(&nats, &cfg).await.unwrap();
+        Self {
+            server,
+            store,
+            audit,
+            nats,
+        }
+    }
+
+    fn url(&self) -> String {
+        self.server.url()
+    }
+
+    async fn invite(&self, handle: &str, role: Role) -> String {
+        let req = InviteCreateRequest {
+            handle: Handle::parse(handle).unwrap(),
+            role,
+            ttl_secs: None,
+        };
+        roster::handlers::mint_invite(&self.store, &req, Duration::from_secs(3600), "test")
+            .await
+            .unwrap()
+            .token
+    }
+
+    fn client(&self, timeout: Duration) -> RosterClient {
+        RosterClient::new(self.nats.clone(), "roster", KeyPairs::generate()).with_timeout(timeout)
+    }
+
+    async fn check(&self) -> roster::check::Report {
+        roster::check::check(&self.store, &self.audit)
+            .await
+            .unwrap()
+    }
+}
+
+fn same_keys(c: &RosterClient) -> RosterClient {
+    RosterClient::new(
+        c.nats().clone(),
+        "roster",
+        KeyPairs::from_secrets(&c.keys().sign_seed(), &c.keys().kex_secret()),
+    )
+    .with_timeout(Duration::from_secs(10))
+}
+
+fn is_lost(e: &ClientError) -> bool {
+    matches!(e, ClientError::Nats(_)) || e.code() == Some(ErrorCode::Unavailable)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
+    let bus = Bus::start(false).await;
+    let url = bus.url();
+    // An owner, a site and its key, through a healthy worker.
+    let mut healthy = Worker::start(&url, None);
+    let owner = bus.client(Duration::from_secs(10));
+    owner
+        .register(&bus.invite("root", Role::Owner).await)
+        .await
+        .unwrap();
+    let site = owner
+        .site_create(&SiteCreateRequest {
+            site: SiteCode::parse("crash").unwrap(),
+            tenant: None,
+            display_name: None,
+            company: None,
+            policy: Some(Policy::Auto),
+        })
+        .await
+        .unwrap();
+    healthy.kill();
+
+    let mut crashes = 0;
+    for (n, fp) in roster::failpoint::ALL.iter().enumerate() {
+        // Arrange what this step needs, with a healthy worker.
+        let mut w = Worker::start(&url, None);
+        let subject = bus.client(Duration::from_secs(5));
+        let token = bus.invite(&format!("crash{n}"), Role::Member).await;
+        if fp.starts_with("revoke.") {
+            subject.register(&token).await.unwrap();
+        }
+        w.kill();
+
+        // Act: the armed worker dies at the failpoint; the client sees no reply.
+        let mut armed = Worker::start(&url, Some(fp));
+        let enroll = EnrollArgs {
+            site: "CRASH".into(),
+            enrollment_key: site.enrollment_key.clone(),
+            machine_uid: format!("host-{n}"),
+            ..Default::default()
+        };
+        let first = if fp.starts_with("register.") {
+            subject.register(&token).await.map(|_| ())
+        } else if fp.starts_with("enroll.") {
+            subject.enroll(&enroll).await.map(|_| ())
+        } else {
+            owner
+                .clone()
+                .with_timeout(Duration::from_secs(5))
+                .revoke_user(&Handle::parse(&format!("crash{n}")).unwrap(), None)
+                .await
+                .map(|_| ())
+        };
+        assert!(first.as_ref().is_err_and(is_lost), "{fp}: {first:?}");
+        assert!(armed.exited(), "{fp}: the worker crashed");
+        crashes += 1;
+
+        // The client retries against a healthy worker: it completes.
+        let _w = Worker::start(&url, None);
+        let retry = same_keys(&subject);
+        if fp.starts_with("register.") {
+            let r = retry.register(&token).await.unwrap();
+            assert_eq!(r.handle.as_str(), format!("crash{n}"), "{fp}");
+        } else if fp.starts_with("enroll.") {
+            let r = retry.enroll(&enroll).await.unwrap();
+            assert_eq!(r.state, "active", "{fp}");
+            assert!(retry.open_credential(&r).is_ok());
+        } else {
+            let r = owner
+                .revoke_user(&Handle::parse(&format!("crash{n}")).unwrap(), None)
+                .await
+                .unwrap();
+            assert_eq!(r.status, "revoked", "{fp}");
+        }
+        let report = bus.check().await;
+        assert!(report.problems.is_empty(), "{fp}: {:?}", report.problems);
+    }
+    println!("crashed at {crashes} failpoints; every retry completed; checker clean");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_loop_under_a_thousand_requests_loses_nothing() {
+    let bus = Arc::new(Bus::start(false).await);
+    let url = bus.url();
+    let mut workers = [Worker::start(&url, None), Worker::start(&url, None)];
+    let owner = bus.client(Duration::from_secs(10));
+    owner
+        .register(&bus.invite("root", Role::Owner).await)
+        .await
+        .unwrap();
+    let key = owner
+        .site_create(&SiteCreateRequest {
+            site: SiteCode::parse("storm").unwrap(),
+            tenant: None,
+            display_name: None,
+            company: None,
+            policy: Some(Policy::Auto),
+        })
+        .await
+        .unwrap()
+        .enrollment_key;
+    const REGISTERS: usize = 700;
+    const ENROLLS: usize = 300;
+    let mut tokens = Vec::new();
+    for i in 0..REGISTERS {
+        tokens.push(bus.invite(&format!("mem-{i}"), Role::Member).await);
+    }
+    let retries = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..REGISTERS + ENROLLS {
+        let (bus, retries, key) = (bus.clone(), retries.clone(), key.clone());
+        let token = tokens.get(i).cloned();
+        tasks.push(tokio::spawn(async move {
+            let c = bus.client(Duration::from_secs(3));
+            let deadline = Instant::now() + Duration::from_secs(120);
+            loop {
+                let res = match &token {
+                    Some(t) => c.register(t).await.map(|_| ()),
+                    None => c
+                        .enroll(&EnrollArgs {
+                            site: "STORM".into(),
+                            enrollment_key: key.clone(),
+                            machine_uid: format!("n{i}"),
+                            ..Default::default()
+                        })
+                        .await
+                        .map(|_| ()),
+                };
+                match res {
+                    Ok(()) => return Ok(c.keys().sign_pub()),
+                    Err(e) if is_lost(&e) && Instant::now() < deadline => {
+                        retries.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
+                    Err(e) => return Err(format!("{e}")),
+                }
+            }
+        }));
+    }
+    // Kill a random worker every 200-400 ms and start it again, until the load is done.
+    let mut kills: usize = 0;
+    let start = Instant::now();
+    while tasks.iter().any(|t| !t.is_finished()) && start.elapsed() < Duration::from_secs(150) {
+        tokio::time::sleep(Duration::from_millis(200 + (kills as u64 % 3) * 100)).await;
+        let i = kills % 2;
+        workers[i].kill();
+        kills += 1;
+        workers[i] = Worker::start(&url, None);
+    }
+    let mut ok = 0;
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(r.is_ok(), "{r:?}");
+        ok += 1;
+    }
+    assert_eq!(ok, REGISTERS + ENROLLS);
+    assert_eq!(bus.store.users.keys().await.unwrap().len(), REGISTERS + 1);
+    assert_eq!(bus.store.machines.keys().await.unwrap().len(), ENROLLS);
+    let report = bus.check().await;
+    println!(
+        "{} requests, {kills} SIGKILLs, {} client retries, checker: {} records, {} problems",
+        REGISTERS + ENROLLS,
+        retries.load(Ordering::Relaxed),
+        report.users
+            + report.user_keys
+            + report.invites
+            + report.machines
+            + report.machine_uids
+            + report.credentials,
+        report.problems.len()
+    );
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert!(kills >= 3, "the loop killed workers under load");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nats_server_restart_loses_no_acknowledged_registration() {
+    let mut bus = Bus::start(true).await;
+    let url = bus.url();
+    let _w = Worker::start(&url, None);
+    let owner = bus.client(Duration::from_secs(10));
+    owner
+        .register(&bus.invite("root", Role::Owner).await)
+        .await
+        .unwrap();
+    const N: usize = 300;
+    let mut tokens = Vec::new();
+    for i in 0..N {
+        tokens.push(bus.invite(&format!("reg-{i}"), Role::Member).await);
+    }
+    let nats = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(bus.url())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for (i, t) in tokens.into_iter().enumerate() {
+        let nats = nats.clone();
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
+            let c = RosterClient::new(nats, "roster", KeyPairs::generate())
+                .with_timeout(Duration::from_secs(3));
+            let mut first_errors = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                match c.register(&t).await {
+                    Ok(r) => return (r, first_errors),
+                    Err(e) if is_lost(&e) && Instant::now() < deadline => {
+                        first_errors.push(format!("{e}"));
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                    Err(e) => panic!("register r{i} failed with a wrong answer: {e}"),
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    bus.server.restart().await.unwrap();
+    let mut acked = Vec::new();
+    let mut interrupted = 0;
+    for t in tasks {
+        let (reply, errs) = t.await.unwrap();
+        if !errs.is_empty() {
+            interrupted += 1;
+        }
+        acked.push(reply);
+    }
+    // Every acknowledged registration is in the store after the restart.
+    let bus_nats = async_nats::connect(bus.url()).await.unwrap();
+    let cfg =
+        WorkerConfig::from_args(&NatsArgs::for_url(&bus.url()), &WorkerArgs::default()).unwrap();
+    let (store, audit) = roster::worker::open_state(&bus_nats, &cfg).await.unwrap();
+    for r in &acked {
+        let u = store
+            .user(&r.handle)
+            .await
+            .unwrap()
+            .expect("acknowledged user survives");
+        assert_eq!(u.value.sign_pub, r.sign_pub);
+    }
+    bus.store = store;
+    bus.audit = audit;
+    let report = bus.check().await;
+    println!("{N} registrations across a nats-server restart: {interrupted} saw unavailable/timeouts and retried, {} acknowledged and all present", acked.len());
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_under_load_loses_no_acknowledged_request() {
+    let bus = Bus::start(false).await;
+    let url = bus.url();
+    let mut w = Worker::start(&url, None);
+    let owner = bus.client(Duration::from_secs(10));
+    owner
+        .register(&bus.invite("root", Role::Owner).await)
+        .await
+        .unwrap();
+    const N: usize = 300;
+    let mut tokens = Vec::new();
+    for i in 0..N {
+        tokens.push(bus.invite(&format!("term-{i}"), Role::Member).await);
+    }
+    let mut tasks = Vec::new();
+    for (i, t) in tokens.into_iter().enumerate() {
+        let c = bus.client(Duration::from_secs(5));
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(2 * i as u64)).await;
+            c.register(&t).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    w.terminate();
+    assert!(w.exited(), "the worker stops on SIGTERM");
+    let (mut acked, mut unanswered) = (Vec::new(), 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(r) => acked.push(r),
+            Err(e) if is_lost(&e) => unanswered += 1,
+            Err(e) => panic!("a request got a wrong answer during shutdown: {e}"),
+        }
+    }
+    for r in &acked {
+        assert!(
+            bus.store.user(&r.handle).await.unwrap().is_some(),
+            "acknowledged {} is stored",
+            r.handle
+        );
+    }
+    println!(
+        "SIGTERM under load: {} acknowledged (all stored), {unanswered} never taken",
+        acked.len()
+    );
+    assert!(
+        !acked.is_empty() && unanswered > 0,
+        "the stop landed mid-load"
+    );
+    let report = bus.check().await;
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
