@@ -451,8 +451,11 @@ fn base32_decode(s: &str) -> Option<Vec<u8>> {
             out.push((acc >> bits) as u8);
         }
     }
+    // Canonical encodings only: the unused low bits of the last character must be zero,
+    // or two different texts would decode to the same secret (a typo there would pass).
+    let canonical = acc & ((1u32 << bits) - 1) == 0;
     acc.zeroize();
-    Some(out)
+    canonical.then_some(out)
 }
 
 /// Argon2id settings for enrollment keys (OWASP: m=19456 KiB, t=2, p=1 by default).
