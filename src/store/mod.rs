@@ -107,14 +107,17 @@ where
 #[derive(Debug, Clone)]
 pub struct TypedBucket<T> {
     kv: kv::Store,
+    // The bucket's stream, for reads that must come from the leader.
+    stream: jetstream::stream::Stream,
     name: String,
     _t: PhantomData<fn() -> T>,
 }
 
 impl<T: Serialize + DeserializeOwned> TypedBucket<T> {
-    fn new(kv: kv::Store, name: String) -> Self {
+    fn new(kv: kv::Store, stream: jetstream::stream::Stream, name: String) -> Self {
         Self {
             kv,
+            stream,
             name,
             _t: PhantomData,
         }
@@ -151,6 +154,32 @@ impl<T: Serialize + DeserializeOwned> TypedBucket<T> {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Reads a key from the stream leader (`STREAM.MSG.GET`), never from a replica that
+    /// may lag: for the consistency checker, where a stale read would be a false alarm.
+    pub async fn get_from_leader(&self, key: &str) -> Result<Option<T>, StoreError> {
+        let subject = format!("$KV.{}.{key}", self.name);
+        let msg = with_retry(|| async {
+            match self.stream.get_last_raw_message_by_subject(&subject).await {
+                Ok(m) => Ok(Some(m)),
+                Err(e)
+                    if e.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
+                {
+                    Ok(None)
+                }
+                Err(e) => Err(StoreError::Unavailable(error_chain(&e))),
+            }
+        })
+        .await?;
+        let Some(m) = msg else { return Ok(None) };
+        let op = m.headers.get("KV-Operation").map(|v| v.as_str().to_owned());
+        if matches!(op.as_deref(), Some("DEL") | Some("PURGE")) || m.payload.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&m.payload)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("{}/{key}: {e}", self.name)))
     }
 
     /// Writes a key that must not exist (a tombstone counts as absent).
@@ -339,38 +368,41 @@ async fn open_or_create(js: &jetstream::Context, cfg: kv::Config) -> anyhow::Res
     }
 }
 
+type Opened = (kv::Store, jetstream::stream::Stream, String);
+
+fn take<T: Serialize + DeserializeOwned>(
+    it: &mut impl Iterator<Item = Opened>,
+) -> anyhow::Result<TypedBucket<T>> {
+    let (kv, stream, name) = it
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("bucket list mismatch"))?;
+    Ok(TypedBucket::new(kv, stream, name))
+}
+
 impl Store {
     /// Opens every bucket, creating the missing ones (idempotent; safe to race).
     pub async fn ensure(js: &jetstream::Context, cfg: &StoreConfig) -> anyhow::Result<Self> {
         let mut stores = Vec::new();
         for c in bucket_configs(cfg) {
             let name = c.bucket.clone();
-            stores.push((open_or_create(js, c).await?, name));
+            let kv = open_or_create(js, c).await?;
+            let stream = js.get_stream(format!("KV_{name}")).await.map_err(|e| {
+                anyhow::anyhow!("opening the stream of bucket {name}: {}", error_chain(&e))
+            })?;
+            stores.push((kv, stream, name));
         }
         let mut it = stores.into_iter();
-        let mut next = || {
-            it.next()
-                .ok_or_else(|| anyhow::anyhow!("bucket list mismatch"))
-        };
-        let (users, n1) = next()?;
-        let (keys, n2) = next()?;
-        let (invites, n3) = next()?;
-        let (meta, n4) = next()?;
-        let (nonces, n5) = next()?;
-        let (sites, n6) = next()?;
-        let (machines, n7) = next()?;
-        let (uids, n8) = next()?;
-        let (creds, n9) = next()?;
+        // Field initialisers run in the order written: the order of `bucket_configs`.
         Ok(Self {
-            sites: TypedBucket::new(sites, n6),
-            machines: TypedBucket::new(machines, n7),
-            machine_uids: TypedBucket::new(uids, n8),
-            credentials: TypedBucket::new(creds, n9),
-            users: TypedBucket::new(users, n1),
-            user_keys: TypedBucket::new(keys, n2),
-            invites: TypedBucket::new(invites, n3),
-            meta: TypedBucket::new(meta, n4),
-            nonces: TypedBucket::new(nonces, n5),
+            users: take(&mut it)?,
+            user_keys: take(&mut it)?,
+            invites: take(&mut it)?,
+            meta: take(&mut it)?,
+            nonces: take(&mut it)?,
+            sites: take(&mut it)?,
+            machines: take(&mut it)?,
+            machine_uids: take(&mut it)?,
+            credentials: take(&mut it)?,
         })
     }
 
