@@ -28,14 +28,5 @@ pub fn now_ms() -> i64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trips() {
-        let s = now_rfc3339();
-        assert!(s.ends_with('Z'), "{s}");
-        assert!(parse_rfc3339(&s).is_some());
-        assert!(parse_rfc3339("yesterday").is_none());
-    }
-}
+#[path = "time_util_test.rs"]
+mod tests;
