@@ -111,7 +111,13 @@ impl NatsArgs {
                 .nkey(seed.to_string())
                 .custom_inbox_prefix(crate::callout::inbox_for_nkey(&k.user_nkey_public()));
         }
-        opts.connect(self.nats_url.as_str())
+        let urls: Vec<&str> = self
+            .nats_url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .collect();
+        opts.connect(urls)
             .await
             .with_context(|| format!("connecting to NATS at {}", self.nats_url))
     }
