@@ -60,7 +60,7 @@ impl Worker {
     }
 
     fn exited(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
                 return true;
@@ -131,6 +131,24 @@ impl Bus {
         RosterClient::new(self.nats.clone(), "roster", KeyPairs::generate()).with_timeout(timeout)
     }
 
+    /// A registered owner and a site (auto policy) it created; returns both.
+    async fn owner_and_site(&self, code: &str) -> (RosterClient, String) {
+        let owner = self.client(Duration::from_secs(10));
+        owner
+            .register(&self.invite("root", Role::Owner).await)
+            .await
+            .unwrap();
+        let req = SiteCreateRequest {
+            site: SiteCode::parse(code).unwrap(),
+            tenant: None,
+            display_name: None,
+            company: None,
+            policy: Some(Policy::Auto),
+        };
+        let key = owner.site_create(&req).await.unwrap().enrollment_key;
+        (owner, key)
+    }
+
     async fn check(&self) -> roster::check::Report {
         roster::check::check(&self.store, &self.audit)
             .await
@@ -157,28 +175,14 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
     let url = bus.url();
     // An owner, a site and its key, through a healthy worker.
     let mut healthy = Worker::start(&url, None);
-    let owner = bus.client(Duration::from_secs(10));
-    owner
-        .register(&bus.invite("root", Role::Owner).await)
-        .await
-        .unwrap();
-    let site = owner
-        .site_create(&SiteCreateRequest {
-            site: SiteCode::parse("crash").unwrap(),
-            tenant: None,
-            display_name: None,
-            company: None,
-            policy: Some(Policy::Auto),
-        })
-        .await
-        .unwrap();
+    let (owner, site_key) = bus.owner_and_site("crash").await;
     healthy.kill();
 
     let mut crashes = 0;
     for (n, fp) in roster::failpoint::ALL.iter().enumerate() {
         // Arrange what this step needs, with a healthy worker.
         let mut w = Worker::start(&url, None);
-        let subject = bus.client(Duration::from_secs(5));
+        let subject = bus.client(Duration::from_secs(10));
         let token = bus.invite(&format!("crash{n}"), Role::Member).await;
         if fp.starts_with("revoke.") {
             subject.register(&token).await.unwrap();
@@ -186,27 +190,50 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
         w.kill();
 
         // Act: the armed worker dies at the failpoint; the client sees no reply.
-        let mut armed = Worker::start(&url, Some(fp));
+        let armed = Worker::start(&url, Some(fp));
         let enroll = EnrollArgs {
             site: "CRASH".into(),
-            enrollment_key: site.enrollment_key.clone(),
+            enrollment_key: site_key.clone(),
             machine_uid: format!("host-{n}"),
             ..Default::default()
         };
-        let first = if fp.starts_with("register.") {
-            subject.register(&token).await.map(|_| ())
-        } else if fp.starts_with("enroll.") {
-            subject.enroll(&enroll).await.map(|_| ())
-        } else {
-            owner
-                .clone()
-                .with_timeout(Duration::from_secs(5))
-                .revoke_user(&Handle::parse(&format!("crash{n}")).unwrap(), None)
-                .await
-                .map(|_| ())
+        let first = {
+            let (subject, owner, token, enroll, fp) = (
+                same_keys(&subject),
+                owner.clone(),
+                token.clone(),
+                enroll.clone(),
+                fp.to_string(),
+            );
+            tokio::spawn(async move {
+                if fp.starts_with("register.") {
+                    subject.register(&token).await.map(|_| ())
+                } else if fp.starts_with("enroll.") {
+                    subject.enroll(&enroll).await.map(|_| ())
+                } else {
+                    owner
+                        .revoke_user(&Handle::parse(&format!("crash{n}")).unwrap(), None)
+                        .await
+                        .map(|_| ())
+                }
+            })
         };
-        assert!(first.as_ref().is_err_and(is_lost), "{fp}: {first:?}");
-        assert!(armed.exited(), "{fp}: the worker crashed");
+        // The worker dies at the failpoint; the request in flight never gets a reply.
+        let (crashed, armed) = tokio::task::spawn_blocking(move || {
+            let mut armed = armed;
+            (armed.exited(), armed)
+        })
+        .await
+        .unwrap();
+        drop(armed);
+        assert!(crashed, "{fp}: the worker crashed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if first.is_finished() {
+            let r = first.await.unwrap();
+            assert!(r.as_ref().is_err_and(is_lost), "{fp}: {r:?}");
+        } else {
+            first.abort();
+        }
         crashes += 1;
 
         // The client retries against a healthy worker: it completes.
@@ -237,22 +264,7 @@ async fn a_sigkill_loop_under_a_thousand_requests_loses_nothing() {
     let bus = Arc::new(Bus::start(false).await);
     let url = bus.url();
     let mut workers = [Worker::start(&url, None), Worker::start(&url, None)];
-    let owner = bus.client(Duration::from_secs(10));
-    owner
-        .register(&bus.invite("root", Role::Owner).await)
-        .await
-        .unwrap();
-    let key = owner
-        .site_create(&SiteCreateRequest {
-            site: SiteCode::parse("storm").unwrap(),
-            tenant: None,
-            display_name: None,
-            company: None,
-            policy: Some(Policy::Auto),
-        })
-        .await
-        .unwrap()
-        .enrollment_key;
+    let (_owner, key) = bus.owner_and_site("storm").await;
     const REGISTERS: usize = 700;
     const ENROLLS: usize = 300;
     let mut tokens = Vec::new();
