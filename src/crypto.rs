@@ -89,18 +89,6 @@ pub fn signed_bytes(subject: &str, ts: &str, nonce: &str, body: &[u8]) -> Vec<u8
     out
 }
 
-/// Verifies a hex signature over `msg` with `verify_strict`. Any malformation is `false`.
-pub fn verify_signature(key: &SignKey, msg: &[u8], sig_hex: &str) -> bool {
-    let mut sig = [0u8; 64];
-    if sig_hex.len() != 128 || hex::decode_to_slice(sig_hex, &mut sig).is_err() {
-        return false;
-    }
-    let Ok(vk) = VerifyingKey::from_bytes(key.bytes()) else {
-        return false;
-    };
-    vk.verify_strict(msg, &Signature::from_bytes(&sig)).is_ok()
-}
-
 /// Why a signed request's key or signature was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignatureCheck {

@@ -211,7 +211,7 @@ fn generated_keys_sign_and_verify() {
     let kp = KeyPairs::generate();
     let msg = signed_bytes("roster.v1.register", "1", &"00".repeat(16), b"{}");
     let sig = kp.sign_hex(&msg);
-    assert!(verify_signature(&kp.sign_pub(), &msg, &sig));
-    assert!(!verify_signature(&kp.sign_pub(), b"other", &sig));
+    assert!(verify_request(&kp.sign_pub().to_hex(), &msg, &sig).is_ok());
+    assert!(verify_request(&kp.sign_pub().to_hex(), b"other", &sig).is_err());
     assert!(kp.kex_pub().is_ok());
 }
