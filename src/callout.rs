@@ -370,22 +370,15 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
             return Ok(Admission::Denied("not a user nkey".into()));
         };
         let inbox = inbox_for_nkey(nkey);
-        if let Some(idx) = ctx.store.key_index(&key).await? {
-            if let Some(u) = ctx
-                .store
-                .user(&idx.value.handle)
-                .await?
-                .filter(|u| u.value.sign_pub == key)
-            {
-                return Ok(match u.value.status {
-                    UserStatus::Active => Admission::User {
-                        handle: u.value.handle.to_string(),
-                        role: u.value.role,
-                        inbox,
-                    },
-                    UserStatus::Revoked => Admission::Denied("user revoked".into()),
-                });
-            }
+        if let Some(u) = ctx.store.user_by_key(&key).await? {
+            return Ok(match u.value.status {
+                UserStatus::Active => Admission::User {
+                    handle: u.value.handle.to_string(),
+                    role: u.value.role,
+                    inbox,
+                },
+                UserStatus::Revoked => Admission::Denied("user revoked".into()),
+            });
         }
         if let Some(m) = ctx.store.machine(&crypto::machine_id_for(&key)).await? {
             return Ok(match m.value.state {

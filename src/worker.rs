@@ -24,10 +24,28 @@ pub async fn open_state(
     client: &async_nats::Client,
     cfg: &WorkerConfig,
 ) -> anyhow::Result<(Store, Auditor)> {
+    // JetStream may not be ready yet (a server or cluster still starting, a meta leader
+    // still being elected): keep trying for a while, saying so, before giving up.
     let js = async_nats::jetstream::new(client.clone());
-    let store = Store::ensure(&js, &cfg.store).await?;
-    let audit = Auditor::ensure(js, &cfg.handlers.prefix, cfg.replicas).await?;
-    Ok((store, audit))
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut delay = Duration::from_millis(200);
+    loop {
+        let opened = async {
+            let store = Store::ensure(&js, &cfg.store).await?;
+            let audit = Auditor::ensure(js.clone(), &cfg.handlers.prefix, cfg.replicas).await?;
+            anyhow::Ok((store, audit))
+        }
+        .await;
+        match opened {
+            Ok(state) => return Ok(state),
+            Err(e) if std::time::Instant::now() < deadline => {
+                tracing::warn!(error = %e, "JetStream not ready; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// A running worker. Dropping it does not stop it; call [`WorkerHandle::shutdown`].

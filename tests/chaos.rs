@@ -131,6 +131,15 @@ impl Bus {
         RosterClient::new(self.nats.clone(), "roster", KeyPairs::generate()).with_timeout(timeout)
     }
 
+    /// `n` member invites for handles `<prefix>-0`, `<prefix>-1`, ….
+    async fn member_invites(&self, prefix: &str, n: usize) -> Vec<String> {
+        let mut tokens = Vec::with_capacity(n);
+        for i in 0..n {
+            tokens.push(self.invite(&format!("{prefix}-{i}"), Role::Member).await);
+        }
+        tokens
+    }
+
     /// A registered owner and a site (auto policy) it created; returns both.
     async fn owner_and_site(&self, code: &str) -> (RosterClient, String) {
         let owner = self.client(Duration::from_secs(10));
@@ -267,10 +276,7 @@ async fn a_sigkill_loop_under_a_thousand_requests_loses_nothing() {
     let (_owner, key) = bus.owner_and_site("storm").await;
     const REGISTERS: usize = 700;
     const ENROLLS: usize = 300;
-    let mut tokens = Vec::new();
-    for i in 0..REGISTERS {
-        tokens.push(bus.invite(&format!("mem-{i}"), Role::Member).await);
-    }
+    let tokens = bus.member_invites("mem", REGISTERS).await;
     let retries = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for i in 0..REGISTERS + ENROLLS {
@@ -350,10 +356,7 @@ async fn a_nats_server_restart_loses_no_acknowledged_registration() {
         .await
         .unwrap();
     const N: usize = 300;
-    let mut tokens = Vec::new();
-    for i in 0..N {
-        tokens.push(bus.invite(&format!("reg-{i}"), Role::Member).await);
-    }
+    let tokens = bus.member_invites("reg", N).await;
     let nats = async_nats::ConnectOptions::new()
         .retry_on_initial_connect()
         .connect(bus.url())
@@ -422,10 +425,7 @@ async fn sigterm_under_load_loses_no_acknowledged_request() {
         .await
         .unwrap();
     const N: usize = 300;
-    let mut tokens = Vec::new();
-    for i in 0..N {
-        tokens.push(bus.invite(&format!("term-{i}"), Role::Member).await);
-    }
+    let tokens = bus.member_invites("term", N).await;
     let mut tasks = Vec::new();
     for (i, t) in tokens.into_iter().enumerate() {
         let c = bus.client(Duration::from_secs(5));

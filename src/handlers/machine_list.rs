@@ -1,43 +1,28 @@
 //! `admin.machine.list`: machines by id, filtered by site, tenant and state.
 
-use crate::wire::admin::{MachineListReply, MachineListRequest, MachineView, PageLimit};
+use crate::store::records::MachineState;
+use crate::wire::admin::{MachineListReply, MachineListRequest, MachineStateFilter};
 use crate::wire::ApiError;
 
 use super::machine_get::view;
-use super::{page_after, Ctx};
+use super::{list_page, Ctx};
 
 pub(super) async fn handle(
     ctx: &Ctx,
     req: MachineListRequest,
 ) -> Result<MachineListReply, ApiError> {
-    let limit = PageLimit::or_default(req.limit);
-    let keys = ctx.store.machines.keys().await?;
-    let state = req
-        .state
-        .map(|s| serde_json::to_value(s).unwrap_or_default());
-    let mut machines: Vec<MachineView> = Vec::new();
-    let mut next = None;
-    for key in page_after(&keys, req.cursor.as_ref().map(|c| c.as_str())) {
-        let Some(rec) = ctx.store.machines.get(key).await? else {
-            continue;
-        };
-        let m = &rec.value;
-        if req.site.as_ref().is_some_and(|s| *s != m.site)
-            || req.tenant.as_ref().is_some_and(|t| *t != m.tenant)
-            || state
-                .as_ref()
-                .is_some_and(|s| s.as_str() != Some(m.state.as_str()))
-        {
-            continue;
-        }
-        if machines.len() == limit {
-            next = machines.last().map(|l| l.machine_id.to_string());
-            break;
-        }
-        machines.push(view(m));
-    }
-    Ok(MachineListReply {
-        machines,
-        cursor: next,
+    let state = req.state.map(|s| match s {
+        MachineStateFilter::Active => MachineState::Active,
+        MachineStateFilter::Pending => MachineState::Pending,
+        MachineStateFilter::Rejected => MachineState::Rejected,
+        MachineStateFilter::Revoked => MachineState::Revoked,
+    });
+    let (machines, cursor) = list_page(&ctx.store.machines, req.cursor.as_ref(), req.limit, |m| {
+        let wanted = req.site.as_ref().is_none_or(|s| *s == m.site)
+            && req.tenant.as_ref().is_none_or(|t| *t == m.tenant)
+            && state.is_none_or(|s| s == m.state);
+        wanted.then(|| view(&m))
     })
+    .await?;
+    Ok(MachineListReply { machines, cursor })
 }

@@ -349,26 +349,32 @@ impl Ctx {
         Ok(req)
     }
 
-    /// Resolves the signer of an admin command and checks it holds `perm` somewhere.
-    async fn authorize(&self, signed: &Signed, perm: Permission) -> Result<Admin, ApiError> {
-        let user = self
-            .store
+    /// The signer as an active user, or `unauthorized` (unknown or revoked key).
+    pub(crate) async fn active_signer(&self, signed: &Signed) -> Result<Admin, ApiError> {
+        self.store
             .user_by_key(&signed.key)
             .await?
             .filter(|u| u.value.status == UserStatus::Active)
+            .map(|user| Admin { user })
             .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::Unauthorized,
                     "the signing key is not an active user",
                 )
-            })?;
+            })
+    }
+
+    /// Resolves the signer of an admin command and checks it holds `perm` somewhere.
+    async fn authorize(&self, signed: &Signed, perm: Permission) -> Result<Admin, ApiError> {
+        let admin = self.active_signer(signed).await?;
+        let user = &admin.user;
         if authz::scope(user.value.role, perm) == Scope::None {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
                 format!("role {} lacks {}", user.value.role, perm.as_str()),
             ));
         }
-        Ok(Admin { user })
+        Ok(admin)
     }
 }
 
@@ -585,13 +591,35 @@ async fn dispatch(
     }
 }
 
-/// Pages through sorted keys: those after `cursor`, and whether more remain.
-pub(crate) fn page_after<'a>(keys: &'a [String], cursor: Option<&str>) -> &'a [String] {
-    match cursor {
-        Some(c) => {
-            let start = keys.partition_point(|k| k.as_str() <= c);
-            &keys[start..]
+/// One page of a bucket in key order: the records after `cursor` that `keep` turns into
+/// items, at most `limit` of them, and the cursor to the next page (the key of the last
+/// item) when more remain. Shared by every `list` command.
+pub(crate) async fn list_page<T, V>(
+    bucket: &crate::store::TypedBucket<T>,
+    cursor: Option<&wire::admin::Cursor>,
+    limit: Option<wire::admin::PageLimit>,
+    mut keep: impl FnMut(T) -> Option<V>,
+) -> Result<(Vec<V>, Option<String>), ApiError>
+where
+    T: Serialize + DeserializeOwned,
+{
+    let limit = wire::admin::PageLimit::or_default(limit);
+    let keys = bucket.keys().await?;
+    let start = cursor.map_or(0, |c| keys.partition_point(|k| k.as_str() <= c.as_str()));
+    let mut items = Vec::new();
+    let mut last: Option<&String> = None;
+    for key in &keys[start..] {
+        let Some(rec) = bucket.get(key).await? else {
+            continue;
+        };
+        let Some(item) = keep(rec.value) else {
+            continue;
+        };
+        if items.len() == limit {
+            return Ok((items, last.cloned()));
         }
-        None => keys,
+        items.push(item);
+        last = Some(key);
     }
+    Ok((items, None))
 }

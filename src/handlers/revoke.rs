@@ -11,7 +11,7 @@ use crate::time_util;
 use crate::wire::revoke::{RevokeReply, RevokeRequest};
 use crate::wire::{ApiError, ErrorCode};
 
-use super::{Admin, Ctx, Signed};
+use super::{Ctx, Signed};
 
 pub(super) async fn handle(
     ctx: &Ctx,
@@ -26,21 +26,6 @@ pub(super) async fn handle(
     }
 }
 
-/// The signer as an active user, or `unauthorized`.
-async fn active_signer(ctx: &Ctx, signed: &Signed) -> Result<Admin, ApiError> {
-    ctx.store
-        .user_by_key(&signed.key)
-        .await?
-        .filter(|u| u.value.status == UserStatus::Active)
-        .map(|user| Admin { user })
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::Unauthorized,
-                "the signing key is not an active user",
-            )
-        })
-}
-
 async fn revoke_user(
     ctx: &Ctx,
     signed: &Signed,
@@ -50,7 +35,7 @@ async fn revoke_user(
     let not_found = || ApiError::new(ErrorCode::NotFound, "no such user");
     let first = ctx.store.user(&handle).await?.ok_or_else(not_found)?;
     // Who may do this: the user itself (while active), or an admin who may manage it.
-    let signer = active_signer(ctx, signed).await?;
+    let signer = ctx.active_signer(signed).await?;
     let actor = signer.actor();
     let by_self = signer.user.value.handle == handle;
     if !by_self {
@@ -159,7 +144,7 @@ async fn revoke_machine(
         };
         (actor, true)
     } else {
-        let admin = active_signer(ctx, signed).await?;
+        let admin = ctx.active_signer(signed).await?;
         admin.require_at(Permission::MachineRevoke, &first.value.site)?;
         (admin.actor(), false)
     };
