@@ -30,11 +30,13 @@ pub async fn open_state(
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut delay = Duration::from_millis(200);
     loop {
-        let opened = async {
+        // Boxed: opening nine buckets and a stream is a large future, and callers (tests,
+        // the CLI) may await it on a thread's own stack.
+        let opened = Box::pin(async {
             let store = Store::ensure(&js, &cfg.store).await?;
             let audit = Auditor::ensure(js.clone(), &cfg.handlers.prefix, cfg.replicas).await?;
             anyhow::Ok((store, audit))
-        }
+        })
         .await;
         match opened {
             Ok(state) => return Ok(state),

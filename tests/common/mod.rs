@@ -39,13 +39,14 @@ impl TestEnv {
     }
 
     pub async fn with_args(n: usize, args: WorkerArgs) -> Self {
-        Self::build(n, args, false).await
+        // Boxed: the setup future is large, and test threads have small stacks.
+        Box::pin(Self::build(n, args, false)).await
     }
 
     /// One worker answering the auth callout on a server running nats-config/dev.conf.
     /// The owner connects through the callout with its own nkey, like everyone else.
     pub async fn with_callout() -> Self {
-        Self::build(1, WorkerArgs::default(), true).await
+        Box::pin(Self::build(1, WorkerArgs::default(), true)).await
     }
 
     async fn build(n: usize, args: WorkerArgs, callout: bool) -> Self {
