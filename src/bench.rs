@@ -40,6 +40,9 @@ pub struct BenchArgs {
     /// Requests in flight for the throughput runs.
     #[arg(long, default_value_t = 64)]
     pub in_flight: usize,
+    /// Sequential registers measured unloaded, and again under the flood.
+    #[arg(long, default_value_t = 1000)]
+    pub flood_samples: usize,
     /// Wrong-key enrollments per second during the flood.
     #[arg(long, default_value_t = 200)]
     pub flood_rate: u32,
@@ -86,6 +89,60 @@ fn percentiles(samples: &[Duration]) -> Percentiles {
     }
 }
 
+/// CPU time a process (all its threads) has run, from `/proc/<pid>/task/*/schedstat`
+/// (nanosecond resolution, unlike the 10 ms ticks of `/proc/<pid>/stat`). 0 off Linux.
+fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// CPU microseconds per operation, by process, over the 64-in-flight phases.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CpuPerOp {
+    /// nats-server.
+    pub server_us: f64,
+    /// The roster worker, or the floor responder.
+    pub responder_us: f64,
+    /// The load generator (this process), which signs register requests.
+    pub client_us: f64,
+}
+
+/// Accumulates per-process CPU over measured phases.
+#[derive(Default)]
+struct CpuMeter {
+    ns: [u64; 3],
+    ops: usize,
+}
+
+impl CpuMeter {
+    fn snap(pids: [u32; 3]) -> [u64; 3] {
+        pids.map(cpu_ns)
+    }
+
+    fn add(&mut self, before: [u64; 3], pids: [u32; 3], ops: usize) {
+        let after = Self::snap(pids);
+        for (acc, (a, b)) in self.ns.iter_mut().zip(after.iter().zip(before)) {
+            *acc += a.saturating_sub(b);
+        }
+        self.ops += ops;
+    }
+
+    fn per_op(&self) -> CpuPerOp {
+        let us = |ns: u64| ns as f64 / 1000.0 / self.ops.max(1) as f64;
+        CpuPerOp {
+            server_us: us(self.ns[0]),
+            responder_us: us(self.ns[1]),
+            client_us: us(self.ns[2]),
+        }
+    }
+}
+
 /// Results of one sync mode.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModeResult {
@@ -95,6 +152,12 @@ pub struct ModeResult {
     pub register: Percentiles,
     pub register_floor: Percentiles,
     pub register_errors: usize,
+    /// CPU per register at `--in-flight`, roster's worker as the responder.
+    pub register_cpu: CpuPerOp,
+    /// CPU per floor operation set at `--in-flight`.
+    pub floor_cpu: CpuPerOp,
+    /// The worker's signature checks so far (inline, batched), from its STATS.
+    pub signatures: serde_json::Value,
     #[serde(skip)]
     pub register_samples: Vec<Duration>,
     #[serde(skip)]
@@ -317,6 +380,16 @@ impl Floor {
     }
 }
 
+/// The worker's signature counters (`data.signatures` of its micro STATS).
+async fn worker_signature_stats(nats: &async_nats::Client) -> serde_json::Value {
+    let reply = nats.request("$SRV.STATS.roster", Bytes::new()).await;
+    reply
+        .ok()
+        .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).ok())
+        .map(|v| v["endpoints"][0]["data"]["signatures"].clone())
+        .unwrap_or(serde_json::Value::Null)
+}
+
 /// Runs `f(i)` for `i in range` with `in_flight` at a time; returns (elapsed, failures).
 async fn concurrent<F, Fut>(
     range: std::ops::Range<usize>,
@@ -355,15 +428,17 @@ where
     (samples, failures)
 }
 
-async fn register_all(
-    b: &Bench,
-    tokens: &[String],
-    keys: Vec<KeyPairs>,
-    in_flight: Option<usize>,
-) -> (Vec<Duration>, Duration, usize) {
-    // Bodies are built before the clock starts; each request is signed when it is sent,
-    // as a client must. Success is checked on the raw reply (no error envelope).
-    let prepared: Vec<(RosterClient, Bytes)> = keys
+/// Register requests built and signed, ready to send.
+struct Prepared(Arc<Vec<(RosterClient, async_nats::HeaderMap, Bytes)>>);
+
+/// Builds and signs one register request per token, before the clock starts (a block is
+/// a few hundred requests, well inside the worker's clock window): the client's Ed25519
+/// signing (~15 µs) is work a real client does on its own machine, and here it would
+/// share the two cores with the worker. The per-process CPU split is measured around
+/// [`send_registers`] only.
+fn prepare_registers(b: &Bench, tokens: &[String], keys: Vec<KeyPairs>) -> Prepared {
+    let subject = crate::handlers::Endpoint::Register.subject("roster");
+    let prepared = keys
         .into_iter()
         .enumerate()
         .map(|(i, k)| {
@@ -371,30 +446,49 @@ async fn register_all(
             let body =
                 serde_json::to_vec(&serde_json::json!({ "invite": tokens[i], "kex_pub": kex }))
                     .unwrap_or_default();
-            (b.client(i, k), Bytes::from(body))
+            let client = b.client(i, k);
+            let headers = client.sign_headers(&subject, &body);
+            (client, headers, Bytes::from(body))
         })
         .collect();
-    let prepared = Arc::new(prepared);
+    Prepared(Arc::new(prepared))
+}
+
+/// Sends prepared registers, one at a time (`None`: latency samples) or `in_flight` at a
+/// time; returns (samples, elapsed, failures). Success is checked on the raw reply.
+async fn send_registers(
+    p: &Prepared,
+    in_flight: Option<usize>,
+) -> (Vec<Duration>, Duration, usize) {
     let subject = crate::handlers::Endpoint::Register.subject("roster");
     let one = |i: usize| {
-        let (prepared, subject) = (prepared.clone(), subject.clone());
+        let (prepared, subject) = (p.0.clone(), subject.clone());
         async move {
-            let (client, body) = &prepared[i];
-            let headers = client.sign_headers(&subject, body);
-            matches!(client.send_raw(&subject, headers, body.clone()).await, Ok(r) if r.error_code().is_none())
+            let (client, headers, body) = &prepared[i];
+            matches!(client.send_raw(&subject, headers.clone(), body.clone()).await, Ok(r) if r.error_code().is_none())
         }
     };
+    let n = p.0.len();
     match in_flight {
         None => {
             let start = Instant::now();
-            let (samples, failures) = sequential(0..tokens.len(), one).await;
+            let (samples, failures) = sequential(0..n, one).await;
             (samples, start.elapsed(), failures)
         }
-        Some(n) => {
-            let (elapsed, failures) = concurrent(0..tokens.len(), n, one).await;
+        Some(k) => {
+            let (elapsed, failures) = concurrent(0..n, k, one).await;
             (Vec::new(), elapsed, failures)
         }
     }
+}
+
+async fn register_all(
+    b: &Bench,
+    tokens: &[String],
+    keys: Vec<KeyPairs>,
+    in_flight: Option<usize>,
+) -> (Vec<Duration>, Duration, usize) {
+    send_registers(&prepare_registers(b, tokens, keys), in_flight).await
 }
 
 async fn run_mode(args: &BenchArgs, sync_always: bool) -> anyhow::Result<(ModeResult, Bench)> {
@@ -430,6 +524,11 @@ async fn run_mode(args: &BenchArgs, sync_always: bool) -> anyhow::Result<(ModeRe
         "sync {sync}: floor and register, {} sequential then {} with {} in flight, in {ROUNDS} alternating rounds",
         args.sequential, args.registrations, args.in_flight
     ));
+    let server_pid = b.server.pid().unwrap_or(0);
+    let me = std::process::id();
+    let roster_pids = [server_pid, b.worker.child.id(), me];
+    let floor_pids = [server_pid, floor.child.id(), me];
+    let (mut roster_cpu, mut floor_cpu) = (CpuMeter::default(), CpuMeter::default());
     for r in 0..ROUNDS {
         let part = |n: usize| (n * r / ROUNDS)..(n * (r + 1) / ROUNDS);
         let seq = part(args.sequential);
@@ -442,15 +541,22 @@ async fn run_mode(args: &BenchArgs, sync_always: bool) -> anyhow::Result<(ModeRe
         rf1 += f2;
         let conc = part(args.registrations);
         let range = (args.sequential + conc.start)..(args.sequential + conc.end);
+        let before = CpuMeter::snap(floor_pids);
         let (e1, f3) = concurrent(range.clone(), args.in_flight, |i| floor.call(i)).await;
+        floor_cpu.add(before, floor_pids, range.len());
         floor_elapsed += e1;
         ff2 += f3;
         let keys: Vec<KeyPairs> = conc_keys.by_ref().take(range.len()).collect();
-        let (_, e2, f4) = register_all(&b, &tokens[range], keys, Some(args.in_flight)).await;
+        let n = range.len();
+        let prepared = prepare_registers(&b, &tokens[range], keys);
+        let before = CpuMeter::snap(roster_pids);
+        let (_, e2, f4) = send_registers(&prepared, Some(args.in_flight)).await;
+        roster_cpu.add(before, roster_pids, n);
         reg_elapsed += e2;
         rf2 += f4;
     }
     anyhow::ensure!(ff1 + ff2 == 0, "the floor failed {} requests", ff1 + ff2);
+    let signatures = worker_signature_stats(&b.conns[0]).await;
     let result = ModeResult {
         sync,
         register_per_s: args.registrations as f64 / reg_elapsed.as_secs_f64(),
@@ -458,6 +564,9 @@ async fn run_mode(args: &BenchArgs, sync_always: bool) -> anyhow::Result<(ModeRe
         register: percentiles(&register_samples),
         register_floor: percentiles(&floor_samples),
         register_errors: rf1 + rf2,
+        register_cpu: roster_cpu.per_op(),
+        signatures,
+        floor_cpu: floor_cpu.per_op(),
         register_samples,
         floor_samples,
     };
@@ -551,9 +660,10 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
     .await;
     let storm_per_s = args.agents as f64 / storm_elapsed.as_secs_f64();
 
-    // Unloaded and flooded blocks alternate (two rounds each), so machine noise lands on
-    // both; each side gets `--sequential` samples in all.
-    let n_flood = args.sequential.max(2);
+    // Unloaded and flooded blocks alternate (four rounds each), so machine noise lands
+    // on both; each side gets `--flood-samples` samples in all.
+    const FLOOD_ROUNDS: usize = 4;
+    let n_flood = args.flood_samples.max(FLOOD_ROUNDS);
     progress(&format!(
         "wrong-key flood: {n_flood} sequential registers unloaded and {n_flood} under {} wrong keys/s, alternating",
         args.flood_rate
@@ -594,8 +704,8 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
     };
     let (mut unloaded, mut flooded) = (Vec::new(), Vec::new());
     let (mut flood_elapsed, mut flood_failures) = (Duration::ZERO, 0);
-    let half = n_flood / 2;
-    for r in 0..2 {
+    let half = n_flood / FLOOD_ROUNDS;
+    for r in 0..FLOOD_ROUNDS {
         let base = r * 2 * half;
         let keys: Vec<KeyPairs> = (0..half).map(|_| KeyPairs::generate()).collect();
         let (s, _, _) = register_all(&b, &tokens[base..base + half], keys, None).await;
@@ -607,6 +717,12 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         let keys: Vec<KeyPairs> = (0..half).map(|_| KeyPairs::generate()).collect();
         let (s, _, f) = register_all(&b, &tokens[base + half..base + 2 * half], keys, None).await;
         flooding.store(false, std::sync::atomic::Ordering::Relaxed);
+        progress(&format!(
+            "  round {}: p99 unloaded {} µs, flooded {} µs",
+            r + 1,
+            percentiles(&unloaded[unloaded.len() - half..]).p99_us,
+            percentiles(&s).p99_us
+        ));
         flood_elapsed += on.elapsed();
         flooded.extend(s);
         flood_failures += f;
@@ -658,6 +774,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         "flood_measured_secs": flood_elapsed.as_secs_f64(),
         "flood_register_errors": flood_failures,
         "worker_rss_mib": rss,
+        "register_cpu_us": d.register_cpu,
+        "register_floor_cpu_us": d.floor_cpu,
+        "worker_signatures": d.signatures,
         "ratios": {
             "register_throughput_vs_floor": ratio(d.register_per_s, d.register_floor_per_s),
             "register_p50_vs_floor": ratio(d.register.p50_us as f64, d.register_floor.p50_us as f64),

@@ -3,10 +3,13 @@
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
+use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use rand::rngs::OsRng;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey as XPublicKey, StaticSecret};
 use zeroize::{Zeroize, Zeroizing};
@@ -98,32 +101,134 @@ pub enum SignatureCheck {
     BadSignature,
 }
 
-/// Checks a request signature with one decompression of the key: parses `key_hex`,
-/// refuses weak keys, then `verify_strict`s `sig_hex` over `msg`.
+/// Checks a request signature exactly as `verify_strict` does: parses `key_hex`, refuses
+/// weak keys, then verifies `sig_hex` over `msg`.
 pub fn verify_request(key_hex: &str, msg: &[u8], sig_hex: &str) -> Result<SignKey, SignatureCheck> {
-    let mut raw = [0u8; 32];
-    let lower = key_hex.len() == 64
-        && key_hex
-            .bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
-    if !lower || hex::decode_to_slice(key_hex, &mut raw).is_err() {
-        return Err(SignatureCheck::BadKey(
-            "signing key must be 64 lowercase hex characters".into(),
-        ));
+    let prepared = PreparedSig::parse(key_hex, msg, sig_hex)?;
+    if prepared.verify() {
+        Ok(prepared.key)
+    } else {
+        Err(SignatureCheck::BadSignature)
     }
-    let vk = VerifyingKey::from_bytes(&raw)
-        .ok()
-        .filter(|k| !k.is_weak())
-        .ok_or_else(|| {
-            SignatureCheck::BadKey("signing key is not a valid, non-weak Ed25519 public key".into())
-        })?;
-    let mut sig = [0u8; 64];
-    if sig_hex.len() != 128 || hex::decode_to_slice(sig_hex, &mut sig).is_err() {
-        return Err(SignatureCheck::BadSignature);
+}
+
+/// A request signature parsed and pre-checked the way ed25519-dalek's `verify_strict`
+/// checks it (key and `R` decompress and are not of small order, `s` is canonical), with
+/// its challenge `k = SHA-512(R ‖ A ‖ msg)` computed: ready to be verified alone
+/// ([`PreparedSig::verify`], the same equation as `verify_strict`) or in a batch
+/// ([`verify_batch`]).
+pub struct PreparedSig {
+    key: SignKey,
+    minus_a: EdwardsPoint,
+    r: EdwardsPoint,
+    r_bytes: [u8; 32],
+    s: Scalar,
+    k: Scalar,
+}
+
+impl fmt::Debug for PreparedSig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedSig")
+            .field("key", &self.key.to_hex())
+            .finish_non_exhaustive()
     }
-    vk.verify_strict(msg, &Signature::from_bytes(&sig))
-        .map_err(|_| SignatureCheck::BadSignature)?;
-    SignKey::from_checked(raw).ok_or(SignatureCheck::BadSignature)
+}
+
+impl PreparedSig {
+    /// Parses and pre-checks; a refusal here is final.
+    pub fn parse(key_hex: &str, msg: &[u8], sig_hex: &str) -> Result<Self, SignatureCheck> {
+        let mut raw = [0u8; 32];
+        let lower = key_hex.len() == 64
+            && key_hex
+                .bytes()
+                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+        if !lower || hex::decode_to_slice(key_hex, &mut raw).is_err() {
+            return Err(SignatureCheck::BadKey(
+                "signing key must be 64 lowercase hex characters".into(),
+            ));
+        }
+        let a = CompressedEdwardsY(raw)
+            .decompress()
+            .filter(|a| !a.is_small_order())
+            .ok_or_else(|| {
+                SignatureCheck::BadKey(
+                    "signing key is not a valid, non-weak Ed25519 public key".into(),
+                )
+            })?;
+        let key = SignKey::from_checked(raw).ok_or(SignatureCheck::BadSignature)?;
+        let mut sig = [0u8; 64];
+        if sig_hex.len() != 128 || hex::decode_to_slice(sig_hex, &mut sig).is_err() {
+            return Err(SignatureCheck::BadSignature);
+        }
+        let mut r_bytes = [0u8; 32];
+        r_bytes.copy_from_slice(&sig[..32]);
+        let mut s_bytes = [0u8; 32];
+        s_bytes.copy_from_slice(&sig[32..]);
+        let r = CompressedEdwardsY(r_bytes)
+            .decompress()
+            .filter(|r| !r.is_small_order())
+            .ok_or(SignatureCheck::BadSignature)?;
+        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
+            .ok_or(SignatureCheck::BadSignature)?;
+        let mut h = Sha512::new();
+        h.update(r_bytes);
+        h.update(raw);
+        h.update(msg);
+        Ok(Self {
+            key,
+            minus_a: -a,
+            r,
+            r_bytes,
+            s,
+            k: Scalar::from_hash(h),
+        })
+    }
+
+    /// The signer's key.
+    pub fn key(&self) -> SignKey {
+        self.key
+    }
+
+    /// `verify_strict`'s equation: the encoding of `[k](−A) + [s]B` equals `R`'s.
+    pub fn verify(&self) -> bool {
+        let r = EdwardsPoint::vartime_double_scalar_mul_basepoint(&self.k, &self.minus_a, &self.s);
+        r.compress().0 == self.r_bytes
+    }
+}
+
+/// Checks many signatures at once: `[Σ zᵢsᵢ]B − Σ [zᵢ]Rᵢ − Σ [zᵢkᵢ]Aᵢ = 0` with random
+/// odd 128-bit `zᵢ`, one multiscalar multiplication (about half the work per signature
+/// of one-by-one checks from four signatures up). `true` means every signature verifies;
+/// `false` means at least one does not (check them one by one to find which).
+///
+/// Against a signature that fails `verify_strict`, the random `zᵢ` make a false `true`
+/// negligible (2⁻¹²⁸) for any forger. The one difference from `verify_strict`: a
+/// signature whose error is a small-order point can only be made by the key's holder,
+/// and two such from key holders in the same batch may cancel; it never lets anyone act
+/// for a key they do not hold. Odd `zᵢ` make a lone one always fail.
+pub fn verify_batch(sigs: &[PreparedSig]) -> bool {
+    match sigs {
+        [] => return true,
+        [one] => return one.verify(),
+        _ => {}
+    }
+    let mut scalars = Vec::with_capacity(2 * sigs.len() + 1);
+    let mut points = Vec::with_capacity(2 * sigs.len() + 1);
+    let mut b_coeff = Scalar::ZERO;
+    for sig in sigs {
+        let mut z = [0u8; 32];
+        OsRng.fill_bytes(&mut z[..16]);
+        z[0] |= 1;
+        let z = Scalar::from_bytes_mod_order(z);
+        b_coeff += z * sig.s;
+        scalars.push(-z);
+        points.push(sig.r);
+        scalars.push(z * sig.k);
+        points.push(sig.minus_a);
+    }
+    scalars.push(b_coeff);
+    points.push(curve25519_dalek::constants::ED25519_BASEPOINT_POINT);
+    EdwardsPoint::vartime_multiscalar_mul(&scalars, &points).is_identity()
 }
 
 /// A client's two key pairs: Ed25519 for signing, X25519 for key exchange.

@@ -215,3 +215,191 @@ fn generated_keys_sign_and_verify() {
     assert!(verify_request(&kp.sign_pub().to_hex(), b"other", &sig).is_err());
     assert!(kp.kex_pub().is_ok());
 }
+
+/// ed25519-dalek's own answer: `from_bytes`, not weak, `verify_strict`.
+fn dalek_strict(key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    VerifyingKey::from_bytes(key).is_ok_and(|k| {
+        !k.is_weak()
+            && k.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(sig))
+                .is_ok()
+    })
+}
+
+fn ours(key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
+    PreparedSig::parse(&hex::encode(key), msg, &hex::encode(sig)).is_ok_and(|p| p.verify())
+}
+
+fn prepared(key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> PreparedSig {
+    PreparedSig::parse(&hex::encode(key), msg, &hex::encode(sig)).unwrap()
+}
+
+/// A signature by `seed` over `msg`, optionally made malformed: a small-order point added
+/// to the key or to `R` (mixed-order points pass the small-order checks), `s + ℓ`
+/// (non-canonical), or one flipped bit.
+fn variant(seed: [u8; 32], msg: &[u8], how: u8, at: usize) -> ([u8; 32], [u8; 64]) {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    let sk = SigningKey::from_bytes(&seed);
+    let mut key = sk.verifying_key().to_bytes();
+    let mut sig = sk.sign(msg).to_bytes();
+    let torsion = EIGHT_TORSION[1 + at % 7];
+    match how % 6 {
+        0 => {}
+        1 => {
+            let a = CompressedEdwardsY(key).decompress().unwrap() + torsion;
+            key = a.compress().0;
+        }
+        2 => {
+            let mut r = [0u8; 32];
+            r.copy_from_slice(&sig[..32]);
+            let r = CompressedEdwardsY(r).decompress().unwrap() + torsion;
+            sig[..32].copy_from_slice(&r.compress().0);
+        }
+        3 => {
+            // s + ℓ still fits in 32 bytes for most s: a non-canonical encoding.
+            // ℓ = 2^252 + 27742317777372353535851937790883648493, little endian.
+            let l: [u8; 32] =
+                hex::decode("edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010")
+                    .unwrap()
+                    .try_into()
+                    .unwrap();
+            let mut carry = 0u16;
+            for i in 0..32 {
+                let v = u16::from(sig[32 + i]) + u16::from(l[i]) + carry;
+                sig[32 + i] = v as u8;
+                carry = v >> 8;
+            }
+        }
+        4 => sig[at % 64] ^= 1 << (at % 8),
+        _ => key[at % 32] ^= 1 << (at % 8),
+    }
+    (key, sig)
+}
+
+#[test]
+fn prepared_signatures_agree_with_verify_strict_on_the_vectors() {
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../tests/data/test-vectors.json")).unwrap();
+    for case in v["signed_requests"].as_array().unwrap() {
+        let key: [u8; 32] = hex::decode(case["Roster-Key"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let msg = hex::decode(case["signed_bytes_hex"].as_str().unwrap()).unwrap();
+        let sig: [u8; 64] = hex::decode(case["Roster-Sig"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        assert!(ours(&key, &msg, &sig) && dalek_strict(&key, &msg, &sig));
+    }
+    for small in v["bad_keys"]["ed25519_small_order_keys"]
+        .as_array()
+        .unwrap()
+    {
+        let hex_key = small.as_str().unwrap();
+        let r = PreparedSig::parse(hex_key, b"m", &"00".repeat(64));
+        assert!(matches!(r, Err(SignatureCheck::BadKey(_))), "{hex_key}");
+    }
+}
+
+#[test]
+fn every_kind_of_malformed_signature_is_judged_as_verify_strict_judges_it() {
+    let msg = b"roster-v1\nroster.v1.register\n1\nnonce\n{}";
+    for how in 0..6u8 {
+        for at in 0..40usize {
+            let seed = [how.wrapping_mul(31).wrapping_add(at as u8); 32];
+            let (key, sig) = variant(seed, msg, how, at);
+            assert_eq!(
+                ours(&key, msg, &sig),
+                dalek_strict(&key, msg, &sig),
+                "variant {how}/{at}"
+            );
+            if (2..=4).contains(&how) {
+                assert!(
+                    !dalek_strict(&key, msg, &sig),
+                    "variant {how}/{at} must fail"
+                );
+            }
+        }
+    }
+    // A small-order R is refused before any arithmetic, like verify_strict does.
+    let sk = SigningKey::from_bytes(&[7; 32]);
+    let mut sig = sk.sign(msg).to_bytes();
+    sig[..32].copy_from_slice(&[
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ]);
+    let key = sk.verifying_key().to_bytes();
+    assert!(!dalek_strict(&key, msg, &sig));
+    assert!(matches!(
+        PreparedSig::parse(&hex::encode(key), msg, &hex::encode(sig)),
+        Err(SignatureCheck::BadSignature)
+    ));
+}
+
+#[test]
+fn a_batch_passes_only_when_every_signature_verifies() {
+    let msgs: Vec<Vec<u8>> = (0..24u8).map(|i| vec![i; 100 + usize::from(i)]).collect();
+    // Good signatures by distinct keys over the first `n` messages.
+    let good_sigs = |n: usize| -> Vec<PreparedSig> {
+        msgs[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let (k, s) = variant([i as u8 + 1; 32], m, 0, 0);
+                prepared(&k, m, &s)
+            })
+            .collect()
+    };
+    let good = good_sigs(msgs.len());
+    assert!(verify_batch(&good));
+    assert!(verify_batch(&good[..2]) && verify_batch(&good[..1]) && verify_batch(&[]));
+    // One wrong signature anywhere in the batch fails it.
+    for bad_at in [0, 7, 23] {
+        let mut sigs = good_sigs(msgs.len());
+        let (k, s) = variant([bad_at as u8 + 1; 32], &msgs[bad_at], 0, 0);
+        sigs[bad_at] = prepared(&k, b"another message", &s);
+        assert!(!verify_batch(&sigs), "bad signature at {bad_at}");
+    }
+    // A lone signature whose only error is a small-order component of R (it passes the
+    // small-order checks) never passes a batch: the batch weights are odd.
+    for round in 0..200usize {
+        let mut sigs = good_sigs(4);
+        let (k, s) = variant([9; 32], &msgs[5], 2, round);
+        assert!(!ours(&k, &msgs[5], &s));
+        sigs.push(prepared(&k, &msgs[5], &s));
+        assert!(!verify_batch(&sigs), "round {round}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn prepared_verify_matches_verify_strict(
+        seed in proptest::prelude::any::<[u8; 32]>(),
+        msg in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        how in 0u8..6,
+        at in 0usize..512,
+    ) {
+        let (key, sig) = variant(seed, &msg, how, at);
+        proptest::prop_assert_eq!(ours(&key, &msg, &sig), dalek_strict(&key, &msg, &sig));
+    }
+
+    #[test]
+    fn a_batch_agrees_with_one_by_one_checks(
+        seeds in proptest::collection::vec(proptest::prelude::any::<[u8; 32]>(), 2..12),
+        flips in proptest::collection::vec(proptest::prelude::any::<bool>(), 12),
+    ) {
+        let sigs: Vec<PreparedSig> = seeds
+            .iter()
+            .zip(&flips)
+            .filter_map(|(seed, flip)| {
+                // A flipped bit in the message, or none; parse failures are not batched.
+                let (k, s) = variant(*seed, b"msg", 0, 0);
+                let m: &[u8] = if *flip { b"msh" } else { b"msg" };
+                PreparedSig::parse(&hex::encode(k), m, &hex::encode(s)).ok()
+            })
+            .collect();
+        let each = sigs.iter().all(PreparedSig::verify);
+        proptest::prop_assert_eq!(verify_batch(&sigs), each);
+    }
+}

@@ -138,7 +138,7 @@ pub struct KeyVerifier {
     pool: Pool,
     cache_key: CacheKey,
     cache: Mutex<HashMap<Slot, Arc<OnceCell<Option<u32>>>>>,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    failures: Mutex<HashMap<String, SiteFailures>>,
     dummy_phc: Arc<str>,
     runs: AtomicU64,
     queued: Arc<std::sync::atomic::AtomicUsize>,
@@ -217,6 +217,11 @@ impl KeyVerifier {
     }
 
     /// Checks `key` for the site `site_id` (`tenant/SITE`), whose record may not exist.
+    ///
+    /// Every Argon2 run for a key not yet verified holds one of the site's `fail_limit`
+    /// slots while it runs, and a wrong key keeps it as a failure for `fail_window`: so a
+    /// burst of wrong keys costs at most `fail_limit` Argon2 runs per window, not as many
+    /// as can be queued before the first one fails.
     pub async fn verify(
         &self,
         site_id: &str,
@@ -224,9 +229,12 @@ impl KeyVerifier {
         key: &EnrollmentKey,
     ) -> Verdict {
         let Some(site) = site else {
-            if self.throttled(site_id) || self.saturated() {
+            if self.saturated() {
                 return Verdict::Throttled;
             }
+            let Some(_slot) = self.reserve(site_id) else {
+                return Verdict::Throttled;
+            };
             let phc = self.dummy_phc.clone();
             let secret = zeroize::Zeroizing::new(key.secret().expose().as_bytes().to_vec());
             let _ = self
@@ -259,7 +267,7 @@ impl KeyVerifier {
             // A verified key: no Argon2, no throttle.
             Some(cell) if cell.get().is_some_and(|v| v.is_some()) => cell,
             other => {
-                if self.throttled(site_id) || self.saturated() {
+                if self.saturated() {
                     return Verdict::Throttled;
                 }
                 match other {
@@ -269,31 +277,43 @@ impl KeyVerifier {
             }
         };
         let secret = zeroize::Zeroizing::new(key.secret().expose().as_bytes().to_vec());
-        let result = *cell
-            .get_or_init(|| {
+        // One Argon2 run per (site, key) at a time: requests with the same key wait for
+        // it. Only the request that runs it takes a throttle slot; a throttled run
+        // leaves the cell empty for the next request to try.
+        let outcome = cell
+            .get_or_try_init(|| {
                 async {
+                    let Some(_slot) = self.reserve(site_id) else {
+                        return Err(());
+                    };
                     let live = live.clone();
-                    self.on_pool(move |scratch| {
-                        live.iter()
-                            .find(|(_, phc)| crypto::argon2_verify_with(scratch, &secret, phc))
-                            .map(|(v, _)| *v)
-                    })
-                    .await
-                    .flatten()
+                    let verified = self
+                        .on_pool(move |scratch| {
+                            live.iter()
+                                .find(|(_, phc)| crypto::argon2_verify_with(scratch, &secret, phc))
+                                .map(|(v, _)| *v)
+                        })
+                        .await
+                        .flatten();
+                    if verified.is_none() {
+                        // Recorded while the slot is still held: no gap for another run.
+                        self.record_failure(site_id);
+                    }
+                    Ok(verified)
                 }
                 .in_current_span()
             })
             .await;
-        match result {
-            Some(v) if live.iter().any(|(lv, _)| *lv == v) => Verdict::Valid(v),
-            _ => {
+        match outcome {
+            Err(()) => Verdict::Throttled,
+            Ok(Some(v)) if live.iter().any(|(lv, _)| lv == v) => Verdict::Valid(*v),
+            Ok(result) => {
                 if result.is_none() {
                     // Keep only keys that verified; a wrong key leaves nothing behind.
                     if let Ok(mut c) = self.cache.lock() {
                         c.remove(&slot);
                     }
                 }
-                self.record_failure(site_id);
                 Verdict::Denied
             }
         }
@@ -311,31 +331,66 @@ impl KeyVerifier {
         }
     }
 
-    fn throttled(&self, site_id: &str) -> bool {
-        let Ok(mut f) = self.failures.lock() else {
-            return false;
-        };
-        let Some(q) = f.get_mut(site_id) else {
-            return false;
-        };
-        let horizon = Instant::now().checked_sub(self.cfg.fail_window);
-        while q.front().is_some_and(|t| horizon.is_some_and(|h| *t < h)) {
-            q.pop_front();
+    /// Takes one of the site's throttle slots for an Argon2 run, unless recent failures
+    /// and runs in progress already hold them all.
+    fn reserve<'a>(&'a self, site_id: &str) -> Option<Reservation<'a>> {
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        if f.len() >= MAX_THROTTLED_SITES && !f.contains_key(site_id) {
+            // Bounded memory: forget idle sites (runs in progress keep their count).
+            f.retain(|_, s| s.running > 0);
         }
-        q.len() >= self.cfg.fail_limit
+        let site = f.entry(site_id.to_owned()).or_default();
+        let horizon = Instant::now().checked_sub(self.cfg.fail_window);
+        while site
+            .recent
+            .front()
+            .is_some_and(|t| horizon.is_some_and(|h| *t < h))
+        {
+            site.recent.pop_front();
+        }
+        if site.recent.len() + site.running >= self.cfg.fail_limit {
+            return None;
+        }
+        site.running += 1;
+        Some(Reservation {
+            verifier: self,
+            site_id: site_id.to_owned(),
+        })
     }
 
     fn record_failure(&self, site_id: &str) {
-        let Ok(mut f) = self.failures.lock() else {
-            return;
-        };
-        if f.len() >= MAX_THROTTLED_SITES && !f.contains_key(site_id) {
-            f.clear();
+        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let site = f.entry(site_id.to_owned()).or_default();
+        site.recent.push_back(Instant::now());
+        while site.recent.len() > self.cfg.fail_limit {
+            site.recent.pop_front();
         }
-        let q = f.entry(site_id.to_owned()).or_default();
-        q.push_back(Instant::now());
-        while q.len() > self.cfg.fail_limit {
-            q.pop_front();
+    }
+}
+
+/// Recent failures and Argon2 runs in progress at one site.
+#[derive(Debug, Default)]
+struct SiteFailures {
+    recent: VecDeque<Instant>,
+    running: usize,
+}
+
+/// One throttle slot held while an Argon2 run is in progress; released on drop (also
+/// when the request goes away mid-run).
+struct Reservation<'a> {
+    verifier: &'a KeyVerifier,
+    site_id: String,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        let mut f = self
+            .verifier
+            .failures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(site) = f.get_mut(&self.site_id) {
+            site.running = site.running.saturating_sub(1);
         }
     }
 }

@@ -268,6 +268,11 @@ impl NatsServer {
         self.port
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The store directory.
     pub fn dir(&self) -> &Path {
         &self.dir

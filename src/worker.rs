@@ -116,6 +116,7 @@ async fn run(
         audit,
         cfg: cfg.handlers.clone(),
         keys,
+        sigs: crate::sigbatch::SigBatcher::new(),
         evictor,
     });
     // Refusals are replied with a JSON body, so they go out through the success path of
@@ -123,6 +124,7 @@ async fn run(
     // endpoint's STATS `data.errors`.
     let errors: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let stats_errors = errors.clone();
+    let sigs = ctx.sigs.clone();
     let service = client
         .service_builder()
         .description("roster membership service")
@@ -132,7 +134,16 @@ async fn run(
                 .lock()
                 .map(|m| m.get(&name).copied().unwrap_or(0))
                 .unwrap_or(0);
-            serde_json::json!({ "errors": n })
+            let st = sigs.stats();
+            serde_json::json!({
+                "errors": n,
+                "signatures": {
+                    "inline": st.inline,
+                    "batched": st.batched,
+                    "batches": st.batches,
+                    "batch_failures": st.batch_failures,
+                },
+            })
         })
         .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
         .await

@@ -440,6 +440,60 @@ async fn failures_are_throttled_per_site_but_the_right_key_still_enrolls() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_keys_costs_at_most_the_failure_limit_in_argon2_runs() {
+    let limit = 4;
+    let env = TestEnv::with_args(
+        1,
+        roster::config::WorkerArgs {
+            enroll_fail_limit: limit,
+            ..Default::default()
+        },
+    )
+    .await;
+    let key = env.site("acme-phx", Policy::Auto).await;
+    let runs_before = env.argon2_runs();
+    // 40 different wrong keys at once: none has failed yet when most of them arrive.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let a = agent(&env).with_timeout(Duration::from_secs(60));
+        tasks.push(tokio::spawn(async move {
+            let wrong = roster::crypto::Secret::mint(roster::crypto::SecretKind::Enrollment);
+            a.enroll(&args("acme-phx", wrong.expose(), &format!("x-{i}")))
+                .await
+                .unwrap_err()
+                .code()
+                .unwrap()
+        }));
+    }
+    let mut denied = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            ErrorCode::EnrollmentDenied => denied += 1,
+            ErrorCode::RateLimited => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let runs = env.argon2_runs() - runs_before;
+    println!("40 racing wrong keys: {denied} denied after Argon2, {runs} Argon2 runs");
+    assert_eq!(runs, limit as u64, "each run holds a throttle slot");
+    assert_eq!(denied, limit);
+    // Unknown sites share the rule (the dummy verification is a run too).
+    let before = env.argon2_runs();
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let a = agent(&env).with_timeout(Duration::from_secs(60));
+        let key = key.clone();
+        tasks.push(tokio::spawn(async move {
+            a.enroll(&args("nowhere", &key, &format!("y-{i}"))).await
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_err());
+    }
+    assert_eq!(env.argon2_runs() - before, limit as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_enroll_input_is_bad_request_and_writes_nothing() {
     let env = TestEnv::start().await;
     let key = env.site("acme-phx", Policy::Auto).await;

@@ -162,3 +162,55 @@ async fn replay_protection_holds_across_workers() {
     }
     assert_eq!((ok, replayed), (1, 19));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_requests_are_checked_in_batches_and_a_bad_signature_fails_only_itself() {
+    let env = TestEnv::start().await;
+    let c = &env.owner;
+    let subject = c.subject(Endpoint::UserList);
+    // Every fifth request's body differs from the signed one: its signature fails the
+    // equation (not a parse check), so it reaches a batch and makes that batch fail.
+    let mut tasks = Vec::new();
+    for i in 0..300 {
+        let c = c.clone();
+        let subject = subject.clone();
+        tasks.push(tokio::spawn(async move {
+            let h = c.sign_headers(&subject, b"{}");
+            let body: &[u8] = if i % 5 == 0 { br#"{"limit":5}"# } else { b"{}" };
+            let code = c
+                .send_raw(&subject, h, Bytes::copy_from_slice(body))
+                .await
+                .unwrap()
+                .error_code()
+                .unwrap_or_else(|| "ok".into());
+            (i, code)
+        }));
+    }
+    for t in tasks {
+        let (i, code) = t.await.unwrap();
+        let want = if i % 5 == 0 {
+            "invalid_signature"
+        } else {
+            "ok"
+        };
+        assert_eq!(code, want, "request {i}");
+    }
+    let stats = env
+        .nats()
+        .request("$SRV.STATS.roster", Bytes::new())
+        .await
+        .unwrap();
+    let stats: serde_json::Value = serde_json::from_slice(&stats.payload).unwrap();
+    let sigs = &stats["endpoints"][0]["data"]["signatures"];
+    println!("signature checks: {sigs}");
+    let n = |k: &str| sigs[k].as_u64().unwrap();
+    assert!(
+        n("batches") > 0,
+        "300 racing requests formed no batch: {sigs}"
+    );
+    assert!(
+        n("batch_failures") > 0,
+        "no batch held a bad signature: {sigs}"
+    );
+    assert!(n("inline") + n("batched") >= 300);
+}
