@@ -113,14 +113,13 @@ pub fn verify_request(key_hex: &str, msg: &[u8], sig_hex: &str) -> Result<SignKe
 }
 
 /// A request signature parsed and pre-checked the way ed25519-dalek's `verify_strict`
-/// checks it (key and `R` decompress and are not of small order, `s` is canonical), with
-/// its challenge `k = SHA-512(R ‖ A ‖ msg)` computed: ready to be verified alone
-/// ([`PreparedSig::verify`], the same equation as `verify_strict`) or in a batch
-/// ([`verify_batch`]).
+/// checks it (the key decompresses and is not of small order, `R` is not a small-order
+/// point, `s` is canonical), with its challenge `k = SHA-512(R ‖ A ‖ msg)` computed:
+/// ready to be verified alone ([`PreparedSig::verify`], the same equation as
+/// `verify_strict`) or in a batch ([`verify_batch`]).
 pub struct PreparedSig {
     key: SignKey,
     minus_a: EdwardsPoint,
-    r: EdwardsPoint,
     r_bytes: [u8; 32],
     s: Scalar,
     k: Scalar,
@@ -132,6 +131,27 @@ impl fmt::Debug for PreparedSig {
             .field("key", &self.key.to_hex())
             .finish_non_exhaustive()
     }
+}
+
+/// The canonical encodings of the eight points of small order.
+fn small_order_encodings() -> &'static [[u8; 32]; 8] {
+    static ENC: std::sync::OnceLock<[[u8; 32]; 8]> = std::sync::OnceLock::new();
+    ENC.get_or_init(|| curve25519_dalek::constants::EIGHT_TORSION.map(|p| p.compress().0))
+}
+
+/// True when `bytes` is the canonical encoding of its `y` (below 2²⁵⁵ − 19).
+fn canonical_y(bytes: &[u8; 32]) -> bool {
+    // p = 2²⁵⁵ − 19: 0xed, then 30 × 0xff, then 0x7f (little endian), sign bit masked.
+    let mut y = *bytes;
+    y[31] &= 0x7f;
+    let p_bytes = {
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        p
+    };
+    // Compare as little-endian numbers, most significant byte first.
+    y.iter().rev().cmp(p_bytes.iter().rev()) == std::cmp::Ordering::Less
 }
 
 impl PreparedSig {
@@ -164,10 +184,13 @@ impl PreparedSig {
         r_bytes.copy_from_slice(&sig[..32]);
         let mut s_bytes = [0u8; 32];
         s_bytes.copy_from_slice(&sig[32..]);
-        let r = CompressedEdwardsY(r_bytes)
-            .decompress()
-            .filter(|r| !r.is_small_order())
-            .ok_or(SignatureCheck::BadSignature)?;
+        // verify_strict decompresses R to refuse small order. Without decompressing:
+        // a canonical small-order encoding is refused here, and any other encoding
+        // that is not canonical can never equal the canonical encoding `verify`
+        // compares with (and a batch decompresses and checks R itself).
+        if small_order_encodings().contains(&r_bytes) {
+            return Err(SignatureCheck::BadSignature);
+        }
         let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
             .ok_or(SignatureCheck::BadSignature)?;
         let mut h = Sha512::new();
@@ -177,7 +200,6 @@ impl PreparedSig {
         Ok(Self {
             key,
             minus_a: -a,
-            r,
             r_bytes,
             s,
             k: Scalar::from_hash(h),
@@ -193,6 +215,17 @@ impl PreparedSig {
     pub fn verify(&self) -> bool {
         let r = EdwardsPoint::vartime_double_scalar_mul_basepoint(&self.k, &self.minus_a, &self.s);
         r.compress().0 == self.r_bytes
+    }
+
+    /// `R` as a point for the batch equation: only when `verify_strict` would accept its
+    /// encoding (it decompresses, is canonical, and is not of small order).
+    fn batch_r(&self) -> Option<EdwardsPoint> {
+        if !canonical_y(&self.r_bytes) {
+            return None;
+        }
+        CompressedEdwardsY(self.r_bytes)
+            .decompress()
+            .filter(|r| !r.is_small_order())
     }
 }
 
@@ -216,13 +249,16 @@ pub fn verify_batch(sigs: &[PreparedSig]) -> bool {
     let mut points = Vec::with_capacity(2 * sigs.len() + 1);
     let mut b_coeff = Scalar::ZERO;
     for sig in sigs {
+        let Some(r) = sig.batch_r() else {
+            return false;
+        };
         let mut z = [0u8; 32];
-        OsRng.fill_bytes(&mut z[..16]);
+        rand::thread_rng().fill_bytes(&mut z[..16]);
         z[0] |= 1;
         let z = Scalar::from_bytes_mod_order(z);
         b_coeff += z * sig.s;
         scalars.push(-z);
-        points.push(sig.r);
+        points.push(r);
         scalars.push(z * sig.k);
         points.push(sig.minus_a);
     }

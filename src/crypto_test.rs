@@ -235,14 +235,14 @@ fn prepared(key: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> PreparedSig {
 
 /// A signature by `seed` over `msg`, optionally made malformed: a small-order point added
 /// to the key or to `R` (mixed-order points pass the small-order checks), `s + ℓ`
-/// (non-canonical), or one flipped bit.
+/// (non-canonical), one flipped bit, or a non-canonical small-order `R`.
 fn variant(seed: [u8; 32], msg: &[u8], how: u8, at: usize) -> ([u8; 32], [u8; 64]) {
     use curve25519_dalek::constants::EIGHT_TORSION;
     let sk = SigningKey::from_bytes(&seed);
     let mut key = sk.verifying_key().to_bytes();
     let mut sig = sk.sign(msg).to_bytes();
     let torsion = EIGHT_TORSION[1 + at % 7];
-    match how % 6 {
+    match how % 7 {
         0 => {}
         1 => {
             let a = CompressedEdwardsY(key).decompress().unwrap() + torsion;
@@ -270,7 +270,15 @@ fn variant(seed: [u8; 32], msg: &[u8], how: u8, at: usize) -> ([u8; 32], [u8; 64
             }
         }
         4 => sig[at % 64] ^= 1 << (at % 8),
-        _ => key[at % 32] ^= 1 << (at % 8),
+        5 => key[at % 32] ^= 1 << (at % 8),
+        _ => {
+            // R: y = 1 + p (the identity, not canonical) or y = p − 1 (the point of order
+            // two), each also with the sign bit set (x = 0 has no negative: not canonical).
+            let mut r = [0xffu8; 32];
+            r[0] = [0xee, 0xec][at % 2];
+            r[31] = 0x7f | (((at / 2) % 2) as u8) << 7;
+            sig[..32].copy_from_slice(&r);
+        }
     }
     (key, sig)
 }
@@ -304,7 +312,7 @@ fn prepared_signatures_agree_with_verify_strict_on_the_vectors() {
 #[test]
 fn every_kind_of_malformed_signature_is_judged_as_verify_strict_judges_it() {
     let msg = b"roster-v1\nroster.v1.register\n1\nnonce\n{}";
-    for how in 0..6u8 {
+    for how in 0..7u8 {
         for at in 0..40usize {
             let seed = [how.wrapping_mul(31).wrapping_add(at as u8); 32];
             let (key, sig) = variant(seed, msg, how, at);
@@ -313,7 +321,7 @@ fn every_kind_of_malformed_signature_is_judged_as_verify_strict_judges_it() {
                 dalek_strict(&key, msg, &sig),
                 "variant {how}/{at}"
             );
-            if (2..=4).contains(&how) {
+            if (2..=4).contains(&how) || how == 6 {
                 assert!(
                     !dalek_strict(&key, msg, &sig),
                     "variant {how}/{at} must fail"
@@ -377,7 +385,7 @@ proptest::proptest! {
     fn prepared_verify_matches_verify_strict(
         seed in proptest::prelude::any::<[u8; 32]>(),
         msg in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
-        how in 0u8..6,
+        how in 0u8..7,
         at in 0usize..512,
     ) {
         let (key, sig) = variant(seed, &msg, how, at);
@@ -402,4 +410,76 @@ proptest::proptest! {
         let each = sigs.iter().all(PreparedSig::verify);
         proptest::prop_assert_eq!(verify_batch(&sigs), each);
     }
+}
+
+#[test]
+fn a_signer_made_identity_r_is_refused_like_verify_strict_refuses_it() {
+    // With R = the identity and s = k·a, the equation [s]B − [k]A = R holds; only the
+    // small-order check on R refuses it.
+    let sk = SigningKey::from_bytes(&[42; 32]);
+    let key = sk.verifying_key().to_bytes();
+    let msg = b"crafted";
+    let mut r = [0u8; 32];
+    r[0] = 1;
+    let mut h = Sha512::new();
+    h.update(r);
+    h.update(key);
+    h.update(msg);
+    let s = Scalar::from_hash(h) * sk.to_scalar();
+    let mut sig = [0u8; 64];
+    sig[..32].copy_from_slice(&r);
+    sig[32..].copy_from_slice(s.as_bytes());
+    assert!(!dalek_strict(&key, msg, &sig));
+    assert!(matches!(
+        PreparedSig::parse(&hex::encode(key), msg, &hex::encode(sig)),
+        Err(SignatureCheck::BadSignature)
+    ));
+    // The check is what refuses it: the equation itself holds.
+    let a = CompressedEdwardsY(key).decompress().unwrap();
+    let mut h = Sha512::new();
+    h.update(r);
+    h.update(key);
+    h.update(msg);
+    let forged = PreparedSig {
+        key: SignKey::from_checked(key).unwrap(),
+        minus_a: -a,
+        r_bytes: r,
+        s,
+        k: Scalar::from_hash(h),
+    };
+    assert!(forged.verify());
+    assert!(forged.batch_r().is_none(), "a batch refuses it too");
+}
+
+#[test]
+fn only_canonical_r_encodings_enter_a_batch() {
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    assert!(!canonical_y(&p), "p itself");
+    let mut below = p;
+    below[0] = 0xec;
+    assert!(canonical_y(&below), "p - 1");
+    assert!(!canonical_y(&[0xff; 32]), "2^255 - 1 (sign bit set)");
+    let mut one = [0u8; 32];
+    one[0] = 1;
+    assert!(canonical_y(&one));
+    one[31] = 0x80; // the sign bit does not count
+    assert!(canonical_y(&one));
+    // y = 1 + p encodes the same point as y = 1 but is not canonical.
+    let mut y_plus_p = p;
+    y_plus_p[0] = 0xee;
+    assert!(!canonical_y(&y_plus_p));
+    assert_eq!(
+        CompressedEdwardsY(y_plus_p)
+            .decompress()
+            .map(|q| q.compress().0),
+        CompressedEdwardsY({
+            let mut o = [0u8; 32];
+            o[0] = 1;
+            o
+        })
+        .decompress()
+        .map(|q| q.compress().0)
+    );
 }
