@@ -455,7 +455,7 @@ fn prepare_registers(b: &Bench, tokens: &[String], keys: Vec<KeyPairs>) -> Prepa
 }
 
 /// Sends prepared registers, one at a time (`None`: latency samples) or `in_flight` at a
-/// time; returns (samples, elapsed, failures). Success is checked on the raw reply.
+/// time; returns (samples, elapsed, failures).
 async fn send_registers(
     p: &Prepared,
     in_flight: Option<usize>,
@@ -465,7 +465,10 @@ async fn send_registers(
         let (prepared, subject) = (p.0.clone(), subject.clone());
         async move {
             let (client, headers, body) = &prepared[i];
-            matches!(client.send_raw(&subject, headers.clone(), body.clone()).await, Ok(r) if r.error_code().is_none())
+            // Every failure carries `Nats-Service-Error-Code` (PROTOCOL.md), so a reply
+            // without it is a success; cheaper than parsing each body on the client.
+            matches!(client.send_raw(&subject, headers.clone(), body.clone()).await,
+                Ok(r) if r.headers.as_ref().is_none_or(|h| h.get(async_nats::service::NATS_SERVICE_ERROR_CODE).is_none()))
         }
     };
     let n = p.0.len();
@@ -529,31 +532,67 @@ async fn run_mode(args: &BenchArgs, sync_always: bool) -> anyhow::Result<(ModeRe
     let roster_pids = [server_pid, b.worker.child.id(), me];
     let floor_pids = [server_pid, floor.child.id(), me];
     let (mut roster_cpu, mut floor_cpu) = (CpuMeter::default(), CpuMeter::default());
+    #[derive(Clone, Copy)]
+    enum Step {
+        FloorSeq,
+        RosterSeq,
+        FloorConc,
+        RosterConc,
+    }
     for r in 0..ROUNDS {
         let part = |n: usize| (n * r / ROUNDS)..(n * (r + 1) / ROUNDS);
         let seq = part(args.sequential);
-        let (s1, f1) = sequential(seq.clone(), |i| floor.call(i)).await;
-        floor_samples.extend(s1);
-        ff1 += f1;
-        let keys: Vec<KeyPairs> = seq_keys.by_ref().take(seq.len()).collect();
-        let (s2, _, f2) = register_all(&b, &tokens[seq.clone()], keys, None).await;
-        register_samples.extend(s2);
-        rf1 += f2;
         let conc = part(args.registrations);
         let range = (args.sequential + conc.start)..(args.sequential + conc.end);
-        let before = CpuMeter::snap(floor_pids);
-        let (e1, f3) = concurrent(range.clone(), args.in_flight, |i| floor.call(i)).await;
-        floor_cpu.add(before, floor_pids, range.len());
-        floor_elapsed += e1;
-        ff2 += f3;
-        let keys: Vec<KeyPairs> = conc_keys.by_ref().take(range.len()).collect();
-        let n = range.len();
-        let prepared = prepare_registers(&b, &tokens[range], keys);
-        let before = CpuMeter::snap(roster_pids);
-        let (_, e2, f4) = send_registers(&prepared, Some(args.in_flight)).await;
-        roster_cpu.add(before, roster_pids, n);
-        reg_elapsed += e2;
-        rf2 += f4;
+        // Who goes first alternates, so the server's trailing work after a block (its
+        // write-behind) lands on each side equally often.
+        let steps = if r % 2 == 0 {
+            [
+                Step::FloorSeq,
+                Step::RosterSeq,
+                Step::FloorConc,
+                Step::RosterConc,
+            ]
+        } else {
+            [
+                Step::RosterSeq,
+                Step::FloorSeq,
+                Step::RosterConc,
+                Step::FloorConc,
+            ]
+        };
+        for step in steps {
+            match step {
+                Step::FloorSeq => {
+                    let (s1, f1) = sequential(seq.clone(), |i| floor.call(i)).await;
+                    floor_samples.extend(s1);
+                    ff1 += f1;
+                }
+                Step::RosterSeq => {
+                    let keys: Vec<KeyPairs> = seq_keys.by_ref().take(seq.len()).collect();
+                    let (s2, _, f2) = register_all(&b, &tokens[seq.clone()], keys, None).await;
+                    register_samples.extend(s2);
+                    rf1 += f2;
+                }
+                Step::FloorConc => {
+                    let before = CpuMeter::snap(floor_pids);
+                    let (e1, f3) =
+                        concurrent(range.clone(), args.in_flight, |i| floor.call(i)).await;
+                    floor_cpu.add(before, floor_pids, range.len());
+                    floor_elapsed += e1;
+                    ff2 += f3;
+                }
+                Step::RosterConc => {
+                    let keys: Vec<KeyPairs> = conc_keys.by_ref().take(range.len()).collect();
+                    let prepared = prepare_registers(&b, &tokens[range.clone()], keys);
+                    let before = CpuMeter::snap(roster_pids);
+                    let (_, e2, f4) = send_registers(&prepared, Some(args.in_flight)).await;
+                    roster_cpu.add(before, roster_pids, range.len());
+                    reg_elapsed += e2;
+                    rf2 += f4;
+                }
+            }
+        }
     }
     anyhow::ensure!(ff1 + ff2 == 0, "the floor failed {} requests", ff1 + ff2);
     let signatures = worker_signature_stats(&b.conns[0]).await;
@@ -671,8 +710,9 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
     let tokens = b.invites("flood", 2 * n_flood).await?;
     let flooding = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let flood = {
-        let (flooding, done) = (flooding.clone(), done.clone());
+        let (flooding, done, pending) = (flooding.clone(), done.clone(), pending.clone());
         let conn = b.conns[3].clone();
         let rate = args.flood_rate.max(1);
         tokio::spawn(async move {
@@ -687,6 +727,8 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
                 }
                 let c = RosterClient::new(conn.clone(), "roster", KeyPairs::generate())
                     .with_timeout(Duration::from_secs(5));
+                pending.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let pending = pending.clone();
                 tokio::spawn(async move {
                     let wrong = Secret::mint(SecretKind::Enrollment);
                     let a = EnrollArgs {
@@ -696,6 +738,7 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
                         ..Default::default()
                     };
                     let _ = c.enroll(&a).await;
+                    pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                 });
                 sent += 1;
             }
@@ -726,6 +769,14 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         flood_elapsed += on.elapsed();
         flooded.extend(s);
         flood_failures += f;
+        // The next unloaded block starts once the flood's last requests are answered,
+        // so none of its work lands on the unloaded side.
+        let settle = Instant::now();
+        while pending.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && settle.elapsed() < Duration::from_secs(10)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let flood_sent = flood.await.unwrap_or(0);
