@@ -1029,6 +1029,21 @@ pub fn table(r: &serde_json::Value) -> String {
         f("worker_rss_mib"),
         ok("worker_rss_le_64_mib")
     ));
+    let cpu = |k: &str| {
+        let c = &r[k];
+        let g = |f: &str| c[f].as_f64().unwrap_or(0.0);
+        format!(
+            "{:.0} / {:.0} / {:.0}",
+            g("server_us"),
+            g("responder_us"),
+            g("client_us")
+        )
+    };
+    out.push_str(&format!(
+        "CPU us/op server/worker/client  {:>14}  {:>14}\n",
+        cpu("register_cpu_us"),
+        cpu("register_floor_cpu_us")
+    ));
     if let Some(a) = r.get("sync_always") {
         let g = |k: &str| a[k].as_f64().unwrap_or(0.0);
         out.push_str(&format!(
