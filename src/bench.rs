@@ -29,25 +29,25 @@ use crate::wire::admin::{InviteCreateRequest, SiteCreateRequest};
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Registrations measured with `--in-flight` concurrency (per sync mode).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one())]
     pub registrations: usize,
     /// Sequential requests for the latency percentiles.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = 500, value_parser = at_least_one())]
     pub sequential: usize,
     /// Agents in the enrollment storm (one site key).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one())]
     pub agents: usize,
     /// Requests in flight for the throughput runs.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 64, value_parser = at_least_one())]
     pub in_flight: usize,
     /// Sequential registers measured unloaded, and again under the flood.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
     pub flood_samples: usize,
     /// Wrong-key enrollments per second during the flood.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
     pub flood_rate: u32,
     /// Seconds the Argon2 ceiling is measured for.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     pub argon2_secs: u64,
     /// Skip the second pass with `sync_interval: always`.
     #[arg(long)]
@@ -58,6 +58,11 @@ pub struct BenchArgs {
     /// Print one JSON object on stdout (progress goes to stderr either way).
     #[arg(long)]
     pub json: bool,
+}
+
+/// Counts must be at least 1 (0 in flight would never finish; 0 samples has no p50).
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
 }
 
 fn progress(msg: &str) {

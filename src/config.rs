@@ -132,6 +132,10 @@ pub struct WorkerArgs {
     /// Most requests handled at once by this worker; more wait in NATS.
     #[arg(long, env = "ROSTER_MAX_IN_FLIGHT", default_value_t = 512)]
     pub max_in_flight: usize,
+    /// On SIGTERM/SIGINT, how long to finish requests in flight and drain the
+    /// connection before exiting anyway (e.g. when NATS is gone), in seconds.
+    #[arg(long, env = "ROSTER_SHUTDOWN_GRACE_SECS", default_value_t = 30)]
+    pub shutdown_grace_secs: u64,
     /// Allowed clock difference of signed requests, in seconds.
     #[arg(long, env = "ROSTER_CLOCK_WINDOW_SECS", default_value_t = 60)]
     pub clock_window_secs: u64,
@@ -185,6 +189,7 @@ impl Default for WorkerArgs {
         Self {
             replicas: 1,
             max_in_flight: 512,
+            shutdown_grace_secs: 30,
             clock_window_secs: 60,
             argon2_m_kib: 19456,
             argon2_t: 2,
@@ -210,6 +215,8 @@ pub struct WorkerConfig {
     pub handlers: HandlerConfig,
     pub store: StoreConfig,
     pub max_in_flight: usize,
+    /// How long a stopping worker waits for requests in flight and the drain.
+    pub shutdown_grace: Duration,
     pub replicas: usize,
     pub keyring: crate::keyring::KeyringConfig,
     /// The auth callout, when this worker answers it.
@@ -257,6 +264,7 @@ impl WorkerConfig {
                 nonce_ttl: window * 2 + Duration::from_secs(30),
             },
             max_in_flight: w.max_in_flight,
+            shutdown_grace: Duration::from_secs(w.shutdown_grace_secs),
             replicas: w.replicas,
             keyring: crate::keyring::KeyringConfig {
                 argon2: crate::crypto::Argon2Params {

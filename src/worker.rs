@@ -182,19 +182,37 @@ async fn run(
     let _ = ready.send(());
 
     let _ = stop.wait_for(|s| *s).await;
-    tracing::info!("shutting down: no new requests; finishing those in flight");
-    for l in loops {
-        let _ = l.await;
+    tracing::info!(
+        grace_secs = cfg.shutdown_grace.as_secs(),
+        "shutting down: no new requests; finishing those in flight"
+    );
+    let finish = async {
+        for l in loops {
+            let _ = l.await;
+        }
+        if let Some(c) = callout {
+            let _ = c.await;
+        }
+        // Every request task holds a permit; taking them all waits for the last one.
+        let _all = permits.acquire_many(cfg.max_in_flight as u32).await;
+        let _ = service.stop().await;
+        client.flush().await?;
+        let _ = client.drain().await;
+        anyhow::Ok(())
+    };
+    // Without NATS (a server that went away) the drain would wait for a reconnect
+    // forever; a stopping worker gives up after the grace period. Requests it did not
+    // finish are safe to retry (every step is idempotent).
+    match tokio::time::timeout(cfg.shutdown_grace, finish).await {
+        Ok(r) => {
+            r?;
+            tracing::info!("worker stopped");
+        }
+        Err(_) => tracing::warn!(
+            in_flight = cfg.max_in_flight - permits.available_permits(),
+            "shutdown grace period over; exiting without finishing"
+        ),
     }
-    if let Some(c) = callout {
-        let _ = c.await;
-    }
-    // Every request task holds a permit; taking them all waits for the last one.
-    let _all = permits.acquire_many(cfg.max_in_flight as u32).await;
-    let _ = service.stop().await;
-    client.flush().await?;
-    let _ = client.drain().await;
-    tracing::info!("worker stopped");
     Ok(())
 }
 

@@ -483,7 +483,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => {
-            let report = crate::bench::run(&args).await?;
+            // Interrupted, the bench returns so its servers and temporary stores are
+            // dropped (killed and removed), not left behind.
+            let report = tokio::select! {
+                r = crate::bench::run(&args) => r?,
+                _ = wait_for_signal() => anyhow::bail!("interrupted; the bench's processes were stopped"),
+            };
             if args.json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
