@@ -192,6 +192,8 @@ impl WorkerProcess {
             .stderr(std::fs::File::create(log)?)
             .spawn()
             .context("starting the worker process")?;
+        // Owned from here on: if this start is abandoned, dropping it stops the worker.
+        let me = Self { child };
         let probe = async_nats::connect(url).await?;
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
@@ -201,7 +203,7 @@ impl WorkerProcess {
             )
             .await
             {
-                return Ok(Self { child });
+                return Ok(me);
             }
             anyhow::ensure!(Instant::now() < deadline, "the worker did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -357,6 +359,11 @@ impl Floor {
             .spawn()
             .context("starting the floor process")?;
         let stdout = child.stdout.take().context("floor stdout")?;
+        // Owned from here on: if this start is abandoned, dropping it stops the floor.
+        let mut me = Self {
+            child,
+            conns: Vec::new(),
+        };
         let ready = tokio::task::spawn_blocking(move || {
             let mut line = String::new();
             std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
@@ -364,11 +371,10 @@ impl Floor {
         })
         .await??;
         anyhow::ensure!(ready.trim() == "ready", "the floor process did not start");
-        let mut conns = Vec::new();
         for _ in 0..4 {
-            conns.push(async_nats::connect(url).await?);
+            me.conns.push(async_nats::connect(url).await?);
         }
-        Ok(Self { child, conns })
+        Ok(me)
     }
 
     async fn call(&self, i: usize) -> bool {
