@@ -141,17 +141,17 @@ fn small_order_encodings() -> &'static [[u8; 32]; 8] {
 
 /// True when `bytes` is the canonical encoding of its `y` (below 2²⁵⁵ − 19).
 fn canonical_y(bytes: &[u8; 32]) -> bool {
-    // p = 2²⁵⁵ − 19: 0xed, then 30 × 0xff, then 0x7f (little endian), sign bit masked.
-    let mut y = *bytes;
-    y[31] &= 0x7f;
-    let p_bytes = {
+    // p = 2²⁵⁵ − 19, little endian: 0xed, then 30 × 0xff, then 0x7f.
+    const P: [u8; 32] = {
         let mut p = [0xffu8; 32];
         p[0] = 0xed;
         p[31] = 0x7f;
         p
     };
-    // Compare as little-endian numbers, most significant byte first.
-    y.iter().rev().cmp(p_bytes.iter().rev()) == std::cmp::Ordering::Less
+    let mut y = *bytes;
+    y[31] &= 0x7f; // the sign bit is not part of y
+                   // Compare as little-endian numbers, most significant byte first.
+    y.iter().rev().cmp(P.iter().rev()) == std::cmp::Ordering::Less
 }
 
 impl PreparedSig {
@@ -248,12 +248,13 @@ pub fn verify_batch(sigs: &[PreparedSig]) -> bool {
     let mut scalars = Vec::with_capacity(2 * sigs.len() + 1);
     let mut points = Vec::with_capacity(2 * sigs.len() + 1);
     let mut b_coeff = Scalar::ZERO;
+    let mut rng = rand::thread_rng();
     for sig in sigs {
         let Some(r) = sig.batch_r() else {
             return false;
         };
         let mut z = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut z[..16]);
+        rng.fill_bytes(&mut z[..16]);
         z[0] |= 1;
         let z = Scalar::from_bytes_mod_order(z);
         b_coeff += z * sig.s;

@@ -32,7 +32,7 @@ struct State {
 }
 
 /// Counters for tests, STATS and the benchmark.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SigStats {
     /// Signatures checked on their own (no other check was waiting).
     pub inline: u64,

@@ -134,16 +134,7 @@ async fn run(
                 .lock()
                 .map(|m| m.get(&name).copied().unwrap_or(0))
                 .unwrap_or(0);
-            let st = sigs.stats();
-            serde_json::json!({
-                "errors": n,
-                "signatures": {
-                    "inline": st.inline,
-                    "batched": st.batched,
-                    "batches": st.batches,
-                    "batch_failures": st.batch_failures,
-                },
-            })
+            serde_json::json!({ "errors": n, "signatures": sigs.stats() })
         })
         .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
         .await
