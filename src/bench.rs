@@ -161,8 +161,6 @@ pub struct ModeResult {
     pub register_cpu: CpuPerOp,
     /// CPU per floor operation set at `--in-flight`.
     pub floor_cpu: CpuPerOp,
-    /// The worker's signature checks so far (inline, batched), from its STATS.
-    pub signatures: serde_json::Value,
     #[serde(skip)]
     pub register_samples: Vec<Duration>,
     #[serde(skip)]
@@ -391,16 +389,6 @@ impl Floor {
     }
 }
 
-/// The worker's signature counters (`data.signatures` of its micro STATS).
-async fn worker_signature_stats(nats: &async_nats::Client) -> serde_json::Value {
-    let reply = nats.request("$SRV.STATS.roster", Bytes::new()).await;
-    reply
-        .ok()
-        .and_then(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).ok())
-        .map(|v| v["endpoints"][0]["data"]["signatures"].clone())
-        .unwrap_or(serde_json::Value::Null)
-}
-
 /// Runs `f(i)` for `i in range` with `in_flight` at a time; returns (elapsed, failures).
 async fn concurrent<F, Fut>(
     range: std::ops::Range<usize>,
@@ -606,7 +594,6 @@ async fn run_mode(args: &BenchArgs, sync_always: bool) -> anyhow::Result<(ModeRe
         }
     }
     anyhow::ensure!(ff1 + ff2 == 0, "the floor failed {} requests", ff1 + ff2);
-    let signatures = worker_signature_stats(&b.conns[0]).await;
     let result = ModeResult {
         sync,
         register_per_s: args.registrations as f64 / reg_elapsed.as_secs_f64(),
@@ -615,7 +602,6 @@ async fn run_mode(args: &BenchArgs, sync_always: bool) -> anyhow::Result<(ModeRe
         register_floor: percentiles(&floor_samples),
         register_errors: rf1 + rf2,
         register_cpu: roster_cpu.per_op(),
-        signatures,
         floor_cpu: floor_cpu.per_op(),
         register_samples,
         floor_samples,
@@ -838,7 +824,6 @@ pub async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         "worker_rss_mib": rss,
         "register_cpu_us": d.register_cpu,
         "register_floor_cpu_us": d.floor_cpu,
-        "worker_signatures": d.signatures,
         "ratios": {
             "register_throughput_vs_floor": ratio(d.register_per_s, d.register_floor_per_s),
             "register_p50_vs_floor": ratio(d.register.p50_us as f64, d.register_floor.p50_us as f64),

@@ -1,12 +1,9 @@
-//! All cryptography in one place: Ed25519 request signatures, X25519 key checks, the
+//! All cryptography in one place: Ed25519ph request signatures, X25519 key checks, the
 //! secret formats (`inv_`, `cek_`, `cak_`) with their checksums, and digests.
 
 use std::fmt;
 
-use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
-use curve25519_dalek::scalar::Scalar;
-use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::{Digest, Sha256, Sha512};
@@ -101,171 +98,38 @@ pub enum SignatureCheck {
     BadSignature,
 }
 
-/// Checks a request signature exactly as `verify_strict` does: parses `key_hex`, refuses
-/// weak keys, then verifies `sig_hex` over `msg`.
+/// Checks a request signature (PROTOCOL §3): `key_hex` must be 64 lowercase hex
+/// characters of a valid, non-weak Ed25519 key, and `sig_hex` an Ed25519ph signature
+/// (RFC 8032 §5.1, SHA-512 prehash, empty context) of `msg`, checked by ed25519-dalek's
+/// `verify_prehashed_strict` and nothing else. A pure Ed25519 signature of the same
+/// bytes is refused: the key is also a NATS nkey, and NATS clients sign any connect
+/// nonce a server sends with pure Ed25519.
 pub fn verify_request(key_hex: &str, msg: &[u8], sig_hex: &str) -> Result<SignKey, SignatureCheck> {
-    let prepared = PreparedSig::parse(key_hex, msg, sig_hex)?;
-    if prepared.verify() {
-        Ok(prepared.key)
-    } else {
-        Err(SignatureCheck::BadSignature)
+    let mut raw = [0u8; 32];
+    let lower = key_hex.len() == 64
+        && key_hex
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+    if !lower || hex::decode_to_slice(key_hex, &mut raw).is_err() {
+        return Err(SignatureCheck::BadKey(
+            "signing key must be 64 lowercase hex characters".into(),
+        ));
     }
-}
-
-/// A request signature parsed and pre-checked the way ed25519-dalek's `verify_strict`
-/// checks it (the key decompresses and is not of small order, `R` is not a small-order
-/// point, `s` is canonical), with its challenge `k = SHA-512(R ‖ A ‖ msg)` computed:
-/// ready to be verified alone ([`PreparedSig::verify`], the same equation as
-/// `verify_strict`) or in a batch ([`verify_batch`]).
-pub struct PreparedSig {
-    key: SignKey,
-    minus_a: EdwardsPoint,
-    r_bytes: [u8; 32],
-    s: Scalar,
-    k: Scalar,
-}
-
-impl fmt::Debug for PreparedSig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PreparedSig")
-            .field("key", &self.key.to_hex())
-            .finish_non_exhaustive()
+    let vk = VerifyingKey::from_bytes(&raw)
+        .ok()
+        .filter(|k| !k.is_weak())
+        .ok_or_else(|| {
+            SignatureCheck::BadKey("signing key is not a valid, non-weak Ed25519 public key".into())
+        })?;
+    let key = SignKey::from_checked(raw).ok_or(SignatureCheck::BadSignature)?;
+    let mut sig = [0u8; 64];
+    if sig_hex.len() != 128 || hex::decode_to_slice(sig_hex, &mut sig).is_err() {
+        return Err(SignatureCheck::BadSignature);
     }
-}
-
-/// The canonical encodings of the eight points of small order.
-fn small_order_encodings() -> &'static [[u8; 32]; 8] {
-    static ENC: std::sync::OnceLock<[[u8; 32]; 8]> = std::sync::OnceLock::new();
-    ENC.get_or_init(|| curve25519_dalek::constants::EIGHT_TORSION.map(|p| p.compress().0))
-}
-
-/// True when `bytes` is the canonical encoding of its `y` (below 2²⁵⁵ − 19).
-fn canonical_y(bytes: &[u8; 32]) -> bool {
-    // p = 2²⁵⁵ − 19, little endian: 0xed, then 30 × 0xff, then 0x7f.
-    const P: [u8; 32] = {
-        let mut p = [0xffu8; 32];
-        p[0] = 0xed;
-        p[31] = 0x7f;
-        p
-    };
-    let mut y = *bytes;
-    y[31] &= 0x7f; // the sign bit is not part of y
-                   // Compare as little-endian numbers, most significant byte first.
-    y.iter().rev().cmp(P.iter().rev()) == std::cmp::Ordering::Less
-}
-
-impl PreparedSig {
-    /// Parses and pre-checks; a refusal here is final.
-    pub fn parse(key_hex: &str, msg: &[u8], sig_hex: &str) -> Result<Self, SignatureCheck> {
-        let mut raw = [0u8; 32];
-        let lower = key_hex.len() == 64
-            && key_hex
-                .bytes()
-                .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
-        if !lower || hex::decode_to_slice(key_hex, &mut raw).is_err() {
-            return Err(SignatureCheck::BadKey(
-                "signing key must be 64 lowercase hex characters".into(),
-            ));
-        }
-        let a = CompressedEdwardsY(raw)
-            .decompress()
-            .filter(|a| !a.is_small_order())
-            .ok_or_else(|| {
-                SignatureCheck::BadKey(
-                    "signing key is not a valid, non-weak Ed25519 public key".into(),
-                )
-            })?;
-        let key = SignKey::from_checked(raw).ok_or(SignatureCheck::BadSignature)?;
-        let mut sig = [0u8; 64];
-        if sig_hex.len() != 128 || hex::decode_to_slice(sig_hex, &mut sig).is_err() {
-            return Err(SignatureCheck::BadSignature);
-        }
-        let mut r_bytes = [0u8; 32];
-        r_bytes.copy_from_slice(&sig[..32]);
-        let mut s_bytes = [0u8; 32];
-        s_bytes.copy_from_slice(&sig[32..]);
-        // verify_strict decompresses R to refuse small order. Without decompressing:
-        // a canonical small-order encoding is refused here, and any other encoding
-        // that is not canonical can never equal the canonical encoding `verify`
-        // compares with (and a batch decompresses and checks R itself).
-        if small_order_encodings().contains(&r_bytes) {
-            return Err(SignatureCheck::BadSignature);
-        }
-        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
-            .ok_or(SignatureCheck::BadSignature)?;
-        let mut h = Sha512::new();
-        h.update(r_bytes);
-        h.update(raw);
-        h.update(msg);
-        Ok(Self {
-            key,
-            minus_a: -a,
-            r_bytes,
-            s,
-            k: Scalar::from_hash(h),
-        })
-    }
-
-    /// The signer's key.
-    pub fn key(&self) -> SignKey {
-        self.key
-    }
-
-    /// `verify_strict`'s equation: the encoding of `[k](−A) + [s]B` equals `R`'s.
-    pub fn verify(&self) -> bool {
-        let r = EdwardsPoint::vartime_double_scalar_mul_basepoint(&self.k, &self.minus_a, &self.s);
-        r.compress().0 == self.r_bytes
-    }
-
-    /// `R` as a point for the batch equation: only when `verify_strict` would accept its
-    /// encoding (it decompresses, is canonical, and is not of small order).
-    fn batch_r(&self) -> Option<EdwardsPoint> {
-        if !canonical_y(&self.r_bytes) {
-            return None;
-        }
-        CompressedEdwardsY(self.r_bytes)
-            .decompress()
-            .filter(|r| !r.is_small_order())
-    }
-}
-
-/// Checks many signatures at once: `[Σ zᵢsᵢ]B − Σ [zᵢ]Rᵢ − Σ [zᵢkᵢ]Aᵢ = 0` with random
-/// odd 128-bit `zᵢ`, one multiscalar multiplication (about half the work per signature
-/// of one-by-one checks from four signatures up). `true` means every signature verifies;
-/// `false` means at least one does not (check them one by one to find which).
-///
-/// Against a signature that fails `verify_strict`, the random `zᵢ` make a false `true`
-/// negligible (2⁻¹²⁸) for any forger. The one difference from `verify_strict`: a
-/// signature whose error is a small-order point can only be made by the key's holder,
-/// and two such from key holders in the same batch may cancel; it never lets anyone act
-/// for a key they do not hold. Odd `zᵢ` make a lone one always fail.
-pub fn verify_batch(sigs: &[PreparedSig]) -> bool {
-    match sigs {
-        [] => return true,
-        [one] => return one.verify(),
-        _ => {}
-    }
-    let mut scalars = Vec::with_capacity(2 * sigs.len() + 1);
-    let mut points = Vec::with_capacity(2 * sigs.len() + 1);
-    let mut b_coeff = Scalar::ZERO;
-    let mut rng = rand::thread_rng();
-    for sig in sigs {
-        let Some(r) = sig.batch_r() else {
-            return false;
-        };
-        let mut z = [0u8; 32];
-        rng.fill_bytes(&mut z[..16]);
-        z[0] |= 1;
-        let z = Scalar::from_bytes_mod_order(z);
-        b_coeff += z * sig.s;
-        scalars.push(-z);
-        points.push(r);
-        scalars.push(z * sig.k);
-        points.push(sig.minus_a);
-    }
-    scalars.push(b_coeff);
-    points.push(curve25519_dalek::constants::ED25519_BASEPOINT_POINT);
-    EdwardsPoint::vartime_multiscalar_mul(&scalars, &points).is_identity()
+    let sig = ed25519_dalek::Signature::from_bytes(&sig);
+    vk.verify_prehashed_strict(Sha512::new().chain_update(msg), None, &sig)
+        .map(|()| key)
+        .map_err(|_| SignatureCheck::BadSignature)
 }
 
 /// A client's two key pairs: Ed25519 for signing, X25519 for key exchange.
@@ -343,10 +207,23 @@ impl KeyPairs {
         user_nkey_of(&self.sign_pub())
     }
 
-    /// Signs `msg`; returns the lowercase hex signature.
+    /// Signs `msg` with Ed25519ph (SHA-512 prehash, empty context), the only kind of
+    /// signature roster requests carry (PROTOCOL §3); returns it as lowercase hex.
     pub fn sign_hex(&self, msg: &[u8]) -> String {
-        hex::encode(self.sign.sign(msg).to_bytes())
+        match self
+            .sign
+            .sign_prehashed(Sha512::new().chain_update(msg), None)
+        {
+            Ok(sig) => hex::encode(sig.to_bytes()),
+            // Only a context over 255 bytes can fail, and there is none.
+            Err(_) => unreachable_prehash(),
+        }
     }
+}
+
+#[cold]
+fn unreachable_prehash() -> String {
+    panic!("Ed25519ph signing failed without a context")
 }
 
 #[cold]

@@ -9,7 +9,6 @@
 //! - [`authz`]: roles and the permission catalog.
 //! - [`audit`]: audit events, their publisher and the query reader.
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
-//! - [`sigbatch`]: request signatures checked inline when idle, in batches under load.
 //! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
 //! - [`callout`]: the NATS auth callout and the evictor (kick after revoke).
@@ -40,7 +39,6 @@ pub mod identity;
 pub mod jwt;
 pub mod keyring;
 pub mod natsd;
-pub mod sigbatch;
 pub mod store;
 pub mod time_util;
 pub mod wire;

@@ -116,7 +116,6 @@ async fn run(
         audit,
         cfg: cfg.handlers.clone(),
         keys,
-        sigs: crate::sigbatch::SigBatcher::new(),
         evictor,
     });
     // Refusals are replied with a JSON body, so they go out through the success path of
@@ -124,7 +123,6 @@ async fn run(
     // endpoint's STATS `data.errors`.
     let errors: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let stats_errors = errors.clone();
-    let sigs = ctx.sigs.clone();
     let service = client
         .service_builder()
         .description("roster membership service")
@@ -134,7 +132,7 @@ async fn run(
                 .lock()
                 .map(|m| m.get(&name).copied().unwrap_or(0))
                 .unwrap_or(0);
-            serde_json::json!({ "errors": n, "signatures": sigs.stats() })
+            serde_json::json!({ "errors": n })
         })
         .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
         .await

@@ -71,8 +71,6 @@ pub struct Ctx {
     pub audit: Auditor,
     pub cfg: HandlerConfig,
     pub keys: std::sync::Arc<crate::keyring::KeyVerifier>,
-    /// Checks request signatures, in batches under load.
-    pub sigs: std::sync::Arc<crate::sigbatch::SigBatcher>,
     /// Closes revoked identities' connections; `None` without a system-account connection.
     pub evictor: Option<crate::callout::Evictor>,
 }
@@ -282,42 +280,6 @@ fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
     headers.and_then(|h| h.get(name)).map(|v| v.as_str())
 }
 
-/// A signed request whose headers parsed and whose key and signature passed the checks
-/// that need no curve arithmetic beyond decompression; the signature equation is next.
-struct Unverified {
-    sig: crypto::PreparedSig,
-    ts: i64,
-    nonce: Nonce,
-}
-
-/// Parses the four signature headers, the key and the signature. Writes nothing.
-fn parse_signed(
-    subject: &str,
-    headers: Option<&HeaderMap>,
-    body: &[u8],
-) -> Result<Unverified, ApiError> {
-    let missing =
-        |h: &str| ApiError::new(ErrorCode::InvalidSignature, format!("missing {h} header"));
-    let key_hex = header(headers, wire::HDR_KEY).ok_or_else(|| missing(wire::HDR_KEY))?;
-    let ts_s = header(headers, wire::HDR_TS).ok_or_else(|| missing(wire::HDR_TS))?;
-    let nonce_s = header(headers, wire::HDR_NONCE).ok_or_else(|| missing(wire::HDR_NONCE))?;
-    let sig = header(headers, wire::HDR_SIG).ok_or_else(|| missing(wire::HDR_SIG))?;
-    let ts: i64 = ts_s
-        .parse()
-        .ok()
-        .filter(|_| !ts_s.starts_with('+') && ts_s.len() <= 16)
-        .ok_or_else(|| ApiError::bad_request("Roster-Ts must be Unix milliseconds"))?;
-    let nonce = Nonce::parse(nonce_s)?;
-    let msg = crypto::signed_bytes(subject, ts_s, nonce_s, body);
-    let sig = crypto::PreparedSig::parse(key_hex, &msg, sig).map_err(|e| match e {
-        crypto::SignatureCheck::BadKey(why) => {
-            ApiError::bad_request(format!("{}: {why}", wire::HDR_KEY))
-        }
-        crypto::SignatureCheck::BadSignature => bad_signature(),
-    })?;
-    Ok(Unverified { sig, ts, nonce })
-}
-
 fn bad_signature() -> ApiError {
     ApiError::new(ErrorCode::InvalidSignature, "signature does not verify")
 }
@@ -343,35 +305,34 @@ fn check_clock(
     Ok(Signed { key, ts, nonce })
 }
 
-/// Checks the four signature headers, the signature and the clock. Writes nothing.
-/// (The worker does the same through its [`SigBatcher`](crate::sigbatch::SigBatcher).)
+/// Checks the four signature headers, the Ed25519ph signature (PROTOCOL §3) and the
+/// clock. Writes nothing.
 pub fn verify_signed(
     cfg: &HandlerConfig,
     subject: &str,
     headers: Option<&HeaderMap>,
     body: &[u8],
 ) -> Result<Signed, ApiError> {
-    let Unverified { sig, ts, nonce } = parse_signed(subject, headers, body)?;
-    if !sig.verify() {
-        return Err(bad_signature());
-    }
-    check_clock(cfg, sig.key(), ts, nonce)
-}
-
-/// [`verify_signed`] with the signature equation checked by the worker's batcher.
-async fn verify_signed_batched(
-    ctx: &Ctx,
-    subject: &str,
-    headers: Option<&HeaderMap>,
-    body: &[u8],
-) -> Result<Signed, ApiError> {
-    let Unverified { sig, ts, nonce } = parse_signed(subject, headers, body)?;
-    let key = sig.key();
-    match ctx.sigs.verify(sig).await {
-        Some(true) => check_clock(&ctx.cfg, key, ts, nonce),
-        Some(false) => Err(bad_signature()),
-        None => Err(ApiError::new(ErrorCode::Internal, "internal error")),
-    }
+    let missing =
+        |h: &str| ApiError::new(ErrorCode::InvalidSignature, format!("missing {h} header"));
+    let key_hex = header(headers, wire::HDR_KEY).ok_or_else(|| missing(wire::HDR_KEY))?;
+    let ts_s = header(headers, wire::HDR_TS).ok_or_else(|| missing(wire::HDR_TS))?;
+    let nonce_s = header(headers, wire::HDR_NONCE).ok_or_else(|| missing(wire::HDR_NONCE))?;
+    let sig = header(headers, wire::HDR_SIG).ok_or_else(|| missing(wire::HDR_SIG))?;
+    let ts: i64 = ts_s
+        .parse()
+        .ok()
+        .filter(|_| !ts_s.starts_with('+') && ts_s.len() <= 16)
+        .ok_or_else(|| ApiError::bad_request("Roster-Ts must be Unix milliseconds"))?;
+    let nonce = Nonce::parse(nonce_s)?;
+    let msg = crypto::signed_bytes(subject, ts_s, nonce_s, body);
+    let key = crypto::verify_request(key_hex, &msg, sig).map_err(|e| match e {
+        crypto::SignatureCheck::BadKey(why) => {
+            ApiError::bad_request(format!("{}: {why}", wire::HDR_KEY))
+        }
+        crypto::SignatureCheck::BadSignature => bad_signature(),
+    })?;
+    check_clock(cfg, key, ts, nonce)
 }
 
 impl Ctx {
@@ -550,7 +511,7 @@ async fn dispatch(
             wire::MAX_BODY
         )));
     }
-    let signed = verify_signed_batched(ctx, subject, headers, body).await?;
+    let signed = verify_signed(&ctx.cfg, subject, headers, body)?;
     *signer = Some(signed.clone());
     match ep {
         Endpoint::Register => {
