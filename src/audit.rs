@@ -89,6 +89,9 @@ pub struct AuditEvent {
     pub tenant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
+    /// Where the attempt came from, when the server tells (a connection, a host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     #[serde(default)]
     pub metadata: serde_json::Map<String, serde_json::Value>,
 }
@@ -112,6 +115,7 @@ impl AuditEvent {
             target,
             tenant: None,
             site: None,
+            source: None,
             metadata: serde_json::Map::new(),
         }
     }
@@ -163,6 +167,7 @@ pub struct Auditor {
     js: jetstream::Context,
     subject_prefix: String,
     stream_name: String,
+    security: crate::security::SecurityLog,
 }
 
 /// The audit stream's name for a subject prefix (`roster` → `ROSTER_AUDIT`).
@@ -179,6 +184,7 @@ impl Auditor {
         js: jetstream::Context,
         prefix: &str,
         replicas: usize,
+        security: crate::security::SecurityConfig,
     ) -> anyhow::Result<Self> {
         let name = stream_name(prefix);
         let cfg = stream::Config {
@@ -198,42 +204,26 @@ impl Auditor {
                 })?;
             }
         }
+        let security =
+            crate::security::SecurityLog::ensure(js.clone(), prefix, replicas, security).await?;
         Ok(Self {
             js,
             subject_prefix: prefix.to_owned(),
             stream_name: name,
+            security,
         })
+    }
+
+    /// The security log for strangers' denials (PROTOCOL §5).
+    pub fn security(&self) -> &crate::security::SecurityLog {
+        &self.security
     }
 
     /// Publishes one event and waits for the stream's ack. A duplicate (same id within
     /// the duplicate window) is acknowledged without a second copy.
     pub async fn publish(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let subject = format!("{}.audit.{}", self.subject_prefix, event.action);
-        let payload: bytes::Bytes = serde_json::to_vec(event)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            .into();
-        let mut delay = Duration::from_millis(50);
-        for attempt in 0..6 {
-            let msg = jetstream::message::PublishMessage::build()
-                .payload(payload.clone())
-                .message_id(event.id.as_str());
-            let res = match self.js.send_publish(subject.clone(), msg).await {
-                Ok(ack) => ack.await.map(|_| ()).map_err(|e| error_chain(&e)),
-                Err(e) => Err(error_chain(&e)),
-            };
-            match res {
-                Ok(()) => return Ok(()),
-                Err(why) if attempt < 5 => {
-                    tracing::debug!(attempt, %why, "audit publish failed, retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_millis(800));
-                }
-                Err(why) => return Err(StoreError::Unavailable(why)),
-            }
-        }
-        Err(StoreError::Unavailable(
-            "audit publish retries exhausted".into(),
-        ))
+        publish_event(&self.js, subject, event, 6).await
     }
 
     /// Reads matching events: the most recent `limit`, oldest first.
@@ -310,6 +300,90 @@ impl Auditor {
         let _ = stream.delete_consumer(&name).await;
         Ok(out.into())
     }
+}
+
+/// Publishes one event on `subject` with its id as `Nats-Msg-Id` and waits for the ack,
+/// retrying up to `attempts` times with a short backoff. A duplicate (same id within the
+/// duplicate window) is acknowledged without a second copy.
+pub(crate) async fn publish_event(
+    js: &jetstream::Context,
+    subject: String,
+    event: &AuditEvent,
+    attempts: u32,
+) -> Result<(), StoreError> {
+    let payload: bytes::Bytes = serde_json::to_vec(event)
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?
+        .into();
+    let mut delay = Duration::from_millis(50);
+    let mut last = String::from("no attempt");
+    for attempt in 0..attempts.max(1) {
+        if attempt > 0 {
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(800));
+        }
+        let msg = jetstream::message::PublishMessage::build()
+            .payload(payload.clone())
+            .message_id(event.id.as_str());
+        let res = match js.send_publish(subject.clone(), msg).await {
+            Ok(ack) => ack.await.map(|_| ()).map_err(|e| error_chain(&e)),
+            Err(e) => Err(error_chain(&e)),
+        };
+        match res {
+            Ok(()) => return Ok(()),
+            Err(why) => {
+                tracing::debug!(attempt, %why, "event publish failed");
+                last = why;
+            }
+        }
+    }
+    Err(StoreError::Unavailable(last))
+}
+
+/// Every event of `stream` on `filter`, oldest first.
+pub(crate) async fn read_stream(
+    js: &jetstream::Context,
+    stream: &str,
+    filter: String,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let unavailable =
+        |e: &(dyn std::error::Error + 'static)| StoreError::Unavailable(error_chain(e));
+    let stream = js.get_stream(stream).await.map_err(|e| unavailable(&e))?;
+    let consumer = stream
+        .create_consumer(consumer::pull::Config {
+            filter_subject: filter,
+            deliver_policy: consumer::DeliverPolicy::All,
+            ack_policy: consumer::AckPolicy::None,
+            inactive_threshold: Duration::from_secs(30),
+            memory_storage: true,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| unavailable(&e))?;
+    let name = consumer.cached_info().name.clone();
+    let mut pending = consumer.cached_info().num_pending;
+    let mut out = Vec::new();
+    while pending > 0 {
+        let mut batch = consumer
+            .fetch()
+            .max_messages(500)
+            .messages()
+            .await
+            .map_err(|e| unavailable(&e))?;
+        let mut got = 0;
+        while let Some(msg) = batch.next().await {
+            let msg = msg.map_err(|e| unavailable(&*e))?;
+            got += 1;
+            pending = msg.info().map(|i| i.pending).unwrap_or(0);
+            if let Ok(ev) = serde_json::from_slice::<AuditEvent>(&msg.payload) {
+                out.push(ev);
+            }
+        }
+        if got == 0 {
+            break;
+        }
+    }
+    let _ = stream.delete_consumer(&name).await;
+    Ok(out)
 }
 
 #[cfg(test)]

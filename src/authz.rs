@@ -95,6 +95,18 @@ pub fn may_manage(actor: Role, target: Role) -> bool {
     }
 }
 
+/// True when moving a user from (`old`, `old_sites`) to (`new`, `new_sites`) takes
+/// anything away: a lower role, or (same role) a site it held. Such a change evicts the
+/// user's live connections (PROTOCOL §6).
+pub fn loses_permissions(
+    old: Role,
+    old_sites: &[crate::domain::SiteCode],
+    new: Role,
+    new_sites: &[crate::domain::SiteCode],
+) -> bool {
+    new < old || (new == old && old_sites.iter().any(|s| !new_sites.contains(s)))
+}
+
 #[cfg(test)]
 #[path = "authz_test.rs"]
 mod tests;

@@ -22,7 +22,7 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Semaphore};
 
-use crate::audit::{Actor, ActorType, AuditEvent, Outcome, Target};
+use crate::audit::Target;
 use crate::crypto;
 use crate::domain::{Credential, Role};
 use crate::handlers::Ctx;
@@ -45,7 +45,60 @@ pub struct Template {
     pub publish: Vec<String>,
     #[serde(rename = "sub")]
     pub subscribe: Vec<String>,
+    /// Connection limits carried in the user JWT (absent: unlimited).
+    #[serde(default)]
+    pub limits: Limits,
 }
+
+/// The user JWT's limits. nats-server 2.15 enforces `subs` (a subscription beyond it is
+/// refused) and `payload` (a larger message is refused) on client connections; `data`
+/// is carried for servers and tools that read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub subs: i64,
+    pub payload: i64,
+    pub data: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            subs: -1,
+            payload: -1,
+            data: -1,
+        }
+    }
+}
+
+/// The onboarding lane's limits: a registering or enrolling client needs one muxed inbox
+/// subscription and one request of at most 64 KiB of body (plus headers).
+pub const ONBOARDING_LIMITS: Limits = Limits {
+    subs: 16,
+    payload: 72 * 1024,
+    data: 1024 * 1024,
+};
+
+/// Longest life of an onboarding-lane connection's JWT; it then reconnects through the
+/// callout (and, registered by then, gets its identity's permissions).
+pub const ONBOARDING_TTL: Duration = Duration::from_secs(300);
+
+/// How often workers close onboarding connections over their subscription limit.
+pub const ONBOARDING_SWEEP: Duration = Duration::from_secs(2);
+
+/// A machine's limits.
+pub const MACHINE_LIMITS: Limits = Limits {
+    subs: 256,
+    payload: 1024 * 1024,
+    data: 1024 * 1024 * 1024,
+};
+
+/// The permissions of a refused client (never issued; keeps the match total).
+static NOTHING: Template = Template {
+    publish: Vec::new(),
+    subscribe: Vec::new(),
+    limits: ONBOARDING_LIMITS,
+};
 
 /// Permission templates per role, plus `machine` and `onboarding`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +116,7 @@ fn t(p: &[&str], s: &[&str]) -> Template {
     Template {
         publish: p.iter().map(|x| x.to_string()).collect(),
         subscribe: s.iter().map(|x| x.to_string()).collect(),
+        limits: Limits::default(),
     }
 }
 
@@ -89,18 +143,24 @@ impl Default for Templates {
                 ],
                 &["{inbox}.>", "id.{handle}.>", "app.>"],
             ),
-            machine: t(
-                &[
-                    "{prefix}.v1.enroll",
-                    "{prefix}.v1.revoke",
-                    "agents.{machine_id}.>",
-                ],
-                &["{inbox}.>", "agents.{machine_id}.>"],
-            ),
-            onboarding: t(
-                &["{prefix}.v1.register", "{prefix}.v1.enroll"],
-                &["{inbox}.>"],
-            ),
+            machine: Template {
+                limits: MACHINE_LIMITS,
+                ..t(
+                    &[
+                        "{prefix}.v1.enroll",
+                        "{prefix}.v1.revoke",
+                        "agents.{machine_id}.>",
+                    ],
+                    &["{inbox}.>", "agents.{machine_id}.>"],
+                )
+            },
+            onboarding: Template {
+                limits: ONBOARDING_LIMITS,
+                ..t(
+                    &["{prefix}.v1.register", "{prefix}.v1.enroll"],
+                    &["{inbox}.>"],
+                )
+            },
         }
     }
 }
@@ -210,22 +270,55 @@ pub enum Admission {
     },
     Machine {
         machine_id: String,
+        /// The connection name: which credential (or the agent key) it came with.
+        conn_name: String,
         inbox: String,
     },
     Onboarding {
         inbox: String,
     },
-    Denied(String),
+    /// Refused, with a short reason code (also the security event's `code`).
+    Denied(&'static str),
 }
+
+fn machine_refusal(state: MachineState) -> &'static str {
+    match state {
+        MachineState::Active => "machine_active",
+        MachineState::Pending => "machine_pending",
+        MachineState::Rejected => "machine_rejected",
+        MachineState::Revoked => "machine_revoked",
+    }
+}
+
+/// The NATS user name of every onboarding-lane connection.
+pub const ONBOARDING_CONN_NAME: &str = "onboarding";
 
 /// The NATS user name given to an identity's connections (what CONNZ filters on).
 pub fn user_conn_name(handle: &str) -> String {
     format!("user:{handle}")
 }
 
-/// The NATS user name given to a machine's connections.
+/// The NATS user name given to a machine's connections made with its agent key.
 pub fn machine_conn_name(machine_id: &str) -> String {
     format!("machine:{machine_id}")
+}
+
+/// The NATS user name given to a machine's connections made with the `cak_` credential
+/// whose SHA-256 is `credential_sha256`: the evictor closes exactly the connections of a
+/// replaced credential (the first 12 hex characters of a digest of a 256-bit random
+/// secret tell nothing about it).
+pub fn machine_credential_conn_name(machine_id: &str, credential_sha256: &str) -> String {
+    let short = credential_sha256.get(..12).unwrap_or(credential_sha256);
+    format!("machine:{machine_id}:c{short}")
+}
+
+/// Every connection name a machine's live connections can have now: its agent key's and
+/// its current credential's.
+pub fn machine_conn_names(machine_id: &str, credential_sha256: &str) -> Vec<String> {
+    vec![
+        machine_conn_name(machine_id),
+        machine_credential_conn_name(machine_id, credential_sha256),
+    ]
 }
 
 /// The inbox prefix a client connecting with nkey `nkey` must use.
@@ -310,16 +403,19 @@ async fn respond(
     let admission = match admit(ctx, &req).await {
         Ok(a) => a,
         // If the store is down we cannot tell who is revoked: refuse rather than guess.
-        Err(e) => Admission::Denied(format!("roster unavailable: {e}")),
+        Err(e) => {
+            tracing::warn!(error = %e, "callout: store unavailable; refusing");
+            Admission::Denied("unavailable")
+        }
     };
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let issuer = cfg.issuer.public_key();
     let nats = match &admission {
         Admission::Denied(why) => {
-            audit_denied(ctx, &req, why).await;
+            audit_denied(ctx, &req, why);
             ResponseNats {
                 jwt: None,
-                error: Some(why.clone()),
+                error: Some((*why).to_owned()),
                 kind: "authorization_response",
                 version: 2,
             }
@@ -364,10 +460,10 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
         let nonce = req.nats.client_info.nonce.as_deref().unwrap_or_default();
         let sig = opts.sig.as_deref().unwrap_or_default();
         if nonce.is_empty() || !crypto::verify_nkey_nonce(nkey, nonce, sig) {
-            return Ok(Admission::Denied("nkey signature does not verify".into()));
+            return Ok(Admission::Denied("bad_nkey_signature"));
         }
         let Some(key) = crypto::sign_key_from_user_nkey(nkey) else {
-            return Ok(Admission::Denied("not a user nkey".into()));
+            return Ok(Admission::Denied("not_user_nkey"));
         };
         let inbox = inbox_for_nkey(nkey);
         if let Some(u) = ctx.store.user_by_key(&key).await? {
@@ -377,50 +473,52 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
                     role: u.value.role,
                     inbox,
                 },
-                UserStatus::Revoked => Admission::Denied("user revoked".into()),
+                UserStatus::Revoked => Admission::Denied("revoked"),
             });
         }
         if let Some(m) = ctx.store.machine(&crypto::machine_id_for(&key)).await? {
             return Ok(match m.value.state {
                 MachineState::Active => Admission::Machine {
+                    conn_name: machine_conn_name(m.value.machine_id.as_str()),
                     machine_id: m.value.machine_id.to_string(),
                     inbox,
                 },
-                other => Admission::Denied(format!("machine {}", other.as_str())),
+                other => Admission::Denied(machine_refusal(other)),
             });
         }
         return Ok(Admission::Onboarding { inbox });
     }
     if let Some(token) = opts.auth_token.as_deref().filter(|t| !t.is_empty()) {
         let Ok(cred) = Credential::parse(token) else {
-            return Ok(Admission::Denied("unknown token".into()));
+            return Ok(Admission::Denied("unknown_token"));
         };
         let digest = cred.secret().digest_hex();
         let Some(idx) = ctx.store.credentials.get(&digest).await? else {
-            return Ok(Admission::Denied("unknown credential".into()));
+            return Ok(Admission::Denied("unknown_credential"));
         };
         let Some(m) = ctx.store.machine(&idx.value.machine_id).await? else {
-            return Ok(Admission::Denied("unknown credential".into()));
+            return Ok(Admission::Denied("unknown_credential"));
         };
         if !crypto::ct_eq(&m.value.credential_sha256, &digest) {
-            return Ok(Admission::Denied("credential replaced".into()));
+            return Ok(Admission::Denied("credential_replaced"));
         }
         return Ok(match m.value.state {
             MachineState::Active => Admission::Machine {
                 inbox: format!("_INBOX.{}", m.value.machine_id),
+                conn_name: machine_credential_conn_name(
+                    m.value.machine_id.as_str(),
+                    &m.value.credential_sha256,
+                ),
                 machine_id: m.value.machine_id.to_string(),
             },
-            other => Admission::Denied(format!("machine {}", other.as_str())),
+            other => Admission::Denied(machine_refusal(other)),
         });
     }
     if opts.user.as_deref().is_some_and(|u| !u.is_empty()) {
-        return Ok(Admission::Denied(
-            "user/password is not a roster identity".into(),
-        ));
+        return Ok(Admission::Denied("password_not_roster"));
     }
-    Ok(Admission::Onboarding {
-        inbox: "_INBOX.anon".into(),
-    })
+    // No credential at all: nothing to give an inbox of its own, so no lane.
+    Ok(Admission::Denied("no_credential"))
 }
 
 fn fill(list: &[String], vars: &HashMap<&str, String>) -> Vec<String> {
@@ -452,15 +550,25 @@ fn user_claims(
             vars.insert("inbox", inbox.clone());
             (user_conn_name(handle), cfg.templates.for_role(*role))
         }
-        Admission::Machine { machine_id, inbox } => {
+        Admission::Machine {
+            machine_id,
+            conn_name,
+            inbox,
+        } => {
             vars.insert("machine_id", machine_id.clone());
             vars.insert("inbox", inbox.clone());
-            (machine_conn_name(machine_id), &cfg.templates.machine)
+            (conn_name.clone(), &cfg.templates.machine)
         }
-        Admission::Onboarding { inbox } | Admission::Denied(inbox) => {
+        Admission::Onboarding { inbox } => {
             vars.insert("inbox", inbox.clone());
-            ("onboarding".to_owned(), &cfg.templates.onboarding)
+            (ONBOARDING_CONN_NAME.to_owned(), &cfg.templates.onboarding)
         }
+        Admission::Denied(_) => ("denied".to_owned(), &NOTHING),
+    };
+    // A stranger's lane is for one registration or enrollment: it does not last long.
+    let ttl = match a {
+        Admission::Onboarding { .. } => cfg.user_ttl.min(ONBOARDING_TTL),
+        _ => cfg.user_ttl,
     };
     UserClaims {
         jti: jwt::new_jti(),
@@ -469,7 +577,7 @@ fn user_claims(
         sub: req.nats.user_nkey.clone(),
         aud: cfg.account.clone(),
         name,
-        exp: Some(now + cfg.user_ttl.as_secs() as i64),
+        exp: Some(now + ttl.as_secs() as i64),
         nats: UserNats {
             publish: Allow {
                 allow: fill(&template.publish, &vars),
@@ -479,18 +587,20 @@ fn user_claims(
                 allow: fill(&template.subscribe, &vars),
                 deny: vec![],
             },
-            subs: -1,
-            data: -1,
-            payload: -1,
+            subs: template.limits.subs,
+            data: template.limits.data,
+            payload: template.limits.payload,
             kind: "user",
             version: 2,
         },
     }
 }
 
-async fn audit_denied(ctx: &Ctx, req: &AuthRequestClaims, why: &str) {
+/// Counts a refused connection into the security log (PROTOCOL §5): per reason and
+/// client host, at most one event a minute, whatever the rate of attempts.
+fn audit_denied(ctx: &Ctx, req: &AuthRequestClaims, why: &str) {
     let opts = &req.nats.connect_opts;
-    let actor_id = opts
+    let actor = opts
         .nkey
         .clone()
         .filter(|n| !n.is_empty())
@@ -501,29 +611,14 @@ async fn audit_denied(ctx: &Ctx, req: &AuthRequestClaims, why: &str) {
                 "anonymous".into()
             }
         });
-    let ev = AuditEvent::new(
-        &format!(
-            "connect.denied/{}/{}",
-            req.nats.server_id.id, req.nats.user_nkey
-        ),
-        "connect.denied",
-        Outcome::Denied,
-        Actor {
-            id: actor_id,
-            kind: ActorType::Anonymous,
-            name: None,
-        },
-        Target::new("bus", req.nats.server_id.name.clone()),
-    )
-    .with("reason", why)
-    .with(
-        "host",
-        req.nats.client_info.host.clone().unwrap_or_default(),
-    )
-    .with("cid", req.nats.client_info.id.unwrap_or_default());
-    if let Err(e) = ctx.audit.publish(&ev).await {
-        tracing::warn!(error = %e, "could not record a denied connection");
-    }
+    ctx.audit.security().record(crate::security::Denial {
+        action: "connect.denied".into(),
+        code: why.to_owned(),
+        source: req.nats.client_info.host.clone(),
+        actor,
+        target: Target::new("bus", req.nats.server_id.name.clone()),
+        site: None,
+    });
 }
 
 /// Closes live connections through the system account.
@@ -556,6 +651,9 @@ struct ConnzConn {
     cid: u64,
     #[serde(default)]
     authorized_user: Option<String>,
+    /// CONNZ's count of the connection's subscriptions.
+    #[serde(default, rename = "subscriptions")]
+    num_subscriptions: u64,
 }
 
 impl Evictor {
@@ -564,9 +662,40 @@ impl Evictor {
         Self { sys }
     }
 
+    /// Kicks every connection whose NATS user is one of `names`; returns how many.
+    pub async fn evict_all(&self, names: &[String]) -> anyhow::Result<usize> {
+        let mut kicked = 0;
+        for name in names {
+            kicked += self.evict(name).await?;
+        }
+        Ok(kicked)
+    }
+
     /// Kicks every connection whose NATS user is `name`, on every server. Returns how
     /// many were kicked.
     pub async fn evict(&self, name: &str) -> anyhow::Result<usize> {
+        let targets = self.connections(name).await?;
+        Ok(self
+            .kick(targets.into_iter().map(|(s, c)| (s, c.cid)))
+            .await)
+    }
+
+    /// Closes onboarding-lane connections holding more than `max_subs` subscriptions.
+    /// nats-server 2.15 does not apply a callout-issued user JWT's `subs` limit
+    /// (nats-server#5002: limits are read from the client's own JWT), so the lane's limit
+    /// is enforced here, from CONNZ. Returns how many were closed.
+    pub async fn sweep_onboarding(&self, max_subs: u64) -> anyhow::Result<usize> {
+        let over = self
+            .connections(ONBOARDING_CONN_NAME)
+            .await?
+            .into_iter()
+            .filter(|(_, c)| c.num_subscriptions > max_subs)
+            .map(|(s, c)| (s, c.cid));
+        Ok(self.kick(over).await)
+    }
+
+    /// Every live connection whose NATS user is `name`, with its server, on every server.
+    async fn connections(&self, name: &str) -> anyhow::Result<Vec<(String, ConnzConn)>> {
         let inbox = self.sys.new_inbox();
         let mut sub = self.sys.subscribe(inbox.clone()).await?;
         let filter = serde_json::json!({ "user": name, "auth": true, "limit": 100_000 });
@@ -578,7 +707,7 @@ impl Evictor {
             )
             .await?;
         self.sys.flush().await?;
-        let mut targets = Vec::new();
+        let mut found = Vec::new();
         // Every server answers once; stop after a short quiet period.
         let mut wait = Duration::from_millis(500);
         while let Ok(Some(msg)) = tokio::time::timeout(wait, sub.next()).await {
@@ -591,15 +720,19 @@ impl Evictor {
             };
             for c in data.connections {
                 if c.authorized_user.as_deref().is_none_or(|u| u == name) {
-                    targets.push((server.id.clone(), c.cid));
+                    found.push((server.id.clone(), c));
                 }
             }
         }
         let _ = sub.unsubscribe().await;
+        Ok(found)
+    }
+
+    async fn kick(&self, targets: impl Iterator<Item = (String, u64)>) -> usize {
         let mut kicked = 0;
         for (server, cid) in targets {
             let subject = format!("$SYS.REQ.SERVER.{server}.KICK");
-            let body = serde_json::to_vec(&serde_json::json!({ "cid": cid }))?;
+            let body = serde_json::json!({ "cid": cid }).to_string();
             match tokio::time::timeout(
                 Duration::from_secs(2),
                 self.sys.request(subject, body.into()),
@@ -611,6 +744,27 @@ impl Evictor {
                 Err(_) => tracing::warn!(cid, "kick timed out"),
             }
         }
-        Ok(kicked)
+        kicked
+    }
+}
+
+/// Enforces the onboarding lane's subscription limit every `every` until `stop`.
+pub async fn run_onboarding_sweeper(
+    evictor: Evictor,
+    max_subs: u64,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    while !*stop.borrow() {
+        tokio::select! {
+            changed = stop.changed() => if changed.is_err() { break },
+            _ = tick.tick() => match evictor.sweep_onboarding(max_subs).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(closed = n, max_subs, "onboarding connections over the subscription limit closed"),
+                Err(e) => tracing::debug!(error = %e, "onboarding sweep failed"),
+            },
+        }
     }
 }

@@ -182,6 +182,21 @@ pub struct WorkerArgs {
     /// The failed-enrollment window, in seconds.
     #[arg(long, env = "ROSTER_ENROLL_FAIL_WINDOW_SECS", default_value_t = 60)]
     pub enroll_fail_window_secs: u64,
+    /// Largest size of the security stream (strangers' denials, aggregated), in MiB; the
+    /// oldest events are discarded beyond it.
+    #[arg(long, env = "ROSTER_SECURITY_MAX_MIB", default_value_t = 64)]
+    pub security_max_mib: u64,
+    /// Age after which security events are discarded, in days.
+    #[arg(long, env = "ROSTER_SECURITY_MAX_AGE_DAYS", default_value_t = 30)]
+    pub security_max_age_days: u64,
+    /// The security log's aggregation window in seconds: at most one event per action,
+    /// code and source per window and worker (PROTOCOL §5 sets a minute).
+    #[arg(long, env = "ROSTER_SECURITY_WINDOW_SECS", default_value_t = 60)]
+    pub security_window_secs: u64,
+    /// Largest size of the nonce bucket (the replay window), in MiB. When it is full,
+    /// signed requests answer `rate_limited` until old nonces expire.
+    #[arg(long, env = "ROSTER_NONCE_MAX_MIB", default_value_t = 256)]
+    pub nonce_max_mib: u64,
 }
 
 impl Default for WorkerArgs {
@@ -197,6 +212,10 @@ impl Default for WorkerArgs {
             argon2_threads: None,
             enroll_fail_limit: 20,
             enroll_fail_window_secs: 60,
+            security_max_mib: 64,
+            security_max_age_days: 30,
+            security_window_secs: 60,
+            nonce_max_mib: 256,
             callout_issuer_seed_file: None,
             callout_xkey_seed_file: None,
             callout_account: "ROSTER".into(),
@@ -219,6 +238,8 @@ pub struct WorkerConfig {
     pub shutdown_grace: Duration,
     pub replicas: usize,
     pub keyring: crate::keyring::KeyringConfig,
+    /// Limits of the security stream.
+    pub security: crate::security::SecurityConfig,
     /// The auth callout, when this worker answers it.
     pub callout: Option<std::sync::Arc<crate::callout::CalloutConfig>>,
 }
@@ -249,6 +270,22 @@ impl WorkerConfig {
             (1..=600).contains(&w.clock_window_secs),
             "--clock-window-secs must be 1 to 600"
         );
+        anyhow::ensure!(
+            (1..=1 << 20).contains(&w.security_max_mib),
+            "--security-max-mib must be 1 to 1048576"
+        );
+        anyhow::ensure!(
+            (1..=3650).contains(&w.security_max_age_days),
+            "--security-max-age-days must be 1 to 3650"
+        );
+        anyhow::ensure!(
+            (1..=3600).contains(&w.security_window_secs),
+            "--security-window-secs must be 1 to 3600"
+        );
+        anyhow::ensure!(
+            (1..=1 << 20).contains(&w.nonce_max_mib),
+            "--nonce-max-mib must be 1 to 1048576"
+        );
         let window = Duration::from_secs(w.clock_window_secs);
         Ok(Self {
             handlers: HandlerConfig {
@@ -262,6 +299,13 @@ impl WorkerConfig {
                 // Twice the window plus slack: a nonce must outlive every timestamp that
                 // could still be accepted with it.
                 nonce_ttl: window * 2 + Duration::from_secs(30),
+                nonce_max_bytes: (w.nonce_max_mib * 1024 * 1024) as i64,
+            },
+            security: crate::security::SecurityConfig {
+                max_bytes: (w.security_max_mib * 1024 * 1024) as i64,
+                max_age: Duration::from_secs(w.security_max_age_days * 24 * 3600),
+                window: Duration::from_secs(w.security_window_secs),
+                ..crate::security::SecurityConfig::default()
             },
             max_in_flight: w.max_in_flight,
             shutdown_grace: Duration::from_secs(w.shutdown_grace_secs),

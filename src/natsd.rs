@@ -112,6 +112,8 @@ pub struct ServerOptions {
     pub sync_always: bool,
     /// Run `dev.conf` with the auth callout (else `open.conf`).
     pub callout: Option<CalloutSetup>,
+    /// JetStream's `max_file_store` (`None`: 4GB), e.g. `"32MB"` to test a full store.
+    pub max_file_store: Option<String>,
 }
 
 /// A running nats-server process.
@@ -162,6 +164,10 @@ impl NatsServer {
             (
                 "ROSTER_SYNC_INTERVAL",
                 if opts.sync_always { "always" } else { "2m" }.to_owned(),
+            ),
+            (
+                "ROSTER_MAX_FILE_STORE",
+                opts.max_file_store.unwrap_or_else(|| "4GB".into()),
             ),
         ];
         if let Some(c) = &opts.callout {

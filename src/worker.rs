@@ -34,7 +34,13 @@ pub async fn open_state(
         // the CLI) may await it on a thread's own stack.
         let opened = Box::pin(async {
             let store = Store::ensure(&js, &cfg.store).await?;
-            let audit = Auditor::ensure(js.clone(), &cfg.handlers.prefix, cfg.replicas).await?;
+            let audit = Auditor::ensure(
+                js.clone(),
+                &cfg.handlers.prefix,
+                cfg.replicas,
+                cfg.security.clone(),
+            )
+            .await?;
             anyhow::Ok((store, audit))
         })
         .await;
@@ -165,6 +171,16 @@ async fn run(
             stop.clone(),
         ))
     });
+    let sweeper = match (&cfg.callout, &ctx.evictor) {
+        (Some(c), Some(evictor)) => Some(tokio::spawn(crate::callout::run_onboarding_sweeper(
+            evictor.clone(),
+            c.templates.onboarding.limits.subs.max(0) as u64,
+            crate::callout::ONBOARDING_SWEEP,
+            stop.clone(),
+        ))),
+        _ => None,
+    };
+    let flusher = tokio::spawn(ctx.audit.security().clone().run_flusher(stop.clone()));
     // Make sure the server has every subscription before anyone is told we are ready.
     client.flush().await?;
     tracing::info!(prefix = %cfg.handlers.prefix, endpoints = Endpoint::ALL.len(), "roster worker serving");
@@ -182,6 +198,11 @@ async fn run(
         if let Some(c) = callout {
             let _ = c.await;
         }
+        if let Some(s) = sweeper {
+            let _ = s.await;
+        }
+        // The last minute's security tallies, before the connection goes.
+        let _ = flusher.await;
         // Every request task holds a permit; taking them all waits for the last one.
         let _all = permits.acquire_many(cfg.max_in_flight as u32).await;
         let _ = service.stop().await;
@@ -259,12 +280,14 @@ async fn spawn_request(
                 &ctx,
                 ep,
                 msg.subject.as_str(),
+                msg.reply.as_deref(),
                 msg.headers.as_ref(),
                 &msg.payload,
             ))
             .await;
             if let Some(code) = headers.get("Roster-Error") {
-                tracing::info!(code = code.as_str(), "request refused");
+                // Debug, not info: strangers can send refusals as fast as they like.
+                tracing::debug!(code = code.as_str(), "request refused");
                 if let Ok(mut m) = errors.lock() {
                     *m.entry(ep.name()).or_default() += 1;
                 }

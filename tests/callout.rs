@@ -7,52 +7,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{handle, TestEnv};
+use common::{event, handle, watched, TestEnv};
 use futures::StreamExt;
 use roster::client::{EnrollArgs, RosterClient};
 use roster::crypto::KeyPairs;
 use roster::domain::{Policy, Role};
-use tokio::sync::mpsc;
-
-/// A connection through the callout whose events (disconnects, permission violations)
-/// are reported on a channel with the time they happened.
-async fn watched(
-    env: &TestEnv,
-    keys: &KeyPairs,
-) -> anyhow::Result<(
-    async_nats::Client,
-    mpsc::UnboundedReceiver<(Instant, String)>,
-)> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let seed = keys.user_nkey_seed().unwrap();
-    let client = async_nats::ConnectOptions::new()
-        .nkey(seed.to_string())
-        .custom_inbox_prefix(roster::callout::inbox_for_nkey(&keys.user_nkey_public()))
-        .max_reconnects(3)
-        .event_callback(move |e| {
-            let tx = tx.clone();
-            async move {
-                let _ = tx.send((Instant::now(), e.to_string()));
-            }
-        })
-        .connect(env.server.url())
-        .await?;
-    Ok((client, rx))
-}
-
-/// Waits for an event whose text contains `needle`.
-async fn event(
-    rx: &mut mpsc::UnboundedReceiver<(Instant, String)>,
-    needle: &str,
-) -> Option<Instant> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while let Ok(Some((at, text))) = tokio::time::timeout_at(deadline.into(), rx.recv()).await {
-        if text.to_lowercase().contains(&needle.to_lowercase()) {
-            return Some(at);
-        }
-    }
-    None
-}
 
 async fn member(env: &TestEnv, h: &str) -> (KeyPairs, RosterClient) {
     let token = env.invite(h, Role::Member).await;
@@ -133,17 +92,16 @@ async fn an_unknown_key_gets_only_the_onboarding_lane_and_can_register() {
     let reg = c.register(&token).await.unwrap();
     assert_eq!(reg.handle.as_str(), "newbie");
 
-    // A client with no credentials at all also gets the lane (shared anonymous inbox).
+    // A client with no credentials at all is refused (there is no shared anonymous lane).
     let anon = async_nats::ConnectOptions::new()
-        .custom_inbox_prefix("_INBOX.anon")
+        .max_reconnects(Some(1))
         .connect(env.server.url())
-        .await
-        .unwrap();
-    let r = anon
-        .request("roster.v1.register", Bytes::from_static(b"{}"))
-        .await
-        .unwrap();
-    assert!(String::from_utf8_lossy(&r.payload).contains("invalid_signature"));
+        .await;
+    assert!(anon.is_err(), "a client without any credential is refused");
+    let denied = env
+        .wait_security(|e| e.action == "connect.denied" && e.metadata["code"] == "no_credential")
+        .await;
+    assert_eq!(denied.source.as_deref(), Some("127.0.0.1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,9 +139,14 @@ async fn a_revoked_user_is_off_the_bus_within_a_second_and_stays_off() {
         .into_iter()
         .map(|e| e.action)
         .collect();
-    for a in ["user.revoked", "user.evicted", "connect.denied"] {
+    for a in ["user.revoked", "user.evicted"] {
         assert!(actions.contains(&a.to_string()), "{a} in {actions:?}");
     }
+    // The refused reconnects are a stranger's denials: counted in the security stream.
+    let refused = env
+        .wait_security(|e| e.action == "connect.denied" && e.metadata["code"] == "revoked")
+        .await;
+    assert!(refused.metadata["count"].as_u64().unwrap() >= 1);
     // Revoking again is a success that changes nothing.
     let again = env
         .owner
@@ -305,4 +268,76 @@ async fn restarting_the_worker_locks_nobody_out_for_longer_than_the_restart() {
         .unwrap()
         .is_some());
     assert!(env.connect_as(&bob).await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_onboarding_lane_has_its_own_inbox_and_small_limits() {
+    let env = TestEnv::with_callout().await;
+    let stranger = KeyPairs::generate();
+    let (conn, mut events) = watched(&env, &stranger).await.unwrap();
+    let inbox = roster::callout::inbox_for_nkey(&stranger.user_nkey_public());
+
+    // Sixteen subscriptions on its own inbox are fine; with a seventeenth the connection
+    // is closed by the worker's sweep (nats-server 2.15 does not apply the JWT's `subs`
+    // limit to callout users, nats-server#5002), within two sweeps.
+    let mut subs = Vec::new();
+    for i in 0..16 {
+        subs.push(conn.subscribe(format!("{inbox}.s{i}")).await.unwrap());
+    }
+    conn.flush().await.unwrap();
+    assert!(
+        common::event_within(&mut events, "disconnected", Duration::from_secs(5))
+            .await
+            .is_none(),
+        "sixteen subscriptions fit"
+    );
+    subs.push(conn.subscribe(format!("{inbox}.s16")).await.unwrap());
+    conn.flush().await.unwrap();
+    let added = Instant::now();
+    let closed = event(&mut events, "disconnected")
+        .await
+        .expect("the seventeenth subscription closes the connection");
+    assert!(closed <= added + roster::callout::ONBOARDING_SWEEP * 2 + Duration::from_secs(1));
+
+    // The JWT carries the lane's limits, for servers that apply them.
+    let t = roster::callout::Templates::default();
+    assert_eq!(t.onboarding.limits, roster::callout::ONBOARDING_LIMITS);
+    assert_eq!(t.onboarding.limits.subs, 16);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spy_on_the_onboarding_lane_cannot_read_another_clients_replies() {
+    let env = TestEnv::with_callout().await;
+    let token = env.invite("victim", Role::Member).await;
+    let victim_keys = KeyPairs::generate();
+    let spy_keys = KeyPairs::generate();
+    let (spy, mut spy_events) = watched(&env, &spy_keys).await.unwrap();
+    // Everything under _INBOX, and the victim's own inbox by name: both refused.
+    let victim_inbox = roster::callout::inbox_for_nkey(&victim_keys.user_nkey_public());
+    let mut wide = spy.subscribe("_INBOX.>").await.unwrap();
+    assert!(
+        event(&mut spy_events, "permissions violation for subscription")
+            .await
+            .is_some()
+    );
+    let mut narrow = spy.subscribe(format!("{victim_inbox}.>")).await.unwrap();
+    assert!(
+        event(&mut spy_events, "permissions violation for subscription")
+            .await
+            .is_some()
+    );
+
+    let victim = RosterClient::new(
+        env.connect_as(&victim_keys).await.unwrap(),
+        "roster",
+        KeyPairs::from_secrets(&victim_keys.sign_seed(), &victim_keys.kex_secret()),
+    );
+    victim.register(&token).await.unwrap();
+    for (sub, what) in [(&mut wide, "_INBOX.>"), (&mut narrow, "the victim's inbox")] {
+        let next = tokio::time::timeout(Duration::from_millis(300), sub.next()).await;
+        assert!(
+            !matches!(next, Ok(Some(_))),
+            "the spy read a reply on {what}"
+        );
+    }
 }

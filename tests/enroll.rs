@@ -283,9 +283,16 @@ async fn rotation_retires_the_old_key_after_its_grace() {
             .count(),
         2
     );
-    assert!(events.iter().any(|e| e.action == "machine.enroll"
-        && e.outcome == roster::audit::Outcome::Denied
-        && e.target.id == "default/ACME-PHX"));
+    // A stranger's denied enrollment is counted in the security stream, naming the site.
+    let denied = env
+        .wait_security(|e| {
+            e.action == "machine.enroll"
+                && e.outcome == roster::audit::Outcome::Denied
+                && e.target.id == "default/ACME-PHX"
+        })
+        .await;
+    assert_eq!(denied.metadata["code"], "enrollment_denied");
+    assert!(!events.iter().any(|e| e.action == "machine.enroll"));
     env.assert_not_stored(&r3.enrollment_key).await;
     env.check_kv_schemas().await;
 }

@@ -202,14 +202,31 @@ async fn bad_stale_and_replayed_requests_are_refused() {
     );
     assert_eq!(code_of(&env, &subject, h, body).await, "ok");
 
-    // Refusals that matter are audited, without request content.
+    // Refusals that matter are recorded, without request content: the owner's replay
+    // is an identity's denial (an audit event); the bad signatures are a stranger's
+    // (nobody proved a key), counted in the security stream per minute and source.
     let events = env.audit_events().await;
     assert!(events
         .iter()
-        .any(|e| e.action == "user.list" && e.metadata["code"] == "invalid_signature"));
-    assert!(events
-        .iter()
         .any(|e| e.action == "user.list" && e.metadata["code"] == "replayed"));
+    assert!(!events.iter().any(|e| e
+        .metadata
+        .get("code")
+        .is_some_and(|c| c == "invalid_signature")));
+    let is_bad = |e: &roster::audit::AuditEvent| {
+        e.action == "user.list" && e.metadata["code"] == "invalid_signature"
+    };
+    env.wait_security(is_bad).await;
+    // The five may straddle two windows; both are flushed a second after they end.
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let counted: u64 = env
+        .security_events()
+        .await
+        .iter()
+        .filter(|e| is_bad(e))
+        .map(|e| e.metadata["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted, 5, "five bad signatures, counted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

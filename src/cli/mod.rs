@@ -712,6 +712,7 @@ async fn dev(
         } else {
             Some(crate::natsd::CalloutSetup::generate()?)
         },
+        max_file_store: None,
     })
     .await?;
     let url = server.url();

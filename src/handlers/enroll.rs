@@ -47,10 +47,12 @@ pub(super) async fn handle(
     let key_version = match refusal {
         Ok(v) => v,
         Err(e) => {
-            audit_denial(ctx, signed, &req, &tenant, &e).await;
+            audit_denial(ctx, signed, &req, &tenant, &e, false).await;
             return Err(e);
         }
     };
+    // Only a valid site key spends a nonce, so strangers cannot fill the nonce bucket.
+    ctx.spend_nonce(signed).await?;
     let site = site.ok_or_else(denied)?.value;
 
     // 2. The machine: one per agent key.
@@ -77,7 +79,7 @@ pub(super) async fn handle(
                 }
                 if matches!(m.state, MachineState::Rejected | MachineState::Revoked) {
                     let e = denied();
-                    audit_denial(ctx, signed, &req, &tenant, &e).await;
+                    audit_denial(ctx, signed, &req, &tenant, &e, true).await;
                     return Err(e);
                 }
                 let mut next = m.clone();
@@ -168,15 +170,37 @@ pub(super) async fn handle(
     }
     crate::failpoint::hit("enroll.after_credential_index");
     let reenrolled = old_digest.is_some();
-    if let Some(old) = old_digest {
-        if let Ok(Some(e)) = ctx.store.credentials.get(&old).await {
-            let _ = ctx.store.credentials.delete(&old, e.revision).await;
+    if let Some(old) = &old_digest {
+        if let Ok(Some(e)) = ctx.store.credentials.get(old).await {
+            let _ = ctx.store.credentials.delete(old, e.revision).await;
         }
     }
 
     // 4. Audit, then reply with the credential sealed to the agent.
     publish_events(ctx, &machine, revision, reenrolled, moved_from.as_ref()).await?;
     crate::failpoint::hit("enroll.after_audit");
+
+    // 5. The replaced credential's live connections close; the agent key's and the new
+    //    credential's stay (PROTOCOL §6).
+    if let Some(old) = old_digest.filter(|old| *old != cred_digest) {
+        let actor = Actor {
+            id: machine_id.to_string(),
+            kind: ActorType::Machine,
+            name: machine.hostname.clone(),
+        };
+        super::evict(
+            ctx,
+            &[crate::callout::machine_credential_conn_name(
+                machine_id.as_str(),
+                &old,
+            )],
+            "machine.credential_evicted",
+            &actor,
+            Target::new("machine", machine_id.as_str()),
+            revision,
+        )
+        .await;
+    }
     let sealed = crypto::seal_credential(credential.expose(), &req.agent_kex, machine_id.as_str())
         .map_err(|_| ApiError::bad_request("agent_kex is not usable"))?;
     Ok(EnrollReply {
@@ -188,29 +212,45 @@ pub(super) async fn handle(
     })
 }
 
-/// Records a denied enrollment: the site it targeted and the code, never the key.
+/// Records a denied enrollment: the site it targeted and the code, never the key. A
+/// known machine's (`identity`) is an audit event; a stranger's is counted into the
+/// security log.
 async fn audit_denial(
     ctx: &Ctx,
     signed: &Signed,
     req: &EnrollRequest,
     tenant: &Tenant,
     err: &ApiError,
+    identity: bool,
 ) {
+    let target = Target::new("site", format!("{}/{}", tenant.as_str(), req.site.as_str()));
+    if !identity {
+        ctx.audit.security().record(crate::security::Denial {
+            action: "machine.enroll".into(),
+            code: err.code.as_str().to_owned(),
+            source: signed.source.clone(),
+            actor: signed.key.to_hex(),
+            target,
+            site: Some((tenant.as_str().to_owned(), req.site.as_str().to_owned())),
+        });
+        return;
+    }
     let mut ev = AuditEvent::new(
         &format!("denied/enroll/{}", signed.request_key()),
         "machine.enroll",
         Outcome::Denied,
         Actor {
-            id: signed.key.to_hex(),
-            kind: ActorType::Anonymous,
+            id: crypto::machine_id_for(&signed.key).to_string(),
+            kind: ActorType::Machine,
             name: None,
         },
-        Target::new("site", format!("{}/{}", tenant.as_str(), req.site.as_str())),
+        target,
     )
     .with("code", err.code.as_str())
     .with("machine_uid", req.machine_uid.as_str());
     ev.tenant = Some(tenant.as_str().to_owned());
     ev.site = Some(req.site.as_str().to_owned());
+    ev.source = signed.source.clone();
     if let Err(e) = ctx.audit.publish(&ev).await {
         tracing::warn!(error = %e, "could not record a denied enrollment");
     }

@@ -205,6 +205,9 @@ pub struct Signed {
     pub ts: i64,
     /// The request nonce.
     pub nonce: Nonce,
+    /// The connection it came from, when its reply subject tells (see
+    /// [`crate::security::source_of_reply`]).
+    pub source: Option<String>,
 }
 
 impl Signed {
@@ -268,6 +271,13 @@ impl From<StoreError> for ApiError {
                     "the store is unavailable; retry later",
                 )
             }
+            StoreError::Full(why) => {
+                tracing::warn!(%why, "store full");
+                ApiError::new(
+                    ErrorCode::RateLimited,
+                    "too many requests in the replay window; retry later",
+                )
+            }
             StoreError::Corrupt(why) => {
                 tracing::error!(%why, "corrupt store value");
                 ApiError::new(ErrorCode::Internal, "internal error")
@@ -302,7 +312,12 @@ fn check_clock(
             ),
         ));
     }
-    Ok(Signed { key, ts, nonce })
+    Ok(Signed {
+        key,
+        ts,
+        nonce,
+        source: None,
+    })
 }
 
 /// Checks the four signature headers, the Ed25519ph signature (PROTOCOL §3) and the
@@ -343,19 +358,27 @@ impl Ctx {
         signed: &Signed,
         body: &[u8],
     ) -> Result<T, ApiError> {
-        let req: T = wire::decode_body(body)?;
-        req.validate()?;
-        if !self
+        let req = decode::<T>(body)?;
+        self.spend_nonce(signed).await?;
+        Ok(req)
+    }
+
+    /// Records the request's nonce: `replayed` if this key used it within the window.
+    /// Register and enroll call it themselves, once the request proved it could change
+    /// something (a real invite, a valid site key), so strangers cannot fill the bucket.
+    pub(crate) async fn spend_nonce(&self, signed: &Signed) -> Result<(), ApiError> {
+        if self
             .store
             .record_nonce(&signed.key, signed.nonce.as_str(), signed.ts)
             .await?
         {
-            return Err(ApiError::new(
+            Ok(())
+        } else {
+            Err(ApiError::new(
                 ErrorCode::Replayed,
                 "this nonce was already used",
-            ));
+            ))
         }
-        Ok(req)
     }
 
     /// The signer as an active user, or `unauthorized` (unknown or revoked key).
@@ -387,6 +410,13 @@ impl Ctx {
     }
 }
 
+/// Decodes and validates a body strictly. Writes nothing.
+fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let req: T = wire::decode_body(body)?;
+    req.validate()?;
+    Ok(req)
+}
+
 fn to_json<T: Serialize>(v: &T) -> Result<Bytes, ApiError> {
     serde_json::to_vec(v).map(Bytes::from).map_err(|e| {
         tracing::error!(error = %e, "reply encoding failed");
@@ -394,25 +424,44 @@ fn to_json<T: Serialize>(v: &T) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Handles one request end to end and returns the reply body and headers.
+/// Handles one request end to end and returns the reply body and headers. `reply` is
+/// the request's reply subject, which names its connection (the denial's source).
 pub async fn handle(
     ctx: &Ctx,
     ep: Endpoint,
     subject: &str,
+    reply: Option<&str>,
     headers: Option<&HeaderMap>,
     body: &[u8],
 ) -> (Bytes, HeaderMap) {
     let mut signer: Option<Signed> = None;
     let mut admin: Option<Admin> = None;
-    let result = dispatch(ctx, ep, subject, headers, body, &mut signer, &mut admin).await;
+    let source = crate::security::source_of_reply(reply);
+    let result = dispatch(
+        ctx,
+        ep,
+        subject,
+        source.clone(),
+        headers,
+        body,
+        &mut signer,
+        &mut admin,
+    )
+    .await;
     match result {
         Ok(bytes) => (bytes, HeaderMap::new()),
         Err(err) => {
             if should_audit(ep, err.code) {
-                let ev = denied_event(ep, &err, signer.as_ref(), admin.as_ref(), headers);
-                if let Err(e) = ctx.audit.publish(&ev).await {
-                    tracing::warn!(error = %e, "could not record a denied request");
-                }
+                record_denial(
+                    ctx,
+                    ep,
+                    &err,
+                    signer.as_ref(),
+                    admin.as_ref(),
+                    headers,
+                    source,
+                )
+                .await;
             }
             error_reply(&err)
         }
@@ -449,49 +498,65 @@ fn should_audit(ep: Endpoint, code: ErrorCode) -> bool {
     }
 }
 
-fn denied_event(
+/// The audit action of a refused request on `ep`.
+fn denied_action(ep: Endpoint) -> String {
+    match ep {
+        Endpoint::Register => "user.register".to_owned(),
+        Endpoint::Enroll => "machine.enroll".to_owned(),
+        Endpoint::Revoke => "revoke".to_owned(),
+        other => other.command().to_owned(),
+    }
+}
+
+/// Records a refusal. An identity's (the signer resolved to an active user) is one
+/// audit event; a stranger's (bad signature, unknown key, …) is counted into the
+/// security log, so a flood of them cannot fill the store (PROTOCOL §5).
+async fn record_denial(
+    ctx: &Ctx,
     ep: Endpoint,
     err: &ApiError,
     signer: Option<&Signed>,
     admin: Option<&Admin>,
     headers: Option<&HeaderMap>,
-) -> AuditEvent {
-    let actor = match (admin, signer) {
-        (Some(a), _) => a.actor(),
-        (None, Some(s)) => Actor {
-            id: s.key.to_hex(),
-            kind: ActorType::Anonymous,
-            name: None,
-        },
-        (None, None) => Actor {
-            // The claimed key, if it parses; never any other header content.
-            id: header(headers, wire::HDR_KEY)
+    source: Option<String>,
+) {
+    let target = Target::new("endpoint", ep.command());
+    let Some(admin) = admin else {
+        // The claimed key, if it parses; never any other header content.
+        let actor = signer.map(|s| s.key.to_hex()).unwrap_or_else(|| {
+            header(headers, wire::HDR_KEY)
                 .and_then(|k| SignKey::parse(k).ok())
                 .map(|k| k.to_hex())
-                .unwrap_or_else(|| "unknown".into()),
-            kind: ActorType::Anonymous,
-            name: None,
-        },
+                .unwrap_or_else(|| "unknown".into())
+        });
+        ctx.audit.security().record(crate::security::Denial {
+            action: denied_action(ep),
+            code: err.code.as_str().to_owned(),
+            source,
+            actor,
+            target,
+            site: None,
+        });
+        return;
     };
+    // A signed request that reached an identity always has a signer; an exact re-send of
+    // a refused request is one attempt, not two.
     let dedup = match signer {
-        // An exact re-send of a refused request is one attempt, not two.
         Some(s) => format!("denied/{}/{}", ep.command(), s.request_key()),
         None => format!("denied/{}/{}", ep.command(), crypto::random_nonce_hex()),
     };
-    let action = match ep {
-        Endpoint::Register => "user.register".to_owned(),
-        Endpoint::Enroll => "machine.enroll".to_owned(),
-        Endpoint::Revoke => "revoke".to_owned(),
-        other => other.command().to_owned(),
-    };
-    AuditEvent::new(
+    let mut ev = AuditEvent::new(
         &dedup,
-        &action,
+        &denied_action(ep),
         Outcome::Denied,
-        actor,
-        Target::new("endpoint", ep.command()),
+        admin.actor(),
+        target,
     )
-    .with("code", err.code.as_str())
+    .with("code", err.code.as_str());
+    ev.source = source;
+    if let Err(e) = ctx.audit.publish(&ev).await {
+        tracing::warn!(error = %e, "could not record a denied request");
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -499,6 +564,7 @@ async fn dispatch(
     ctx: &Ctx,
     ep: Endpoint,
     subject: &str,
+    source: Option<String>,
     headers: Option<&HeaderMap>,
     body: &[u8],
     signer: &mut Option<Signed>,
@@ -511,21 +577,29 @@ async fn dispatch(
             wire::MAX_BODY
         )));
     }
-    let signed = verify_signed(&ctx.cfg, subject, headers, body)?;
+    let mut signed = verify_signed(&ctx.cfg, subject, headers, body)?;
+    signed.source = source;
     *signer = Some(signed.clone());
     match ep {
+        // Register and enroll spend the nonce themselves, once the request is shown to
+        // matter (see `Ctx::spend_nonce`).
         Endpoint::Register => {
-            let req = ctx.accept(&signed, body).await?;
-            crate::failpoint::hit("register.after_nonce");
-            return to_json(&register::handle(ctx, &signed, req).await?);
+            return to_json(&register::handle(ctx, &signed, decode(body)?).await?);
         }
         Endpoint::Enroll => {
-            let req = ctx.accept(&signed, body).await?;
-            return to_json(&enroll::handle(ctx, &signed, req).await?);
+            return to_json(&enroll::handle(ctx, &signed, decode(body)?).await?);
         }
         Endpoint::Revoke => {
-            let req = ctx.accept(&signed, body).await?;
-            return to_json(&revoke::handle(ctx, &signed, req).await?);
+            let req = decode(body)?;
+            // A revoke by an active user (an admin, or a user revoking itself) is that
+            // identity's; otherwise only a machine revoking itself may go on.
+            let by_user = match ctx.active_signer(&signed).await {
+                Ok(a) => Some(a),
+                Err(e) if e.code == ErrorCode::Unauthorized => None,
+                Err(e) => return Err(e),
+            };
+            *admin_out = by_user.clone();
+            return to_json(&revoke::handle(ctx, &signed, by_user.as_ref(), req).await?);
         }
         _ => {}
     }
@@ -596,6 +670,45 @@ async fn dispatch(
         }
         Endpoint::AuditQuery => {
             to_json(&audit_query::handle(ctx, ctx.accept(&signed, body).await?).await?)
+        }
+    }
+}
+
+/// Closes the live connections named `names` after a change that took permissions away
+/// (PROTOCOL §6) and audits the eviction (`action`, e.g. `user.evicted`) when any were
+/// closed. They reconnect through the callout with what they hold now. A failure is
+/// logged, not returned: the change stands, the callout refuses what it must, and the
+/// user JWT's expiry is the backstop.
+pub(crate) async fn evict(
+    ctx: &Ctx,
+    names: &[String],
+    action: &str,
+    actor: &Actor,
+    target: Target,
+    rev: u64,
+) -> usize {
+    let Some(evictor) = &ctx.evictor else {
+        return 0;
+    };
+    match evictor.evict_all(names).await {
+        Ok(0) => 0,
+        Ok(n) => {
+            let ev = AuditEvent::new(
+                &format!("{action}/{}/{rev}", target.id),
+                action,
+                Outcome::Ok,
+                actor.clone(),
+                target,
+            )
+            .with("connections", n);
+            if let Err(e) = ctx.audit.publish(&ev).await {
+                tracing::warn!(error = %e, "could not record an eviction");
+            }
+            n
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "eviction failed");
+            0
         }
     }
 }

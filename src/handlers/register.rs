@@ -26,12 +26,21 @@ pub(super) async fn handle(
     let invite_id = crypto::invite_id_for(token);
     let unknown = || ApiError::new(ErrorCode::InviteUnknown, "no such invite");
 
-    // 1. Claim the invite for these keys (or find it already claimed by them).
-    let invite: Versioned<InviteRecord> = loop {
+    let read = || async {
         let cur = ctx.store.invite(&invite_id).await?.ok_or_else(unknown)?;
         if !crypto::ct_eq(&cur.value.token_sha256, &token.digest_hex()) {
             return Err(unknown());
         }
+        Ok::<_, ApiError>(cur)
+    };
+    // 0. Only a request naming a real invite spends a nonce: a stranger's guess changes
+    //    nothing (a replay of it would change nothing either), so it writes nothing.
+    let mut cur = read().await?;
+    ctx.spend_nonce(signed).await?;
+    crate::failpoint::hit("register.after_nonce");
+
+    // 1. Claim the invite for these keys (or find it already claimed by them).
+    let invite: Versioned<InviteRecord> = loop {
         let rec = &cur.value;
         match rec.state {
             InviteState::Used => {
@@ -77,7 +86,7 @@ pub(super) async fn handle(
                 }
             }
             // Someone else wrote first (or our own earlier attempt landed): decide again.
-            Err(StoreError::Conflict) => continue,
+            Err(StoreError::Conflict) => cur = read().await?,
             Err(e) => return Err(e.into()),
         }
     };

@@ -11,31 +11,50 @@ use crate::time_util;
 use crate::wire::revoke::{RevokeReply, RevokeRequest};
 use crate::wire::{ApiError, ErrorCode};
 
-use super::{Ctx, Signed};
+use super::{Admin, Ctx, Signed};
 
+/// `by_user` is the signer as an active user, if it is one. Anyone else may only revoke
+/// the machine its own agent key enrolled; every other stranger is `unauthorized` before
+/// anything is read or written for it (its nonce included).
 pub(super) async fn handle(
     ctx: &Ctx,
     signed: &Signed,
+    by_user: Option<&Admin>,
     req: RevokeRequest,
 ) -> Result<RevokeReply, ApiError> {
     let reason = req.reason.as_ref().map(|r| r.as_str().to_owned());
+    let unauthorized = || {
+        ApiError::new(
+            ErrorCode::Unauthorized,
+            "the signing key is not an active user",
+        )
+    };
     match (req.user, req.machine) {
-        (Some(h), None) => revoke_user(ctx, signed, h, reason).await,
-        (None, Some(m)) => revoke_machine(ctx, signed, m, reason).await,
+        (Some(h), None) => {
+            let signer = by_user.ok_or_else(unauthorized)?;
+            ctx.spend_nonce(signed).await?;
+            revoke_user(ctx, signer, h, reason).await
+        }
+        (None, Some(m)) => {
+            if by_user.is_none() && crate::crypto::machine_id_for(&signed.key) != m {
+                return Err(unauthorized());
+            }
+            ctx.spend_nonce(signed).await?;
+            revoke_machine(ctx, signed, by_user, m, reason).await
+        }
         _ => Err(ApiError::bad_request("give exactly one of user or machine")),
     }
 }
 
 async fn revoke_user(
     ctx: &Ctx,
-    signed: &Signed,
+    signer: &Admin,
     handle: Handle,
     reason: Option<String>,
 ) -> Result<RevokeReply, ApiError> {
     let not_found = || ApiError::new(ErrorCode::NotFound, "no such user");
     let first = ctx.store.user(&handle).await?.ok_or_else(not_found)?;
     // Who may do this: the user itself (while active), or an admin who may manage it.
-    let signer = ctx.active_signer(signed).await?;
     let actor = signer.actor();
     let by_self = signer.user.value.handle == handle;
     if !by_self {
@@ -105,9 +124,9 @@ async fn revoke_user(
                     user_revoked_event(&handle, rev, actor.clone(), by_self, reason.as_deref());
                 ctx.audit.publish(&ev).await?;
                 crate::failpoint::hit("revoke.after_audit");
-                let evicted = evict(
+                let evicted = super::evict(
                     ctx,
-                    &crate::callout::user_conn_name(handle.as_str()),
+                    &[crate::callout::user_conn_name(handle.as_str())],
                     "user.evicted",
                     &actor,
                     Target::new("user", handle.as_str()),
@@ -125,6 +144,7 @@ async fn revoke_user(
 async fn revoke_machine(
     ctx: &Ctx,
     signed: &Signed,
+    by_user: Option<&Admin>,
     id: MachineId,
     reason: Option<String>,
 ) -> Result<RevokeReply, ApiError> {
@@ -144,7 +164,12 @@ async fn revoke_machine(
         };
         (actor, true)
     } else {
-        let admin = ctx.active_signer(signed).await?;
+        let admin = by_user.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Unauthorized,
+                "the signing key is not an active user",
+            )
+        })?;
         admin.require_at(Permission::MachineRevoke, &first.value.site)?;
         (admin.actor(), false)
     };
@@ -189,9 +214,9 @@ async fn revoke_machine(
                     machine_revoked_event(&next, rev, actor.clone(), by_self, reason.as_deref());
                 ctx.audit.publish(&ev).await?;
                 crate::failpoint::hit("revoke.after_audit");
-                let evicted = evict(
+                let evicted = super::evict(
                     ctx,
-                    &crate::callout::machine_conn_name(id.as_str()),
+                    &crate::callout::machine_conn_names(id.as_str(), &next.credential_sha256),
                     "machine.evicted",
                     &actor,
                     Target::new("machine", id.as_str()),
@@ -250,43 +275,6 @@ fn machine_revoked_event(
     ev.tenant = Some(m.tenant.as_str().to_owned());
     ev.site = Some(m.site.as_str().to_owned());
     ev
-}
-
-/// Kicks the identity's live connections and audits the eviction. A failure here is
-/// logged, not returned: the revoke stands, the callout refuses reconnects, and the
-/// user JWT's expiry is the backstop.
-async fn evict(
-    ctx: &Ctx,
-    conn_name: &str,
-    action: &str,
-    actor: &Actor,
-    target: Target,
-    rev: u64,
-) -> usize {
-    let Some(evictor) = &ctx.evictor else {
-        return 0;
-    };
-    match evictor.evict(conn_name).await {
-        Ok(0) => 0,
-        Ok(n) => {
-            let ev = AuditEvent::new(
-                &format!("{action}/{}/{rev}", target.id),
-                action,
-                Outcome::Ok,
-                actor.clone(),
-                target,
-            )
-            .with("connections", n);
-            if let Err(e) = ctx.audit.publish(&ev).await {
-                tracing::warn!(error = %e, "could not record an eviction");
-            }
-            n
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "eviction failed");
-            0
-        }
-    }
 }
 
 fn reply(

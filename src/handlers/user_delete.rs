@@ -97,6 +97,15 @@ pub(super) async fn handle(
     .with("sign_pub", sign_pub.to_hex())
     .with("request", signed.request_key());
     ctx.audit.publish(&ev).await?;
+    super::evict(
+        ctx,
+        &[crate::callout::user_conn_name(handle.as_str())],
+        "user.evicted",
+        &admin.actor(),
+        Target::new("user", handle.as_str()),
+        user.revision,
+    )
+    .await;
     Ok(DeleteReply {
         handle,
         deleted: true,

@@ -89,6 +89,17 @@ pub(super) async fn handle(
                 )
                 .with("request", signed.request_key());
                 ctx.audit.publish(&ev).await?;
+                if authz::loses_permissions(old_role, &cur.value.sites, req.role, &sites) {
+                    super::evict(
+                        ctx,
+                        &[crate::callout::user_conn_name(req.handle.as_str())],
+                        "user.evicted",
+                        &admin.actor(),
+                        Target::new("user", req.handle.as_str()),
+                        rev,
+                    )
+                    .await;
+                }
                 return Ok(view(&next));
             }
             Err(StoreError::Conflict) => {

@@ -34,6 +34,10 @@ pub enum StoreError {
     /// A stored value does not decode.
     #[error("stored value is corrupt: {0}")]
     Corrupt(String),
+    /// The bucket reached its size limit (the nonce bucket under a flood of identities'
+    /// requests): nothing was written.
+    #[error("bucket full: {0}")]
+    Full(String),
 }
 
 /// A value with the revision it was read at.
@@ -61,7 +65,15 @@ fn classify(err: &(dyn std::error::Error + 'static), already_exists: bool) -> St
     }
     match jetstream_error_code(err) {
         Some(WRONG_LAST_SEQUENCE | WRONG_LAST_SEQUENCE_CONSTANT) => StoreError::Conflict,
-        _ => StoreError::Unavailable(error_chain(err)),
+        _ => {
+            let chain = error_chain(err);
+            // A stream with `discard: new` at its `max_bytes` (nats-server's ErrMaxBytes).
+            if chain.contains("maximum bytes exceeded") {
+                StoreError::Full(chain)
+            } else {
+                StoreError::Unavailable(chain)
+            }
+        }
     }
 }
 
@@ -270,6 +282,8 @@ pub struct StoreConfig {
     pub replicas: usize,
     /// How long a nonce is remembered; must exceed twice the clock window.
     pub nonce_ttl: Duration,
+    /// Largest size of the nonce bucket; beyond it new nonces are refused (`rate_limited`).
+    pub nonce_max_bytes: i64,
 }
 
 impl Default for StoreConfig {
@@ -278,6 +292,7 @@ impl Default for StoreConfig {
             bucket_prefix: "roster".into(),
             replicas: 1,
             nonce_ttl: Duration::from_secs(150),
+            nonce_max_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -298,6 +313,7 @@ pub fn bucket_configs(cfg: &StoreConfig) -> Vec<kv::Config> {
         "roster: request nonces seen within the replay window",
     );
     nonces.max_age = cfg.nonce_ttl;
+    nonces.max_bytes = cfg.nonce_max_bytes;
     vec![
         b("users", "roster: users by handle"),
         b("user_keys", "roster: signing key -> handle index"),
@@ -353,6 +369,20 @@ pub fn uid_key(tenant: &crate::domain::Tenant, uid: &crate::domain::MachineUid) 
 
 async fn open_or_create(js: &jetstream::Context, cfg: kv::Config) -> anyhow::Result<kv::Store> {
     if let Ok(store) = js.get_key_value(&cfg.bucket).await {
+        // A bucket made by an older version keeps its data but takes the current limits
+        // (the nonce bucket gained a size bound).
+        let name = format!("KV_{}", cfg.bucket);
+        if let Ok(mut stream) = js.get_stream(&name).await {
+            if let Ok(info) = stream.info().await {
+                let mut sc = info.config.clone();
+                if sc.max_bytes != cfg.max_bytes.max(-1) && cfg.max_bytes > 0 {
+                    sc.max_bytes = cfg.max_bytes;
+                    js.update_stream(&sc).await.map_err(|e| {
+                        anyhow::anyhow!("updating the limits of {name}: {}", error_chain(&e))
+                    })?;
+                }
+            }
+        }
         return Ok(store);
     }
     match js.create_key_value(cfg.clone()).await {

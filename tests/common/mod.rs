@@ -40,25 +40,40 @@ impl TestEnv {
 
     pub async fn with_args(n: usize, args: WorkerArgs) -> Self {
         // Boxed: the setup future is large, and test threads have small stacks.
-        Box::pin(Self::build(n, args, false)).await
+        Box::pin(Self::build(n, args, false, None)).await
     }
 
     /// One worker answering the auth callout on a server running nats-config/dev.conf.
     /// The owner connects through the callout with its own nkey, like everyone else.
     pub async fn with_callout() -> Self {
-        Box::pin(Self::build(1, WorkerArgs::default(), true)).await
+        Box::pin(Self::build(1, WorkerArgs::default(), true, None)).await
     }
 
-    async fn build(n: usize, args: WorkerArgs, callout: bool) -> Self {
+    /// [`TestEnv::with_callout`] with worker settings and JetStream's `max_file_store`.
+    pub async fn with_callout_capped(args: WorkerArgs, max_file_store: &str) -> Self {
+        Box::pin(Self::build(1, args, true, Some(max_file_store.to_owned()))).await
+    }
+
+    async fn build(
+        n: usize,
+        args: WorkerArgs,
+        callout: bool,
+        max_file_store: Option<String>,
+    ) -> Self {
         let setup = callout.then(|| roster::natsd::CalloutSetup::generate().unwrap());
         let server = NatsServer::start(ServerOptions {
             callout: setup,
+            max_file_store,
             ..Default::default()
         })
         .await
         .expect("nats-server starts");
         let worker_args = server.worker_args();
         let mut cfg = WorkerConfig::from_args(&worker_args, &args).unwrap();
+        if args.security_window_secs == WorkerArgs::default().security_window_secs {
+            // Tests read strangers' denials within seconds, not after a minute.
+            cfg.security.window = Duration::from_secs(1);
+        }
         if let Some(c) = server.callout() {
             let cc = c
                 .callout_config(
@@ -175,6 +190,31 @@ impl TestEnv {
             .unwrap()
     }
 
+    /// Every event in the security stream (strangers' denials, aggregated).
+    pub async fn security_events(&self) -> Vec<roster::audit::AuditEvent> {
+        self.audit.security().read_all().await.unwrap()
+    }
+
+    /// Waits (up to 10 s) until the security stream holds an event `pred` accepts: the
+    /// workers publish a window's tallies once it has ended.
+    pub async fn wait_security(
+        &self,
+        pred: impl Fn(&roster::audit::AuditEvent) -> bool,
+    ) -> roster::audit::AuditEvent {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(e) = self.security_events().await.into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no such security event in {:?}",
+                self.security_events().await
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Every KV value, as (bucket, key, JSON).
     pub async fn kv_dump(&self) -> Vec<(String, String, serde_json::Value)> {
         let mut out = Vec::new();
@@ -251,4 +291,59 @@ impl TestEnv {
             );
         }
     }
+}
+
+/// Events of a watched connection: (when, what).
+pub type Events = tokio::sync::mpsc::UnboundedReceiver<(std::time::Instant, String)>;
+
+/// A connection through the callout whose events (disconnects, permission violations)
+/// are reported on a channel with the time they happened.
+pub async fn watched(
+    env: &TestEnv,
+    keys: &KeyPairs,
+) -> anyhow::Result<(async_nats::Client, Events)> {
+    let seed = keys.user_nkey_seed().unwrap();
+    let opts = async_nats::ConnectOptions::new()
+        .nkey(seed.to_string())
+        .custom_inbox_prefix(roster::callout::inbox_for_nkey(&keys.user_nkey_public()));
+    watched_with(env, opts).await
+}
+
+/// [`watched`] with any connect options (a token, say).
+pub async fn watched_with(
+    env: &TestEnv,
+    opts: async_nats::ConnectOptions,
+) -> anyhow::Result<(async_nats::Client, Events)> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = opts
+        .max_reconnects(3)
+        .event_callback(move |e| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send((std::time::Instant::now(), e.to_string()));
+            }
+        })
+        .connect(env.server.url())
+        .await?;
+    Ok((client, rx))
+}
+
+/// Waits for an event whose text contains `needle`.
+pub async fn event(rx: &mut Events, needle: &str) -> Option<std::time::Instant> {
+    event_within(rx, needle, Duration::from_secs(5)).await
+}
+
+/// Waits up to `within` for an event whose text contains `needle`.
+pub async fn event_within(
+    rx: &mut Events,
+    needle: &str,
+    within: Duration,
+) -> Option<std::time::Instant> {
+    let deadline = std::time::Instant::now() + within;
+    while let Ok(Some((at, text))) = tokio::time::timeout_at(deadline.into(), rx.recv()).await {
+        if text.to_lowercase().contains(&needle.to_lowercase()) {
+            return Some(at);
+        }
+    }
+    None
 }
