@@ -176,7 +176,8 @@ pub struct WorkerArgs {
     /// Or a `.creds` file for the system-account connection.
     #[arg(long, env = "ROSTER_SYSTEM_CREDS")]
     pub system_creds: Option<PathBuf>,
-    /// Failed enrollments per site within the window before `rate_limited`.
+    /// Failed enrollments per source (connection, else agent key) within the window
+    /// before that source gets `rate_limited`; other sources are never affected.
     #[arg(long, env = "ROSTER_ENROLL_FAIL_LIMIT", default_value_t = 20)]
     pub enroll_fail_limit: usize,
     /// The failed-enrollment window, in seconds.

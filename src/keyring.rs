@@ -7,9 +7,15 @@
 //!   process-local key) of each key that verified, so a fleet enrolling with one installer
 //!   key costs one Argon2 run. Racing first requests share that one run (single flight).
 //!   Rotation changes the site record's revision, which makes old entries dead.
-//! - Unknown sites cost a dummy verification, so timing does not tell which sites exist.
-//! - Failed attempts are throttled per site; cache hits are never throttled, so a flood of
-//!   wrong keys does not lock out the agents that hold the right one.
+//! - Unknown sites cost a dummy verification, so timing does not tell which sites exist;
+//!   all unknown site codes share one pool slot (a flood of random codes runs at most one
+//!   dummy at a time and waits out the rest), so pool capacity stays with real sites.
+//! - Failed attempts are throttled per *source* (the requester's connection, else its
+//!   agent key), never per site: a stranger's wrong keys use up only that stranger's
+//!   budget, and a correct key from anyone else can always be tried. Each site runs at
+//!   most `site_concurrency` unverified keys at a time (the rest wait their turn, in
+//!   order), so one site's flood cannot take the pool from the others.
+//! - Cache hits are never throttled.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,13 +38,17 @@ pub struct KeyringConfig {
     /// Concurrent Argon2 runs; defaults to the number of cores less one (at least one),
     /// so a flood of bad keys always leaves a core for everything else.
     pub pool_size: usize,
-    /// Failed attempts per site allowed within `fail_window` before `rate_limited`.
+    /// Failed attempts per source allowed within `fail_window` before `rate_limited`.
     pub fail_limit: usize,
     /// The throttle's window.
     pub fail_window: Duration,
     /// Most verifications waiting for the pool; beyond it new ones are `rate_limited`
     /// at once, so a flood spread over many sites cannot queue unbounded work.
     pub max_queue: usize,
+    /// Unverified keys of one site checked at the same time; more wait in line.
+    pub site_concurrency: usize,
+    /// Longest wait in a site's line before `rate_limited`.
+    pub site_wait: Duration,
 }
 
 impl Default for KeyringConfig {
@@ -50,6 +60,8 @@ impl Default for KeyringConfig {
             fail_limit: 20,
             fail_window: Duration::from_secs(60),
             max_queue: 64,
+            site_concurrency: 2,
+            site_wait: Duration::from_secs(2),
         }
     }
 }
@@ -61,14 +73,15 @@ pub enum Verdict {
     Valid(u32),
     /// Unknown site, wrong key or rotated-out key: all look the same.
     Denied,
-    /// Too many failures at this site recently.
+    /// Too many failures from this source recently, or the site's line is too long.
     Throttled,
 }
 
 type Slot = (String, u64, [u8; 32]);
 
 const MAX_CACHE: usize = 10_000;
-const MAX_THROTTLED_SITES: usize = 10_000;
+const MAX_THROTTLED_SOURCES: usize = 10_000;
+const MAX_SITE_GATES: usize = 10_000;
 
 type Job = Box<dyn FnOnce(&mut Argon2Scratch) + Send>;
 
@@ -138,7 +151,14 @@ pub struct KeyVerifier {
     pool: Pool,
     cache_key: CacheKey,
     cache: Mutex<HashMap<Slot, Arc<OnceCell<Option<u32>>>>>,
-    failures: Mutex<HashMap<String, SiteFailures>>,
+    failures: Mutex<HashMap<String, SourceFailures>>,
+    /// Per known site: how many of its unverified keys may be checked at once.
+    site_gates: Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>,
+    /// One dummy verification at a time for all unknown sites together.
+    unknown_gate: tokio::sync::Semaphore,
+    /// Typical time of a verification as a caller sees it (microseconds, a moving
+    /// average): what an unknown site waits when the dummy's slot is taken.
+    typical_us: AtomicU64,
     dummy_phc: Arc<str>,
     runs: AtomicU64,
     queued: Arc<std::sync::atomic::AtomicUsize>,
@@ -155,12 +175,16 @@ impl KeyVerifier {
             cache_key: CacheKey::default(),
             cache: Mutex::default(),
             failures: Mutex::default(),
+            site_gates: Mutex::default(),
+            unknown_gate: tokio::sync::Semaphore::new(1),
+            typical_us: AtomicU64::new(0),
             dummy_phc: Arc::from(""),
             runs: AtomicU64::new(0),
             queued: Arc::default(),
         };
         // The dummy hash uses the same parameters as real keys, so an unknown site costs
         // what a real verification costs.
+        let started = Instant::now();
         let dummy = me
             .on_pool(move |scratch| {
                 let s = crypto::Secret::mint(crypto::SecretKind::Enrollment);
@@ -168,6 +192,7 @@ impl KeyVerifier {
             })
             .await
             .unwrap_or_default();
+        me.note_duration(started.elapsed());
         me.dummy_phc = dummy.into();
         me
     }
@@ -216,31 +241,37 @@ impl KeyVerifier {
         }
     }
 
-    /// Checks `key` for the site `site_id` (`tenant/SITE`), whose record may not exist.
+    /// Checks `key` for the site `site_id` (`tenant/SITE`), whose record may not exist,
+    /// presented by `source` (the requester's connection, else its agent key).
     ///
-    /// Every Argon2 run for a key not yet verified holds one of the site's `fail_limit`
+    /// Every Argon2 run for a key not yet verified holds one of the source's `fail_limit`
     /// slots while it runs, and a wrong key keeps it as a failure for `fail_window`: so a
-    /// burst of wrong keys costs at most `fail_limit` Argon2 runs per window, not as many
-    /// as can be queued before the first one fails.
+    /// burst of wrong keys from one source costs at most `fail_limit` Argon2 runs per
+    /// window, not as many as can be queued before the first one fails. The answer to a
+    /// source depends only on that source's own history, never on the site existing.
     pub async fn verify(
         &self,
         site_id: &str,
         site: Option<&Versioned<SiteRecord>>,
         key: &EnrollmentKey,
+        source: &str,
     ) -> Verdict {
         let Some(site) = site else {
-            if self.saturated() {
-                return Verdict::Throttled;
-            }
-            let Some(_slot) = self.reserve(site_id) else {
+            let Some(_slot) = self.reserve(source) else {
                 return Verdict::Throttled;
             };
-            let phc = self.dummy_phc.clone();
-            let secret = zeroize::Zeroizing::new(key.secret().expose().as_bytes().to_vec());
-            let _ = self
-                .on_pool(move |scratch| crypto::argon2_verify_with(scratch, &secret, &phc))
-                .await;
-            self.record_failure(site_id);
+            match self.unknown_gate.try_acquire() {
+                Ok(_one) => {
+                    let phc = self.dummy_phc.clone();
+                    let secret = zeroize::Zeroizing::new(key.secret().expose().as_bytes().to_vec());
+                    let _ = self
+                        .on_pool(move |scratch| crypto::argon2_verify_with(scratch, &secret, &phc))
+                        .await;
+                }
+                // Another unknown site's dummy is running: take as long, without the pool.
+                Err(_) => tokio::time::sleep(self.typical()).await,
+            }
+            self.record_failure(source);
             return Verdict::Denied;
         };
         let now = time::OffsetDateTime::now_utc();
@@ -283,10 +314,19 @@ impl KeyVerifier {
         let outcome = cell
             .get_or_try_init(|| {
                 async {
-                    let Some(_slot) = self.reserve(site_id) else {
+                    let Some(_slot) = self.reserve(source) else {
+                        return Err(());
+                    };
+                    // The site's line: at most `site_concurrency` of its unverified keys
+                    // on the pool at once, the rest in order (a fair semaphore).
+                    let gate = self.site_gate(site_id);
+                    let Ok(Ok(_turn)) =
+                        tokio::time::timeout(self.cfg.site_wait, gate.acquire_owned()).await
+                    else {
                         return Err(());
                     };
                     let live = live.clone();
+                    let started = Instant::now();
                     let verified = self
                         .on_pool(move |scratch| {
                             live.iter()
@@ -295,9 +335,10 @@ impl KeyVerifier {
                         })
                         .await
                         .flatten();
+                    self.note_duration(started.elapsed());
                     if verified.is_none() {
                         // Recorded while the slot is still held: no gap for another run.
-                        self.record_failure(site_id);
+                        self.record_failure(source);
                     }
                     Ok(verified)
                 }
@@ -331,46 +372,72 @@ impl KeyVerifier {
         }
     }
 
-    /// Takes one of the site's throttle slots for an Argon2 run, unless recent failures
-    /// and runs in progress already hold them all.
-    fn reserve<'a>(&'a self, site_id: &str) -> Option<Reservation<'a>> {
+    /// The line of a known site.
+    fn site_gate(&self, site_id: &str) -> Arc<tokio::sync::Semaphore> {
+        let mut gates = self.site_gates.lock().unwrap_or_else(|e| e.into_inner());
+        if gates.len() >= MAX_SITE_GATES && !gates.contains_key(site_id) {
+            // Bounded memory: forget idle lines (a busy one is still held elsewhere).
+            gates.retain(|_, g| Arc::strong_count(g) > 1);
+        }
+        gates
+            .entry(site_id.to_owned())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.cfg.site_concurrency)))
+            .clone()
+    }
+
+    /// Folds one verification's duration into the typical duration.
+    fn note_duration(&self, d: Duration) {
+        let us = d.as_micros().min(u128::from(u32::MAX)) as u64;
+        let old = self.typical_us.load(Ordering::Relaxed);
+        let new = if old == 0 { us } else { (old * 7 + us) / 8 };
+        self.typical_us.store(new, Ordering::Relaxed);
+    }
+
+    /// What a verification typically takes.
+    fn typical(&self) -> Duration {
+        Duration::from_micros(self.typical_us.load(Ordering::Relaxed))
+    }
+
+    /// Takes one of the source's throttle slots for an Argon2 run, unless its recent
+    /// failures and runs in progress already hold them all.
+    fn reserve<'a>(&'a self, source: &str) -> Option<Reservation<'a>> {
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if f.len() >= MAX_THROTTLED_SITES && !f.contains_key(site_id) {
-            // Bounded memory: forget idle sites (runs in progress keep their count).
+        if f.len() >= MAX_THROTTLED_SOURCES && !f.contains_key(source) {
+            // Bounded memory: forget idle sources (runs in progress keep their count).
             f.retain(|_, s| s.running > 0);
         }
-        let site = f.entry(site_id.to_owned()).or_default();
+        let entry = f.entry(source.to_owned()).or_default();
         let horizon = Instant::now().checked_sub(self.cfg.fail_window);
-        while site
+        while entry
             .recent
             .front()
             .is_some_and(|t| horizon.is_some_and(|h| *t < h))
         {
-            site.recent.pop_front();
+            entry.recent.pop_front();
         }
-        if site.recent.len() + site.running >= self.cfg.fail_limit {
+        if entry.recent.len() + entry.running >= self.cfg.fail_limit {
             return None;
         }
-        site.running += 1;
+        entry.running += 1;
         Some(Reservation {
             verifier: self,
-            site_id: site_id.to_owned(),
+            source: source.to_owned(),
         })
     }
 
-    fn record_failure(&self, site_id: &str) {
+    fn record_failure(&self, source: &str) {
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let site = f.entry(site_id.to_owned()).or_default();
-        site.recent.push_back(Instant::now());
-        while site.recent.len() > self.cfg.fail_limit {
-            site.recent.pop_front();
+        let entry = f.entry(source.to_owned()).or_default();
+        entry.recent.push_back(Instant::now());
+        while entry.recent.len() > self.cfg.fail_limit {
+            entry.recent.pop_front();
         }
     }
 }
 
-/// Recent failures and Argon2 runs in progress at one site.
+/// Recent failures and Argon2 runs in progress of one source.
 #[derive(Debug, Default)]
-struct SiteFailures {
+struct SourceFailures {
     recent: VecDeque<Instant>,
     running: usize,
 }
@@ -379,7 +446,7 @@ struct SiteFailures {
 /// when the request goes away mid-run).
 struct Reservation<'a> {
     verifier: &'a KeyVerifier,
-    site_id: String,
+    source: String,
 }
 
 impl Drop for Reservation<'_> {
@@ -389,8 +456,8 @@ impl Drop for Reservation<'_> {
             .failures
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if let Some(site) = f.get_mut(&self.site_id) {
-            site.running = site.running.saturating_sub(1);
+        if let Some(entry) = f.get_mut(&self.source) {
+            entry.running = entry.running.saturating_sub(1);
         }
     }
 }

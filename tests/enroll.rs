@@ -407,8 +407,13 @@ async fn three_hundred_agents_with_one_key_all_enroll_for_one_argon2_run() {
     assert_eq!(env.store.machines.keys().await.unwrap().len(), 300);
 }
 
+/// An agent on a connection of its own: its own source for the throttle.
+async fn own_agent(env: &TestEnv) -> RosterClient {
+    env.client_own_connection().await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failures_are_throttled_per_site_but_the_right_key_still_enrolls() {
+async fn failures_are_throttled_per_source_and_nobody_else_is_locked_out() {
     let args_small = roster::config::WorkerArgs {
         enroll_fail_limit: 3,
         ..Default::default()
@@ -420,11 +425,15 @@ async fn failures_are_throttled_per_site_but_the_right_key_still_enrolls() {
         .enroll(&args("acme-phx", &key, "first"))
         .await
         .unwrap();
+    // One source (one connection) tries five wrong keys: three are checked, then it is
+    // throttled, at this site and at every other, existing or not (the answer must not
+    // tell which sites exist).
+    let attacker = own_agent(&env).await;
     let wrong = roster::crypto::Secret::mint(roster::crypto::SecretKind::Enrollment);
     let mut codes = Vec::new();
     for _ in 0..5 {
         codes.push(
-            agent(&env)
+            attacker
                 .enroll(&args("acme-phx", wrong.expose(), "x"))
                 .await
                 .unwrap_err()
@@ -434,13 +443,25 @@ async fn failures_are_throttled_per_site_but_the_right_key_still_enrolls() {
     }
     assert_eq!(&codes[..3], &[ErrorCode::EnrollmentDenied; 3]);
     assert_eq!(&codes[3..], &[ErrorCode::RateLimited; 2]);
+    for s in ["acme-phx", "nowhere"] {
+        assert_eq!(
+            attacker
+                .enroll(&args(s, wrong.expose(), "x"))
+                .await
+                .unwrap_err()
+                .code(),
+            Some(ErrorCode::RateLimited),
+            "{s}"
+        );
+    }
+    // The cached key still enrolls, and so does anyone else with the right key.
     agent(&env)
         .enroll(&args("acme-phx", &key, "second"))
         .await
         .unwrap();
-    // Another site is not affected.
     let other = env.site("acme-nyc", Policy::Auto).await;
-    agent(&env)
+    own_agent(&env)
+        .await
         .enroll(&args("acme-nyc", &other, "third"))
         .await
         .unwrap();
@@ -457,12 +478,15 @@ async fn a_burst_of_wrong_keys_costs_at_most_the_failure_limit_in_argon2_runs() 
         },
     )
     .await;
-    let key = env.site("acme-phx", Policy::Auto).await;
+    env.site("acme-phx", Policy::Auto).await;
     let runs_before = env.argon2_runs();
-    // 40 different wrong keys at once: none has failed yet when most of them arrive.
+    // 40 different wrong keys at once from one source: none has failed yet when most of
+    // them arrive.
+    let source = own_agent(&env).await;
     let mut tasks = Vec::new();
     for i in 0..40 {
-        let a = agent(&env).with_timeout(Duration::from_secs(60));
+        let a = RosterClient::new(source.nats().clone(), "roster", KeyPairs::generate())
+            .with_timeout(Duration::from_secs(60));
         tasks.push(tokio::spawn(async move {
             let wrong = roster::crypto::Secret::mint(roster::crypto::SecretKind::Enrollment);
             a.enroll(&args("acme-phx", wrong.expose(), &format!("x-{i}")))
@@ -484,20 +508,126 @@ async fn a_burst_of_wrong_keys_costs_at_most_the_failure_limit_in_argon2_runs() 
     println!("40 racing wrong keys: {denied} denied after Argon2, {runs} Argon2 runs");
     assert_eq!(runs, limit as u64, "each run holds a throttle slot");
     assert_eq!(denied, limit);
-    // Unknown sites share the rule (the dummy verification is a run too).
+    // Unknown sites share the source's rule, and all unknown sites together run at most
+    // one dummy verification at a time: a fresh source's 20 racing attempts at unknown
+    // sites cost at most its limit, and no more than one at once.
     let before = env.argon2_runs();
+    let fresh = own_agent(&env).await;
     let mut tasks = Vec::new();
     for i in 0..20 {
-        let a = agent(&env).with_timeout(Duration::from_secs(60));
-        let key = key.clone();
+        let a = RosterClient::new(fresh.nats().clone(), "roster", KeyPairs::generate())
+            .with_timeout(Duration::from_secs(60));
+        let wrong = roster::crypto::Secret::mint(roster::crypto::SecretKind::Enrollment);
         tasks.push(tokio::spawn(async move {
-            a.enroll(&args("nowhere", &key, &format!("y-{i}"))).await
+            a.enroll(&args(&format!("nowhere-{i}"), wrong.expose(), "y"))
+                .await
+                .unwrap_err()
+                .code()
+                .unwrap()
         }));
     }
+    let mut denied = 0;
     for t in tasks {
-        assert!(t.await.unwrap().is_err());
+        if t.await.unwrap() == ErrorCode::EnrollmentDenied {
+            denied += 1;
+        }
     }
-    assert_eq!(env.argon2_runs() - before, limit as u64);
+    let runs = env.argon2_runs() - before;
+    println!("20 racing unknown sites: {denied} denied, {runs} dummy runs");
+    assert_eq!(denied, limit);
+    assert!((1..=limit as u64).contains(&runs), "{runs} dummy runs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_wrong_keys_then_the_first_use_of_a_rotated_key_succeeds_at_once() {
+    let env = TestEnv::start().await;
+    env.site("acme-phx", Policy::Auto).await;
+    // Forty distinct wrong keys, each from a connection of its own (the worst case for a
+    // per-source throttle): twice the default failure limit.
+    for i in 0..40 {
+        let wrong = roster::crypto::Secret::mint(roster::crypto::SecretKind::Enrollment);
+        let e = own_agent(&env)
+            .await
+            .enroll(&args("acme-phx", wrong.expose(), &format!("w-{i}")))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Some(ErrorCode::EnrollmentDenied));
+    }
+    // The operator rotates; the installer's new key is used for the first time.
+    let rotated = env
+        .owner
+        .site_rotate_key(&RotateKeyRequest {
+            site: site("acme-phx"),
+            tenant: None,
+            grace_secs: None,
+        })
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let r = own_agent(&env)
+        .await
+        .enroll(&args("acme-phx", &rotated.enrollment_key, "legit"))
+        .await
+        .expect("the correct key is never locked out");
+    println!(
+        "first use of the rotated key after 40 wrong ones: {} ms",
+        started.elapsed().as_millis()
+    );
+    assert_eq!(r.state, "active");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_enrollment_succeeds_within_two_seconds_during_a_flood_of_unknown_sites() {
+    let env = TestEnv::start().await;
+    let key = env.site("acme-phx", Policy::Auto).await;
+    // 96 flooders, each on its own connection, send random unknown site codes as fast as
+    // they are answered: more in flight than the Argon2 pool's queue holds (64).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut flooders = Vec::new();
+    for f in 0..96 {
+        let url = env.server.url();
+        let (stop, sent) = (stop.clone(), sent.clone());
+        flooders.push(tokio::spawn(async move {
+            let wrong = roster::crypto::Secret::mint(roster::crypto::SecretKind::Enrollment);
+            let mut conn = async_nats::connect(&url).await.unwrap();
+            let mut i = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // A new connection (a new source) every ten attempts, so the per-source
+                // throttle alone does not stop the flood.
+                if i % 10 == 9 {
+                    conn = async_nats::connect(&url).await.unwrap();
+                }
+                let a = RosterClient::new(conn.clone(), "roster", KeyPairs::generate());
+                let code = format!("nx{f}x{i}");
+                let _ = a.enroll(&args(&code, wrong.expose(), "z")).await;
+                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = sent.load(std::sync::atomic::Ordering::Relaxed);
+    let started = std::time::Instant::now();
+    let r = own_agent(&env)
+        .await
+        .with_timeout(Duration::from_secs(10))
+        .enroll(&args("acme-phx", &key, "legit"))
+        .await
+        .expect("the first enrollment at a real site goes through");
+    let took = started.elapsed();
+    let during = sent.load(std::sync::atomic::Ordering::Relaxed) - before;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    println!("flood before the enrollment: {before} requests in 2 s");
+    for f in flooders {
+        f.await.unwrap();
+    }
+    println!(
+        "first enrollment during the flood: {} ms ({during} flood requests meanwhile)",
+        took.as_millis()
+    );
+    assert_eq!(r.state, "active");
+    assert!(took < Duration::from_secs(2), "{} ms", took.as_millis());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

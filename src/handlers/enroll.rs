@@ -34,14 +34,19 @@ pub(super) async fn handle(
     let site = ctx.store.site(&tenant, &req.site).await?;
     let refusal = match ctx
         .keys
-        .verify(&site_id, site.as_ref(), &req.enrollment_key)
+        .verify(
+            &site_id,
+            site.as_ref(),
+            &req.enrollment_key,
+            signed.source.as_deref().unwrap_or(&signed.key.to_hex()),
+        )
         .await
     {
         Verdict::Valid(v) => Ok(v),
         Verdict::Denied => Err(denied()),
         Verdict::Throttled => Err(ApiError::new(
             ErrorCode::RateLimited,
-            "too many failed enrollments at this site; retry later",
+            "too many failed enrollments; retry later",
         )),
     };
     let key_version = match refusal {
