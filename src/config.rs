@@ -19,12 +19,23 @@ pub struct NatsArgs {
     /// User name for user/password authentication.
     #[arg(long, env = "ROSTER_NATS_USER")]
     pub nats_user: Option<String>,
-    /// Password for user/password authentication.
+    /// Password for user/password authentication. Prefer the environment variable or
+    /// `--nats-password-file`: a flag's value is visible in the process list.
     #[arg(long, env = "ROSTER_NATS_PASSWORD", hide_env_values = true)]
     pub nats_password: Option<String>,
-    /// Token authentication.
+    /// File holding the password (`-` reads it from standard input).
+    #[arg(
+        long,
+        env = "ROSTER_NATS_PASSWORD_FILE",
+        conflicts_with = "nats_password"
+    )]
+    pub nats_password_file: Option<PathBuf>,
+    /// Token authentication (prefer the environment variable or `--nats-token-file`).
     #[arg(long, env = "ROSTER_NATS_TOKEN", hide_env_values = true)]
     pub nats_token: Option<String>,
+    /// File holding the token (`-` reads it from standard input).
+    #[arg(long, env = "ROSTER_NATS_TOKEN_FILE", conflicts_with = "nats_token")]
+    pub nats_token_file: Option<PathBuf>,
     /// File holding an nkey seed (`SU…`) to authenticate with.
     #[arg(long, env = "ROSTER_NATS_NKEY_SEED_FILE")]
     pub nats_nkey_seed_file: Option<PathBuf>,
@@ -43,7 +54,9 @@ impl NatsArgs {
             nats_url: url.to_owned(),
             nats_user: None,
             nats_password: None,
+            nats_password_file: None,
             nats_token: None,
+            nats_token_file: None,
             nats_nkey_seed_file: None,
             nats_creds: None,
             prefix: "roster".into(),
@@ -88,11 +101,16 @@ impl NatsArgs {
                 .await
                 .with_context(|| format!("reading creds file {}", creds.display()))?;
         }
-        if let (Some(u), Some(p)) = (&self.nats_user, &self.nats_password) {
-            opts = opts.user_and_password(u.clone(), p.clone());
+        let password = secret_from(
+            self.nats_password.as_deref(),
+            self.nats_password_file.as_deref(),
+        )?;
+        if let (Some(u), Some(p)) = (&self.nats_user, password) {
+            opts = opts.user_and_password(u.clone(), p.to_string());
         }
-        if let Some(t) = &self.nats_token {
-            opts = opts.token(t.clone());
+        let token = secret_from(self.nats_token.as_deref(), self.nats_token_file.as_deref())?;
+        if let Some(t) = &token {
+            opts = opts.token(t.to_string());
         }
         if let Some(f) = &self.nats_nkey_seed_file {
             let seed = std::fs::read_to_string(f)
@@ -101,7 +119,7 @@ impl NatsArgs {
         }
         let explicit = self.nats_creds.is_some()
             || self.nats_user.is_some()
-            || self.nats_token.is_some()
+            || token.is_some()
             || self.nats_nkey_seed_file.is_some();
         if let (Some(k), false) = (keys, explicit) {
             let seed = k
@@ -121,6 +139,34 @@ impl NatsArgs {
             .await
             .with_context(|| format!("connecting to NATS at {}", self.nats_url))
     }
+}
+
+/// A secret given as a value (from the environment, say) or as a file, `-` meaning
+/// standard input; the file's content is trimmed of surrounding whitespace.
+pub fn secret_from(
+    value: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<zeroize::Zeroizing<String>>> {
+    if let Some(v) = value {
+        return Ok(Some(zeroize::Zeroizing::new(v.to_owned())));
+    }
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let text = if path.as_os_str() == "-" {
+        let mut line = zeroize::Zeroizing::new(String::new());
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading a secret from standard input")?;
+        line
+    } else {
+        zeroize::Zeroizing::new(
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?,
+        )
+    };
+    let trimmed = text.trim();
+    anyhow::ensure!(!trimmed.is_empty(), "{} is empty", path.display());
+    Ok(Some(zeroize::Zeroizing::new(trimmed.to_owned())))
 }
 
 /// Worker tuning.
@@ -173,6 +219,13 @@ pub struct WorkerArgs {
     /// Its password.
     #[arg(long, env = "ROSTER_SYSTEM_PASSWORD", hide_env_values = true)]
     pub system_password: Option<String>,
+    /// File holding the system-account password (`-` reads standard input).
+    #[arg(
+        long,
+        env = "ROSTER_SYSTEM_PASSWORD_FILE",
+        conflicts_with = "system_password"
+    )]
+    pub system_password_file: Option<PathBuf>,
     /// Or a `.creds` file for the system-account connection.
     #[arg(long, env = "ROSTER_SYSTEM_CREDS")]
     pub system_creds: Option<PathBuf>,
@@ -224,6 +277,7 @@ impl Default for WorkerArgs {
             callout_permissions: None,
             system_user: None,
             system_password: None,
+            system_password_file: None,
             system_creds: None,
         }
     }
@@ -359,6 +413,7 @@ impl WorkerArgs {
         let mut a = NatsArgs::for_url(&nats.nats_url);
         a.nats_user = self.system_user.clone();
         a.nats_password = self.system_password.clone();
+        a.nats_password_file = self.system_password_file.clone();
         a.nats_creds = self.system_creds.clone();
         Some(a)
     }

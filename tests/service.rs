@@ -141,7 +141,9 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
     let log_path = dir.path().join("dev.log");
     let mut dev = Command::new(bin)
         .args(["dev", "--port", "0", "--json"])
-        .env("ROSTER_LOG", "debug")
+        // Everything a worker can log, async-nats's protocol traces included: still no
+        // secret may appear (checked at the end).
+        .env("ROSTER_LOG", "trace")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(&log_path).unwrap())
         .spawn()
@@ -156,19 +158,25 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
     let url = ready["nats_url"].as_str().unwrap().to_owned();
     let invite = ready["owner_invite"].as_str().unwrap().to_owned();
     let data_dir = ready["data_dir"].as_str().unwrap().to_owned();
-    let run = |id: &str, args: &[&str]| {
+    let client_logs = std::cell::RefCell::new(String::new());
+    let run_with = |id: &str, args: &[&str], envs: &[(&str, &str)]| {
         let out = Command::new(bin)
             .args(args)
             .env("ROSTER_NATS_URL", &url)
             .env("ROSTER_IDENTITY", dir.path().join(id))
+            .env("ROSTER_LOG", "trace")
+            .envs(envs.iter().copied())
             .output()
             .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        client_logs.borrow_mut().push_str(&err);
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+            err,
         )
     };
+    let run = |id: &str, args: &[&str]| run_with(id, args, &[]);
 
     let (code, _, _) = run("owner.json", &["keygen"]);
     assert_eq!(code, Some(0));
@@ -177,7 +185,18 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
         std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
         0o600
     );
-    let (code, out, err) = run("owner.json", &["register", "--invite", &invite, "--json"]);
+    // Secrets stay off the command line: the invite from a file.
+    let invite_file = dir.path().join("owner.invite");
+    std::fs::write(&invite_file, format!("{invite}\n")).unwrap();
+    let (code, out, err) = run(
+        "owner.json",
+        &[
+            "register",
+            "--invite-file",
+            invite_file.to_str().unwrap(),
+            "--json",
+        ],
+    );
     assert_eq!(code, Some(0), "{out} {err}");
     let reg: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(reg["role"], "owner");
@@ -191,9 +210,11 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
     assert_eq!(code, Some(0));
     let inv: serde_json::Value = serde_json::from_str(&out).unwrap();
     run("alice.json", &["keygen"]);
-    let (code, out, _) = run(
+    // … or from the environment.
+    let (code, out, _) = run_with(
         "alice.json",
-        &["register", "--invite", inv["token"].as_str().unwrap()],
+        &["register"],
+        &[("ROSTER_INVITE", inv["token"].as_str().unwrap())],
     );
     assert_eq!(code, Some(0));
     assert!(out.contains("registered as 'alice'"), "{out}");
@@ -225,10 +246,19 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
     assert_eq!(code, Some(0));
     let site: serde_json::Value = serde_json::from_str(&out).unwrap();
     let cek = site["enrollment_key"].as_str().unwrap().to_owned();
+    let key_file = dir.path().join("site.key");
+    std::fs::write(&key_file, &cek).unwrap();
     let (code, out, err) = run(
         "agent.json",
         &[
-            "enroll", "--site", "ACME-PHX", "--key", &cek, "--uid", "host-1", "--json",
+            "enroll",
+            "--site",
+            "ACME-PHX",
+            "--key-file",
+            key_file.to_str().unwrap(),
+            "--uid",
+            "host-1",
+            "--json",
         ],
     );
     assert_eq!(code, Some(0), "{out} {err}");
@@ -250,6 +280,28 @@ fn the_cli_runs_a_dev_bus_where_an_owner_and_a_member_join() {
     let (code, out, _) = run("owner.json", &["machine", "list"]);
     assert_eq!(code, Some(0));
     assert!(out.contains("host-1") && out.contains("active"), "{out}");
+
+    // No secret in any log, at trace level, on either side.
+    let dev_log = std::fs::read_to_string(&log_path).unwrap();
+    let client_logs = client_logs.borrow();
+    assert!(
+        dev_log.contains("TRACE") || dev_log.contains("DEBUG") || dev_log.len() > 1000,
+        "the worker logged at trace level"
+    );
+    for (what, secret) in [
+        ("owner invite", invite.as_str()),
+        ("member invite", inv["token"].as_str().unwrap()),
+        ("enrollment key", cek.as_str()),
+        ("machine credential", cak.as_str()),
+    ] {
+        // The part after the prefix: a secret is never printed in any form.
+        let body = &secret[4..];
+        assert!(!dev_log.contains(body), "{what} in the worker's trace log");
+        assert!(
+            !client_logs.contains(body),
+            "{what} in a client's trace log"
+        );
+    }
 
     // SIGTERM stops the worker and the server and removes the temporary store.
     Command::new("kill")
@@ -295,6 +347,7 @@ fn every_shipped_server_config_is_valid() {
             .env("ROSTER_NATS_PORT", "4222")
             .env("ROSTER_STORE_DIR", dir.path())
             .env("ROSTER_SYNC_INTERVAL", "always")
+            .env("ROSTER_MAX_FILE_STORE", "4GB")
             .env("ROSTER_ISSUER_PUB", &issuer)
             .env("ROSTER_XKEY_PUB", &xkey)
             .env("ROSTER_WORKER_PASSWORD", "w")

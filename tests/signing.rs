@@ -298,3 +298,54 @@ async fn two_hundred_racing_torsion_signatures_are_all_refused_and_honest_ones_p
         assert_eq!(code, want, "request {i}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_nonce_bucket_answers_rate_limited_and_writes_nothing_else() {
+    let env = TestEnv::with_args(
+        1,
+        roster::config::WorkerArgs {
+            nonce_max_mib: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let c = env.owner.clone();
+    let subject = c.subject(Endpoint::InviteCreate);
+    // Invites are the state these requests would change.
+    let invites_before = env.store.invites.keys().await.unwrap().len();
+    // A signed request spends ~200 bytes of nonce; a MiB holds about five thousand.
+    let mut first_full = None;
+    let mut ok = 0usize;
+    'outer: for round in 0..40 {
+        let mut tasks = Vec::new();
+        for i in 0..256 {
+            let c = c.clone();
+            let subject = subject.clone();
+            tasks.push(tokio::spawn(async move {
+                let body = format!(r#"{{"handle":"n{round}x{i}","role":"member"}}"#);
+                let h = c.sign_headers(&subject, body.as_bytes());
+                c.send_raw(&subject, h, Bytes::from(body))
+                    .await
+                    .unwrap()
+                    .error_code()
+            }));
+        }
+        for t in tasks {
+            match t.await.unwrap() {
+                None => ok += 1,
+                Some(code) => {
+                    assert_eq!(code, "rate_limited");
+                    first_full.get_or_insert(round);
+                }
+            }
+        }
+        if first_full.is_some() {
+            break 'outer;
+        }
+    }
+    assert!(first_full.is_some(), "the bucket filled");
+    println!("nonce bucket of 1 MiB full after {ok} signed requests");
+    // Every success made exactly one invite; every refusal made none.
+    let invites_after = env.store.invites.keys().await.unwrap().len();
+    assert_eq!(invites_after - invites_before, ok);
+}

@@ -133,9 +133,18 @@ pub enum Command {
     Register {
         #[command(flatten)]
         client: ClientArgs,
-        /// The invite token (`inv_…`).
-        #[arg(long)]
-        invite: String,
+        /// The invite token (`inv_…`). Prefer `ROSTER_INVITE` or `--invite-file`: a flag's
+        /// value is visible to other users in the process list.
+        #[arg(
+            long,
+            env = "ROSTER_INVITE",
+            hide_env_values = true,
+            required_unless_present = "invite_file"
+        )]
+        invite: Option<String>,
+        /// File holding the invite token (`-` reads it from standard input).
+        #[arg(long, conflicts_with = "invite")]
+        invite_file: Option<PathBuf>,
     },
     /// Invites: create, list, get, cancel.
     #[command(subcommand)]
@@ -163,9 +172,18 @@ pub enum Command {
         /// Tenant (default `default`).
         #[arg(long)]
         tenant: Option<String>,
-        /// The site's enrollment key (`cek_…`).
-        #[arg(long, env = "ROSTER_ENROLLMENT_KEY", hide_env_values = true)]
-        key: String,
+        /// The site's enrollment key (`cek_…`). Prefer `ROSTER_ENROLLMENT_KEY` or
+        /// `--key-file`: a flag's value is visible to other users in the process list.
+        #[arg(
+            long,
+            env = "ROSTER_ENROLLMENT_KEY",
+            hide_env_values = true,
+            required_unless_present = "key_file"
+        )]
+        key: Option<String>,
+        /// File holding the enrollment key (`-` reads it from standard input).
+        #[arg(long, conflicts_with = "key")]
+        key_file: Option<PathBuf>,
         /// This machine's stable id (e.g. /etc/machine-id).
         #[arg(long)]
         uid: String,
@@ -422,9 +440,20 @@ fn init_tracing(json: bool, server_side: bool) {
     } else {
         "warn"
     };
-    let filter = EnvFilter::try_from_env("ROSTER_LOG")
+    let mut filter = EnvFilter::try_from_env("ROSTER_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default));
+    // async-nats logs whole protocol operations, payloads included, at debug and trace:
+    // an invite or enrollment key in a request body would reach the log. Whatever the
+    // filter asks for, async-nats says no more than info.
+    if filter
+        .max_level_hint()
+        .is_some_and(|l| l > tracing_subscriber::filter::LevelFilter::INFO)
+    {
+        if let Ok(cap) = "async_nats=info".parse() {
+            filter = filter.add_directive(cap);
+        }
+    }
     use std::io::IsTerminal as _;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -525,8 +554,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             force,
             json,
         } => keygen(identity, force, json),
-        Command::Register { client, invite } => {
+        Command::Register {
+            client,
+            invite,
+            invite_file,
+        } => {
             let out = Out::new(client.json);
+            let invite = required_secret(invite, invite_file, "--invite or --invite-file")?;
             let c = connect_client(&client).await?;
             finish(&out, c.register(&invite).await, output::register)
         }
@@ -540,16 +574,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             site,
             tenant,
             key,
+            key_file,
             uid,
             hostname,
             os,
             agent_version,
             credential_out,
         } => {
+            let key = required_secret(key, key_file, "--key or --key-file")?;
             let args = crate::client::EnrollArgs {
                 site,
                 tenant,
-                enrollment_key: key,
+                enrollment_key: key.to_string(),
                 machine_uid: uid,
                 hostname,
                 os,
@@ -558,6 +594,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             enroll_cmd(client, args, credential_out).await
         }
     }
+}
+
+/// A secret from its flag or environment variable, or else from its file (`-`: stdin).
+fn required_secret(
+    value: Option<String>,
+    file: Option<PathBuf>,
+    what: &str,
+) -> anyhow::Result<zeroize::Zeroizing<String>> {
+    crate::config::secret_from(value.as_deref(), file.as_deref())?
+        .ok_or_else(|| anyhow::anyhow!("give {what}"))
 }
 
 async fn wait_for_signal() {
@@ -628,8 +674,8 @@ async fn bootstrap_cmd(
                     inv.handle, inv.expires_at, inv.token
                 );
                 println!(
-                    "Redeem it with:\n  roster keygen\n  roster register --nats-url {} --invite {}",
-                    nats.nats_url, inv.token
+                    "Redeem it with:\n  roster keygen\n  ROSTER_INVITE={} roster register --nats-url {}",
+                    inv.token, nats.nats_url
                 );
             }
             client.flush().await?;
@@ -773,7 +819,7 @@ async fn dev(
                 println!("Join as the owner from another terminal:\n");
                 println!("  export ROSTER_NATS_URL={url}");
                 println!("  roster keygen");
-                println!("  roster register --invite {}", inv.token);
+                println!("  ROSTER_INVITE={} roster register", inv.token);
                 println!("  roster invite create --handle alice --role member\n");
             }
             None => println!("  an owner already exists in this data dir; use its identity.\n"),

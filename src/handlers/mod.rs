@@ -272,7 +272,22 @@ impl From<StoreError> for ApiError {
                 )
             }
             StoreError::Full(why) => {
-                tracing::warn!(%why, "store full");
+                // Every request says so while the bucket is full: once a minute is enough.
+                static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+                let now = crate::time_util::now_ms();
+                let last = LAST.load(std::sync::atomic::Ordering::Relaxed);
+                if now - last >= 60_000
+                    && LAST
+                        .compare_exchange(
+                            last,
+                            now,
+                            std::sync::atomic::Ordering::Relaxed,
+                            std::sync::atomic::Ordering::Relaxed,
+                        )
+                        .is_ok()
+                {
+                    tracing::warn!(%why, "the nonce bucket is full: signed requests answer rate_limited until nonces expire (raise --nonce-max-mib?)");
+                }
                 ApiError::new(
                     ErrorCode::RateLimited,
                     "too many requests in the replay window; retry later",
@@ -486,14 +501,16 @@ pub fn error_reply(err: &ApiError) -> (Bytes, HeaderMap) {
     (Bytes::from(body), h)
 }
 
-/// Refused admin commands are always audited; on register, everything but malformed
-/// input. Our own failures (`unavailable`, `internal`) are logged, not audited.
+/// Refused admin commands are always recorded; on register, everything but malformed
+/// input. Our own failures (`unavailable`, `internal`) and load shedding (`rate_limited`:
+/// a full replay window, say) are logged, not recorded: recording them would add writes
+/// exactly when there is no room for them.
 fn should_audit(ep: Endpoint, code: ErrorCode) -> bool {
     match code {
-        ErrorCode::Unavailable | ErrorCode::Internal => false,
+        ErrorCode::Unavailable | ErrorCode::Internal | ErrorCode::RateLimited => false,
         ErrorCode::BadRequest => !ep.is_public(),
-        // The enroll handler audits its denials itself, naming the site.
-        ErrorCode::EnrollmentDenied | ErrorCode::RateLimited => ep != Endpoint::Enroll,
+        // The enroll handler records its denials itself, naming the site.
+        ErrorCode::EnrollmentDenied => ep != Endpoint::Enroll,
         _ => true,
     }
 }
