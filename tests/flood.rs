@@ -178,3 +178,30 @@ async fn a_flood_of_strangers_fills_nothing_and_stops_nothing() {
     let added = audit_after.len() - audit_before;
     assert!(added <= 5, "{added} audit events: {audit_after:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bounded_streams_room_is_reserved_out_of_the_store() {
+    let args = WorkerArgs {
+        security_max_mib: 4,
+        nonce_max_mib: 4,
+        ..WorkerArgs::default()
+    };
+    let env = TestEnv::with_callout_capped(args, "16MB").await;
+    let js = async_nats::jetstream::new(env.nats().clone());
+    let stream = |name: &str, mib: i64| async_nats::jetstream::stream::Config {
+        name: name.to_owned(),
+        subjects: vec![format!("probe.{name}")],
+        max_bytes: mib * 1024 * 1024,
+        ..Default::default()
+    };
+    // 16 MB less the 8 MiB the security stream and the nonce bucket reserve: a stream
+    // asking for 9 MiB more does not fit, one asking for 6 MiB does. So nothing else can
+    // take the bounded streams' room, and they cannot take anyone else's.
+    let err = js.create_stream(stream("big", 9)).await.unwrap_err();
+    println!("9 MiB more: {err}");
+    assert!(
+        err.to_string().to_lowercase().contains("insufficient"),
+        "{err}"
+    );
+    js.create_stream(stream("small", 6)).await.unwrap();
+}
