@@ -196,14 +196,7 @@ impl Auditor {
             duplicate_window: Duration::from_secs(120),
             ..Default::default()
         };
-        if js.get_stream(&name).await.is_err() {
-            if let Err(e) = js.create_stream(cfg).await {
-                // Another worker may have won the race; only fail if it is still missing.
-                js.get_stream(&name).await.map_err(|_| {
-                    anyhow::anyhow!("cannot create audit stream {name}: {}", error_chain(&e))
-                })?;
-            }
-        }
+        ensure_stream(&js, cfg).await?;
         let security =
             crate::security::SecurityLog::ensure(js.clone(), prefix, replicas, security).await?;
         Ok(Self {
@@ -228,13 +221,6 @@ impl Auditor {
 
     /// Reads matching events: the most recent `limit`, oldest first.
     pub async fn query(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
-        let unavailable =
-            |e: &(dyn std::error::Error + 'static)| StoreError::Unavailable(error_chain(e));
-        let stream = self
-            .js
-            .get_stream(&self.stream_name)
-            .await
-            .map_err(|e| unavailable(&e))?;
         let filter_subject = match &f.action {
             Some(a) => format!("{}.audit.{a}", self.subject_prefix),
             None => format!("{}.audit.>", self.subject_prefix),
@@ -243,63 +229,61 @@ impl Auditor {
             Some(start_time) => consumer::DeliverPolicy::ByStartTime { start_time },
             None => consumer::DeliverPolicy::All,
         };
-        let consumer = stream
-            .create_consumer(consumer::pull::Config {
-                filter_subject,
-                deliver_policy,
-                ack_policy: consumer::AckPolicy::None,
-                inactive_threshold: Duration::from_secs(30),
-                memory_storage: true,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let mut info = consumer.cached_info().clone();
-        let name = info.name.clone();
         let mut out: VecDeque<AuditEvent> = VecDeque::new();
-        let mut pending = info.num_pending;
-        'outer: while pending > 0 {
-            let mut batch = consumer
-                .fetch()
-                .max_messages(500)
-                .messages()
-                .await
-                .map_err(|e| unavailable(&e))?;
-            let mut got = 0;
-            while let Some(msg) = batch.next().await {
-                let msg = msg.map_err(|e| unavailable(&*e))?;
-                got += 1;
-                pending = msg.info().map(|i| i.pending).unwrap_or(0);
-                if let Ok(ev) = serde_json::from_slice::<AuditEvent>(&msg.payload) {
-                    if let Some(until) = f.until {
-                        if time_util::parse_rfc3339(&ev.time).is_some_and(|t| t >= until) {
-                            break 'outer;
-                        }
-                    }
-                    if f.actor.as_ref().is_none_or(|a| *a == ev.actor.id)
-                        && f.target.as_ref().is_none_or(|t| *t == ev.target.id)
-                    {
-                        out.push_back(ev);
-                        if out.len() > f.limit {
-                            out.pop_front();
-                        }
+        for_each_event(
+            &self.js,
+            &self.stream_name,
+            filter_subject,
+            deliver_policy,
+            |ev| {
+                if let Some(until) = f.until {
+                    if time_util::parse_rfc3339(&ev.time).is_some_and(|t| t >= until) {
+                        return false;
                     }
                 }
-            }
-            if got == 0 {
-                // Nothing came although the server said more was pending: ask again once.
-                info = stream
-                    .consumer_info(&name)
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                if info.num_pending == 0 {
-                    break;
+                if f.actor.as_ref().is_none_or(|a| *a == ev.actor.id)
+                    && f.target.as_ref().is_none_or(|t| *t == ev.target.id)
+                {
+                    out.push_back(ev);
+                    if out.len() > f.limit {
+                        out.pop_front();
+                    }
                 }
-            }
-        }
-        let _ = stream.delete_consumer(&name).await;
+                true
+            },
+        )
+        .await?;
         Ok(out.into())
     }
+}
+
+/// Opens the stream `want` names, creating it when missing (safe to race: another worker
+/// may win). A stream with size or age limits takes `want`'s when they changed.
+pub(crate) async fn ensure_stream(
+    js: &jetstream::Context,
+    want: stream::Config,
+) -> anyhow::Result<()> {
+    let name = want.name.clone();
+    match js.get_stream(&name).await {
+        Ok(mut s) => {
+            let have = &s.info().await?.config;
+            let limited = want.max_bytes > 0 || !want.max_age.is_zero();
+            if limited && (have.max_bytes != want.max_bytes || have.max_age != want.max_age) {
+                js.update_stream(&want).await.map_err(|e| {
+                    anyhow::anyhow!("cannot update stream {name}: {}", error_chain(&e))
+                })?;
+            }
+        }
+        Err(_) => {
+            if let Err(e) = js.create_stream(want).await {
+                // Another worker may have won the race; only fail if it is still missing.
+                js.get_stream(&name).await.map_err(|_| {
+                    anyhow::anyhow!("cannot create stream {name}: {}", error_chain(&e))
+                })?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Publishes one event on `subject` with its id as `Nats-Msg-Id` and waits for the ack,
@@ -345,13 +329,31 @@ pub(crate) async fn read_stream(
     stream: &str,
     filter: String,
 ) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut out = Vec::new();
+    for_each_event(js, stream, filter, consumer::DeliverPolicy::All, |ev| {
+        out.push(ev);
+        true
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Feeds the events of `stream` on `filter` from `deliver` to `f`, oldest first, until
+/// none are left or `f` returns false, through a short-lived ephemeral consumer.
+async fn for_each_event(
+    js: &jetstream::Context,
+    stream: &str,
+    filter: String,
+    deliver: consumer::DeliverPolicy,
+    mut f: impl FnMut(AuditEvent) -> bool,
+) -> Result<(), StoreError> {
     let unavailable =
         |e: &(dyn std::error::Error + 'static)| StoreError::Unavailable(error_chain(e));
     let stream = js.get_stream(stream).await.map_err(|e| unavailable(&e))?;
     let consumer = stream
         .create_consumer(consumer::pull::Config {
             filter_subject: filter,
-            deliver_policy: consumer::DeliverPolicy::All,
+            deliver_policy: deliver,
             ack_policy: consumer::AckPolicy::None,
             inactive_threshold: Duration::from_secs(30),
             memory_storage: true,
@@ -361,8 +363,7 @@ pub(crate) async fn read_stream(
         .map_err(|e| unavailable(&e))?;
     let name = consumer.cached_info().name.clone();
     let mut pending = consumer.cached_info().num_pending;
-    let mut out = Vec::new();
-    while pending > 0 {
+    'outer: while pending > 0 {
         let mut batch = consumer
             .fetch()
             .max_messages(500)
@@ -375,15 +376,24 @@ pub(crate) async fn read_stream(
             got += 1;
             pending = msg.info().map(|i| i.pending).unwrap_or(0);
             if let Ok(ev) = serde_json::from_slice::<AuditEvent>(&msg.payload) {
-                out.push(ev);
+                if !f(ev) {
+                    break 'outer;
+                }
             }
         }
         if got == 0 {
-            break;
+            // Nothing came although the server said more was pending: ask again once.
+            let info = stream
+                .consumer_info(&name)
+                .await
+                .map_err(|e| unavailable(&e))?;
+            if info.num_pending == 0 {
+                break;
+            }
         }
     }
     let _ = stream.delete_consumer(&name).await;
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

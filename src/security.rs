@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use crate::audit::{Actor, ActorType, AuditEvent, Outcome, Target};
-use crate::store::{error_chain, StoreError};
+use crate::store::StoreError;
 use crate::time_util;
 
 /// Limits of the security stream and of the aggregation.
@@ -144,23 +144,7 @@ impl SecurityLog {
             duplicate_window: Duration::from_secs(120),
             ..Default::default()
         };
-        match js.get_stream(&name).await {
-            Ok(mut s) => {
-                let have = &s.info().await?.config;
-                if have.max_bytes != want.max_bytes || have.max_age != want.max_age {
-                    js.update_stream(&want).await.map_err(|e| {
-                        anyhow::anyhow!("cannot update stream {name}: {}", error_chain(&e))
-                    })?;
-                }
-            }
-            Err(_) => {
-                if let Err(e) = js.create_stream(want).await {
-                    js.get_stream(&name).await.map_err(|_| {
-                        anyhow::anyhow!("cannot create stream {name}: {}", error_chain(&e))
-                    })?;
-                }
-            }
-        }
+        crate::audit::ensure_stream(&js, want).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 js,

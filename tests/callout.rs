@@ -14,16 +14,7 @@ use roster::crypto::KeyPairs;
 use roster::domain::{Policy, Role};
 
 async fn member(env: &TestEnv, h: &str) -> (KeyPairs, RosterClient) {
-    let token = env.invite(h, Role::Member).await;
-    let keys = KeyPairs::generate();
-    let conn = env.connect_as(&keys).await.unwrap();
-    let c = RosterClient::new(
-        conn,
-        "roster",
-        KeyPairs::from_secrets(&keys.sign_seed(), &keys.kex_secret()),
-    );
-    c.register(&token).await.unwrap();
-    (keys, c)
+    env.join_over_callout(h, Role::Member).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,12 +124,7 @@ async fn a_revoked_user_is_off_the_bus_within_a_second_and_stays_off() {
         .await
         .is_some());
     assert!(env.connect_as(&mallory).await.is_err());
-    let actions: Vec<String> = env
-        .audit_events()
-        .await
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = env.audit_actions().await;
     for a in ["user.revoked", "user.evicted"] {
         assert!(actions.contains(&a.to_string()), "{a} in {actions:?}");
     }

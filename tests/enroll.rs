@@ -114,12 +114,7 @@ async fn re_enrolling_replaces_the_credential_and_records_a_site_move() {
         .await
         .unwrap()
         .is_none());
-    let actions: Vec<String> = env
-        .audit_events()
-        .await
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = env.audit_actions().await;
     assert!(actions.contains(&"machine.reenrolled".to_string()));
     assert!(actions.contains(&"machine.site_moved".to_string()));
     env.check_kv_schemas().await;
@@ -205,12 +200,7 @@ async fn an_approval_site_holds_every_new_machine_and_a_rejected_one_stays_out()
         .await
         .unwrap();
     assert_eq!(b.state, "pending");
-    let actions: Vec<String> = env
-        .audit_events()
-        .await
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = env.audit_actions().await;
     for a in ["machine.pending", "machine.rejected"] {
         assert!(actions.contains(&a.to_string()), "{a}");
     }

@@ -13,18 +13,8 @@ use roster::client::{EnrollArgs, RosterClient};
 use roster::crypto::KeyPairs;
 use roster::domain::{Policy, Role};
 
-/// A registered user with `role`, registered over its own callout connection.
 async fn registered(env: &TestEnv, h: &str, role: Role) -> KeyPairs {
-    let token = env.invite(h, role).await;
-    let keys = KeyPairs::generate();
-    let conn = env.connect_as(&keys).await.unwrap();
-    let c = RosterClient::new(
-        conn,
-        "roster",
-        KeyPairs::from_secrets(&keys.sign_seed(), &keys.kex_secret()),
-    );
-    c.register(&token).await.unwrap();
-    keys
+    env.join_over_callout(h, role).await.0
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,12 +58,7 @@ async fn a_demoted_admin_is_evicted_within_a_second_and_reconnects_as_a_member()
             .is_some(),
         "the reconnect has member permissions"
     );
-    let actions: Vec<String> = env
-        .audit_events()
-        .await
-        .into_iter()
-        .map(|e| e.action)
-        .collect();
+    let actions = env.audit_actions().await;
     assert!(actions.contains(&"user.evicted".to_string()), "{actions:?}");
 
     // A promotion takes nothing away: no eviction.

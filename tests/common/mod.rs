@@ -190,6 +190,30 @@ impl TestEnv {
             .unwrap()
     }
 
+    /// The action of every audit event, in order.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        self.audit_events()
+            .await
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+
+    /// A user with `role` who registered over its own callout connection (the
+    /// onboarding lane); its keys, and that client.
+    pub async fn join_over_callout(&self, h: &str, role: Role) -> (KeyPairs, RosterClient) {
+        let token = self.invite(h, role).await;
+        let keys = KeyPairs::generate();
+        let conn = self.connect_as(&keys).await.unwrap();
+        let c = RosterClient::new(
+            conn,
+            "roster",
+            KeyPairs::from_secrets(&keys.sign_seed(), &keys.kex_secret()),
+        );
+        c.register(&token).await.unwrap();
+        (keys, c)
+    }
+
     /// Every event in the security stream (strangers' denials, aggregated).
     pub async fn security_events(&self) -> Vec<roster::audit::AuditEvent> {
         self.audit.security().read_all().await.unwrap()

@@ -1,0 +1,76 @@
+//! An independent client, written in Python from PROTOCOL.md §3, §5 and §6 alone (libsodium
+//! through PyNaCl signs, nats-py connects), works against a real worker on the callout
+//! bus: it registers over the onboarding lane with Ed25519ph, is refused for a pure
+//! Ed25519 signature of the same bytes, reconnects as its identity and signs admin
+//! commands; its refusals are counted in the security stream under its connection.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::TestEnv;
+use roster::domain::Role;
+
+/// The folder holding PyNaCl, nats-py and nkeys: `ROSTER_TEST_PYTHONPATH` (set by
+/// scripts/test), else installed now by scripts/install-python-client.
+fn python_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("ROSTER_TEST_PYTHONPATH") {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("scripts/install-python-client"))
+        .output()
+        .expect("scripts/install-python-client runs");
+    assert!(
+        out.status.success(),
+        "installing the Python client's packages failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_independent_python_client_follows_the_protocol_as_written() {
+    let env = TestEnv::with_callout().await;
+    let invite = env.invite("pyadmin", Role::Admin).await;
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/independent/client.py");
+    let pythonpath = python_path();
+    let url = env.server.url();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .arg(script)
+            .env("PYTHONPATH", pythonpath)
+            .env("ROSTER_NATS_URL", url)
+            .env("ROSTER_INVITE", invite)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the Python client failed:\n{stderr}");
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    println!("the independent client saw: {seen}");
+
+    // §3: a pure Ed25519 signature is refused with the documented code and header.
+    assert_eq!(seen["pure_code"], "invalid_signature");
+    assert_eq!(seen["pure_status"], "401");
+    // Ed25519ph registers; reconnected as the identity, it mints an invite and lists
+    // users; an exact re-send is a replay.
+    assert_eq!(seen["registered"]["handle"], "pyadmin");
+    assert_eq!(seen["registered"]["role"], "admin");
+    assert_eq!(seen["invite_created"]["handle"], "bob-indep");
+    assert_eq!(seen["token_prefix"], "inv_");
+    assert!(seen["listed"].as_u64().unwrap() >= 2);
+    assert_eq!(seen["replay_code"], "replayed");
+    // §5: the refused pure signature is a stranger's, counted under its connection.
+    let nkey = seen["nkey"].as_str().unwrap().to_owned();
+    let ev = env
+        .wait_security(|e| e.action == "user.register" && e.source.as_deref() == Some(&nkey))
+        .await;
+    assert_eq!(ev.metadata["code"], "invalid_signature");
+    assert_eq!(ev.metadata["count"], 1);
+}
