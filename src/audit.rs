@@ -143,6 +143,8 @@ pub struct AuditFilter {
     pub since: Option<OffsetDateTime>,
     pub until: Option<OffsetDateTime>,
     pub limit: usize,
+    /// Read the security stream (strangers' refusals) instead of the audit stream.
+    pub security: bool,
 }
 
 /// Checks an action filter: dot-separated tokens of `[a-z0-9_-]`, the last may be `*`/`>`.
@@ -221,37 +223,36 @@ impl Auditor {
 
     /// Reads matching events: the most recent `limit`, oldest first.
     pub async fn query(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
+        let (stream, root) = if f.security {
+            (self.security.stream(), "security")
+        } else {
+            (self.stream_name.as_str(), "audit")
+        };
         let filter_subject = match &f.action {
-            Some(a) => format!("{}.audit.{a}", self.subject_prefix),
-            None => format!("{}.audit.>", self.subject_prefix),
+            Some(a) => format!("{}.{root}.{a}", self.subject_prefix),
+            None => format!("{}.{root}.>", self.subject_prefix),
         };
         let deliver_policy = match f.since {
             Some(start_time) => consumer::DeliverPolicy::ByStartTime { start_time },
             None => consumer::DeliverPolicy::All,
         };
         let mut out: VecDeque<AuditEvent> = VecDeque::new();
-        for_each_event(
-            &self.js,
-            &self.stream_name,
-            filter_subject,
-            deliver_policy,
-            |ev| {
-                if let Some(until) = f.until {
-                    if time_util::parse_rfc3339(&ev.time).is_some_and(|t| t >= until) {
-                        return false;
-                    }
+        for_each_event(&self.js, stream, filter_subject, deliver_policy, |ev| {
+            if let Some(until) = f.until {
+                if time_util::parse_rfc3339(&ev.time).is_some_and(|t| t >= until) {
+                    return false;
                 }
-                if f.actor.as_ref().is_none_or(|a| *a == ev.actor.id)
-                    && f.target.as_ref().is_none_or(|t| *t == ev.target.id)
-                {
-                    out.push_back(ev);
-                    if out.len() > f.limit {
-                        out.pop_front();
-                    }
+            }
+            if f.actor.as_ref().is_none_or(|a| *a == ev.actor.id)
+                && f.target.as_ref().is_none_or(|t| *t == ev.target.id)
+            {
+                out.push_back(ev);
+                if out.len() > f.limit {
+                    out.pop_front();
                 }
-                true
-            },
-        )
+            }
+            true
+        })
         .await?;
         Ok(out.into())
     }

@@ -227,6 +227,24 @@ async fn bad_stale_and_replayed_requests_are_refused() {
         .map(|e| e.metadata["count"].as_u64().unwrap())
         .sum();
     assert_eq!(counted, 5, "five bad signatures, counted");
+    // Operators read them with audit.query on the security stream.
+    let req: roster::wire::admin::AuditQueryRequest =
+        serde_json::from_value(serde_json::json!({"stream": "security", "action": "user.list"}))
+            .unwrap();
+    let read = env.owner.audit_query(&req).await.unwrap();
+    assert!(read.events.iter().any(|e| is_bad(e)));
+    assert!(read.events.iter().all(|e| e.action == "user.list"));
+    // Malformed headers and stale timestamps come before anyone is known: strangers' too.
+    for code in ["bad_request", "stale_request"] {
+        assert!(
+            read.events.iter().any(|e| e.metadata["code"] == code),
+            "{code}"
+        );
+    }
+    let audit_side: roster::wire::admin::AuditQueryRequest =
+        serde_json::from_value(serde_json::json!({"action": "user.list"})).unwrap();
+    let read = env.owner.audit_query(&audit_side).await.unwrap();
+    assert!(read.events.iter().all(|e| e.metadata["code"] == "replayed"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

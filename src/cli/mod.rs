@@ -404,8 +404,14 @@ pub enum AuditCmd {
         /// RFC 3339 upper bound.
         #[arg(long)]
         until: Option<String>,
+        /// Most events to print (default 100, at most 1000).
         #[arg(long)]
         limit: Option<u32>,
+        /// Read the security stream instead: strangers' refused attempts (bad
+        /// signatures, unknown keys and invites, denied enrollments, refused
+        /// connections), counted per action, code and source per minute.
+        #[arg(long)]
+        security: bool,
     },
 }
 
@@ -1250,6 +1256,7 @@ async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             since,
             until,
             limit,
+            security,
         } => {
             let c = connect_client(&client).await.context("audit query")?;
             let req = AuditQueryRequest {
@@ -1259,6 +1266,7 @@ async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 since: opt("--since", since)?,
                 until: opt("--until", until)?,
                 limit: opt("--limit", limit)?,
+                stream: security.then_some(crate::wire::admin::AuditStream::Security),
             };
             finish(
                 &Out::new(client.json),

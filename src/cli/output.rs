@@ -40,8 +40,8 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) {
 }
 
 fn short(key: &str) -> String {
-    if key.len() > 16 {
-        format!("{}…", &key[..16])
+    if key.chars().count() > 16 {
+        format!("{}…", key.chars().take(16).collect::<String>())
     } else {
         key.to_owned()
     }
@@ -147,8 +147,17 @@ pub fn deleted(d: &DeleteReply) {
 }
 
 pub fn audit(r: &AuditQueryReply) {
+    // Security events are tallies: show how many, which code, and from where.
+    let meta = |e: &crate::audit::AuditEvent, k: &str| {
+        e.metadata
+            .get(k)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .unwrap_or_default()
+    };
     table(
-        &["TIME", "ACTION", "OUTCOME", "ACTOR", "TARGET"],
+        &[
+            "TIME", "ACTION", "OUTCOME", "CODE", "COUNT", "ACTOR", "TARGET", "SOURCE",
+        ],
         r.events
             .iter()
             .map(|e| {
@@ -156,8 +165,11 @@ pub fn audit(r: &AuditQueryReply) {
                     e.time.clone(),
                     e.action.clone(),
                     format!("{:?}", e.outcome).to_lowercase(),
+                    meta(e, "code"),
+                    meta(e, "count"),
                     short(&e.actor.id),
                     format!("{}:{}", e.target.kind, short(&e.target.id)),
+                    e.source.as_deref().map(short).unwrap_or_default(),
                 ]
             })
             .collect(),

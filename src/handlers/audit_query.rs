@@ -1,7 +1,8 @@
-//! `admin.audit.query`: read events back from the audit stream with filters.
+//! `admin.audit.query`: read events back from the audit stream (or, with `"stream":
+//! "security"`, the security stream of strangers' refusals) with filters.
 
 use crate::audit::AuditFilter;
-use crate::wire::admin::{AuditQueryReply, AuditQueryRequest, PageLimit};
+use crate::wire::admin::{AuditQueryReply, AuditQueryRequest, AuditStream, PageLimit};
 use crate::wire::ApiError;
 
 use super::Ctx;
@@ -14,6 +15,7 @@ pub(super) async fn handle(ctx: &Ctx, req: AuditQueryRequest) -> Result<AuditQue
         since: req.since.map(|t| t.0),
         until: req.until.map(|t| t.0),
         limit: PageLimit::or_default(req.limit),
+        security: req.stream == Some(AuditStream::Security),
     };
     let events = ctx.audit.query(&filter).await?;
     Ok(AuditQueryReply { events })

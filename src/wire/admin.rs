@@ -355,6 +355,18 @@ pub struct AuditQueryRequest {
     pub until: Option<Rfc3339>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<PageLimit>,
+    /// Which stream: `audit` (state changes and identities' refusals, the default) or
+    /// `security` (strangers' refusals, aggregated per minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<AuditStream>,
+}
+
+/// The two event streams `audit.query` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditStream {
+    Audit,
+    Security,
 }
 
 /// `audit.query` reply: the most recent matching events, oldest first.
