@@ -232,7 +232,7 @@ async fn bad_stale_and_replayed_requests_are_refused() {
         serde_json::from_value(serde_json::json!({"stream": "security", "action": "user.list"}))
             .unwrap();
     let read = env.owner.audit_query(&req).await.unwrap();
-    assert!(read.events.iter().any(|e| is_bad(e)));
+    assert!(read.events.iter().any(is_bad));
     assert!(read.events.iter().all(|e| e.action == "user.list"));
     // Malformed headers and stale timestamps come before anyone is known: strangers' too.
     for code in ["bad_request", "stale_request"] {
