@@ -276,7 +276,7 @@ async fn spawn_request(
             let msg = &req.message;
             // Boxed: the handler future is large (every endpoint's state), and a boxed
             // one is moved into the task by pointer instead of by a multi-KB memcpy.
-            let (body, headers) = Box::pin(handlers::handle(
+            let handled = Box::pin(handlers::handle(
                 &ctx,
                 ep,
                 msg.subject.as_str(),
@@ -285,7 +285,7 @@ async fn spawn_request(
                 &msg.payload,
             ))
             .await;
-            if let Some(code) = headers.get("Roster-Error") {
+            if let Some(code) = handled.refused {
                 // Debug, not info: strangers can send refusals as fast as they like.
                 tracing::debug!(code = code.as_str(), "request refused");
                 if let Ok(mut m) = errors.lock() {
@@ -294,6 +294,7 @@ async fn spawn_request(
             } else {
                 tracing::debug!("request served");
             }
+            let (body, headers) = (handled.body, handled.headers);
             if let Err(e) = req.respond_with_headers(Ok(body), headers).await {
                 tracing::warn!(error = %e, "could not send the reply");
             }

@@ -430,3 +430,36 @@ async fn admin_bodies_are_parsed_strictly() {
     // Only the accepted request's invite and nonce were written.
     assert_eq!(env.kv_dump().await.len(), before + 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identitys_refusals_are_audit_events_and_a_strangers_are_tallies() {
+    let env = TestEnv::start().await;
+    let member = env.user("meg", Role::Member).await;
+    // A member lacks the permission: an identity's refusal, one audit event naming it.
+    let err = member
+        .user_list(&UserListRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Forbidden));
+    // A key that is nobody's: a stranger's refusal, counted in the security stream.
+    let err = env
+        .client()
+        .user_list(&UserListRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Unauthorized));
+
+    let audited: Vec<_> = env
+        .audit_events()
+        .await
+        .into_iter()
+        .filter(|e| e.action == "user.list")
+        .collect();
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(audited[0].actor.id, "meg");
+    assert_eq!(audited[0].metadata["code"], "forbidden");
+    let tally = env
+        .wait_security(|e| e.action == "user.list" && e.metadata["code"] == "unauthorized")
+        .await;
+    assert_eq!(tally.metadata["count"], 1);
+}

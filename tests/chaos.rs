@@ -174,6 +174,27 @@ fn same_keys(c: &RosterClient) -> RosterClient {
     .with_timeout(Duration::from_secs(10))
 }
 
+/// Sends a request until a worker answers it: a NATS-level failure (no responders, a
+/// timeout) is retried a few times, 200 ms apart, and said on stderr; a roster answer,
+/// success or refusal, is final.
+async fn until_served<T, F, Fut>(what: &str, mut send: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ClientError>>,
+{
+    for attempt in 1.. {
+        match send().await {
+            Ok(v) => return v,
+            Err(ClientError::Nats(e)) if attempt < 10 => {
+                eprintln!("{what}: attempt {attempt} reached no worker ({e}); sending again");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+    unreachable!("the loop returns or panics")
+}
+
 fn is_lost(e: &ClientError) -> bool {
     matches!(e, ClientError::Nats(_)) || e.code() == Some(ErrorCode::Unavailable)
 }
@@ -245,21 +266,20 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
         }
         crashes += 1;
 
-        // The client retries against a healthy worker: it completes.
+        // The client retries against a healthy worker: it completes. (A client whose
+        // request finds no worker at all, as right after a crash, sends it again.)
         let _w = Worker::start(&url, None);
         let retry = same_keys(&subject);
         if fp.starts_with("register.") {
-            let r = retry.register(&token).await.unwrap();
+            let r = until_served(fp, || retry.register(&token)).await;
             assert_eq!(r.handle.as_str(), format!("crash{n}"), "{fp}");
         } else if fp.starts_with("enroll.") {
-            let r = retry.enroll(&enroll).await.unwrap();
+            let r = until_served(fp, || retry.enroll(&enroll)).await;
             assert_eq!(r.state, "active", "{fp}");
             assert!(retry.open_credential(&r).is_ok());
         } else {
-            let r = owner
-                .revoke_user(&Handle::parse(&format!("crash{n}")).unwrap(), None)
-                .await
-                .unwrap();
+            let h = Handle::parse(&format!("crash{n}")).unwrap();
+            let r = until_served(fp, || owner.revoke_user(&h, None)).await;
             assert_eq!(r.status, "revoked", "{fp}");
         }
         let report = bus.check().await;

@@ -410,18 +410,19 @@ impl Ctx {
                 )
             })
     }
+}
 
-    /// Resolves the signer of an admin command and checks it holds `perm` somewhere.
-    async fn authorize(&self, signed: &Signed, perm: Permission) -> Result<Admin, ApiError> {
-        let admin = self.active_signer(signed).await?;
-        let user = &admin.user;
-        if authz::scope(user.value.role, perm) == Scope::None {
+impl Admin {
+    /// Checks this admin holds `perm` somewhere (the handler checks where).
+    fn require(&self, perm: Permission) -> Result<(), ApiError> {
+        let role = self.user.value.role;
+        if authz::scope(role, perm) == Scope::None {
             return Err(ApiError::new(
                 ErrorCode::Forbidden,
-                format!("role {} lacks {}", user.value.role, perm.as_str()),
+                format!("role {role} lacks {}", perm.as_str()),
             ));
         }
-        Ok(admin)
+        Ok(())
     }
 }
 
@@ -439,8 +440,58 @@ fn to_json<T: Serialize>(v: &T) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Handles one request end to end and returns the reply body and headers. `reply` is
-/// the request's reply subject, which names its connection (the denial's source).
+/// What one request came to: the reply to send, and its PROTOCOL code if it was refused.
+#[derive(Debug)]
+pub struct Handled {
+    pub body: Bytes,
+    pub headers: HeaderMap,
+    pub refused: Option<ErrorCode>,
+}
+
+/// Who a refused request can be attributed to, as far as its checks got.
+#[derive(Debug)]
+enum Requester {
+    /// Nobody proved a key (a bad, missing or malformed signature).
+    Unproven,
+    /// A proven key that is not an active user: a stranger.
+    Stranger(Signed),
+    /// An active user (boxed: the record is large and refusals travel in `Result`s).
+    Identity(Signed, Box<Admin>),
+}
+
+/// A refusal, with who it came from for the record.
+#[derive(Debug)]
+struct Refusal {
+    error: ApiError,
+    by: Requester,
+}
+
+/// Refusals of a request nobody proved a key for.
+fn unproven(error: ApiError) -> Refusal {
+    Refusal {
+        error,
+        by: Requester::Unproven,
+    }
+}
+
+/// Refusals of a stranger's request (built only when one happens).
+fn stranger(signed: &Signed) -> impl Fn(ApiError) -> Refusal + '_ {
+    move |error| Refusal {
+        error,
+        by: Requester::Stranger(signed.clone()),
+    }
+}
+
+/// Refusals of an identity's request (built only when one happens).
+fn identity<'a>(signed: &'a Signed, admin: &'a Admin) -> impl Fn(ApiError) -> Refusal + 'a {
+    move |error| Refusal {
+        error,
+        by: Requester::Identity(signed.clone(), Box::new(admin.clone())),
+    }
+}
+
+/// Handles one request end to end. `reply` is the request's reply subject, which names
+/// its connection (a denial's source).
 pub async fn handle(
     ctx: &Ctx,
     ep: Endpoint,
@@ -448,37 +499,24 @@ pub async fn handle(
     reply: Option<&str>,
     headers: Option<&HeaderMap>,
     body: &[u8],
-) -> (Bytes, HeaderMap) {
-    let mut signer: Option<Signed> = None;
-    let mut admin: Option<Admin> = None;
+) -> Handled {
     let source = crate::security::source_of_reply(reply);
-    let result = dispatch(
-        ctx,
-        ep,
-        subject,
-        source.clone(),
-        headers,
-        body,
-        &mut signer,
-        &mut admin,
-    )
-    .await;
-    match result {
-        Ok(bytes) => (bytes, HeaderMap::new()),
-        Err(err) => {
-            if should_audit(ep, err.code) {
-                record_denial(
-                    ctx,
-                    ep,
-                    &err,
-                    signer.as_ref(),
-                    admin.as_ref(),
-                    headers,
-                    source,
-                )
-                .await;
+    match dispatch(ctx, ep, subject, source.clone(), headers, body).await {
+        Ok(body) => Handled {
+            body,
+            headers: HeaderMap::new(),
+            refused: None,
+        },
+        Err(Refusal { error, by }) => {
+            if should_audit(ep, error.code) {
+                record_denial(ctx, ep, &error, &by, headers, source).await;
             }
-            error_reply(&err)
+            let (body, reply_headers) = error_reply(&error);
+            Handled {
+                body,
+                headers: reply_headers,
+                refused: Some(error.code),
+            }
         }
     }
 }
@@ -532,38 +570,36 @@ async fn record_denial(
     ctx: &Ctx,
     ep: Endpoint,
     err: &ApiError,
-    signer: Option<&Signed>,
-    admin: Option<&Admin>,
+    by: &Requester,
     headers: Option<&HeaderMap>,
     source: Option<String>,
 ) {
     let target = Target::new("endpoint", ep.command());
-    let Some(admin) = admin else {
-        // The claimed key, if it parses; never any other header content.
-        let actor = signer.map(|s| s.key.to_hex()).unwrap_or_else(|| {
-            header(headers, wire::HDR_KEY)
-                .and_then(|k| SignKey::parse(k).ok())
-                .map(|k| k.to_hex())
-                .unwrap_or_else(|| "unknown".into())
-        });
-        ctx.audit.security().record(crate::security::Denial {
-            action: denied_action(ep),
-            code: err.code.as_str().to_owned(),
-            source,
-            actor,
-            target,
-            site: None,
-        });
-        return;
+    let (signed, admin) = match by {
+        Requester::Identity(signed, admin) => (signed, admin),
+        stranger => {
+            // The proven key, else the claimed one if it parses; never other header content.
+            let actor = match stranger {
+                Requester::Stranger(s) => s.key.to_hex(),
+                _ => header(headers, wire::HDR_KEY)
+                    .and_then(|k| SignKey::parse(k).ok())
+                    .map(|k| k.to_hex())
+                    .unwrap_or_else(|| "unknown".into()),
+            };
+            ctx.audit.security().record(crate::security::Denial {
+                action: denied_action(ep),
+                code: err.code.as_str().to_owned(),
+                source,
+                actor,
+                target,
+                site: None,
+            });
+            return;
+        }
     };
-    // A signed request that reached an identity always has a signer; an exact re-send of
-    // a refused request is one attempt, not two.
-    let dedup = match signer {
-        Some(s) => format!("denied/{}/{}", ep.command(), s.request_key()),
-        None => format!("denied/{}/{}", ep.command(), crypto::random_nonce_hex()),
-    };
+    // An exact re-send of a refused request is one attempt, not two.
     let mut ev = AuditEvent::new(
-        &dedup,
+        &format!("denied/{}/{}", ep.command(), signed.request_key()),
         &denied_action(ep),
         Outcome::Denied,
         admin.actor(),
@@ -576,7 +612,7 @@ async fn record_denial(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Checks a request step by step; a refusal says how far it got.
 async fn dispatch(
     ctx: &Ctx,
     ep: Endpoint,
@@ -584,109 +620,129 @@ async fn dispatch(
     source: Option<String>,
     headers: Option<&HeaderMap>,
     body: &[u8],
-    signer: &mut Option<Signed>,
-    admin_out: &mut Option<Admin>,
-) -> Result<Bytes, ApiError> {
+) -> Result<Bytes, Refusal> {
     if body.len() > wire::MAX_BODY {
-        return Err(ApiError::bad_request(format!(
+        return Err(unproven(ApiError::bad_request(format!(
             "body is {} bytes; the limit is {}",
             body.len(),
             wire::MAX_BODY
-        )));
+        ))));
     }
-    let mut signed = verify_signed(&ctx.cfg, subject, headers, body)?;
+    let mut signed = verify_signed(&ctx.cfg, subject, headers, body).map_err(unproven)?;
     signed.source = source;
-    *signer = Some(signed.clone());
+    let refuse = stranger(&signed);
     match ep {
         // Register and enroll spend the nonce themselves, once the request is shown to
         // matter (see `Ctx::spend_nonce`).
         Endpoint::Register => {
-            return to_json(&register::handle(ctx, &signed, decode(body)?).await?);
+            let req = decode(body).map_err(&refuse)?;
+            let reply = register::handle(ctx, &signed, req).await.map_err(&refuse)?;
+            return to_json(&reply).map_err(&refuse);
         }
         Endpoint::Enroll => {
-            return to_json(&enroll::handle(ctx, &signed, decode(body)?).await?);
+            let req = decode(body).map_err(&refuse)?;
+            let reply = enroll::handle(ctx, &signed, req).await.map_err(&refuse)?;
+            return to_json(&reply).map_err(&refuse);
         }
         Endpoint::Revoke => {
-            let req = decode(body)?;
+            let req = decode(body).map_err(&refuse)?;
             // A revoke by an active user (an admin, or a user revoking itself) is that
             // identity's; otherwise only a machine revoking itself may go on.
             let by_user = match ctx.active_signer(&signed).await {
                 Ok(a) => Some(a),
                 Err(e) if e.code == ErrorCode::Unauthorized => None,
-                Err(e) => return Err(e),
+                Err(e) => return Err(refuse(e)),
             };
-            *admin_out = by_user.clone();
-            return to_json(&revoke::handle(ctx, &signed, by_user.as_ref(), req).await?);
+            let result = revoke::handle(ctx, &signed, by_user.as_ref(), req)
+                .await
+                .and_then(|reply| to_json(&reply));
+            return match &by_user {
+                Some(a) => result.map_err(identity(&signed, a)),
+                None => result.map_err(&refuse),
+            };
         }
         _ => {}
     }
+    let admin = ctx.active_signer(&signed).await.map_err(&refuse)?;
+    admin_command(ctx, ep, &signed, &admin, body)
+        .await
+        .map_err(identity(&signed, &admin))
+}
+
+/// Runs an admin command for an active user: its permission, its body, its handler.
+async fn admin_command(
+    ctx: &Ctx,
+    ep: Endpoint,
+    signed: &Signed,
+    admin: &Admin,
+    body: &[u8],
+) -> Result<Bytes, ApiError> {
     let perm = ep
         .permission()
         .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))?;
-    let admin = ctx.authorize(&signed, perm).await?;
-    *admin_out = Some(admin.clone());
+    admin.require(perm)?;
     match ep {
         Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => {
             Err(ApiError::new(ErrorCode::Internal, "internal error"))
         }
         Endpoint::SiteCreate => {
-            let req = ctx.accept(&signed, body).await?;
-            to_json(&site_create::handle(ctx, &admin, req).await?)
+            let req = ctx.accept(signed, body).await?;
+            to_json(&site_create::handle(ctx, admin, req).await?)
         }
         Endpoint::SiteList => {
-            to_json(&site_list::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&site_list::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
         Endpoint::SiteGet => {
-            to_json(&site_get::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&site_get::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
         Endpoint::SiteRotateKey => {
-            let req = ctx.accept(&signed, body).await?;
-            to_json(&site_rotate_key::handle(ctx, &admin, req).await?)
+            let req = ctx.accept(signed, body).await?;
+            to_json(&site_rotate_key::handle(ctx, admin, req).await?)
         }
         Endpoint::MachineList => {
-            to_json(&machine_list::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&machine_list::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
         Endpoint::MachineGet => {
-            to_json(&machine_get::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&machine_get::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
         Endpoint::MachineApprove => {
-            let req = ctx.accept(&signed, body).await?;
-            to_json(&machine_approve::handle(ctx, &admin, req).await?)
+            let req = ctx.accept(signed, body).await?;
+            to_json(&machine_approve::handle(ctx, admin, req).await?)
         }
         Endpoint::MachineReject => {
-            let req = ctx.accept(&signed, body).await?;
-            to_json(&machine_reject::handle(ctx, &admin, req).await?)
+            let req = ctx.accept(signed, body).await?;
+            to_json(&machine_reject::handle(ctx, admin, req).await?)
         }
         Endpoint::InviteCreate => {
-            let req = ctx.accept(&signed, body).await?;
-            to_json(&invite_create::handle(ctx, &signed, &admin, req).await?)
+            let req = ctx.accept(signed, body).await?;
+            to_json(&invite_create::handle(ctx, signed, admin, req).await?)
         }
         Endpoint::InviteList => {
-            to_json(&invite_list::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&invite_list::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
         Endpoint::InviteGet => {
-            to_json(&invite_get::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&invite_get::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
         Endpoint::InviteCancel => {
-            let req = ctx.accept(&signed, body).await?;
-            to_json(&invite_cancel::handle(ctx, &admin, req).await?)
+            let req = ctx.accept(signed, body).await?;
+            to_json(&invite_cancel::handle(ctx, admin, req).await?)
         }
         Endpoint::UserList => {
-            to_json(&user_list::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&user_list::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
         Endpoint::UserGet => {
-            to_json(&user_get::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&user_get::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
         Endpoint::UserSetRole => {
-            let req = ctx.accept(&signed, body).await?;
-            to_json(&user_set_role::handle(ctx, &signed, &admin, req).await?)
+            let req = ctx.accept(signed, body).await?;
+            to_json(&user_set_role::handle(ctx, signed, admin, req).await?)
         }
         Endpoint::UserDelete => {
-            let req = ctx.accept(&signed, body).await?;
-            to_json(&user_delete::handle(ctx, &signed, &admin, req).await?)
+            let req = ctx.accept(signed, body).await?;
+            to_json(&user_delete::handle(ctx, signed, admin, req).await?)
         }
         Endpoint::AuditQuery => {
-            to_json(&audit_query::handle(ctx, ctx.accept(&signed, body).await?).await?)
+            to_json(&audit_query::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
     }
 }
