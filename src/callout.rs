@@ -611,7 +611,7 @@ fn audit_denied(ctx: &Ctx, req: &AuthRequestClaims, why: &str) {
                 "anonymous".into()
             }
         });
-    ctx.audit.security().record(crate::security::Denial {
+    ctx.audit.security().record(crate::audit::security::Denial {
         action: "connect.denied".into(),
         code: why.to_owned(),
         source: req.nats.client_info.host.clone(),

@@ -294,7 +294,7 @@ pub struct WorkerConfig {
     pub replicas: usize,
     pub keyring: crate::keyring::KeyringConfig,
     /// Limits of the security stream.
-    pub security: crate::security::SecurityConfig,
+    pub security: crate::audit::security::SecurityConfig,
     /// The auth callout, when this worker answers it.
     pub callout: Option<std::sync::Arc<crate::callout::CalloutConfig>>,
 }
@@ -356,11 +356,11 @@ impl WorkerConfig {
                 nonce_ttl: window * 2 + Duration::from_secs(30),
                 nonce_max_bytes: (w.nonce_max_mib * 1024 * 1024) as i64,
             },
-            security: crate::security::SecurityConfig {
+            security: crate::audit::security::SecurityConfig {
                 max_bytes: (w.security_max_mib * 1024 * 1024) as i64,
                 max_age: Duration::from_secs(w.security_max_age_days * 24 * 3600),
                 window: Duration::from_secs(w.security_window_secs),
-                ..crate::security::SecurityConfig::default()
+                ..crate::audit::security::SecurityConfig::default()
             },
             max_in_flight: w.max_in_flight,
             shutdown_grace: Duration::from_secs(w.shutdown_grace_secs),

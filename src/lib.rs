@@ -7,8 +7,8 @@
 //! - [`wire`]: request/reply bodies, error codes, the signed-request headers.
 //! - [`store`]: the only code that touches JetStream KV (typed buckets, CAS).
 //! - [`authz`]: roles and the permission catalog.
-//! - [`audit`]: audit events, their publisher and the query reader.
-//! - [`security`]: strangers' denials, aggregated per minute into a bounded stream.
+//! - [`audit`]: audit events, their publisher and the query reader; [`audit::security`]:
+//!   strangers' denials, aggregated per minute into a bounded stream of their own.
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
 //! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
@@ -40,7 +40,6 @@ pub mod identity;
 pub mod jwt;
 pub mod keyring;
 pub mod natsd;
-pub mod security;
 pub mod store;
 pub mod time_util;
 pub mod wire;

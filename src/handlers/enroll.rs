@@ -230,7 +230,7 @@ async fn audit_denial(
 ) {
     let target = Target::new("site", format!("{}/{}", tenant.as_str(), req.site.as_str()));
     if !identity {
-        ctx.audit.security().record(crate::security::Denial {
+        ctx.audit.security().record(crate::audit::security::Denial {
             action: "machine.enroll".into(),
             code: err.code.as_str().to_owned(),
             source: signed.source.clone(),

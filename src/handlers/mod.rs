@@ -206,7 +206,7 @@ pub struct Signed {
     /// The request nonce.
     pub nonce: Nonce,
     /// The connection it came from, when its reply subject tells (see
-    /// [`crate::security::source_of_reply`]).
+    /// [`crate::audit::security::source_of_reply`]).
     pub source: Option<String>,
 }
 
@@ -500,7 +500,7 @@ pub async fn handle(
     headers: Option<&HeaderMap>,
     body: &[u8],
 ) -> Handled {
-    let source = crate::security::source_of_reply(reply);
+    let source = crate::audit::security::source_of_reply(reply);
     match dispatch(ctx, ep, subject, source.clone(), headers, body).await {
         Ok(body) => Handled {
             body,
@@ -586,7 +586,7 @@ async fn record_denial(
                     .map(|k| k.to_hex())
                     .unwrap_or_else(|| "unknown".into()),
             };
-            ctx.audit.security().record(crate::security::Denial {
+            ctx.audit.security().record(crate::audit::security::Denial {
                 action: denied_action(ep),
                 code: err.code.as_str().to_owned(),
                 source,

@@ -169,7 +169,7 @@ pub struct Auditor {
     js: jetstream::Context,
     subject_prefix: String,
     stream_name: String,
-    security: crate::security::SecurityLog,
+    security: crate::audit::security::SecurityLog,
 }
 
 /// The audit stream's name for a subject prefix (`roster` → `ROSTER_AUDIT`).
@@ -186,7 +186,7 @@ impl Auditor {
         js: jetstream::Context,
         prefix: &str,
         replicas: usize,
-        security: crate::security::SecurityConfig,
+        security: crate::audit::security::SecurityConfig,
     ) -> anyhow::Result<Self> {
         let name = stream_name(prefix);
         let cfg = stream::Config {
@@ -200,7 +200,8 @@ impl Auditor {
         };
         ensure_stream(&js, cfg).await?;
         let security =
-            crate::security::SecurityLog::ensure(js.clone(), prefix, replicas, security).await?;
+            crate::audit::security::SecurityLog::ensure(js.clone(), prefix, replicas, security)
+                .await?;
         Ok(Self {
             js,
             subject_prefix: prefix.to_owned(),
@@ -210,7 +211,7 @@ impl Auditor {
     }
 
     /// The security log for strangers' denials (PROTOCOL §5).
-    pub fn security(&self) -> &crate::security::SecurityLog {
+    pub fn security(&self) -> &crate::audit::security::SecurityLog {
         &self.security
     }
 
@@ -396,6 +397,8 @@ async fn for_each_event(
     let _ = stream.delete_consumer(&name).await;
     Ok(())
 }
+
+pub mod security;
 
 #[cfg(test)]
 #[path = "audit_test.rs"]

@@ -1,0 +1,152 @@
+//! The module dependency graph of `src/`: no import circle may appear that is not already
+//! known. The known ones are debt that issue 11 removes (the list below only shrinks); a
+//! new circle, or a known one that grew, fails this test. It reads the sources as text:
+//! every `crate::<module>` path in a top-level module's files is an edge.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Circles that exist today, each as its sorted member modules.
+const KNOWN_CIRCLES: &[&[&str]] = &[
+    &["crypto", "domain"],
+    &["callout", "config", "handlers", "worker"],
+];
+
+fn edges() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut stack = vec![src.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src/ is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let name = path.to_string_lossy().into_owned();
+            if !name.ends_with(".rs") || name.ends_with("_test.rs") {
+                continue;
+            }
+            let rel = path.strip_prefix(&src).expect("under src/");
+            let top = rel
+                .components()
+                .next()
+                .expect("a first component")
+                .as_os_str()
+                .to_string_lossy()
+                .trim_end_matches(".rs")
+                .to_owned();
+            if top == "main" || top == "lib" {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("a readable source file");
+            let deps = graph.entry(top.clone()).or_default();
+            for (i, _) in text.match_indices("crate::") {
+                let rest = &text[i + "crate::".len()..];
+                let module: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                if !module.is_empty() && module != top {
+                    deps.insert(module);
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// The strongly connected components with more than one module (Tarjan).
+fn circles(graph: &BTreeMap<String, BTreeSet<String>>) -> BTreeSet<Vec<String>> {
+    struct State<'a> {
+        graph: &'a BTreeMap<String, BTreeSet<String>>,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        next: usize,
+        found: BTreeSet<Vec<String>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a str) {
+        s.index.insert(v, s.next);
+        s.low.insert(v, s.next);
+        s.next += 1;
+        s.stack.push(v);
+        let graph = s.graph;
+        for w in graph.get(v).into_iter().flatten() {
+            let w = w.as_str();
+            if !graph.contains_key(w) {
+                continue;
+            }
+            if !s.index.contains_key(w) {
+                visit(s, w);
+                let lw = s.low[w];
+                let lv = s.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(lw);
+            } else if s.stack.contains(&w) {
+                let iw = s.index[w];
+                let lv = s.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(iw);
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut comp = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                comp.push(w.to_owned());
+                if w == v {
+                    break;
+                }
+            }
+            if comp.len() > 1 {
+                comp.sort();
+                s.found.insert(comp);
+            }
+        }
+    }
+    let mut s = State {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        next: 0,
+        found: BTreeSet::new(),
+    };
+    for v in graph.keys() {
+        if !s.index.contains_key(v.as_str()) {
+            visit(&mut s, v);
+        }
+    }
+    s.found
+}
+
+#[test]
+fn no_new_import_circle_appears_between_modules() {
+    let found = circles(&edges());
+    let known: BTreeSet<Vec<String>> = KNOWN_CIRCLES
+        .iter()
+        .map(|c| c.iter().map(|m| (*m).to_owned()).collect())
+        .collect();
+    let new: Vec<_> = found.difference(&known).collect();
+    assert!(
+        new.is_empty(),
+        "import circles that are not known debt: {new:?} (known: {known:?})"
+    );
+    let gone: Vec<_> = known.difference(&found).collect();
+    assert!(
+        gone.is_empty(),
+        "these circles are gone: remove them from KNOWN_CIRCLES: {gone:?}"
+    );
+}
+
+#[test]
+fn the_circle_finder_finds_a_circle() {
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    g.entry("a".into()).or_default().insert("b".into());
+    g.entry("b".into()).or_default().insert("c".into());
+    g.entry("c".into()).or_default().insert("a".into());
+    g.entry("d".into()).or_default().insert("a".into());
+    let found = circles(&g);
+    assert_eq!(
+        found,
+        BTreeSet::from([vec!["a".to_owned(), "b".to_owned(), "c".to_owned()]])
+    );
+}
