@@ -24,7 +24,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::audit::Target;
 use crate::crypto;
-use crate::domain::{Credential, Role};
+use crate::domain::{Credential, MachineId, Role, SignKey};
 use crate::handlers::Ctx;
 use crate::jwt::{
     self, Allow, AuthRequestClaims, ResponseClaims, ResponseNats, UserClaims, UserNats,
@@ -462,7 +462,9 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
         if nonce.is_empty() || !crypto::verify_nkey_nonce(nkey, nonce, sig) {
             return Ok(Admission::Denied("bad_nkey_signature"));
         }
-        let Some(key) = crypto::sign_key_from_user_nkey(nkey) else {
+        let Some(key) =
+            crypto::sign_key_from_user_nkey(nkey).and_then(|raw| SignKey::from_bytes(raw).ok())
+        else {
             return Ok(Admission::Denied("not_user_nkey"));
         };
         let inbox = inbox_for_nkey(nkey);
@@ -476,7 +478,7 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
                 UserStatus::Revoked => Admission::Denied("revoked"),
             });
         }
-        if let Some(m) = ctx.store.machine(&crypto::machine_id_for(&key)).await? {
+        if let Some(m) = ctx.store.machine(&MachineId::for_agent(&key)).await? {
             return Ok(match m.value.state {
                 MachineState::Active => Admission::Machine {
                     conn_name: machine_conn_name(m.value.machine_id.as_str()),

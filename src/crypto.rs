@@ -11,8 +11,6 @@ use subtle::ConstantTimeEq;
 use x25519_dalek::{PublicKey as XPublicKey, StaticSecret};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::domain::{InviteId, KexKey, ParseError, SignKey};
-
 /// Domain-separation tag of signed requests (PROTOCOL §3).
 pub const SIGNING_TAG: &str = "roster-v1";
 
@@ -98,13 +96,27 @@ pub enum SignatureCheck {
     BadSignature,
 }
 
+/// A 32-byte public key (Ed25519 or X25519) as raw bytes; `domain` wraps them in its
+/// checked types (crypto sits below domain and knows none of them).
+pub type PublicKeyBytes = [u8; 32];
+
+/// A secret's text did not parse (wrong prefix, length, alphabet or checksum).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct MalformedSecret(pub String);
+
 /// Checks a request signature (PROTOCOL §3): `key_hex` must be 64 lowercase hex
 /// characters of a valid, non-weak Ed25519 key, and `sig_hex` an Ed25519ph signature
 /// (RFC 8032 §5.1, SHA-512 prehash, empty context) of `msg`, checked by ed25519-dalek's
 /// `verify_prehashed_strict` and nothing else. A pure Ed25519 signature of the same
 /// bytes is refused: the key is also a NATS nkey, and NATS clients sign any connect
 /// nonce a server sends with pure Ed25519.
-pub fn verify_request(key_hex: &str, msg: &[u8], sig_hex: &str) -> Result<SignKey, SignatureCheck> {
+/// Returns the signer's key, checked.
+pub fn verify_request(
+    key_hex: &str,
+    msg: &[u8],
+    sig_hex: &str,
+) -> Result<PublicKeyBytes, SignatureCheck> {
     let mut raw = [0u8; 32];
     let lower = key_hex.len() == 64
         && key_hex
@@ -121,14 +133,13 @@ pub fn verify_request(key_hex: &str, msg: &[u8], sig_hex: &str) -> Result<SignKe
         .ok_or_else(|| {
             SignatureCheck::BadKey("signing key is not a valid, non-weak Ed25519 public key".into())
         })?;
-    let key = SignKey::from_checked(raw).ok_or(SignatureCheck::BadSignature)?;
     let mut sig = [0u8; 64];
     if sig_hex.len() != 128 || hex::decode_to_slice(sig_hex, &mut sig).is_err() {
         return Err(SignatureCheck::BadSignature);
     }
     let sig = ed25519_dalek::Signature::from_bytes(&sig);
     vk.verify_prehashed_strict(Sha512::new().chain_update(msg), None, &sig)
-        .map(|()| key)
+        .map(|()| raw)
         .map_err(|_| SignatureCheck::BadSignature)
 }
 
@@ -137,8 +148,8 @@ pub struct KeyPairs {
     sign: SigningKey,
     kex: StaticSecret,
     // Derived once: public keys are needed on every request.
-    sign_pub: SignKey,
-    kex_pub: [u8; 32],
+    sign_pub: PublicKeyBytes,
+    kex_pub: PublicKeyBytes,
 }
 
 impl fmt::Debug for KeyPairs {
@@ -161,9 +172,7 @@ impl KeyPairs {
         )
     }
     fn assemble(sign: SigningKey, kex: StaticSecret) -> Self {
-        // A key derived from a real seed is never weak; fall back defensively anyway.
-        let sign_pub = SignKey::from_bytes(sign.verifying_key().to_bytes())
-            .unwrap_or_else(|_| unreachable_weak_key());
+        let sign_pub = sign.verifying_key().to_bytes();
         let kex_pub = XPublicKey::from(&kex).to_bytes();
         Self {
             sign,
@@ -187,13 +196,13 @@ impl KeyPairs {
     pub fn kex_secret(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.kex.to_bytes())
     }
-    /// The signing public key.
-    pub fn sign_pub(&self) -> SignKey {
-        self.sign_pub
+    /// The signing public key, raw (`domain` adds the checked `sign_pub`).
+    pub fn sign_pub_bytes(&self) -> &PublicKeyBytes {
+        &self.sign_pub
     }
-    /// The key-exchange public key.
-    pub fn kex_pub(&self) -> Result<KexKey, ParseError> {
-        KexKey::from_bytes(self.kex_pub)
+    /// The key-exchange public key, raw (`domain` adds the checked `kex_pub`).
+    pub fn kex_pub_bytes(&self) -> &PublicKeyBytes {
+        &self.kex_pub
     }
     /// The signing key as a NATS user nkey seed (`SU…`), to connect with.
     pub fn user_nkey_seed(&self) -> Result<Zeroizing<String>, String> {
@@ -204,7 +213,7 @@ impl KeyPairs {
 
     /// The signing key as a NATS user public nkey (`U…`).
     pub fn user_nkey_public(&self) -> String {
-        user_nkey_of(&self.sign_pub())
+        user_nkey_of(&self.sign_pub)
     }
 
     /// Signs `msg` with Ed25519ph (SHA-512 prehash, empty context), the only kind of
@@ -226,15 +235,8 @@ fn unreachable_prehash() -> String {
     panic!("Ed25519ph signing failed without a context")
 }
 
-#[cold]
-fn unreachable_weak_key() -> SignKey {
-    // Only reachable if the dalek invariants break; never on a request path.
-    panic!("a generated Ed25519 key was weak")
-}
-
 /// A signing key written as a NATS user public nkey (`U…`).
-pub fn user_nkey_of(key: &SignKey) -> String {
-    let raw = key.bytes();
+pub fn user_nkey_of(raw: &PublicKeyBytes) -> String {
     // nkeys encodes: prefix byte (U = 20 << 3), key, CRC16 (XMODEM, little endian), base32.
     let mut buf = Vec::with_capacity(35);
     buf.push(20u8 << 3);
@@ -259,13 +261,10 @@ fn crc16_xmodem(data: &[u8]) -> u16 {
     crc
 }
 
-/// Decodes a NATS user public nkey (`U…`) into a signing key.
-pub fn sign_key_from_user_nkey(nkey: &str) -> Option<SignKey> {
+/// Decodes a NATS user public nkey (`U…`) into its raw key (not yet checked for weakness).
+pub fn sign_key_from_user_nkey(nkey: &str) -> Option<PublicKeyBytes> {
     let (prefix, raw) = nkeys::from_public_key(nkey).ok()?;
-    if prefix != 20 << 3 {
-        return None;
-    }
-    SignKey::from_bytes(raw).ok()
+    (prefix == 20 << 3).then_some(raw)
 }
 
 /// Verifies a NATS connect signature (`sig`, base64url) of `nonce` by user nkey `nkey`.
@@ -364,9 +363,9 @@ impl Secret {
 
     /// Parses a secret as typed by a person or program. A wrong prefix, length, alphabet
     /// or checksum is refused before any lookup.
-    pub fn parse(kind: SecretKind, s: &str) -> Result<Self, ParseError> {
+    pub fn parse(kind: SecretKind, s: &str) -> Result<Self, MalformedSecret> {
         let bad = || {
-            ParseError(format!(
+            MalformedSecret(format!(
                 "malformed {} (wrong format or checksum)",
                 kind.name()
             ))
@@ -410,14 +409,15 @@ fn checksum(kind: SecretKind, raw: &[u8]) -> [u8; CHECK_LEN] {
     [d[0], d[1], d[2], d[3]]
 }
 
-/// The invite id for a token: the first 16 bytes of a domain-separated SHA-256, so the
-/// id can be shown and logged while revealing nothing usable about the token.
-pub fn invite_id_for(token: &Secret) -> InviteId {
+/// The invite id for a token, as 32 hex characters: the first 16 bytes of a
+/// domain-separated SHA-256, so the id can be shown and logged while revealing nothing
+/// usable about the token.
+pub fn invite_id_hex(token: &Secret) -> String {
     let mut h = Sha256::new();
     h.update(b"roster-v1 invite-id\n");
     h.update(token.expose().as_bytes());
     let d = h.finalize();
-    InviteId::from_trusted(hex::encode(&d[..16]))
+    hex::encode(&d[..16])
 }
 
 const B32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
@@ -633,11 +633,11 @@ fn unreachable_hmac() -> hmac::Hmac<Sha256> {
 
 /// The machine id of an agent key: `m-` and the first 16 bytes of a domain-separated
 /// SHA-256, so one agent key is one machine and a re-enroll finds it with one read.
-pub fn machine_id_for(agent_pub: &SignKey) -> crate::domain::MachineId {
+pub fn machine_id_text(agent_pub: &PublicKeyBytes) -> String {
     let mut h = Sha256::new();
     h.update(b"roster-v1 machine-id\n");
-    h.update(agent_pub.bytes());
-    crate::domain::MachineId::from_trusted(format!("m-{}", hex::encode(&h.finalize()[..16])))
+    h.update(agent_pub);
+    format!("m-{}", hex::encode(&h.finalize()[..16]))
 }
 
 /// A credential sealed to an agent's X25519 key (PROTOCOL §4), all hex.
@@ -663,7 +663,7 @@ fn credential_key(shared: &[u8; 32], epk: &[u8; 32], agent_kex: &[u8; 32]) -> Ze
 /// Seals `plaintext` to `agent_kex` with a fresh ephemeral key and nonce.
 pub fn seal_credential(
     plaintext: &str,
-    agent_kex: &KexKey,
+    agent_kex: &PublicKeyBytes,
     machine_id: &str,
 ) -> Result<Sealed, String> {
     let eph = StaticSecret::random_from_rng(OsRng);
@@ -674,18 +674,18 @@ pub fn seal_credential(
 
 fn seal_with(
     plaintext: &str,
-    agent_kex: &KexKey,
+    agent_kex: &PublicKeyBytes,
     machine_id: &str,
     eph: &StaticSecret,
     nonce: &[u8; 12],
 ) -> Result<Sealed, String> {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     let epk = XPublicKey::from(eph).to_bytes();
-    let shared = eph.diffie_hellman(&XPublicKey::from(*agent_kex.bytes()));
+    let shared = eph.diffie_hellman(&XPublicKey::from(*agent_kex));
     if !shared.was_contributory() {
         return Err("agent_kex is a low-order point".into());
     }
-    let key = credential_key(shared.as_bytes(), &epk, agent_kex.bytes());
+    let key = credential_key(shared.as_bytes(), &epk, agent_kex);
     let cipher = chacha20poly1305::ChaCha20Poly1305::new(key.as_ref().into());
     let ct = cipher
         .encrypt(

@@ -41,8 +41,8 @@ fn debug_never_shows_the_secret() {
 fn invite_ids_are_stable_per_token() {
     let s = Secret::mint(SecretKind::Invite);
     let again = Secret::parse(SecretKind::Invite, s.expose()).unwrap();
-    assert_eq!(invite_id_for(&s), invite_id_for(&again));
-    assert_eq!(invite_id_for(&s).as_str().len(), 32);
+    assert_eq!(invite_id_hex(&s), invite_id_hex(&again));
+    assert_eq!(invite_id_hex(&s).len(), 32);
 }
 
 #[test]
@@ -58,7 +58,7 @@ fn sealing_matches_the_independent_vectors() {
         let mut nonce = [0u8; 12];
         hex::decode_to_slice(c["nonce"].as_str().unwrap(), &mut nonce).unwrap();
         let agent = StaticSecret::from(h("agent_x25519_secret"));
-        let agent_kex = KexKey::parse(c["agent_kex"].as_str().unwrap()).unwrap();
+        let agent_kex = h("agent_kex");
         let eph = StaticSecret::from(h("ephemeral_x25519_secret"));
         let mid = c["machine_id"].as_str().unwrap();
         let sealed = seal_with(
@@ -153,7 +153,7 @@ fn nkeys_match_the_independent_vectors() {
             c["user_nkey_seed"].as_str().unwrap()
         );
         let back = sign_key_from_user_nkey(c["user_nkey_public"].as_str().unwrap()).unwrap();
-        assert_eq!(back, kp.sign_pub());
+        assert_eq!(&back, kp.sign_pub_bytes());
     }
     let acct = nkeys::KeyPair::new_account();
     assert!(

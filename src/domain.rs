@@ -415,7 +415,9 @@ impl<K: TokenKind> fmt::Debug for Token<K> {
 impl<K: TokenKind> Token<K> {
     /// Parses a secret as typed by a person or program.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        crate::crypto::Secret::parse(K::KIND, s).map(|t| Self(t, std::marker::PhantomData))
+        crate::crypto::Secret::parse(K::KIND, s)
+            .map(|t| Self(t, std::marker::PhantomData))
+            .map_err(ParseError::from)
     }
     /// The secret.
     pub fn secret(&self) -> &crate::crypto::Secret {
@@ -565,3 +567,36 @@ pub enum Policy {
 #[cfg(test)]
 #[path = "domain_test.rs"]
 mod tests;
+
+// Typed views of what `crypto` computes on raw bytes (crypto sits below domain).
+
+impl crypto::KeyPairs {
+    /// The signing public key. A key derived from a real seed is never weak.
+    pub fn sign_pub(&self) -> SignKey {
+        SignKey(*self.sign_pub_bytes())
+    }
+    /// The key-exchange public key.
+    pub fn kex_pub(&self) -> Result<KexKey, ParseError> {
+        KexKey::from_bytes(*self.kex_pub_bytes())
+    }
+}
+
+impl InviteId {
+    /// The invite id of a token (see `crypto::invite_id_hex`).
+    pub fn for_token(token: &crypto::Secret) -> Self {
+        Self::from_trusted(crypto::invite_id_hex(token))
+    }
+}
+
+impl MachineId {
+    /// The machine id of an agent key (see `crypto::machine_id_text`).
+    pub fn for_agent(agent_pub: &SignKey) -> Self {
+        Self::from_trusted(crypto::machine_id_text(agent_pub.bytes()))
+    }
+}
+
+impl From<crypto::MalformedSecret> for ParseError {
+    fn from(e: crypto::MalformedSecret) -> Self {
+        ParseError(e.0)
+    }
+}

@@ -3,7 +3,8 @@
 //! Module map (one job each):
 //! - [`config`]: NATS connection options and worker settings from flags and `ROSTER_*`.
 //! - [`domain`]: newtypes parsed at the edge (Handle, Role, SiteCode, SignKey, …).
-//! - [`crypto`]: every use of Ed25519, X25519, digests and the secret formats.
+//! - [`crypto`]: every use of Ed25519, X25519, digests and the secret formats, on raw
+//!   bytes (it sits below `domain`, which wraps its results in checked types).
 //! - [`wire`]: request/reply bodies, error codes, the signed-request headers.
 //! - [`store`]: the only code that touches JetStream KV (typed buckets, CAS).
 //! - [`authz`]: roles and the permission catalog.

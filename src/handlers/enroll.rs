@@ -61,7 +61,7 @@ pub(super) async fn handle(
     let site = site.ok_or_else(denied)?.value;
 
     // 2. The machine: one per agent key.
-    let machine_id = crypto::machine_id_for(&signed.key);
+    let machine_id = MachineId::for_agent(&signed.key);
     let credential = Secret::mint(SecretKind::Credential);
     let cred_digest = credential.digest_hex();
     let now = time_util::now_rfc3339();
@@ -206,8 +206,12 @@ pub(super) async fn handle(
         )
         .await;
     }
-    let sealed = crypto::seal_credential(credential.expose(), &req.agent_kex, machine_id.as_str())
-        .map_err(|_| ApiError::bad_request("agent_kex is not usable"))?;
+    let sealed = crypto::seal_credential(
+        credential.expose(),
+        req.agent_kex.bytes(),
+        machine_id.as_str(),
+    )
+    .map_err(|_| ApiError::bad_request("agent_kex is not usable"))?;
     Ok(EnrollReply {
         machine_id,
         state: machine.state.as_str().to_owned(),
@@ -245,7 +249,7 @@ async fn audit_denial(
         "machine.enroll",
         Outcome::Denied,
         Actor {
-            id: crypto::machine_id_for(&signed.key).to_string(),
+            id: MachineId::for_agent(&signed.key).to_string(),
             kind: ActorType::Machine,
             name: None,
         },

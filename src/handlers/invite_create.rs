@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::audit::{AuditEvent, Outcome, Target};
 use crate::authz;
-use crate::crypto::{self, Secret, SecretKind};
+use crate::crypto::{Secret, SecretKind};
 use crate::store::records::{InviteRecord, InviteState, SCHEMA_V};
 use crate::store::Store;
 use crate::time_util;
@@ -61,7 +61,7 @@ pub async fn mint(
         ));
     }
     let token = Secret::mint(SecretKind::Invite);
-    let invite_id = crypto::invite_id_for(&token);
+    let invite_id = crate::domain::InviteId::for_token(&token);
     let now = OffsetDateTime::now_utc();
     let rec = InviteRecord {
         v: SCHEMA_V,

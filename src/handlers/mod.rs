@@ -362,6 +362,8 @@ pub fn verify_signed(
         }
         crypto::SignatureCheck::BadSignature => bad_signature(),
     })?;
+    // verify_request refused weak and malformed keys: the bytes are a checked key.
+    let key = SignKey::from_checked(key).ok_or_else(bad_signature)?;
     check_clock(cfg, key, ts, nonce)
 }
 

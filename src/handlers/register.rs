@@ -23,7 +23,7 @@ pub(super) async fn handle(
     req: RegisterRequest,
 ) -> Result<RegisterReply, ApiError> {
     let token = req.invite.secret();
-    let invite_id = crypto::invite_id_for(token);
+    let invite_id = crate::domain::InviteId::for_token(token);
     let unknown = || ApiError::new(ErrorCode::InviteUnknown, "no such invite");
 
     let read = || async {

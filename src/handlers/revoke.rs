@@ -36,7 +36,7 @@ pub(super) async fn handle(
             revoke_user(ctx, signer, h, reason).await
         }
         (None, Some(m)) => {
-            if by_user.is_none() && crate::crypto::machine_id_for(&signed.key) != m {
+            if by_user.is_none() && MachineId::for_agent(&signed.key) != m {
                 return Err(unauthorized());
             }
             ctx.spend_nonce(signed).await?;
