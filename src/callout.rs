@@ -12,14 +12,10 @@
 //! (CONNZ through the system account, then `$SYS.REQ.SERVER.<id>.KICK`).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::Context as _;
 use bytes::Bytes;
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{watch, Semaphore};
 
 use crate::audit::Target;
@@ -32,66 +28,18 @@ use crate::jwt::{
 use crate::store::records::{MachineState, UserStatus};
 use crate::store::StoreError;
 
+pub use crate::bus::{
+    inbox_for_nkey, machine_conn_name, machine_conn_names, machine_credential_conn_name,
+    run_onboarding_sweeper, user_conn_name, Evictor, ONBOARDING_CONN_NAME, ONBOARDING_SWEEP,
+};
+pub use crate::config::CalloutConfig;
+pub use crate::templates::{
+    Limits, Template, Templates, MACHINE_LIMITS, ONBOARDING_LIMITS, ONBOARDING_TTL,
+};
+
 /// The subject nats-server sends authorization requests to.
 pub const AUTH_SUBJECT: &str = "$SYS.REQ.USER.AUTH";
 const XKEY_HEADER: &str = "Nats-Server-Xkey";
-
-/// Publish and subscribe lists of one kind of identity. Placeholders: `{prefix}`,
-/// `{inbox}`, `{handle}`, `{machine_id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Template {
-    #[serde(rename = "pub")]
-    pub publish: Vec<String>,
-    #[serde(rename = "sub")]
-    pub subscribe: Vec<String>,
-    /// Connection limits carried in the user JWT (absent: unlimited).
-    #[serde(default)]
-    pub limits: Limits,
-}
-
-/// The user JWT's limits. nats-server 2.15 enforces `subs` (a subscription beyond it is
-/// refused) and `payload` (a larger message is refused) on client connections; `data`
-/// is carried for servers and tools that read it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    pub subs: i64,
-    pub payload: i64,
-    pub data: i64,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            subs: -1,
-            payload: -1,
-            data: -1,
-        }
-    }
-}
-
-/// The onboarding lane's limits: a registering or enrolling client needs one muxed inbox
-/// subscription and one request of at most 64 KiB of body (plus headers).
-pub const ONBOARDING_LIMITS: Limits = Limits {
-    subs: 16,
-    payload: 72 * 1024,
-    data: 1024 * 1024,
-};
-
-/// Longest life of an onboarding-lane connection's JWT; it then reconnects through the
-/// callout (and, registered by then, gets its identity's permissions).
-pub const ONBOARDING_TTL: Duration = Duration::from_secs(300);
-
-/// How often workers close onboarding connections over their subscription limit.
-pub const ONBOARDING_SWEEP: Duration = Duration::from_secs(2);
-
-/// A machine's limits.
-pub const MACHINE_LIMITS: Limits = Limits {
-    subs: 256,
-    payload: 1024 * 1024,
-    data: 1024 * 1024 * 1024,
-};
 
 /// The permissions of a refused client (never issued; keeps the match total).
 static NOTHING: Template = Template {
@@ -99,156 +47,6 @@ static NOTHING: Template = Template {
     subscribe: Vec::new(),
     limits: ONBOARDING_LIMITS,
 };
-
-/// Permission templates per role, plus `machine` and `onboarding`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Templates {
-    pub owner: Template,
-    pub admin: Template,
-    pub operator: Template,
-    pub member: Template,
-    pub machine: Template,
-    pub onboarding: Template,
-}
-
-fn t(p: &[&str], s: &[&str]) -> Template {
-    Template {
-        publish: p.iter().map(|x| x.to_string()).collect(),
-        subscribe: s.iter().map(|x| x.to_string()).collect(),
-        limits: Limits::default(),
-    }
-}
-
-impl Default for Templates {
-    fn default() -> Self {
-        let admin = t(
-            &["{prefix}.v1.>", "$SRV.>", "id.>", "agents.>", "app.>"],
-            &["{inbox}.>", "id.>", "agents.>", "app.>", "{prefix}.audit.>"],
-        );
-        Self {
-            owner: admin.clone(),
-            admin,
-            operator: t(
-                &["{prefix}.v1.>", "$SRV.>", "id.{handle}.>", "app.>"],
-                &["{inbox}.>", "id.{handle}.>", "app.>"],
-            ),
-            member: t(
-                &[
-                    "{prefix}.v1.register",
-                    "{prefix}.v1.enroll",
-                    "{prefix}.v1.revoke",
-                    "id.{handle}.>",
-                    "app.>",
-                ],
-                &["{inbox}.>", "id.{handle}.>", "app.>"],
-            ),
-            machine: Template {
-                limits: MACHINE_LIMITS,
-                ..t(
-                    &[
-                        "{prefix}.v1.enroll",
-                        "{prefix}.v1.revoke",
-                        "agents.{machine_id}.>",
-                    ],
-                    &["{inbox}.>", "agents.{machine_id}.>"],
-                )
-            },
-            onboarding: Template {
-                limits: ONBOARDING_LIMITS,
-                ..t(
-                    &["{prefix}.v1.register", "{prefix}.v1.enroll"],
-                    &["{inbox}.>"],
-                )
-            },
-        }
-    }
-}
-
-impl Templates {
-    /// Loads templates from a JSON file (same shape as `Templates::default()`).
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a permission template file", path.display()))
-    }
-
-    fn for_role(&self, role: Role) -> &Template {
-        match role {
-            Role::Owner => &self.owner,
-            Role::Admin => &self.admin,
-            Role::Operator => &self.operator,
-            Role::Member => &self.member,
-        }
-    }
-}
-
-/// Callout settings.
-pub struct CalloutConfig {
-    /// The issuer account key pair (`SA…` seed); the server config names its public key.
-    pub issuer: nkeys::KeyPair,
-    /// The callout's curve key pair (`SX…` seed) when the server encrypts requests.
-    pub xkey: Option<nkeys::XKey>,
-    /// The account clients are placed in (`aud` of the user JWT).
-    pub account: String,
-    /// Lifetime of issued user JWTs: the backstop if an eviction is missed.
-    pub user_ttl: Duration,
-    pub templates: Templates,
-}
-
-impl std::fmt::Debug for CalloutConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CalloutConfig")
-            .field("issuer", &self.issuer.public_key())
-            .field("xkey", &self.xkey.as_ref().map(|x| x.public_key()))
-            .field("account", &self.account)
-            .field("user_ttl", &self.user_ttl)
-            .finish()
-    }
-}
-
-impl CalloutConfig {
-    /// Reads the issuer seed and optional xkey seed from files.
-    pub fn from_files(
-        issuer_seed: &Path,
-        xkey_seed: Option<&Path>,
-        account: &str,
-        user_ttl: Duration,
-        templates: Templates,
-    ) -> anyhow::Result<Self> {
-        let seed = zeroize::Zeroizing::new(
-            std::fs::read_to_string(issuer_seed)
-                .with_context(|| format!("reading {}", issuer_seed.display()))?,
-        );
-        let issuer = nkeys::KeyPair::from_seed(seed.trim())
-            .map_err(|e| anyhow::anyhow!("issuer seed: {e}"))?;
-        anyhow::ensure!(
-            issuer.public_key().starts_with('A'),
-            "the issuer seed must be an account nkey seed (SA…)"
-        );
-        let xkey = match xkey_seed {
-            Some(p) => {
-                let s = zeroize::Zeroizing::new(
-                    std::fs::read_to_string(p)
-                        .with_context(|| format!("reading {}", p.display()))?,
-                );
-                Some(
-                    nkeys::XKey::from_seed(s.trim())
-                        .map_err(|e| anyhow::anyhow!("xkey seed: {e}"))?,
-                )
-            }
-            None => None,
-        };
-        Ok(Self {
-            issuer,
-            xkey,
-            account: account.to_owned(),
-            user_ttl,
-            templates,
-        })
-    }
-}
 
 /// Fresh callout keys: (issuer account seed, xkey seed), for `roster dev` and operators.
 pub fn generate_keys() -> anyhow::Result<(zeroize::Zeroizing<String>, zeroize::Zeroizing<String>)> {
@@ -290,42 +88,6 @@ fn machine_refusal(state: MachineState) -> &'static str {
     }
 }
 
-/// The NATS user name of every onboarding-lane connection.
-pub const ONBOARDING_CONN_NAME: &str = "onboarding";
-
-/// The NATS user name given to an identity's connections (what CONNZ filters on).
-pub fn user_conn_name(handle: &str) -> String {
-    format!("user:{handle}")
-}
-
-/// The NATS user name given to a machine's connections made with its agent key.
-pub fn machine_conn_name(machine_id: &str) -> String {
-    format!("machine:{machine_id}")
-}
-
-/// The NATS user name given to a machine's connections made with the `cak_` credential
-/// whose SHA-256 is `credential_sha256`: the evictor closes exactly the connections of a
-/// replaced credential (the first 12 hex characters of a digest of a 256-bit random
-/// secret tell nothing about it).
-pub fn machine_credential_conn_name(machine_id: &str, credential_sha256: &str) -> String {
-    let short = credential_sha256.get(..12).unwrap_or(credential_sha256);
-    format!("machine:{machine_id}:c{short}")
-}
-
-/// Every connection name a machine's live connections can have now: its agent key's and
-/// its current credential's.
-pub fn machine_conn_names(machine_id: &str, credential_sha256: &str) -> Vec<String> {
-    vec![
-        machine_conn_name(machine_id),
-        machine_credential_conn_name(machine_id, credential_sha256),
-    ]
-}
-
-/// The inbox prefix a client connecting with nkey `nkey` must use.
-pub fn inbox_for_nkey(nkey: &str) -> String {
-    format!("_INBOX.{nkey}")
-}
-
 /// Serves the callout until `stop` turns true.
 pub async fn serve(
     client: async_nats::Client,
@@ -334,7 +96,7 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let mut sub = client
-        .queue_subscribe(AUTH_SUBJECT, crate::worker::SERVICE_NAME.to_owned())
+        .queue_subscribe(AUTH_SUBJECT, crate::wire::SERVICE_NAME.to_owned())
         .await
         .map_err(|e| anyhow::anyhow!("subscribing to {AUTH_SUBJECT}: {e}"))?;
     let permits = Arc::new(Semaphore::new(256));
@@ -621,152 +383,4 @@ fn audit_denied(ctx: &Ctx, req: &AuthRequestClaims, why: &str) {
         target: Target::new("bus", req.nats.server_id.name.clone()),
         site: None,
     });
-}
-
-/// Closes live connections through the system account.
-#[derive(Debug, Clone)]
-pub struct Evictor {
-    sys: async_nats::Client,
-}
-
-#[derive(Deserialize)]
-struct ConnzResponse {
-    #[serde(default)]
-    server: Option<ConnzServer>,
-    #[serde(default)]
-    data: Option<ConnzData>,
-}
-
-#[derive(Deserialize)]
-struct ConnzServer {
-    id: String,
-}
-
-#[derive(Deserialize)]
-struct ConnzData {
-    #[serde(default)]
-    connections: Vec<ConnzConn>,
-}
-
-#[derive(Deserialize)]
-struct ConnzConn {
-    cid: u64,
-    #[serde(default)]
-    authorized_user: Option<String>,
-    /// CONNZ's count of the connection's subscriptions.
-    #[serde(default, rename = "subscriptions")]
-    num_subscriptions: u64,
-}
-
-impl Evictor {
-    /// An evictor on a system-account connection.
-    pub fn new(sys: async_nats::Client) -> Self {
-        Self { sys }
-    }
-
-    /// Kicks every connection whose NATS user is one of `names`; returns how many.
-    pub async fn evict_all(&self, names: &[String]) -> anyhow::Result<usize> {
-        let mut kicked = 0;
-        for name in names {
-            kicked += self.evict(name).await?;
-        }
-        Ok(kicked)
-    }
-
-    /// Kicks every connection whose NATS user is `name`, on every server. Returns how
-    /// many were kicked.
-    pub async fn evict(&self, name: &str) -> anyhow::Result<usize> {
-        let targets = self.connections(name).await?;
-        Ok(self
-            .kick(targets.into_iter().map(|(s, c)| (s, c.cid)))
-            .await)
-    }
-
-    /// Closes onboarding-lane connections holding more than `max_subs` subscriptions.
-    /// nats-server 2.15 does not apply a callout-issued user JWT's `subs` limit
-    /// (nats-server#5002: limits are read from the client's own JWT), so the lane's limit
-    /// is enforced here, from CONNZ. Returns how many were closed.
-    pub async fn sweep_onboarding(&self, max_subs: u64) -> anyhow::Result<usize> {
-        let over = self
-            .connections(ONBOARDING_CONN_NAME)
-            .await?
-            .into_iter()
-            .filter(|(_, c)| c.num_subscriptions > max_subs)
-            .map(|(s, c)| (s, c.cid));
-        Ok(self.kick(over).await)
-    }
-
-    /// Every live connection whose NATS user is `name`, with its server, on every server.
-    async fn connections(&self, name: &str) -> anyhow::Result<Vec<(String, ConnzConn)>> {
-        let inbox = self.sys.new_inbox();
-        let mut sub = self.sys.subscribe(inbox.clone()).await?;
-        let filter = serde_json::json!({ "user": name, "auth": true, "limit": 100_000 });
-        self.sys
-            .publish_with_reply(
-                "$SYS.REQ.SERVER.PING.CONNZ",
-                inbox,
-                serde_json::to_vec(&filter)?.into(),
-            )
-            .await?;
-        self.sys.flush().await?;
-        let mut found = Vec::new();
-        // Every server answers once; stop after a short quiet period.
-        let mut wait = Duration::from_millis(500);
-        while let Ok(Some(msg)) = tokio::time::timeout(wait, sub.next()).await {
-            wait = Duration::from_millis(50);
-            let Ok(r) = serde_json::from_slice::<ConnzResponse>(&msg.payload) else {
-                continue;
-            };
-            let (Some(server), Some(data)) = (r.server, r.data) else {
-                continue;
-            };
-            for c in data.connections {
-                if c.authorized_user.as_deref().is_none_or(|u| u == name) {
-                    found.push((server.id.clone(), c));
-                }
-            }
-        }
-        let _ = sub.unsubscribe().await;
-        Ok(found)
-    }
-
-    async fn kick(&self, targets: impl Iterator<Item = (String, u64)>) -> usize {
-        let mut kicked = 0;
-        for (server, cid) in targets {
-            let subject = format!("$SYS.REQ.SERVER.{server}.KICK");
-            let body = serde_json::json!({ "cid": cid }).to_string();
-            match tokio::time::timeout(
-                Duration::from_secs(2),
-                self.sys.request(subject, body.into()),
-            )
-            .await
-            {
-                Ok(Ok(_)) => kicked += 1,
-                Ok(Err(e)) => tracing::warn!(error = %e, cid, "kick failed"),
-                Err(_) => tracing::warn!(cid, "kick timed out"),
-            }
-        }
-        kicked
-    }
-}
-
-/// Enforces the onboarding lane's subscription limit every `every` until `stop`.
-pub async fn run_onboarding_sweeper(
-    evictor: Evictor,
-    max_subs: u64,
-    every: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    while !*stop.borrow() {
-        tokio::select! {
-            changed = stop.changed() => if changed.is_err() { break },
-            _ = tick.tick() => match evictor.sweep_onboarding(max_subs).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(closed = n, max_subs, "onboarding connections over the subscription limit closed"),
-                Err(e) => tracing::debug!(error = %e, "onboarding sweep failed"),
-            },
-        }
-    }
 }

@@ -1,13 +1,12 @@
 //! Settings: NATS connection options and worker tuning, from flags and `ROSTER_*`
 //! environment variables (clap reads both; flags win).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Args;
 
-use crate::handlers::HandlerConfig;
 use crate::store::StoreConfig;
 
 /// How to reach and authenticate to NATS.
@@ -127,7 +126,7 @@ impl NatsArgs {
                 .map_err(|e| anyhow::anyhow!("identity nkey: {e}"))?;
             opts = opts
                 .nkey(seed.to_string())
-                .custom_inbox_prefix(crate::callout::inbox_for_nkey(&k.user_nkey_public()));
+                .custom_inbox_prefix(crate::bus::inbox_for_nkey(&k.user_nkey_public()));
         }
         let urls: Vec<&str> = self
             .nats_url
@@ -167,6 +166,30 @@ pub fn secret_from(
     let trimmed = text.trim();
     anyhow::ensure!(!trimmed.is_empty(), "{} is empty", path.display());
     Ok(Some(zeroize::Zeroizing::new(trimmed.to_owned())))
+}
+
+/// Settings the handlers need.
+#[derive(Debug, Clone)]
+pub struct HandlerConfig {
+    /// Subject prefix, `roster` by default.
+    pub prefix: String,
+    /// Largest accepted difference between `Roster-Ts` and the worker's clock.
+    pub clock_window: Duration,
+    /// Invite lifetime when `ttl_secs` is absent.
+    pub invite_default_ttl: Duration,
+    /// Longest invite lifetime.
+    pub invite_max_ttl: Duration,
+}
+
+impl Default for HandlerConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "roster".into(),
+            clock_window: Duration::from_secs(60),
+            invite_default_ttl: Duration::from_secs(7 * 24 * 3600),
+            invite_max_ttl: Duration::from_secs(30 * 24 * 3600),
+        }
+    }
 }
 
 /// Worker tuning.
@@ -296,7 +319,7 @@ pub struct WorkerConfig {
     /// Limits of the security stream.
     pub security: crate::audit::security::SecurityConfig,
     /// The auth callout, when this worker answers it.
-    pub callout: Option<std::sync::Arc<crate::callout::CalloutConfig>>,
+    pub callout: Option<std::sync::Arc<CalloutConfig>>,
 }
 
 impl WorkerConfig {
@@ -382,22 +405,20 @@ impl WorkerConfig {
                 None => None,
                 Some(seed) => {
                     let templates = match &w.callout_permissions {
-                        Some(p) => crate::callout::Templates::load(p)?,
-                        None => crate::callout::Templates::default(),
+                        Some(p) => crate::templates::Templates::load(p)?,
+                        None => crate::templates::Templates::default(),
                     };
                     anyhow::ensure!(
                         w.callout_user_ttl_secs >= 1,
                         "--callout-user-ttl-secs must be at least 1"
                     );
-                    Some(std::sync::Arc::new(
-                        crate::callout::CalloutConfig::from_files(
-                            seed,
-                            w.callout_xkey_seed_file.as_deref(),
-                            &w.callout_account,
-                            Duration::from_secs(w.callout_user_ttl_secs),
-                            templates,
-                        )?,
-                    ))
+                    Some(std::sync::Arc::new(CalloutConfig::from_files(
+                        seed,
+                        w.callout_xkey_seed_file.as_deref(),
+                        &w.callout_account,
+                        Duration::from_secs(w.callout_user_ttl_secs),
+                        templates,
+                    )?))
                 }
             },
         })
@@ -416,6 +437,72 @@ impl WorkerArgs {
         a.nats_password_file = self.system_password_file.clone();
         a.nats_creds = self.system_creds.clone();
         Some(a)
+    }
+}
+
+/// Callout settings.
+pub struct CalloutConfig {
+    /// The issuer account key pair (`SA…` seed); the server config names its public key.
+    pub issuer: nkeys::KeyPair,
+    /// The callout's curve key pair (`SX…` seed) when the server encrypts requests.
+    pub xkey: Option<nkeys::XKey>,
+    /// The account clients are placed in (`aud` of the user JWT).
+    pub account: String,
+    /// Lifetime of issued user JWTs: the backstop if an eviction is missed.
+    pub user_ttl: Duration,
+    pub templates: crate::templates::Templates,
+}
+
+impl std::fmt::Debug for CalloutConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CalloutConfig")
+            .field("issuer", &self.issuer.public_key())
+            .field("xkey", &self.xkey.as_ref().map(|x| x.public_key()))
+            .field("account", &self.account)
+            .field("user_ttl", &self.user_ttl)
+            .finish()
+    }
+}
+
+impl CalloutConfig {
+    /// Reads the issuer seed and optional xkey seed from files.
+    pub fn from_files(
+        issuer_seed: &Path,
+        xkey_seed: Option<&Path>,
+        account: &str,
+        user_ttl: Duration,
+        templates: crate::templates::Templates,
+    ) -> anyhow::Result<Self> {
+        let seed = zeroize::Zeroizing::new(
+            std::fs::read_to_string(issuer_seed)
+                .with_context(|| format!("reading {}", issuer_seed.display()))?,
+        );
+        let issuer = nkeys::KeyPair::from_seed(seed.trim())
+            .map_err(|e| anyhow::anyhow!("issuer seed: {e}"))?;
+        anyhow::ensure!(
+            issuer.public_key().starts_with('A'),
+            "the issuer seed must be an account nkey seed (SA…)"
+        );
+        let xkey = match xkey_seed {
+            Some(p) => {
+                let s = zeroize::Zeroizing::new(
+                    std::fs::read_to_string(p)
+                        .with_context(|| format!("reading {}", p.display()))?,
+                );
+                Some(
+                    nkeys::XKey::from_seed(s.trim())
+                        .map_err(|e| anyhow::anyhow!("xkey seed: {e}"))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Self {
+            issuer,
+            xkey,
+            account: account.to_owned(),
+            user_ttl,
+            templates,
+        })
     }
 }
 

@@ -13,7 +13,9 @@
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
 //! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
-//! - [`callout`]: the NATS auth callout and the evictor (kick after revoke).
+//! - [`callout`]: the NATS auth callout: who a connecting client is, and its user JWT.
+//! - [`templates`]: the callout's permission templates and JWT limits.
+//! - [`bus`]: live connections: their names, the evictor (CONNZ + KICK), the lane sweep.
 //! - [`bootstrap`]: the first owner invite.
 //! - [`client`]: a typed Rust client that signs requests (used by the CLI and tests).
 //! - [`jwt`]: NATS JWT encoding for the auth callout (hand-rolled, tested).
@@ -28,6 +30,7 @@ pub mod audit;
 pub mod authz;
 pub mod bench;
 pub mod bootstrap;
+pub mod bus;
 pub mod callout;
 pub mod check;
 pub mod cli;
@@ -42,6 +45,7 @@ pub mod jwt;
 pub mod keyring;
 pub mod natsd;
 pub mod store;
+pub mod templates;
 pub mod time_util;
 pub mod wire;
 pub mod worker;

@@ -16,8 +16,7 @@ use crate::config::WorkerConfig;
 use crate::handlers::{self, Ctx, Endpoint};
 use crate::store::Store;
 
-/// The micro service name and queue group.
-pub const SERVICE_NAME: &str = "roster";
+pub use crate::wire::SERVICE_NAME;
 
 /// Opens (creating when missing) every bucket and the audit stream.
 pub async fn open_state(
@@ -96,7 +95,7 @@ pub async fn start_with(
     let (stop, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let keys = Arc::new(crate::keyring::KeyVerifier::new(cfg.keyring.clone()).await);
-    let evictor = system.map(crate::callout::Evictor::new);
+    let evictor = system.map(crate::bus::Evictor::new);
     let task = tokio::spawn(run(client, cfg, keys.clone(), evictor, stop_rx, ready_tx));
     match ready_rx.await {
         Ok(()) => Ok(WorkerHandle { stop, keys, task }),
@@ -112,7 +111,7 @@ async fn run(
     client: async_nats::Client,
     cfg: WorkerConfig,
     keys: Arc<crate::keyring::KeyVerifier>,
-    evictor: Option<crate::callout::Evictor>,
+    evictor: Option<crate::bus::Evictor>,
     mut stop: watch::Receiver<bool>,
     ready: tokio::sync::oneshot::Sender<()>,
 ) -> anyhow::Result<()> {
@@ -172,10 +171,10 @@ async fn run(
         ))
     });
     let sweeper = match (&cfg.callout, &ctx.evictor) {
-        (Some(c), Some(evictor)) => Some(tokio::spawn(crate::callout::run_onboarding_sweeper(
+        (Some(c), Some(evictor)) => Some(tokio::spawn(crate::bus::run_onboarding_sweeper(
             evictor.clone(),
             c.templates.onboarding.limits.subs.max(0) as u64,
-            crate::callout::ONBOARDING_SWEEP,
+            crate::bus::ONBOARDING_SWEEP,
             stop.clone(),
         ))),
         _ => None,

@@ -1,17 +1,28 @@
-//! The module dependency graph of `src/`: no import circle may appear that is not already
-//! known. The known ones are debt that issue 11 removes (the list below only shrinks); a
-//! new circle, or a known one that grew, fails this test. It reads the sources as text:
-//! every `crate::<module>` path in a top-level module's files is an edge.
+//! The module dependency graph of `src/`: no import circle between top-level modules, and
+//! the lower layers stay below the higher ones. It reads the sources as text: every
+//! `crate::<module>` path in a top-level module's files is an edge.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Circles that exist today, each as its sorted member modules.
-const KNOWN_CIRCLES: &[&[&str]] = &[&["callout", "config", "handlers", "worker"]];
+/// Circles tolerated for now, each as its sorted member modules: none. (Issue 11 broke
+/// the last two: `crypto`/`domain` and `callout`/`config`/`handlers`/`worker`.)
+const KNOWN_CIRCLES: &[&[&str]] = &[];
 
 /// Modules that must not depend on another: (lower, higher).
-const BELOW: &[(&str, &str)] = &[("crypto", "domain")];
+const BELOW: &[(&str, &str)] = &[
+    ("crypto", "domain"),
+    ("crypto", "store"),
+    ("domain", "store"),
+    ("wire", "handlers"),
+    ("bus", "handlers"),
+    ("templates", "callout"),
+    ("config", "callout"),
+    ("config", "handlers"),
+    ("handlers", "callout"),
+    ("handlers", "worker"),
+];
 
 fn edges() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -139,7 +150,7 @@ fn no_new_import_circle_appears_between_modules() {
 }
 
 #[test]
-fn crypto_sits_below_domain() {
+fn the_layers_stay_in_order() {
     let graph = edges();
     for (lower, higher) in BELOW {
         assert!(

@@ -195,7 +195,7 @@ pub(super) async fn handle(
         };
         super::evict(
             ctx,
-            &[crate::callout::machine_credential_conn_name(
+            &[crate::bus::machine_credential_conn_name(
                 machine_id.as_str(),
                 &old,
             )],

@@ -38,7 +38,7 @@ pub(super) async fn handle(
     // A pending machine cannot connect, but a rejection must leave nothing behind.
     super::evict(
         ctx,
-        &crate::callout::machine_conn_names(m.machine_id.as_str(), &m.credential_sha256),
+        &crate::bus::machine_conn_names(m.machine_id.as_str(), &m.credential_sha256),
         "machine.evicted",
         &admin.actor(),
         crate::audit::Target::new("machine", m.machine_id.as_str()),

@@ -23,8 +23,6 @@ mod user_get;
 mod user_list;
 mod user_set_role;
 
-use std::time::Duration;
-
 pub use invite_create::mint as mint_invite;
 
 use async_nats::HeaderMap;
@@ -40,29 +38,7 @@ use crate::store::{Store, StoreError, Versioned};
 use crate::wire::admin::Validate;
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 
-/// Settings the handlers need.
-#[derive(Debug, Clone)]
-pub struct HandlerConfig {
-    /// Subject prefix, `roster` by default.
-    pub prefix: String,
-    /// Largest accepted difference between `Roster-Ts` and the worker's clock.
-    pub clock_window: Duration,
-    /// Invite lifetime when `ttl_secs` is absent.
-    pub invite_default_ttl: Duration,
-    /// Longest invite lifetime.
-    pub invite_max_ttl: Duration,
-}
-
-impl Default for HandlerConfig {
-    fn default() -> Self {
-        Self {
-            prefix: "roster".into(),
-            clock_window: Duration::from_secs(60),
-            invite_default_ttl: Duration::from_secs(7 * 24 * 3600),
-            invite_max_ttl: Duration::from_secs(30 * 24 * 3600),
-        }
-    }
-}
+pub use crate::config::HandlerConfig;
 
 /// What every handler may use.
 #[derive(Debug, Clone)]
@@ -72,7 +48,7 @@ pub struct Ctx {
     pub cfg: HandlerConfig,
     pub keys: std::sync::Arc<crate::keyring::KeyVerifier>,
     /// Closes revoked identities' connections; `None` without a system-account connection.
-    pub evictor: Option<crate::callout::Evictor>,
+    pub evictor: Option<crate::bus::Evictor>,
 }
 
 /// Every endpoint the worker serves.

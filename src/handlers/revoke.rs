@@ -126,7 +126,7 @@ async fn revoke_user(
                 crate::failpoint::hit("revoke.after_audit");
                 let evicted = super::evict(
                     ctx,
-                    &[crate::callout::user_conn_name(handle.as_str())],
+                    &[crate::bus::user_conn_name(handle.as_str())],
                     "user.evicted",
                     &actor,
                     Target::new("user", handle.as_str()),
@@ -216,7 +216,7 @@ async fn revoke_machine(
                 crate::failpoint::hit("revoke.after_audit");
                 let evicted = super::evict(
                     ctx,
-                    &crate::callout::machine_conn_names(id.as_str(), &next.credential_sha256),
+                    &crate::bus::machine_conn_names(id.as_str(), &next.credential_sha256),
                     "machine.evicted",
                     &actor,
                     Target::new("machine", id.as_str()),

@@ -99,7 +99,7 @@ pub(super) async fn handle(
     ctx.audit.publish(&ev).await?;
     super::evict(
         ctx,
-        &[crate::callout::user_conn_name(handle.as_str())],
+        &[crate::bus::user_conn_name(handle.as_str())],
         "user.evicted",
         &admin.actor(),
         Target::new("user", handle.as_str()),

@@ -92,7 +92,7 @@ pub(super) async fn handle(
                 if authz::loses_permissions(old_role, &cur.value.sites, req.role, &sites) {
                     super::evict(
                         ctx,
-                        &[crate::callout::user_conn_name(req.handle.as_str())],
+                        &[crate::bus::user_conn_name(req.handle.as_str())],
                         "user.evicted",
                         &admin.actor(),
                         Target::new("user", req.handle.as_str()),

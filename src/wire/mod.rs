@@ -8,6 +8,9 @@ pub mod revoke;
 
 use serde::{Deserialize, Serialize};
 
+/// The NATS micro service name, also its queue group (PROTOCOL §1).
+pub const SERVICE_NAME: &str = "roster";
+
 /// Largest accepted request body (PROTOCOL §1).
 pub const MAX_BODY: usize = 64 * 1024;
 

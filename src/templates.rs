@@ -1,0 +1,150 @@
+//! The callout's permission templates (PROTOCOL §6): what each kind of identity may
+//! publish and subscribe to, and the limits its user JWT carries. Settings, loaded from
+//! a file or the defaults; the callout fills in the placeholders.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Role;
+
+/// Publish and subscribe lists of one kind of identity. Placeholders: `{prefix}`,
+/// `{inbox}`, `{handle}`, `{machine_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    #[serde(rename = "pub")]
+    pub publish: Vec<String>,
+    #[serde(rename = "sub")]
+    pub subscribe: Vec<String>,
+    /// Connection limits carried in the user JWT (absent: unlimited).
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// The user JWT's limits. nats-server 2.15 enforces `subs` (a subscription beyond it is
+/// refused) and `payload` (a larger message is refused) on client connections; `data`
+/// is carried for servers and tools that read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    pub subs: i64,
+    pub payload: i64,
+    pub data: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            subs: -1,
+            payload: -1,
+            data: -1,
+        }
+    }
+}
+
+/// The onboarding lane's limits: a registering or enrolling client needs one muxed inbox
+/// subscription and one request of at most 64 KiB of body (plus headers).
+pub const ONBOARDING_LIMITS: Limits = Limits {
+    subs: 16,
+    payload: 72 * 1024,
+    data: 1024 * 1024,
+};
+
+/// Longest life of an onboarding-lane connection's JWT; it then reconnects through the
+/// callout (and, registered by then, gets its identity's permissions).
+pub const ONBOARDING_TTL: Duration = Duration::from_secs(300);
+
+/// A machine's limits.
+pub const MACHINE_LIMITS: Limits = Limits {
+    subs: 256,
+    payload: 1024 * 1024,
+    data: 1024 * 1024 * 1024,
+};
+
+/// Permission templates per role, plus `machine` and `onboarding`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Templates {
+    pub owner: Template,
+    pub admin: Template,
+    pub operator: Template,
+    pub member: Template,
+    pub machine: Template,
+    pub onboarding: Template,
+}
+
+fn t(p: &[&str], s: &[&str]) -> Template {
+    Template {
+        publish: p.iter().map(|x| x.to_string()).collect(),
+        subscribe: s.iter().map(|x| x.to_string()).collect(),
+        limits: Limits::default(),
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        let admin = t(
+            &["{prefix}.v1.>", "$SRV.>", "id.>", "agents.>", "app.>"],
+            &["{inbox}.>", "id.>", "agents.>", "app.>", "{prefix}.audit.>"],
+        );
+        Self {
+            owner: admin.clone(),
+            admin,
+            operator: t(
+                &["{prefix}.v1.>", "$SRV.>", "id.{handle}.>", "app.>"],
+                &["{inbox}.>", "id.{handle}.>", "app.>"],
+            ),
+            member: t(
+                &[
+                    "{prefix}.v1.register",
+                    "{prefix}.v1.enroll",
+                    "{prefix}.v1.revoke",
+                    "id.{handle}.>",
+                    "app.>",
+                ],
+                &["{inbox}.>", "id.{handle}.>", "app.>"],
+            ),
+            machine: Template {
+                limits: MACHINE_LIMITS,
+                ..t(
+                    &[
+                        "{prefix}.v1.enroll",
+                        "{prefix}.v1.revoke",
+                        "agents.{machine_id}.>",
+                    ],
+                    &["{inbox}.>", "agents.{machine_id}.>"],
+                )
+            },
+            onboarding: Template {
+                limits: ONBOARDING_LIMITS,
+                ..t(
+                    &["{prefix}.v1.register", "{prefix}.v1.enroll"],
+                    &["{inbox}.>"],
+                )
+            },
+        }
+    }
+}
+
+impl Templates {
+    /// Loads templates from a JSON file (same shape as `Templates::default()`).
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a permission template file", path.display()))
+    }
+
+    /// The template of a role.
+    pub fn for_role(&self, role: Role) -> &Template {
+        match role {
+            Role::Owner => &self.owner,
+            Role::Admin => &self.admin,
+            Role::Operator => &self.operator,
+            Role::Member => &self.member,
+        }
+    }
+}
