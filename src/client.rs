@@ -10,11 +10,11 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::crypto::{self, KeyPairs};
 use crate::domain::{Handle, InviteId, MachineId, Role, SiteCode, Tenant};
-use crate::handlers::Endpoint;
 use crate::wire::admin::*;
 use crate::wire::enroll::EnrollReply;
 use crate::wire::register::RegisterReply;
 use crate::wire::revoke::RevokeReply;
+use crate::wire::Endpoint;
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 
 /// Why a call failed.

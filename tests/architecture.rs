@@ -22,6 +22,9 @@ const BELOW: &[(&str, &str)] = &[
     ("config", "handlers"),
     ("handlers", "callout"),
     ("handlers", "worker"),
+    ("client", "handlers"),
+    ("client", "worker"),
+    ("client", "callout"),
 ];
 
 fn edges() -> BTreeMap<String, BTreeSet<String>> {

@@ -2,9 +2,12 @@
 //! request and reply bodies of every endpoint. Request types reject unknown fields.
 
 pub mod admin;
+pub mod endpoint;
 pub mod enroll;
 pub mod register;
 pub mod revoke;
+
+pub use endpoint::Endpoint;
 
 use serde::{Deserialize, Serialize};
 
