@@ -1,6 +1,7 @@
 //! roster: a membership service for NATS buses.
 //!
 //! Module map (one job each):
+//! - [`app`]: the composition root: `Settings` in, a serving worker out (`App::build`).
 //! - [`config`]: NATS connection options and worker settings from flags and `ROSTER_*`.
 //! - [`domain`]: newtypes parsed at the edge (Handle, Role, SiteCode, SignKey, …).
 //! - [`crypto`]: every use of Ed25519, X25519, digests and the secret formats, on raw
@@ -26,6 +27,7 @@
 //! - [`check`]: `roster check`, the consistency checker over every bucket and the audit trail.
 //! - [`cli`]: the `roster` command line.
 
+pub mod app;
 pub mod audit;
 pub mod authz;
 pub mod bench;

@@ -224,24 +224,10 @@ async fn restarting_the_worker_locks_nobody_out_for_longer_than_the_restart() {
     let old = env.workers.pop().unwrap();
     old.shutdown().await.unwrap();
     let started = Instant::now();
-    let c = env
-        .server
-        .worker_args()
-        .connect("test-worker-2")
+    let again = roster::app::App::build(&env.settings, "test-worker-2")
         .await
         .unwrap();
-    let sys = env
-        .server
-        .system_args()
-        .unwrap()
-        .connect("test-sys-2")
-        .await
-        .unwrap();
-    env.workers.push(
-        roster::worker::start_with(c, Some(sys), env.cfg.clone())
-            .await
-            .unwrap(),
-    );
+    env.workers.push(again.into_worker());
     println!("worker restart took {} ms", started.elapsed().as_millis());
 
     // Bob's live connection was never touched, and new connections are admitted again.

@@ -636,18 +636,9 @@ async fn wait_for_signal() {
 }
 
 async fn serve(nats: NatsArgs, w: WorkerArgs) -> anyhow::Result<ExitCode> {
-    let cfg = WorkerConfig::from_args(&nats, &w)?;
-    let client = nats.connect("roster-worker").await?;
-    let system = match w.system_args(&nats) {
-        Some(a) => Some(a.connect("roster-worker-system").await?),
-        None => None,
-    };
-    if cfg.callout.is_some() && system.is_none() {
-        tracing::warn!("the callout is on but no --system-user/--system-creds: revokes will not close live connections");
-    }
-    let handle = worker::start_with(client, system, cfg).await?;
-    wait_for_signal().await;
-    handle.shutdown().await?;
+    let settings = crate::app::Settings::from_args(&nats, &w)?;
+    let app = crate::app::App::build(&settings, "roster-worker").await?;
+    app.run_until(wait_for_signal()).await?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -768,26 +759,14 @@ async fn dev(
     })
     .await?;
     let url = server.url();
-    let nats = server.worker_args();
-    let mut cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
-    if let Some(setup) = server.callout() {
-        let c = setup.callout_config(
-            crate::callout::Templates::default(),
-            Duration::from_secs(3600),
-        )?;
-        cfg.callout = Some(std::sync::Arc::new(c));
-    }
-    let client = nats.connect("roster-dev-worker").await?;
-    let system = match server.system_args() {
-        Some(a) => Some(a.connect("roster-dev-system").await?),
-        None => None,
-    };
-    let (store, audit) = worker::open_state(&client, &cfg).await?;
+    let settings = crate::app::Settings::for_server(&server, &WorkerArgs::default())?;
+    let admin = settings.nats.connect("roster-dev").await?;
+    let (store, audit) = worker::open_state(&admin, &settings.worker).await?;
     let invite = match bootstrap::bootstrap(
         &store,
         &audit,
         &handle,
-        cfg.handlers.invite_default_ttl,
+        settings.worker.handlers.invite_default_ttl,
     )
     .await
     {
@@ -795,7 +774,7 @@ async fn dev(
         Err(bootstrap::BootstrapError::OwnerExists(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let worker = worker::start_with(client, system, cfg).await?;
+    let app = crate::app::App::build(&settings, "roster-dev-worker").await?;
     if json {
         println!(
             "{}",
@@ -834,11 +813,14 @@ async fn dev(
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    wait_for_signal().await;
-    if !json {
-        eprintln!("stopping…");
-    }
-    worker.shutdown().await?;
+    app.run_until(async {
+        wait_for_signal().await;
+        if !json {
+            eprintln!("stopping…");
+        }
+    })
+    .await?;
+    drop(admin);
     drop(server);
     Ok(ExitCode::SUCCESS)
 }

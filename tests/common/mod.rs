@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use roster::app::{App, Settings};
 use roster::audit::{AuditFilter, Auditor};
 use roster::client::RosterClient;
 use roster::config::{NatsArgs, WorkerArgs, WorkerConfig};
@@ -20,6 +21,8 @@ pub struct TestEnv {
     pub store: Store,
     pub audit: Auditor,
     pub cfg: WorkerConfig,
+    /// What the workers were built from (to start more with `App::build`).
+    pub settings: Settings,
     pub owner: RosterClient,
     nats: async_nats::Client,
 }
@@ -68,31 +71,19 @@ impl TestEnv {
         })
         .await
         .expect("nats-server starts");
-        let worker_args = server.worker_args();
-        let mut cfg = WorkerConfig::from_args(&worker_args, &args).unwrap();
+        // The same composition root as `roster serve` and `roster dev`.
+        let mut settings = Settings::for_server(&server, &args).unwrap();
         if args.security_window_secs == WorkerArgs::default().security_window_secs {
             // Tests read strangers' denials within seconds, not after a minute.
-            cfg.security.window = Duration::from_secs(1);
+            settings.worker.security.window = Duration::from_secs(1);
         }
-        if let Some(c) = server.callout() {
-            let cc = c
-                .callout_config(
-                    roster::callout::Templates::default(),
-                    Duration::from_secs(3600),
-                )
-                .unwrap();
-            cfg.callout = Some(std::sync::Arc::new(cc));
-        }
-        let nats = worker_args.connect("test-admin").await.unwrap();
+        let cfg = settings.worker.clone();
+        let nats = settings.nats.connect("test-admin").await.unwrap();
         let (store, audit) = worker::open_state(&nats, &cfg).await.unwrap();
         let mut workers = Vec::new();
         for _ in 0..n {
-            let c = worker_args.connect("test-worker").await.unwrap();
-            let sys = match server.system_args() {
-                Some(a) => Some(a.connect("test-worker-sys").await.unwrap()),
-                None => None,
-            };
-            workers.push(worker::start_with(c, sys, cfg.clone()).await.unwrap());
+            let app = App::build(&settings, "test-worker").await.unwrap();
+            workers.push(app.into_worker());
         }
         let invite = roster::bootstrap::bootstrap(
             &store,
@@ -135,6 +126,7 @@ impl TestEnv {
             store,
             audit,
             cfg,
+            settings,
             owner,
             nats,
         }

@@ -1,0 +1,85 @@
+//! The composition root: settings in, a serving worker out. `roster serve` (and so the
+//! bench's and the crash tests' worker processes), `roster dev` and the test harness all
+//! start workers through [`App::build`].
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{NatsArgs, WorkerArgs, WorkerConfig};
+use crate::natsd::NatsServer;
+use crate::worker::{self, WorkerHandle};
+
+/// Everything a worker is built from.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The worker's own NATS connection.
+    pub nats: NatsArgs,
+    /// The system-account connection that evicts live connections, if any.
+    pub system: Option<NatsArgs>,
+    /// The worker's tuning, handlers, store, callout.
+    pub worker: WorkerConfig,
+}
+
+impl Settings {
+    /// From the command line (`roster serve`).
+    pub fn from_args(nats: &NatsArgs, w: &WorkerArgs) -> anyhow::Result<Self> {
+        Ok(Self {
+            nats: nats.clone(),
+            system: w.system_args(nats),
+            worker: WorkerConfig::from_args(nats, w)?,
+        })
+    }
+
+    /// For a private nats-server started by [`crate::natsd`] (`roster dev`, the tests):
+    /// its worker and system users, and the callout keys it was configured with.
+    pub fn for_server(server: &NatsServer, w: &WorkerArgs) -> anyhow::Result<Self> {
+        let nats = server.worker_args();
+        let mut worker = WorkerConfig::from_args(&nats, w)?;
+        if let Some(setup) = server.callout() {
+            worker.callout = Some(Arc::new(setup.callout_config(
+                crate::templates::Templates::default(),
+                Duration::from_secs(w.callout_user_ttl_secs),
+            )?));
+        }
+        Ok(Self {
+            nats,
+            system: server.system_args(),
+            worker,
+        })
+    }
+}
+
+/// A serving worker.
+#[derive(Debug)]
+pub struct App {
+    worker: WorkerHandle,
+}
+
+impl App {
+    /// Connects (the connections named after `name`), opens the state and starts serving;
+    /// returns once the worker serves.
+    pub async fn build(settings: &Settings, name: &str) -> anyhow::Result<Self> {
+        let client = settings.nats.connect(name).await?;
+        let system = match &settings.system {
+            Some(a) => Some(a.connect(&format!("{name}-system")).await?),
+            None => None,
+        };
+        if settings.worker.callout.is_some() && system.is_none() {
+            tracing::warn!("the callout is on but no --system-user/--system-creds: revokes will not close live connections");
+        }
+        let worker = worker::start_with(client, system, settings.worker.clone()).await?;
+        Ok(Self { worker })
+    }
+
+    /// The running worker (for tests: its counters, a crash).
+    pub fn into_worker(self) -> WorkerHandle {
+        self.worker
+    }
+
+    /// Serves until `shutdown` completes, then stops in order (see [`WorkerHandle::shutdown`]).
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+        shutdown.await;
+        self.worker.shutdown().await
+    }
+}
