@@ -1,5 +1,9 @@
 //! Admin commands: invites, users, roles, the last-owner guard and the audit query.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

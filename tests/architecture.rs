@@ -1,7 +1,11 @@
 //! The module dependency graph of `src/`: no import circle between top-level modules, and
 //! the lower layers stay below the higher ones. It reads the sources as text: every
 //! `crate::<module>` path in a top-level module's files is an edge.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

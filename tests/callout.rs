@@ -1,6 +1,10 @@
 //! The bus admits exactly the roster: the auth callout, and eviction on revoke, against
 //! a real nats-server running nats-config/dev.conf.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

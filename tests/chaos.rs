@@ -3,7 +3,11 @@
 //! as real processes (`roster serve`); built with `--features failpoints`
 //! (scripts/test-chaos).
 #![cfg(feature = "failpoints")]
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};

@@ -1,5 +1,9 @@
 //! `roster check` finds nothing on a healthy roster and names each orphan it is shown.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

@@ -2,7 +2,11 @@
 //! and two workers: killing the stream leader of the invites bucket during the invite
 //! race still gives exactly one winner and loses no acknowledged write.
 #![cfg(feature = "failpoints")]
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

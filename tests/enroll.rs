@@ -1,5 +1,9 @@
 //! Sites and zero-touch enrollment: agents join with a per-site key.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

@@ -1,7 +1,11 @@
 //! Enrollment timing: an unknown site and a wrong key cost the same, so the reply time
 //! does not tell which sites exist. Alone in its own test binary so that no other test
 //! shares the machine while it measures.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

@@ -1,7 +1,11 @@
 //! Every loss of permission reaches the bus (PROTOCOL §6): demotion, delete and a
 //! re-enroll close the affected live connections within a second, and the reconnect gets
 //! what the identity holds now. A real nats-server with nats-config/dev.conf.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

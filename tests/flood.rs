@@ -2,7 +2,11 @@
 //! storage capped small, a flood of bad-signature registers and refused connections
 //! leaves the security stream within its limits, the audit stream untouched, and the
 //! owner's commands and a newcomer's registration working.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

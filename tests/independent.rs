@@ -3,7 +3,11 @@
 //! bus: it registers over the onboarding lane with Ed25519ph, is refused for a pure
 //! Ed25519 signature of the same bytes, reconnects as its identity and signs admin
 //! commands; its refusals are counted in the security stream under its connection.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

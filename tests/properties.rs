@@ -1,6 +1,10 @@
 //! Property tests: every request decoder and domain parser, fed arbitrary input, never
 //! panics and answers with the documented code (`bad_request`) or a valid value.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 use proptest::prelude::*;
 use roster::crypto::{Secret, SecretKind};

@@ -1,5 +1,9 @@
 //! The worker as a NATS micro service, the operator commands, and graceful shutdown.
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 
 mod common;
 

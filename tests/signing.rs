@@ -1,5 +1,9 @@
 //! Signed requests (PROTOCOL §3): bad, stale and replayed requests are refused, and the
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly on purpose
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
 //! worker's signature check agrees with the independent test vectors.
 
 mod common;

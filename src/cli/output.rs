@@ -7,12 +7,12 @@ use crate::wire::admin::{
 use crate::wire::register::RegisterReply;
 
 /// Output mode.
-pub struct Out {
+pub(crate) struct Out {
     pub json: bool,
 }
 
 impl Out {
-    pub fn new(json: bool) -> Self {
+    pub(crate) fn new(json: bool) -> Self {
         Self { json }
     }
 }
@@ -47,7 +47,7 @@ fn short(key: &str) -> String {
     }
 }
 
-pub fn register(r: &RegisterReply) {
+pub(crate) fn register(r: &RegisterReply) {
     println!(
         "registered as '{}' (role {}) at {}",
         r.handle, r.role, r.registered_at
@@ -55,7 +55,7 @@ pub fn register(r: &RegisterReply) {
     println!("  sign_pub: {}", r.sign_pub);
 }
 
-pub fn invite_created(r: &InviteCreateReply) {
+pub(crate) fn invite_created(r: &InviteCreateReply) {
     println!(
         "invite {} for '{}' (role {}), expires {}",
         r.invite_id, r.handle, r.role, r.expires_at
@@ -76,7 +76,7 @@ fn invite_row(i: &InviteView) -> Vec<String> {
     ]
 }
 
-pub fn invite_list(r: &InviteListReply) {
+pub(crate) fn invite_list(r: &InviteListReply) {
     table(
         &["INVITE", "HANDLE", "ROLE", "STATE", "EXPIRES", "BY"],
         r.invites.iter().map(invite_row).collect(),
@@ -86,7 +86,7 @@ pub fn invite_list(r: &InviteListReply) {
     }
 }
 
-pub fn invite(i: &InviteView) {
+pub(crate) fn invite(i: &InviteView) {
     table(
         &["INVITE", "HANDLE", "ROLE", "STATE", "EXPIRES", "BY"],
         vec![invite_row(i)],
@@ -111,7 +111,7 @@ fn user_row(u: &UserView) -> Vec<String> {
     ]
 }
 
-pub fn user_list(r: &UserListReply) {
+pub(crate) fn user_list(r: &UserListReply) {
     table(
         &[
             "HANDLE",
@@ -128,7 +128,7 @@ pub fn user_list(r: &UserListReply) {
     }
 }
 
-pub fn user(u: &UserView) {
+pub(crate) fn user(u: &UserView) {
     table(
         &[
             "HANDLE",
@@ -142,11 +142,11 @@ pub fn user(u: &UserView) {
     );
 }
 
-pub fn deleted(d: &DeleteReply) {
+pub(crate) fn deleted(d: &DeleteReply) {
     println!("deleted '{}'", d.handle);
 }
 
-pub fn audit(r: &AuditQueryReply) {
+pub(crate) fn audit(r: &AuditQueryReply) {
     // Security events are tallies: show how many, which code, and from where.
     let meta = |e: &crate::audit::AuditEvent, k: &str| {
         e.metadata
@@ -176,7 +176,7 @@ pub fn audit(r: &AuditQueryReply) {
     );
 }
 
-pub fn enrolled(v: &serde_json::Value) {
+pub(crate) fn enrolled(v: &serde_json::Value) {
     println!(
         "enrolled as {} at {}/{}: {}",
         v["machine_id"].as_str().unwrap_or("?"),
@@ -205,7 +205,7 @@ fn site_row(s: &SiteView) -> Vec<String> {
 
 const SITE_HEADER: [&str; 5] = ["SITE", "NAME", "POLICY", "KEY", "CREATED"];
 
-pub fn site_created(r: &SiteCreateReply) {
+pub(crate) fn site_created(r: &SiteCreateReply) {
     table(&SITE_HEADER, vec![site_row(&r.site)]);
     println!(
         "\nenrollment key {} (shown once; bake it into the installer):\n\n  {}\n",
@@ -213,18 +213,18 @@ pub fn site_created(r: &SiteCreateReply) {
     );
 }
 
-pub fn site_list(r: &SiteListReply) {
+pub(crate) fn site_list(r: &SiteListReply) {
     table(&SITE_HEADER, r.sites.iter().map(site_row).collect());
     if let Some(c) = &r.cursor {
         println!("(more: --cursor {c})");
     }
 }
 
-pub fn site(s: &SiteView) {
+pub(crate) fn site(s: &SiteView) {
     table(&SITE_HEADER, vec![site_row(s)]);
 }
 
-pub fn rotated(r: &RotateKeyReply) {
+pub(crate) fn rotated(r: &RotateKeyReply) {
     println!(
         "new enrollment key {} for {}/{} (shown once):\n\n  {}\n",
         r.fingerprint,
@@ -258,7 +258,7 @@ const MACHINE_HEADER: [&str; 6] = [
     "LAST ENROLLED",
 ];
 
-pub fn machine_list(r: &MachineListReply) {
+pub(crate) fn machine_list(r: &MachineListReply) {
     table(
         &MACHINE_HEADER,
         r.machines.iter().map(machine_row).collect(),
@@ -268,14 +268,14 @@ pub fn machine_list(r: &MachineListReply) {
     }
 }
 
-pub fn machine(m: &MachineView) {
+pub(crate) fn machine(m: &MachineView) {
     table(&MACHINE_HEADER, vec![machine_row(m)]);
     if let Some(r) = &m.pending_reason {
         println!("pending: {r}");
     }
 }
 
-pub fn revoked(r: &crate::wire::revoke::RevokeReply) {
+pub(crate) fn revoked(r: &crate::wire::revoke::RevokeReply) {
     let who = match (&r.user, &r.machine) {
         (Some(u), _) => format!("user '{u}'"),
         (_, Some(m)) => format!("machine {m}"),

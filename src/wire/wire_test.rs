@@ -19,7 +19,7 @@ fn codes_round_trip() {
 fn strict_decoding() {
     #[derive(Deserialize, Debug)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
+    #[allow(dead_code, reason = "the field is only decoded, never read")]
     struct R {
         a: u32,
     }

@@ -1,6 +1,9 @@
 //! The test harness: every test gets its own real nats-server (free port, temporary
 //! store, killed on drop), one or more in-process workers, and typed helpers.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test binary uses its own part of the harness"
+)]
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -15,45 +18,45 @@ use roster::natsd::{NatsServer, ServerOptions};
 use roster::store::Store;
 use roster::worker::{self, WorkerHandle};
 
-pub struct TestEnv {
-    pub server: NatsServer,
-    pub workers: Vec<WorkerHandle>,
-    pub store: Store,
-    pub audit: Auditor,
-    pub cfg: WorkerConfig,
+pub(crate) struct TestEnv {
+    pub(crate) server: NatsServer,
+    pub(crate) workers: Vec<WorkerHandle>,
+    pub(crate) store: Store,
+    pub(crate) audit: Auditor,
+    pub(crate) cfg: WorkerConfig,
     /// What the workers were built from (to start more with `App::build`).
-    pub settings: Settings,
-    pub owner: RosterClient,
+    pub(crate) settings: Settings,
+    pub(crate) owner: RosterClient,
     nats: async_nats::Client,
 }
 
-pub fn handle(s: &str) -> Handle {
+pub(crate) fn handle(s: &str) -> Handle {
     Handle::parse(s).unwrap()
 }
 
 impl TestEnv {
     /// One server, one worker, and a registered owner `root`.
-    pub async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::with_workers(1).await
     }
 
-    pub async fn with_workers(n: usize) -> Self {
+    pub(crate) async fn with_workers(n: usize) -> Self {
         Self::with_args(n, WorkerArgs::default()).await
     }
 
-    pub async fn with_args(n: usize, args: WorkerArgs) -> Self {
+    pub(crate) async fn with_args(n: usize, args: WorkerArgs) -> Self {
         // Boxed: the setup future is large, and test threads have small stacks.
         Box::pin(Self::build(n, args, false, None)).await
     }
 
     /// One worker answering the auth callout on a server running nats-config/dev.conf.
     /// The owner connects through the callout with its own nkey, like everyone else.
-    pub async fn with_callout() -> Self {
+    pub(crate) async fn with_callout() -> Self {
         Box::pin(Self::build(1, WorkerArgs::default(), true, None)).await
     }
 
     /// [`TestEnv::with_callout`] with worker settings and JetStream's `max_file_store`.
-    pub async fn with_callout_capped(args: WorkerArgs, max_file_store: &str) -> Self {
+    pub(crate) async fn with_callout_capped(args: WorkerArgs, max_file_store: &str) -> Self {
         Box::pin(Self::build(1, args, true, Some(max_file_store.to_owned()))).await
     }
 
@@ -133,25 +136,25 @@ impl TestEnv {
     }
 
     /// Connects `keys` through the auth callout (its signing key as nkey).
-    pub async fn connect_as(&self, keys: &KeyPairs) -> anyhow::Result<async_nats::Client> {
+    pub(crate) async fn connect_as(&self, keys: &KeyPairs) -> anyhow::Result<async_nats::Client> {
         NatsArgs::for_url(&self.server.url())
             .connect_as("test-client", keys)
             .await
     }
 
     /// A client with fresh keys on the shared connection.
-    pub fn client(&self) -> RosterClient {
+    pub(crate) fn client(&self) -> RosterClient {
         RosterClient::new(self.nats.clone(), "roster", KeyPairs::generate())
     }
 
     /// A client with fresh keys on its own connection.
-    pub async fn client_own_connection(&self) -> RosterClient {
+    pub(crate) async fn client_own_connection(&self) -> RosterClient {
         let nats = async_nats::connect(self.server.url()).await.unwrap();
         RosterClient::new(nats, "roster", KeyPairs::generate())
     }
 
     /// An invite token minted by the owner.
-    pub async fn invite(&self, h: &str, role: Role) -> String {
+    pub(crate) async fn invite(&self, h: &str, role: Role) -> String {
         self.owner
             .invite_create(&handle(h), role, None)
             .await
@@ -160,19 +163,19 @@ impl TestEnv {
     }
 
     /// A registered user with `role`.
-    pub async fn user(&self, h: &str, role: Role) -> RosterClient {
+    pub(crate) async fn user(&self, h: &str, role: Role) -> RosterClient {
         let token = self.invite(h, role).await;
         let c = self.client();
         c.register(&token).await.unwrap();
         c
     }
 
-    pub fn nats(&self) -> &async_nats::Client {
+    pub(crate) fn nats(&self) -> &async_nats::Client {
         &self.nats
     }
 
     /// Every audit event in the stream.
-    pub async fn audit_events(&self) -> Vec<roster::audit::AuditEvent> {
+    pub(crate) async fn audit_events(&self) -> Vec<roster::audit::AuditEvent> {
         self.audit
             .query(&AuditFilter {
                 limit: 1_000_000,
@@ -183,7 +186,7 @@ impl TestEnv {
     }
 
     /// The action of every audit event, in order.
-    pub async fn audit_actions(&self) -> Vec<String> {
+    pub(crate) async fn audit_actions(&self) -> Vec<String> {
         self.audit_events()
             .await
             .into_iter()
@@ -193,7 +196,7 @@ impl TestEnv {
 
     /// A user with `role` who registered over its own callout connection (the
     /// onboarding lane); its keys, and that client.
-    pub async fn join_over_callout(&self, h: &str, role: Role) -> (KeyPairs, RosterClient) {
+    pub(crate) async fn join_over_callout(&self, h: &str, role: Role) -> (KeyPairs, RosterClient) {
         let token = self.invite(h, role).await;
         let keys = KeyPairs::generate();
         let conn = self.connect_as(&keys).await.unwrap();
@@ -207,13 +210,13 @@ impl TestEnv {
     }
 
     /// Every event in the security stream (strangers' denials, aggregated).
-    pub async fn security_events(&self) -> Vec<roster::audit::AuditEvent> {
+    pub(crate) async fn security_events(&self) -> Vec<roster::audit::AuditEvent> {
         self.audit.security().read_all().await.unwrap()
     }
 
     /// Waits (up to 10 s) until the security stream holds an event `pred` accepts: the
     /// workers publish a window's tallies once it has ended.
-    pub async fn wait_security(
+    pub(crate) async fn wait_security(
         &self,
         pred: impl Fn(&roster::audit::AuditEvent) -> bool,
     ) -> roster::audit::AuditEvent {
@@ -232,7 +235,7 @@ impl TestEnv {
     }
 
     /// Every KV value, as (bucket, key, JSON).
-    pub async fn kv_dump(&self) -> Vec<(String, String, serde_json::Value)> {
+    pub(crate) async fn kv_dump(&self) -> Vec<(String, String, serde_json::Value)> {
         let mut out = Vec::new();
         macro_rules! dump {
             ($b:expr, $schema:expr) => {
@@ -254,7 +257,7 @@ impl TestEnv {
     }
 
     /// Validates every KV value against its schema in kv-schema/.
-    pub async fn check_kv_schemas(&self) -> usize {
+    pub(crate) async fn check_kv_schemas(&self) -> usize {
         let dump = self.kv_dump().await;
         for (schema, key, value) in &dump {
             let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -275,7 +278,7 @@ impl TestEnv {
     }
 
     /// A site created by the owner; returns its first enrollment key.
-    pub async fn site(&self, code: &str, policy: roster::domain::Policy) -> String {
+    pub(crate) async fn site(&self, code: &str, policy: roster::domain::Policy) -> String {
         let req = roster::wire::admin::SiteCreateRequest {
             site: roster::domain::SiteCode::parse(code).unwrap(),
             tenant: None,
@@ -287,12 +290,12 @@ impl TestEnv {
     }
 
     /// Argon2 runs across all workers.
-    pub fn argon2_runs(&self) -> u64 {
+    pub(crate) fn argon2_runs(&self) -> u64 {
         self.workers.iter().map(|w| w.keys().argon2_runs()).sum()
     }
 
     /// Asserts `secret` appears in no KV value and no audit event.
-    pub async fn assert_not_stored(&self, secret: &str) {
+    pub(crate) async fn assert_not_stored(&self, secret: &str) {
         let body = &secret[4..];
         for (b, k, v) in self.kv_dump().await {
             let s = v.to_string();
@@ -310,11 +313,11 @@ impl TestEnv {
 }
 
 /// Events of a watched connection: (when, what).
-pub type Events = tokio::sync::mpsc::UnboundedReceiver<(std::time::Instant, String)>;
+pub(crate) type Events = tokio::sync::mpsc::UnboundedReceiver<(std::time::Instant, String)>;
 
 /// A connection through the callout whose events (disconnects, permission violations)
 /// are reported on a channel with the time they happened.
-pub async fn watched(
+pub(crate) async fn watched(
     env: &TestEnv,
     keys: &KeyPairs,
 ) -> anyhow::Result<(async_nats::Client, Events)> {
@@ -326,7 +329,7 @@ pub async fn watched(
 }
 
 /// [`watched`] with any connect options (a token, say).
-pub async fn watched_with(
+pub(crate) async fn watched_with(
     env: &TestEnv,
     opts: async_nats::ConnectOptions,
 ) -> anyhow::Result<(async_nats::Client, Events)> {
@@ -345,12 +348,12 @@ pub async fn watched_with(
 }
 
 /// Waits for an event whose text contains `needle`.
-pub async fn event(rx: &mut Events, needle: &str) -> Option<std::time::Instant> {
+pub(crate) async fn event(rx: &mut Events, needle: &str) -> Option<std::time::Instant> {
     event_within(rx, needle, Duration::from_secs(5)).await
 }
 
 /// Waits up to `within` for an event whose text contains `needle`.
-pub async fn event_within(
+pub(crate) async fn event_within(
     rx: &mut Events,
     needle: &str,
     within: Duration,
