@@ -1,0 +1,335 @@
+//! Admin commands over the bus: invites, users, the audit trail, sites, machines.
+
+use super::*;
+
+pub(super) async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
+    use crate::wire::admin::{RotateKeyRequest, SiteCreateRequest, SiteListRequest};
+    match cmd {
+        SiteCmd::Create {
+            client,
+            site,
+            tenant,
+            display_name,
+            company,
+            policy,
+        } => {
+            let req = SiteCreateRequest {
+                site: parse("site", SiteCode::parse(&site))?,
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                display_name: display_name
+                    .map(|d| parse("--display-name", Label::parse(&d)))
+                    .transpose()?,
+                company: company
+                    .map(|d| parse("--company", Label::parse(&d)))
+                    .transpose()?,
+                policy: match policy.as_deref() {
+                    None => None,
+                    Some("auto") => Some(Policy::Auto),
+                    Some("approval") => Some(Policy::Approval),
+                    Some(o) => anyhow::bail!("--policy {o}: expected auto or approval"),
+                },
+            };
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.site_create(&req).await,
+                output::site_created,
+            )
+        }
+        SiteCmd::List {
+            client,
+            tenant,
+            limit,
+            cursor,
+        } => {
+            let req = SiteListRequest {
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                limit: opt("--limit", limit)?,
+                cursor: opt("--cursor", cursor)?,
+            };
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.site_list(&req).await,
+                output::site_list,
+            )
+        }
+        SiteCmd::Get {
+            client,
+            site,
+            tenant,
+        } => {
+            let site = parse("site", SiteCode::parse(&site))?;
+            let tenant = tenant
+                .map(|t| parse("--tenant", Tenant::parse(&t)))
+                .transpose()?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.site_get(&site, tenant.as_ref()).await,
+                output::site,
+            )
+        }
+        SiteCmd::RotateKey {
+            client,
+            site,
+            tenant,
+            grace_secs,
+        } => {
+            let req = RotateKeyRequest {
+                site: parse("site", SiteCode::parse(&site))?,
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                grace_secs: opt("--grace-secs", grace_secs)?,
+            };
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.site_rotate_key(&req).await,
+                output::rotated,
+            )
+        }
+    }
+}
+
+pub(super) async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
+    use crate::wire::admin::{MachineListRequest, MachineStateFilter};
+    match cmd {
+        MachineCmd::List {
+            client,
+            site,
+            tenant,
+            state,
+            limit,
+            cursor,
+        } => {
+            let req = MachineListRequest {
+                site: site
+                    .map(|s| parse("--site", SiteCode::parse(&s)))
+                    .transpose()?,
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                state: match state.as_deref() {
+                    None => None,
+                    Some("active") => Some(MachineStateFilter::Active),
+                    Some("pending") => Some(MachineStateFilter::Pending),
+                    Some("rejected") => Some(MachineStateFilter::Rejected),
+                    Some("revoked") => Some(MachineStateFilter::Revoked),
+                    Some(o) => {
+                        anyhow::bail!("--state {o}: expected active, pending, rejected or revoked")
+                    }
+                },
+                limit: opt("--limit", limit)?,
+                cursor: opt("--cursor", cursor)?,
+            };
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.machine_list(&req).await,
+                output::machine_list,
+            )
+        }
+        MachineCmd::Get { client, machine_id } => {
+            let id = parse("machine id", MachineId::parse(&machine_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.machine_get(&id).await,
+                output::machine,
+            )
+        }
+        MachineCmd::Approve { client, machine_id } => {
+            let id = parse("machine id", MachineId::parse(&machine_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.machine_approve(&id).await,
+                output::machine,
+            )
+        }
+        MachineCmd::Reject { client, machine_id } => {
+            let id = parse("machine id", MachineId::parse(&machine_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.machine_reject(&id).await,
+                output::machine,
+            )
+        }
+    }
+}
+
+pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        InviteCmd::Create {
+            client,
+            handle,
+            role,
+            ttl_secs,
+        } => {
+            let handle = parse("--handle", Handle::parse(&handle))?;
+            let role = parse("--role", Role::parse(&role))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.invite_create(&handle, role, ttl_secs).await,
+                output::invite_created,
+            )
+        }
+        InviteCmd::List {
+            client,
+            state,
+            limit,
+            cursor,
+        } => {
+            let state = match state.as_deref() {
+                None => None,
+                Some("pending") => Some(InviteStateFilter::Pending),
+                Some("used") => Some(InviteStateFilter::Used),
+                Some("cancelled") => Some(InviteStateFilter::Cancelled),
+                Some("expired") => Some(InviteStateFilter::Expired),
+                Some(other) => {
+                    anyhow::bail!("--state {other}: expected pending, used, cancelled or expired")
+                }
+            };
+            let c = connect_client(&client).await?;
+            let req = InviteListRequest {
+                state,
+                limit: opt("--limit", limit)?,
+                cursor: opt("--cursor", cursor)?,
+            };
+            finish(
+                &Out::new(client.json),
+                c.invite_list(&req).await,
+                output::invite_list,
+            )
+        }
+        InviteCmd::Get { client, invite_id } => {
+            let id = parse("invite id", InviteId::parse(&invite_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.invite_get(&id).await,
+                output::invite,
+            )
+        }
+        InviteCmd::Cancel { client, invite_id } => {
+            let id = parse("invite id", InviteId::parse(&invite_id))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.invite_cancel(&id).await,
+                output::invite,
+            )
+        }
+    }
+}
+
+pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCmd::List {
+            client,
+            role,
+            status,
+            limit,
+            cursor,
+        } => {
+            let role = role.map(|r| parse("--role", Role::parse(&r))).transpose()?;
+            let status = match status.as_deref() {
+                None => None,
+                Some("active") => Some(UserStatusFilter::Active),
+                Some("revoked") => Some(UserStatusFilter::Revoked),
+                Some(other) => anyhow::bail!("--status {other}: expected active or revoked"),
+            };
+            let c = connect_client(&client).await?;
+            let req = UserListRequest {
+                role,
+                status,
+                limit: opt("--limit", limit)?,
+                cursor: opt("--cursor", cursor)?,
+            };
+            finish(
+                &Out::new(client.json),
+                c.user_list(&req).await,
+                output::user_list,
+            )
+        }
+        UserCmd::Get { client, handle } => {
+            let handle = parse("handle", Handle::parse(&handle))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.user_get(&handle).await,
+                output::user,
+            )
+        }
+        UserCmd::SetRole {
+            client,
+            handle,
+            role,
+            sites,
+        } => {
+            let handle = parse("handle", Handle::parse(&handle))?;
+            let role = parse("role", Role::parse(&role))?;
+            let sites = sites
+                .map(|v| {
+                    v.iter()
+                        .map(|s| parse("--sites", SiteCode::parse(s)))
+                        .collect::<anyhow::Result<Vec<_>>>()
+                })
+                .transpose()?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.user_set_role(&handle, role, sites).await,
+                output::user,
+            )
+        }
+        UserCmd::Delete { client, handle } => {
+            let handle = parse("handle", Handle::parse(&handle))?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.user_delete(&handle).await,
+                output::deleted,
+            )
+        }
+    }
+}
+
+pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCmd::Query {
+            client,
+            action,
+            actor,
+            target,
+            since,
+            until,
+            limit,
+            security,
+        } => {
+            let c = connect_client(&client).await.context("audit query")?;
+            let req = AuditQueryRequest {
+                action: opt("--action", action)?,
+                actor,
+                target,
+                since: opt("--since", since)?,
+                until: opt("--until", until)?,
+                limit: opt("--limit", limit)?,
+                stream: security.then_some(crate::wire::admin::AuditStream::Security),
+            };
+            finish(
+                &Out::new(client.json),
+                c.audit_query(&req).await,
+                output::audit,
+            )
+        }
+    }
+}

@@ -1,0 +1,397 @@
+//! The command line's shape: every command, subcommand and flag (clap derive).
+
+use super::*;
+
+/// roster: membership for NATS buses. Invites, registration, admin commands and an audit
+/// trail, kept in JetStream KV and served over request-reply.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about, long_about = None)]
+pub struct Cli {
+    /// Log as JSON lines (for `serve` and `dev`).
+    #[arg(long, global = true, env = "ROSTER_LOG_JSON")]
+    pub log_json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a worker: create buckets and the audit stream if missing, serve until SIGINT/SIGTERM.
+    Serve {
+        #[command(flatten)]
+        nats: NatsArgs,
+        #[command(flatten)]
+        worker: WorkerArgs,
+    },
+    /// Mint the first owner invite (refused once an owner exists).
+    Bootstrap {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Handle of the owner to invite.
+        #[arg(long)]
+        handle: String,
+        /// Bucket replicas, if the buckets do not exist yet.
+        #[arg(long, env = "ROSTER_REPLICAS", default_value_t = 1)]
+        replicas: usize,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a private nats-server with JetStream, bootstrap, and run a worker: the whole
+    /// service on a laptop. Ctrl-C stops everything.
+    Dev {
+        /// Port for nats-server (0 picks a free one).
+        #[arg(long, default_value_t = 4222)]
+        port: u16,
+        /// Keep the server's data here (default: a temporary directory, removed on exit).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Handle for the owner invite.
+        #[arg(long, default_value = "owner")]
+        handle: String,
+        /// Print one JSON line `{"nats_url", "owner_invite"}` once ready.
+        #[arg(long)]
+        json: bool,
+        /// Run the bus without the auth callout (open to anyone on loopback).
+        #[arg(long)]
+        no_callout: bool,
+    },
+    /// Measure roster against the raw-NATS floor on this machine (starts its own
+    /// nats-server and worker). Progress on stderr; `--json` prints one object.
+    Bench(crate::bench::BenchArgs),
+    /// Check every bucket and the audit trail for orphans and broken invariants; exits
+    /// 1 when it finds any. Run it on a quiet bus.
+    Check {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The benchmark's raw-NATS floor responder (started by `roster bench`).
+    #[command(hide = true)]
+    BenchFloor {
+        #[arg(long)]
+        nats_url: String,
+        #[arg(long)]
+        records: usize,
+    },
+    /// Generate the callout's keys: an account nkey seed (issuer) and a curve seed (xkey),
+    /// written with mode 0600; prints the public keys for the server config.
+    CalloutKeys {
+        /// Directory to write issuer.seed and xkey.seed into.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a user or a machine (an admin, or the identity itself). Its live
+    /// connections are closed and the bus refuses it from then on.
+    Revoke {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long, conflicts_with = "machine", required_unless_present = "machine")]
+        user: Option<String>,
+        #[arg(long)]
+        machine: Option<String>,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Create an identity file with a fresh Ed25519 and X25519 key pair (mode 0600).
+    Keygen {
+        /// Where to write it.
+        #[arg(long, env = "ROSTER_IDENTITY")]
+        identity: Option<PathBuf>,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+        /// Print the public keys as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Redeem an invite with the identity file's keys.
+    Register {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The invite token (`inv_…`). Prefer `ROSTER_INVITE` or `--invite-file`: a flag's
+        /// value is visible to other users in the process list.
+        #[arg(
+            long,
+            env = "ROSTER_INVITE",
+            hide_env_values = true,
+            required_unless_present = "invite_file"
+        )]
+        invite: Option<String>,
+        /// File holding the invite token (`-` reads it from standard input).
+        #[arg(long, conflicts_with = "invite")]
+        invite_file: Option<PathBuf>,
+    },
+    /// Invites: create, list, get, cancel.
+    #[command(subcommand)]
+    Invite(InviteCmd),
+    /// Users: list, get, set-role, delete.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Sites and their enrollment keys.
+    #[command(subcommand)]
+    Site(SiteCmd),
+    /// Enrolled machines: list, get, approve, reject.
+    #[command(subcommand)]
+    Machine(MachineCmd),
+    /// Enroll this machine as an agent with a site's enrollment key. Uses (or creates) the
+    /// identity file and writes the opened credential with mode 0600.
+    Enroll {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Site code.
+        #[arg(long)]
+        site: String,
+        /// Tenant (default `default`).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The site's enrollment key (`cek_…`). Prefer `ROSTER_ENROLLMENT_KEY` or
+        /// `--key-file`: a flag's value is visible to other users in the process list.
+        #[arg(
+            long,
+            env = "ROSTER_ENROLLMENT_KEY",
+            hide_env_values = true,
+            required_unless_present = "key_file"
+        )]
+        key: Option<String>,
+        /// File holding the enrollment key (`-` reads it from standard input).
+        #[arg(long, conflicts_with = "key")]
+        key_file: Option<PathBuf>,
+        /// This machine's stable id (e.g. /etc/machine-id).
+        #[arg(long)]
+        uid: String,
+        #[arg(long)]
+        hostname: Option<String>,
+        #[arg(long)]
+        os: Option<String>,
+        #[arg(long)]
+        agent_version: Option<String>,
+        /// Where to write the credential (default: credential.json beside the identity).
+        #[arg(long, env = "ROSTER_CREDENTIAL")]
+        credential_out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SiteCmd {
+    /// Create a site; prints its first enrollment key once.
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        site: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        company: Option<String>,
+        /// auto (default) or approval.
+        #[arg(long)]
+        policy: Option<String>,
+    },
+    /// List sites.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one site.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        site: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Rotate a site's enrollment key; prints the new key once.
+    RotateKey {
+        #[command(flatten)]
+        client: ClientArgs,
+        site: String,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Seconds the previous key keeps working (default 0).
+        #[arg(long)]
+        grace_secs: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MachineCmd {
+    /// List machines.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+        /// active, pending, rejected or revoked.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one machine.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        machine_id: String,
+    },
+    /// Approve a pending machine.
+    Approve {
+        #[command(flatten)]
+        client: ClientArgs,
+        machine_id: String,
+    },
+    /// Reject a pending machine.
+    Reject {
+        #[command(flatten)]
+        client: ClientArgs,
+        machine_id: String,
+    },
+}
+
+/// Options of every client command.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// Identity file to sign with (default `$ROSTER_IDENTITY` or ~/.config/roster/identity.json).
+    #[arg(long, env = "ROSTER_IDENTITY")]
+    pub identity: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Seconds to wait for a reply.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InviteCmd {
+    /// Mint an invite; prints the token once.
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        handle: String,
+        /// owner, admin, operator or member.
+        #[arg(long, default_value = "member")]
+        role: String,
+        /// Lifetime in seconds (default 7 days, at most 30 days).
+        #[arg(long)]
+        ttl_secs: Option<u64>,
+    },
+    /// List invites.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// pending, used, cancelled or expired.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one invite.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        invite_id: String,
+    },
+    /// Cancel a pending invite.
+    Cancel {
+        #[command(flatten)]
+        client: ClientArgs,
+        invite_id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// List users.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long)]
+        role: Option<String>,
+        /// active or revoked.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one user.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        handle: String,
+    },
+    /// Change a user's role (and an operator's sites).
+    SetRole {
+        #[command(flatten)]
+        client: ClientArgs,
+        handle: String,
+        role: String,
+        /// Comma-separated site codes (operators only).
+        #[arg(long, value_delimiter = ',')]
+        sites: Option<Vec<String>>,
+    },
+    /// Delete a user for good; its key may register again with a new invite.
+    Delete {
+        #[command(flatten)]
+        client: ClientArgs,
+        handle: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Query audit events (most recent `--limit`, oldest first).
+    Query {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Action, e.g. `invite.created`, or a family like `user.>`.
+        #[arg(long)]
+        action: Option<String>,
+        /// Actor id (handle, machine id or key).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Target id.
+        #[arg(long)]
+        target: Option<String>,
+        /// RFC 3339 lower bound.
+        #[arg(long)]
+        since: Option<String>,
+        /// RFC 3339 upper bound.
+        #[arg(long)]
+        until: Option<String>,
+        /// Most events to print (default 100, at most 1000).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Read the security stream instead: strangers' refused attempts (bad
+        /// signatures, unknown keys and invites, denied enrollments, refused
+        /// connections), counted per action, code and source per minute.
+        #[arg(long)]
+        security: bool,
+    },
+}
