@@ -3,6 +3,7 @@
 //! into a reply and a refusal into an error envelope plus an audit event.
 
 mod audit_query;
+mod common;
 mod enroll;
 mod invite_cancel;
 mod invite_create;
@@ -13,7 +14,9 @@ mod machine_get;
 mod machine_list;
 mod machine_reject;
 mod register;
+mod respond;
 mod revoke;
+mod signed;
 mod site_create;
 mod site_get;
 mod site_list;
@@ -24,6 +27,12 @@ mod user_list;
 mod user_set_role;
 
 pub use invite_create::mint as mint_invite;
+pub use respond::{error_reply, handle, Handled};
+pub use signed::{verify_signed, Signed};
+
+pub(crate) use common::{evict, list_page};
+use respond::{identity, stranger, unproven, Refusal};
+use signed::header;
 
 use async_nats::HeaderMap;
 use bytes::Bytes;
@@ -52,27 +61,6 @@ pub struct Ctx {
 }
 
 pub use crate::wire::Endpoint;
-
-/// A request whose signature, clock and nonce were checked.
-#[derive(Debug, Clone)]
-pub struct Signed {
-    /// The signer's key.
-    pub key: SignKey,
-    /// The signer's `Roster-Ts`.
-    pub ts: i64,
-    /// The request nonce.
-    pub nonce: Nonce,
-    /// The connection it came from, when its reply subject tells (see
-    /// [`crate::audit::security::source_of_reply`]).
-    pub source: Option<String>,
-}
-
-impl Signed {
-    /// A name for this request that is stable across an exact re-send.
-    pub fn request_key(&self) -> String {
-        format!("{}/{}", self.key.to_hex(), self.nonce.as_str())
-    }
-}
 
 /// The signer of an admin command, with its active user record.
 #[derive(Debug, Clone)]
@@ -158,72 +146,6 @@ impl From<StoreError> for ApiError {
     }
 }
 
-fn header<'a>(headers: Option<&'a HeaderMap>, name: &str) -> Option<&'a str> {
-    headers.and_then(|h| h.get(name)).map(|v| v.as_str())
-}
-
-fn bad_signature() -> ApiError {
-    ApiError::new(ErrorCode::InvalidSignature, "signature does not verify")
-}
-
-/// The clock check, after the signature: `Roster-Ts` within the window.
-fn check_clock(
-    cfg: &HandlerConfig,
-    key: SignKey,
-    ts: i64,
-    nonce: Nonce,
-) -> Result<Signed, ApiError> {
-    let skew = (crate::time_util::now_ms() - ts).unsigned_abs();
-    if skew > cfg.clock_window.as_millis() as u64 {
-        return Err(ApiError::new(
-            ErrorCode::StaleRequest,
-            format!(
-                "Roster-Ts is {} ms from the worker's clock; the window is {} s",
-                skew,
-                cfg.clock_window.as_secs()
-            ),
-        ));
-    }
-    Ok(Signed {
-        key,
-        ts,
-        nonce,
-        source: None,
-    })
-}
-
-/// Checks the four signature headers, the Ed25519ph signature (PROTOCOL §3) and the
-/// clock. Writes nothing.
-pub fn verify_signed(
-    cfg: &HandlerConfig,
-    subject: &str,
-    headers: Option<&HeaderMap>,
-    body: &[u8],
-) -> Result<Signed, ApiError> {
-    let missing =
-        |h: &str| ApiError::new(ErrorCode::InvalidSignature, format!("missing {h} header"));
-    let key_hex = header(headers, wire::HDR_KEY).ok_or_else(|| missing(wire::HDR_KEY))?;
-    let ts_s = header(headers, wire::HDR_TS).ok_or_else(|| missing(wire::HDR_TS))?;
-    let nonce_s = header(headers, wire::HDR_NONCE).ok_or_else(|| missing(wire::HDR_NONCE))?;
-    let sig = header(headers, wire::HDR_SIG).ok_or_else(|| missing(wire::HDR_SIG))?;
-    let ts: i64 = ts_s
-        .parse()
-        .ok()
-        .filter(|_| !ts_s.starts_with('+') && ts_s.len() <= 16)
-        .ok_or_else(|| ApiError::bad_request("Roster-Ts must be Unix milliseconds"))?;
-    let nonce = Nonce::parse(nonce_s)?;
-    let msg = crypto::signed_bytes(subject, ts_s, nonce_s, body);
-    let key = crypto::verify_request(key_hex, &msg, sig).map_err(|e| match e {
-        crypto::SignatureCheck::BadKey(why) => {
-            ApiError::bad_request(format!("{}: {why}", wire::HDR_KEY))
-        }
-        crypto::SignatureCheck::BadSignature => bad_signature(),
-    })?;
-    // verify_request refused weak and malformed keys: the bytes are a checked key.
-    let key = SignKey::from_checked(key).ok_or_else(bad_signature)?;
-    check_clock(cfg, key, ts, nonce)
-}
-
 impl Ctx {
     /// Decodes a body strictly, then records the nonce. Bad input writes nothing; a
     /// nonce is spent only by a well-formed request.
@@ -297,178 +219,6 @@ fn to_json<T: Serialize>(v: &T) -> Result<Bytes, ApiError> {
         tracing::error!(error = %e, "reply encoding failed");
         ApiError::new(ErrorCode::Internal, "internal error")
     })
-}
-
-/// What one request came to: the reply to send, and its PROTOCOL code if it was refused.
-#[derive(Debug)]
-pub struct Handled {
-    pub body: Bytes,
-    pub headers: HeaderMap,
-    pub refused: Option<ErrorCode>,
-}
-
-/// Who a refused request can be attributed to, as far as its checks got.
-#[derive(Debug)]
-enum Requester {
-    /// Nobody proved a key (a bad, missing or malformed signature).
-    Unproven,
-    /// A proven key that is not an active user: a stranger.
-    Stranger(Signed),
-    /// An active user (boxed: the record is large and refusals travel in `Result`s).
-    Identity(Signed, Box<Admin>),
-}
-
-/// A refusal, with who it came from for the record.
-#[derive(Debug)]
-struct Refusal {
-    error: ApiError,
-    by: Requester,
-}
-
-/// Refusals of a request nobody proved a key for.
-fn unproven(error: ApiError) -> Refusal {
-    Refusal {
-        error,
-        by: Requester::Unproven,
-    }
-}
-
-/// Refusals of a stranger's request (built only when one happens).
-fn stranger(signed: &Signed) -> impl Fn(ApiError) -> Refusal + '_ {
-    move |error| Refusal {
-        error,
-        by: Requester::Stranger(signed.clone()),
-    }
-}
-
-/// Refusals of an identity's request (built only when one happens).
-fn identity<'a>(signed: &'a Signed, admin: &'a Admin) -> impl Fn(ApiError) -> Refusal + 'a {
-    move |error| Refusal {
-        error,
-        by: Requester::Identity(signed.clone(), Box::new(admin.clone())),
-    }
-}
-
-/// Handles one request end to end. `reply` is the request's reply subject, which names
-/// its connection (a denial's source).
-pub async fn handle(
-    ctx: &Ctx,
-    ep: Endpoint,
-    subject: &str,
-    reply: Option<&str>,
-    headers: Option<&HeaderMap>,
-    body: &[u8],
-) -> Handled {
-    let source = crate::audit::security::source_of_reply(reply);
-    match dispatch(ctx, ep, subject, source.clone(), headers, body).await {
-        Ok(body) => Handled {
-            body,
-            headers: HeaderMap::new(),
-            refused: None,
-        },
-        Err(Refusal { error, by }) => {
-            if should_audit(ep, error.code) {
-                record_denial(ctx, ep, &error, &by, headers, source).await;
-            }
-            let (body, reply_headers) = error_reply(&error);
-            Handled {
-                body,
-                headers: reply_headers,
-                refused: Some(error.code),
-            }
-        }
-    }
-}
-
-/// The envelope and micro headers of a refusal.
-pub fn error_reply(err: &ApiError) -> (Bytes, HeaderMap) {
-    let mut h = HeaderMap::new();
-    h.insert(
-        async_nats::service::NATS_SERVICE_ERROR,
-        err.message.as_str(),
-    );
-    h.insert(
-        async_nats::service::NATS_SERVICE_ERROR_CODE,
-        err.code.status().to_string().as_str(),
-    );
-    h.insert("Roster-Error", err.code.as_str());
-    let body = serde_json::to_vec(&ErrorEnvelope::from(err)).unwrap_or_else(|_| {
-        br#"{"error":{"code":"internal","message":"internal error"}}"#.to_vec()
-    });
-    (Bytes::from(body), h)
-}
-
-/// Refused admin commands are always recorded; on register, everything but malformed
-/// input. Our own failures (`unavailable`, `internal`) and load shedding (`rate_limited`:
-/// a full replay window, say) are logged, not recorded: recording them would add writes
-/// exactly when there is no room for them.
-fn should_audit(ep: Endpoint, code: ErrorCode) -> bool {
-    match code {
-        ErrorCode::Unavailable | ErrorCode::Internal | ErrorCode::RateLimited => false,
-        ErrorCode::BadRequest => !ep.is_public(),
-        // The enroll handler records its denials itself, naming the site.
-        ErrorCode::EnrollmentDenied => ep != Endpoint::Enroll,
-        _ => true,
-    }
-}
-
-/// The audit action of a refused request on `ep`.
-fn denied_action(ep: Endpoint) -> String {
-    match ep {
-        Endpoint::Register => "user.register".to_owned(),
-        Endpoint::Enroll => "machine.enroll".to_owned(),
-        Endpoint::Revoke => "revoke".to_owned(),
-        other => other.command().to_owned(),
-    }
-}
-
-/// Records a refusal. An identity's (the signer resolved to an active user) is one
-/// audit event; a stranger's (bad signature, unknown key, …) is counted into the
-/// security log, so a flood of them cannot fill the store (PROTOCOL §5).
-async fn record_denial(
-    ctx: &Ctx,
-    ep: Endpoint,
-    err: &ApiError,
-    by: &Requester,
-    headers: Option<&HeaderMap>,
-    source: Option<String>,
-) {
-    let target = Target::new("endpoint", ep.command());
-    let (signed, admin) = match by {
-        Requester::Identity(signed, admin) => (signed, admin),
-        stranger => {
-            // The proven key, else the claimed one if it parses; never other header content.
-            let actor = match stranger {
-                Requester::Stranger(s) => s.key.to_hex(),
-                _ => header(headers, wire::HDR_KEY)
-                    .and_then(|k| SignKey::parse(k).ok())
-                    .map(|k| k.to_hex())
-                    .unwrap_or_else(|| "unknown".into()),
-            };
-            ctx.audit.security().record(crate::audit::security::Denial {
-                action: denied_action(ep),
-                code: err.code.as_str().to_owned(),
-                source,
-                actor,
-                target,
-                site: None,
-            });
-            return;
-        }
-    };
-    // An exact re-send of a refused request is one attempt, not two.
-    let mut ev = AuditEvent::new(
-        &format!("denied/{}/{}", ep.command(), signed.request_key()),
-        &denied_action(ep),
-        Outcome::Denied,
-        admin.actor(),
-        target,
-    )
-    .with("code", err.code.as_str());
-    ev.source = source;
-    if let Err(e) = ctx.audit.publish(&ev).await {
-        tracing::warn!(error = %e, "could not record a denied request");
-    }
 }
 
 /// Checks a request step by step; a refusal says how far it got.
@@ -604,76 +354,4 @@ async fn admin_command(
             to_json(&audit_query::handle(ctx, ctx.accept(signed, body).await?).await?)
         }
     }
-}
-
-/// Closes the live connections named `names` after a change that took permissions away
-/// (PROTOCOL §6) and audits the eviction (`action`, e.g. `user.evicted`) when any were
-/// closed. They reconnect through the callout with what they hold now. A failure is
-/// logged, not returned: the change stands, the callout refuses what it must, and the
-/// user JWT's expiry is the backstop.
-pub(crate) async fn evict(
-    ctx: &Ctx,
-    names: &[String],
-    action: &str,
-    actor: &Actor,
-    target: Target,
-    rev: u64,
-) -> usize {
-    let Some(evictor) = &ctx.evictor else {
-        return 0;
-    };
-    match evictor.evict_all(names).await {
-        Ok(0) => 0,
-        Ok(n) => {
-            let ev = AuditEvent::new(
-                &format!("{action}/{}/{rev}", target.id),
-                action,
-                Outcome::Ok,
-                actor.clone(),
-                target,
-            )
-            .with("connections", n);
-            if let Err(e) = ctx.audit.publish(&ev).await {
-                tracing::warn!(error = %e, "could not record an eviction");
-            }
-            n
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "eviction failed");
-            0
-        }
-    }
-}
-
-/// One page of a bucket in key order: the records after `cursor` that `keep` turns into
-/// items, at most `limit` of them, and the cursor to the next page (the key of the last
-/// item) when more remain. Shared by every `list` command.
-pub(crate) async fn list_page<T, V>(
-    bucket: &crate::store::TypedBucket<T>,
-    cursor: Option<&wire::admin::Cursor>,
-    limit: Option<wire::admin::PageLimit>,
-    mut keep: impl FnMut(T) -> Option<V>,
-) -> Result<(Vec<V>, Option<String>), ApiError>
-where
-    T: Serialize + DeserializeOwned,
-{
-    let limit = wire::admin::PageLimit::or_default(limit);
-    let keys = bucket.keys().await?;
-    let start = cursor.map_or(0, |c| keys.partition_point(|k| k.as_str() <= c.as_str()));
-    let mut items = Vec::new();
-    let mut last: Option<&String> = None;
-    for key in &keys[start..] {
-        let Some(rec) = bucket.get(key).await? else {
-            continue;
-        };
-        let Some(item) = keep(rec.value) else {
-            continue;
-        };
-        if items.len() == limit {
-            return Ok((items, last.cloned()));
-        }
-        items.push(item);
-        last = Some(key);
-    }
-    Ok((items, None))
 }
