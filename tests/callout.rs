@@ -262,9 +262,7 @@ async fn the_onboarding_lane_has_its_own_inbox_and_small_limits() {
     }
     conn.flush().await.unwrap();
     assert!(
-        common::event_within(&mut events, "disconnected", Duration::from_secs(5))
-            .await
-            .is_none(),
+        common::no_event_within(&mut events, "disconnected", Duration::from_secs(5)).await,
         "sixteen subscriptions fit"
     );
     subs.push(conn.subscribe(format!("{inbox}.s16")).await.unwrap());

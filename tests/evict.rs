@@ -12,7 +12,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{event, event_within, handle, watched, watched_with, TestEnv};
+use common::{event, handle, no_event_within, watched, watched_with, TestEnv};
 use roster::client::{EnrollArgs, RosterClient};
 use roster::crypto::KeyPairs;
 use roster::domain::{Policy, Role};
@@ -30,13 +30,12 @@ async fn a_demoted_admin_is_evicted_within_a_second_and_reconnects_as_a_member()
     let _audit = conn.subscribe("roster.audit.>").await.unwrap();
     conn.flush().await.unwrap();
     assert!(
-        event_within(
+        no_event_within(
             &mut events,
             "permissions violation",
             Duration::from_millis(500)
         )
-        .await
-        .is_none(),
+        .await,
         "an admin may subscribe to the audit subjects"
     );
 
@@ -71,9 +70,7 @@ async fn a_demoted_admin_is_evicted_within_a_second_and_reconnects_as_a_member()
         .await
         .unwrap();
     assert!(
-        event_within(&mut events, "disconnected", Duration::from_millis(1500))
-            .await
-            .is_none(),
+        no_event_within(&mut events, "disconnected", Duration::from_millis(1500)).await,
         "a promotion does not evict"
     );
 }
@@ -88,13 +85,12 @@ async fn a_deleted_member_is_evicted_and_comes_back_only_to_the_onboarding_lane(
         .unwrap();
     conn.flush().await.unwrap();
     assert!(
-        event_within(
+        no_event_within(
             &mut events,
             "permissions violation",
             Duration::from_millis(500)
         )
-        .await
-        .is_none(),
+        .await,
         "a member may publish application traffic"
     );
 
@@ -169,15 +165,11 @@ async fn a_re_enroll_closes_the_replaced_credentials_connections_only() {
         .unwrap();
     new_conn.flush().await.unwrap();
     assert!(
-        event_within(&mut new_events, "disconnected", Duration::from_millis(1500))
-            .await
-            .is_none(),
+        no_event_within(&mut new_events, "disconnected", Duration::from_millis(1500)).await,
         "the new credential's connection stays"
     );
     assert!(
-        event_within(&mut key_events, "disconnected", Duration::from_millis(100))
-            .await
-            .is_none(),
+        no_event_within(&mut key_events, "disconnected", Duration::from_millis(100)).await,
         "the agent key's connection stays"
     );
     let evicted: Vec<_> = env

@@ -119,18 +119,7 @@ impl From<StoreError> for ApiError {
             StoreError::Full(why) => {
                 // Every request says so while the bucket is full: once a minute is enough.
                 static LAST: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-                let now = crate::time_util::now_ms();
-                let last = LAST.load(std::sync::atomic::Ordering::Relaxed);
-                if now - last >= 60_000
-                    && LAST
-                        .compare_exchange(
-                            last,
-                            now,
-                            std::sync::atomic::Ordering::Relaxed,
-                            std::sync::atomic::Ordering::Relaxed,
-                        )
-                        .is_ok()
-                {
+                if once_a_minute(&LAST) {
                     tracing::warn!(%why, "the nonce bucket is full: signed requests answer rate_limited until nonces expire (raise --nonce-max-mib?)");
                 }
                 ApiError::new(
@@ -205,6 +194,15 @@ impl Admin {
         }
         Ok(())
     }
+}
+
+/// True at most once a minute per `last` (the Unix milliseconds it last said true), for
+/// warnings that every request of a flood would otherwise repeat.
+fn once_a_minute(last: &std::sync::atomic::AtomicI64) -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    let now = crate::time_util::now_ms();
+    let prev = last.load(Relaxed);
+    now - prev >= 60_000 && last.compare_exchange(prev, now, Relaxed, Relaxed).is_ok()
 }
 
 /// Decodes and validates a body strictly. Writes nothing.

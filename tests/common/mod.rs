@@ -352,6 +352,11 @@ pub(crate) async fn event(rx: &mut Events, needle: &str) -> Option<std::time::In
     event_within(rx, needle, Duration::from_secs(5)).await
 }
 
+/// True when no event whose text contains `needle` comes within `within`.
+pub(crate) async fn no_event_within(rx: &mut Events, needle: &str, within: Duration) -> bool {
+    event_within(rx, needle, within).await.is_none()
+}
+
 /// Waits up to `within` for an event whose text contains `needle`.
 pub(crate) async fn event_within(
     rx: &mut Events,
