@@ -1,0 +1,36 @@
+//! Domain newtypes, parsed once at the edge. Holding a `Handle` means it is valid.
+//!
+//! - [`names`]: what people choose (handles, tenants, site codes, roles, labels, policies);
+//! - [`keys`]: public keys, checked for weak points, and a key pair's typed views;
+//! - [`ids`]: nonces, invite ids, machine uids and machine ids;
+//! - [`tokens`]: the typed secrets (`inv_`, `cek_`, `cak_`).
+
+mod ids;
+mod keys;
+mod names;
+mod tokens;
+
+pub use ids::*;
+pub use keys::*;
+pub use names::*;
+pub use tokens::*;
+
+use crate::crypto;
+
+/// Why a value from the outside was refused; the text is safe to show the requester.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParseError(pub String);
+
+fn err(msg: impl Into<String>) -> ParseError {
+    ParseError(msg.into())
+}
+
+impl From<crypto::MalformedSecret> for ParseError {
+    fn from(e: crypto::MalformedSecret) -> Self {
+        ParseError(e.0)
+    }
+}
+
+#[cfg(test)]
+mod tests;
