@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::audit::{Actor, AuditEvent, Auditor, Outcome, Target};
+use crate::audit::{Actor, Auditor, Event};
 use crate::domain::{Handle, Role};
 use crate::handlers::mint_invite;
 use crate::store::records::UserStatus;
@@ -28,12 +28,15 @@ pub async fn bootstrap(
     ttl: Duration,
 ) -> Result<InviteCreateReply, BootstrapError> {
     let fail = |e: &dyn std::fmt::Display| BootstrapError::Failed(e.to_string());
-    for key in store.users.keys().await.map_err(|e| fail(&e))? {
-        if let Some(u) = store.users.get(&key).await.map_err(|e| fail(&e))? {
-            if u.value.role == Role::Owner && u.value.status == UserStatus::Active {
-                return Err(BootstrapError::OwnerExists(u.value.handle.to_string()));
-            }
-        }
+    let owners = store
+        .users
+        .page(None, 1, |u| {
+            (u.role == Role::Owner && u.status == UserStatus::Active).then_some(u.handle)
+        })
+        .await
+        .map_err(|e| fail(&e))?;
+    if let Some(owner) = owners.items.into_iter().next() {
+        return Err(BootstrapError::OwnerExists(owner.to_string()));
     }
     let req = InviteCreateRequest {
         handle: handle.clone(),
@@ -43,17 +46,16 @@ pub async fn bootstrap(
     let minted = mint_invite(store, &req, ttl, "system")
         .await
         .map_err(|e| fail(&e))?;
-    let ev = AuditEvent::new(
-        &format!("invite.created/{}", minted.invite_id),
-        "invite.created",
-        Outcome::Ok,
-        Actor::system(),
-        Target::new("invite", minted.invite_id.as_str()),
-    )
-    .with("handle", handle.as_str())
-    .with("role", "owner")
-    .with("expires_at", minted.expires_at.as_str())
-    .with("bootstrap", true);
-    audit.publish(&ev).await.map_err(|e| fail(&e))?;
+    let event = Event::InviteCreated {
+        invite_id: &minted.invite_id,
+        handle,
+        role: Role::Owner,
+        expires_at: &minted.expires_at,
+        request: None,
+    };
+    audit
+        .record(Actor::system(), event)
+        .await
+        .map_err(|e| fail(&e))?;
     Ok(minted)
 }

@@ -257,10 +257,10 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
             return Ok(Admission::Denied("unknown_token"));
         };
         let digest = cred.secret().digest_hex();
-        let Some(idx) = ctx.store.credentials.get(&digest).await? else {
+        let Some(id) = ctx.store.credential_machine(&digest).await? else {
             return Ok(Admission::Denied("unknown_credential"));
         };
-        let Some(m) = ctx.store.machine(&idx.value.machine_id).await? else {
+        let Some(m) = ctx.store.machine(&id).await? else {
             return Ok(Admission::Denied("unknown_credential"));
         };
         if !crypto::ct_eq(&m.value.credential_sha256, &digest) {

@@ -154,12 +154,7 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
             }
         }
     }
-    let owners = store
-        .meta
-        .get_from_leader("owners")
-        .await?
-        .map(|o| o.owners)
-        .unwrap_or_default();
+    let owners = store.owners_from_leader().await?.owners;
     for h in &owners {
         let real = users
             .get(h.as_str())
@@ -254,15 +249,9 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
     Ok(r)
 }
 
-async fn values<T: serde::Serialize + serde::de::DeserializeOwned>(
-    b: &crate::store::TypedBucket<T>,
+async fn values<K: crate::store::StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
+    b: &crate::store::TypedBucket<K, T>,
 ) -> Result<HashMap<String, T>, StoreError> {
-    let mut out = HashMap::new();
-    for key in b.keys().await? {
-        // From the leader: a lagging replica would make a healthy record look orphaned.
-        if let Some(v) = b.get_from_leader(&key).await? {
-            out.insert(key, v);
-        }
-    }
-    Ok(out)
+    // From the leader: a lagging replica would make a healthy record look orphaned.
+    Ok(b.all_from_leader().await?.into_iter().collect())
 }

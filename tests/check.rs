@@ -60,20 +60,9 @@ async fn the_checker_is_clean_on_a_healthy_roster_and_names_orphans() {
         handle: common::handle("nobody"),
         created_at: roster::time_util::now_rfc3339(),
     };
+    env.store.user_keys.create(&ghost, &rec).await.unwrap();
     env.store
-        .user_keys
-        .create(&ghost.to_hex(), &rec)
-        .await
-        .unwrap();
-    let alice_key = env
-        .store
-        .key_index(&alice.keys().sign_pub())
-        .await
-        .unwrap()
-        .unwrap();
-    env.store
-        .user_keys
-        .delete(&alice.keys().sign_pub().to_hex(), alice_key.revision)
+        .unbind_key(&alice.keys().sign_pub(), &common::handle("alice"))
         .await
         .unwrap();
     let uid = UidIndexRecord {
@@ -84,7 +73,13 @@ async fn the_checker_is_clean_on_a_healthy_roster_and_names_orphans() {
     };
     env.store
         .machine_uids
-        .create("default.lost", &uid)
+        .create(
+            &roster::store::UidKey::new(
+                &roster::domain::Tenant::default_tenant(),
+                &uid.machine_uid,
+            ),
+            &uid,
+        )
         .await
         .unwrap();
 

@@ -114,7 +114,9 @@ async fn re_enrolling_replaces_the_credential_and_records_a_site_move() {
     assert!(env
         .store
         .credentials
-        .get(&roster::crypto::sha256_hex(old.as_bytes()))
+        .get(&roster::store::CredentialDigest(
+            roster::crypto::sha256_hex(old.as_bytes())
+        ))
         .await
         .unwrap()
         .is_none());
@@ -153,7 +155,7 @@ async fn a_cloned_uid_waits_for_an_operator() {
     let idx = env
         .store
         .machine_uids
-        .get(&roster::store::uid_key(
+        .get(&roster::store::UidKey::new(
             &roster::domain::Tenant::default_tenant(),
             &roster::domain::MachineUid::parse("host-3").unwrap(),
         ))
@@ -262,7 +264,10 @@ async fn rotation_retires_the_old_key_after_its_grace() {
         .unwrap();
     let rec = env
         .store
-        .site(&roster::domain::Tenant::default_tenant(), &site("acme-phx"))
+        .site(&roster::domain::SiteRef::new(
+            &roster::domain::Tenant::default_tenant(),
+            &site("acme-phx"),
+        ))
         .await
         .unwrap()
         .unwrap()

@@ -10,6 +10,11 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+mod event;
+pub mod security;
+
+pub use event::{Enrolled, Event, Evicted};
+
 use crate::store::{error_chain, StoreError};
 use crate::time_util;
 
@@ -43,6 +48,24 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// A user, by handle.
+    pub fn user(handle: &crate::domain::Handle) -> Self {
+        Actor {
+            id: handle.to_string(),
+            kind: ActorType::User,
+            name: None,
+        }
+    }
+
+    /// A machine, by id, with its host name when it gave one.
+    pub fn machine(id: &crate::domain::MachineId, hostname: Option<&str>) -> Self {
+        Actor {
+            id: id.to_string(),
+            kind: ActorType::Machine,
+            name: hostname.map(str::to_owned),
+        }
+    }
+
     /// The worker itself (bootstrap and other operator tooling).
     pub fn system() -> Self {
         Actor {
@@ -213,6 +236,11 @@ impl Auditor {
     /// The security log for strangers' denials (PROTOCOL §5).
     pub fn security(&self) -> &crate::audit::security::SecurityLog {
         &self.security
+    }
+
+    /// Publishes what happened, by `actor` (see [`Event`]), and waits for the ack.
+    pub async fn record(&self, actor: Actor, event: Event<'_>) -> Result<(), StoreError> {
+        self.publish(&event.into_audit_event(actor)).await
     }
 
     /// Publishes one event and waits for the stream's ack. A duplicate (same id within
@@ -397,8 +425,6 @@ async fn for_each_event(
     let _ = stream.delete_consumer(&name).await;
     Ok(())
 }
-
-pub mod security;
 
 #[cfg(test)]
 #[path = "audit_test.rs"]

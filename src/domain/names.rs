@@ -225,3 +225,27 @@ pub enum Policy {
     /// Every new machine waits for an operator's approval.
     Approval,
 }
+
+/// A site within its tenant. Shown as `tenant/SITE`: a site assignment never reaches a
+/// same-named site of another tenant (PROTOCOL §4).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SiteRef {
+    pub tenant: Tenant,
+    pub site: SiteCode,
+}
+
+impl SiteRef {
+    /// The site `site` of `tenant`.
+    pub fn new(tenant: &Tenant, site: &SiteCode) -> Self {
+        SiteRef {
+            tenant: tenant.clone(),
+            site: site.clone(),
+        }
+    }
+}
+
+impl fmt::Display for SiteRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.tenant.as_str(), self.site.as_str())
+    }
+}

@@ -4,14 +4,12 @@
 //! A new machine first claims its uid in the tenant with a `create`; losing that claim to
 //! another agent key means a clone or a collision, and the machine waits as `pending`.
 
-use crate::audit::{Actor, ActorType, AuditEvent, Outcome, Target};
+use crate::audit::{Actor, Enrolled, Event, Evicted};
 use crate::crypto::{self, Secret, SecretKind};
-use crate::domain::{MachineId, Policy, Tenant};
+use crate::domain::{MachineId, Policy, SiteRef, Tenant};
 use crate::keyring::Verdict;
-use crate::store::records::{
-    CredentialIndexRecord, MachineRecord, MachineState, SiteVisit, UidIndexRecord, SCHEMA_V,
-};
-use crate::store::{uid_key, StoreError, Versioned};
+use crate::store::records::{MachineRecord, MachineState, SiteVisit, SCHEMA_V};
+use crate::store::{Decision, UidClaim};
 use crate::time_util;
 use crate::wire::enroll::{EnrollReply, EnrollRequest};
 use crate::wire::{ApiError, ErrorCode};
@@ -28,10 +26,11 @@ pub(super) async fn handle(
     req: EnrollRequest,
 ) -> Result<EnrollReply, ApiError> {
     let tenant = req.tenant.clone().unwrap_or_else(Tenant::default_tenant);
-    let site_id = format!("{}/{}", tenant.as_str(), req.site.as_str());
+    let place = SiteRef::new(&tenant, &req.site);
+    let site_id = place.to_string();
 
     // 1. The key: unknown site, wrong key and rotated-out key all end in the same denial.
-    let site = ctx.store.site(&tenant, &req.site).await?;
+    let site = ctx.store.site(&place).await?;
     let refusal = match ctx
         .keys
         .verify(
@@ -60,124 +59,64 @@ pub(super) async fn handle(
     ctx.spend_nonce(signed).await?;
     let site = site.ok_or_else(denied)?.value;
 
-    // 2. The machine: one per agent key.
+    // 2. The machine: one per agent key. A new one first claims its uid in the tenant.
     let machine_id = MachineId::for_agent(&signed.key);
     let credential = Secret::mint(SecretKind::Credential);
     let cred_digest = credential.digest_hex();
     let now = time_util::now_rfc3339();
-    let label = |l: &Option<crate::domain::Label>| l.as_ref().map(|v| v.as_str().to_owned());
-    let (machine, revision, old_digest, moved_from) = loop {
-        match ctx.store.machine(&machine_id).await? {
-            Some(cur) => {
-                let m = &cur.value;
-                if m.tenant != tenant {
-                    return Err(ApiError::new(
-                        ErrorCode::Conflict,
-                        "this agent key is enrolled in another tenant",
-                    ));
-                }
-                if m.machine_uid != req.machine_uid {
-                    return Err(ApiError::new(
-                        ErrorCode::Conflict,
-                        "this agent key is enrolled with another machine_uid",
-                    ));
-                }
-                if matches!(m.state, MachineState::Rejected | MachineState::Revoked) {
-                    let e = denied();
-                    audit_denial(ctx, signed, &req, &tenant, &e, true).await;
-                    return Err(e);
-                }
-                let mut next = m.clone();
-                next.credential_sha256 = cred_digest.clone();
-                next.last_enrolled_at = now.clone();
-                next.key_version = key_version;
-                next.agent_kex = req.agent_kex;
-                next.hostname = label(&req.hostname).or(next.hostname);
-                next.os = label(&req.os).or(next.os);
-                next.agent_version = label(&req.agent_version).or(next.agent_version);
-                let moved = (m.site != req.site).then(|| m.site.clone());
-                if moved.is_some() {
-                    next.site = req.site.clone();
-                    next.site_history.push(SiteVisit {
-                        site: req.site.clone(),
-                        at: now.clone(),
-                    });
-                }
-                next.updated_at = Some(now.clone());
-                match ctx
-                    .store
-                    .machines
-                    .update(machine_id.as_str(), &next, cur.revision)
-                    .await
-                {
-                    Ok(rev) => break (next, rev, Some(m.credential_sha256.clone()), moved),
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            None => {
-                let owns_uid = claim_uid(ctx, &tenant, &req, &machine_id, &now).await?;
-                let (state, reason) = if !owns_uid {
-                    (MachineState::Pending, Some("uid_collision"))
-                } else if site.policy == Policy::Approval {
-                    (MachineState::Pending, Some("site_policy"))
-                } else {
-                    (MachineState::Active, None)
-                };
-                let rec = MachineRecord {
-                    v: SCHEMA_V,
-                    machine_id: machine_id.clone(),
-                    tenant: tenant.clone(),
-                    site: req.site.clone(),
-                    machine_uid: req.machine_uid.clone(),
-                    hostname: label(&req.hostname),
-                    os: label(&req.os),
-                    agent_version: label(&req.agent_version),
-                    agent_pub: signed.key,
-                    agent_kex: req.agent_kex,
-                    state,
-                    pending_reason: reason.map(str::to_owned),
-                    credential_sha256: cred_digest.clone(),
-                    enrolled_at: now.clone(),
-                    last_enrolled_at: now.clone(),
-                    key_version,
-                    site_history: vec![SiteVisit {
-                        site: req.site.clone(),
-                        at: now.clone(),
-                    }],
-                    decided_by: None,
-                    decided_at: None,
-                    updated_at: None,
-                    revoked: None,
-                };
-                match ctx.store.machines.create(machine_id.as_str(), &rec).await {
-                    Ok(rev) => break (rec, rev, None, None),
-                    // Our own earlier attempt (or a racing twin) made it: re-enroll instead.
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+    let owns_uid = match ctx.store.machine(&machine_id).await? {
+        Some(_) => UidClaim::Ours, // decided when it first enrolled
+        None => {
+            let claim = ctx
+                .store
+                .claim_uid(&tenant, &req.machine_uid, &machine_id, &now)
+                .await?;
+            crate::failpoint::hit("enroll.after_uid_claim");
+            claim
         }
     };
+    let fresh = Fresh {
+        req: &req,
+        signed,
+        machine_id: &machine_id,
+        cred_digest: &cred_digest,
+        now: &now,
+        key_version,
+        approval: site.policy == Policy::Approval,
+        owns_uid,
+    };
+    let decided = ctx
+        .store
+        .machines
+        .modify(&machine_id, |cur| match cur {
+            Some(cur) => fresh.reenroll(&cur.value),
+            None => Ok(Decision::Put(fresh.new_machine(), (None, None))),
+        })
+        .await;
+    let m = match decided {
+        Ok(m) => m,
+        Err(e) if e.code == ErrorCode::EnrollmentDenied => {
+            audit_denial(ctx, signed, &req, &tenant, &e, true).await;
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    let (old_digest, moved_from) = m.extra;
+    let current = m.current.ok_or_else(denied)?;
+    let (machine, revision) = (current.value, current.revision);
 
     crate::failpoint::hit("enroll.after_machine");
 
     // 3. Index the new credential; the old one is dead because the record no longer
     //    carries its digest, and its index entry is removed as cleanup.
-    let idx = CredentialIndexRecord {
-        v: SCHEMA_V,
-        machine_id: machine_id.clone(),
-        created_at: now.clone(),
-    };
-    match ctx.store.credentials.create(&cred_digest, &idx).await {
-        Ok(_) | Err(StoreError::Conflict) => {}
-        Err(e) => return Err(e.into()),
-    }
+    ctx.store
+        .index_credential(&cred_digest, &machine_id, &now)
+        .await?;
     crate::failpoint::hit("enroll.after_credential_index");
     let reenrolled = old_digest.is_some();
     if let Some(old) = &old_digest {
-        if let Ok(Some(e)) = ctx.store.credentials.get(old).await {
-            let _ = ctx.store.credentials.delete(old, e.revision).await;
+        if let Err(e) = ctx.store.drop_credential(old).await {
+            tracing::debug!(error = %e, "could not drop a replaced credential's index entry");
         }
     }
 
@@ -188,23 +127,13 @@ pub(super) async fn handle(
     // 5. The replaced credential's live connections close; the agent key's and the new
     //    credential's stay (PROTOCOL §6).
     if let Some(old) = old_digest.filter(|old| *old != cred_digest) {
-        let actor = Actor {
-            id: machine_id.to_string(),
-            kind: ActorType::Machine,
-            name: machine.hostname.clone(),
-        };
-        super::evict(
-            ctx,
-            &[crate::bus::machine_credential_conn_name(
-                machine_id.as_str(),
-                &old,
-            )],
-            "machine.credential_evicted",
-            &actor,
-            Target::new("machine", machine_id.as_str()),
-            revision,
-        )
-        .await;
+        let actor = Actor::machine(&machine_id, machine.hostname.as_deref());
+        let names = [crate::bus::machine_credential_conn_name(
+            machine_id.as_str(),
+            &old,
+        )];
+        let who = Evicted::MachineCredential(&machine_id);
+        super::evict(ctx, &names, who, &actor, revision).await;
     }
     let sealed = crypto::seal_credential(
         credential.expose(),
@@ -232,65 +161,128 @@ async fn audit_denial(
     err: &ApiError,
     identity: bool,
 ) {
-    let target = Target::new("site", format!("{}/{}", tenant.as_str(), req.site.as_str()));
+    let place = SiteRef::new(tenant, &req.site);
     if !identity {
         ctx.audit.security().record(crate::audit::security::Denial {
             action: "machine.enroll".into(),
             code: err.code.as_str().to_owned(),
             source: signed.source.clone(),
             actor: signed.key.to_hex(),
-            target,
+            target: crate::audit::Target::new("site", place.to_string()),
             site: Some((tenant.as_str().to_owned(), req.site.as_str().to_owned())),
         });
         return;
     }
-    let mut ev = AuditEvent::new(
-        &format!("denied/enroll/{}", signed.request_key()),
-        "machine.enroll",
-        Outcome::Denied,
-        Actor {
-            id: MachineId::for_agent(&signed.key).to_string(),
-            kind: ActorType::Machine,
-            name: None,
-        },
-        target,
-    )
-    .with("code", err.code.as_str())
-    .with("machine_uid", req.machine_uid.as_str());
-    ev.tenant = Some(tenant.as_str().to_owned());
-    ev.site = Some(req.site.as_str().to_owned());
-    ev.source = signed.source.clone();
-    if let Err(e) = ctx.audit.publish(&ev).await {
+    let event = Event::EnrollDenied {
+        request: signed.request_key(),
+        code: err.code.as_str(),
+        machine_uid: req.machine_uid.as_str(),
+        site: &place,
+        source: signed.source.clone(),
+    };
+    let actor = Actor::machine(&MachineId::for_agent(&signed.key), None);
+    if let Err(e) = ctx.audit.record(actor, event).await {
         tracing::warn!(error = %e, "could not record a denied enrollment");
     }
 }
 
-/// Claims the uid for `machine_id`; `false` when another machine holds it.
-async fn claim_uid(
-    ctx: &Ctx,
-    tenant: &Tenant,
-    req: &EnrollRequest,
-    machine_id: &MachineId,
-    now: &str,
-) -> Result<bool, ApiError> {
-    let key = uid_key(tenant, &req.machine_uid);
-    let rec = UidIndexRecord {
-        v: SCHEMA_V,
-        machine_id: machine_id.clone(),
-        machine_uid: req.machine_uid.clone(),
-        created_at: now.to_owned(),
-    };
-    loop {
-        match ctx.store.machine_uids.create(&key, &rec).await {
-            Ok(_) => {
-                crate::failpoint::hit("enroll.after_uid_claim");
-                return Ok(true);
-            }
-            Err(StoreError::Conflict) => match ctx.store.machine_uids.get(&key).await? {
-                Some(Versioned { value, .. }) => return Ok(value.machine_id == *machine_id),
-                None => continue, // released in between: try again
-            },
-            Err(e) => return Err(e.into()),
+/// The inputs of one enrollment's machine decision.
+struct Fresh<'a> {
+    req: &'a EnrollRequest,
+    signed: &'a Signed,
+    machine_id: &'a MachineId,
+    cred_digest: &'a str,
+    now: &'a str,
+    key_version: u32,
+    approval: bool,
+    owns_uid: UidClaim,
+}
+
+/// What a re-enroll replaced: the old credential's digest and the site it moved from.
+type Replaced = (Option<String>, Option<crate::domain::SiteCode>);
+
+impl Fresh<'_> {
+    fn label(l: &Option<crate::domain::Label>) -> Option<String> {
+        l.as_ref().map(|v| v.as_str().to_owned())
+    }
+
+    /// A known machine enrolls again: a fresh credential, the newest facts, perhaps a
+    /// new site of the same tenant. A rejected or revoked machine never comes back.
+    fn reenroll(&self, m: &MachineRecord) -> Result<Decision<MachineRecord, Replaced>, ApiError> {
+        let req = self.req;
+        if m.tenant != req.tenant.clone().unwrap_or_else(Tenant::default_tenant) {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "this agent key is enrolled in another tenant",
+            ));
+        }
+        if m.machine_uid != req.machine_uid {
+            return Err(ApiError::new(
+                ErrorCode::Conflict,
+                "this agent key is enrolled with another machine_uid",
+            ));
+        }
+        if matches!(m.state, MachineState::Rejected | MachineState::Revoked) {
+            return Err(denied());
+        }
+        let mut next = m.clone();
+        next.credential_sha256 = self.cred_digest.to_owned();
+        next.last_enrolled_at = self.now.to_owned();
+        next.key_version = self.key_version;
+        next.agent_kex = req.agent_kex;
+        next.hostname = Self::label(&req.hostname).or(next.hostname);
+        next.os = Self::label(&req.os).or(next.os);
+        next.agent_version = Self::label(&req.agent_version).or(next.agent_version);
+        let moved = (m.site != req.site).then(|| m.site.clone());
+        if moved.is_some() {
+            next.site = req.site.clone();
+            next.site_history.push(SiteVisit {
+                site: req.site.clone(),
+                at: self.now.to_owned(),
+            });
+        }
+        next.updated_at = Some(self.now.to_owned());
+        Ok(Decision::Put(
+            next,
+            (Some(m.credential_sha256.clone()), moved),
+        ))
+    }
+
+    /// A new machine: active, or pending when its uid collided or the site wants approval.
+    fn new_machine(&self) -> MachineRecord {
+        let req = self.req;
+        let (state, reason) = if self.owns_uid == UidClaim::Theirs {
+            (MachineState::Pending, Some("uid_collision"))
+        } else if self.approval {
+            (MachineState::Pending, Some("site_policy"))
+        } else {
+            (MachineState::Active, None)
+        };
+        MachineRecord {
+            v: SCHEMA_V,
+            machine_id: self.machine_id.clone(),
+            tenant: req.tenant.clone().unwrap_or_else(Tenant::default_tenant),
+            site: req.site.clone(),
+            machine_uid: req.machine_uid.clone(),
+            hostname: Self::label(&req.hostname),
+            os: Self::label(&req.os),
+            agent_version: Self::label(&req.agent_version),
+            agent_pub: self.signed.key,
+            agent_kex: req.agent_kex,
+            state,
+            pending_reason: reason.map(str::to_owned),
+            credential_sha256: self.cred_digest.to_owned(),
+            enrolled_at: self.now.to_owned(),
+            last_enrolled_at: self.now.to_owned(),
+            key_version: self.key_version,
+            site_history: vec![SiteVisit {
+                site: req.site.clone(),
+                at: self.now.to_owned(),
+            }],
+            decided_by: None,
+            decided_at: None,
+            updated_at: None,
+            revoked: None,
         }
     }
 }
@@ -302,45 +294,27 @@ async fn publish_events(
     reenrolled: bool,
     moved_from: Option<&crate::domain::SiteCode>,
 ) -> Result<(), ApiError> {
-    let actor = Actor {
-        id: m.machine_id.to_string(),
-        kind: ActorType::Machine,
-        name: m.hostname.clone(),
-    };
-    let action = if reenrolled {
-        "machine.reenrolled"
+    let actor = Actor::machine(&m.machine_id, m.hostname.as_deref());
+    let how = if reenrolled {
+        Enrolled::Again
     } else if m.state == MachineState::Pending {
-        "machine.pending"
+        Enrolled::Pending
     } else {
-        "machine.enrolled"
+        Enrolled::New
     };
-    let mut events = vec![(action, None)];
+    let event = Event::MachineEnrolled {
+        machine: m,
+        revision,
+        how,
+    };
+    ctx.audit.record(actor.clone(), event).await?;
     if let Some(from) = moved_from {
-        events.push(("machine.site_moved", Some(from)));
-    }
-    for (action, from) in events {
-        let mut ev = AuditEvent::new(
-            &format!("{action}/{}/{revision}", m.machine_id),
-            action,
-            Outcome::Ok,
-            actor.clone(),
-            Target::new("machine", m.machine_id.as_str()),
-        )
-        .with("machine_uid", m.machine_uid.as_str())
-        .with("state", m.state.as_str())
-        .with("key_version", m.key_version)
-        .with("agent_pub", m.agent_pub.to_hex());
-        if let Some(r) = &m.pending_reason {
-            ev = ev.with("pending_reason", r.as_str());
-        }
-        if let Some(from) = from {
-            ev = ev
-                .with("from_site", from.as_str())
-                .with("to_site", m.site.as_str());
-        }
-        ev.tenant = Some(m.tenant.as_str().to_owned());
-        ev.site = Some(m.site.as_str().to_owned());
-        ctx.audit.publish(&ev).await?;
+        let event = Event::MachineSiteMoved {
+            machine: m,
+            revision,
+            from,
+        };
+        ctx.audit.record(actor, event).await?;
     }
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! `admin.invite.cancel`: a pending (or expired) invite becomes `cancelled`.
 
-use crate::audit::{AuditEvent, Outcome, Target};
+use crate::audit::Event;
 use crate::store::records::InviteState;
-use crate::store::StoreError;
+use crate::store::Decision;
 use crate::time_util;
 use crate::wire::admin::{InviteIdRequest, InviteView};
 use crate::wire::{ApiError, ErrorCode};
@@ -16,47 +16,40 @@ pub(super) async fn handle(
     req: InviteIdRequest,
 ) -> Result<InviteView, ApiError> {
     let id = req.invite_id;
-    loop {
-        let cur = ctx
-            .store
-            .invite(&id)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such invite"))?;
-        match cur.value.state {
-            // Cancelling twice is a success that changes nothing.
-            InviteState::Cancelled => return Ok(view(&cur.value)),
-            InviteState::Used => {
-                return Err(ApiError::new(
-                    ErrorCode::Conflict,
-                    "the invite was already used",
-                ))
+    let now = time_util::now_rfc3339();
+    let m = ctx
+        .store
+        .invites
+        .modify(&id, |cur| {
+            let cur = cur.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such invite"))?;
+            match cur.value.state {
+                // Cancelling twice is a success that changes nothing.
+                InviteState::Cancelled => return Ok(Decision::Keep(())),
+                InviteState::Used => {
+                    return Err(ApiError::new(
+                        ErrorCode::Conflict,
+                        "the invite was already used",
+                    ))
+                }
+                InviteState::Pending => {}
             }
-            InviteState::Pending => {}
-        }
-        let mut next = cur.value.clone();
-        next.state = InviteState::Cancelled;
-        next.cancelled_at = Some(time_util::now_rfc3339());
-        next.cancelled_by = Some(admin.user.value.handle.to_string());
-        match ctx
-            .store
-            .invites
-            .update(id.as_str(), &next, cur.revision)
-            .await
-        {
-            Ok(rev) => {
-                let ev = AuditEvent::new(
-                    &format!("invite.cancelled/{id}/{rev}"),
-                    "invite.cancelled",
-                    Outcome::Ok,
-                    admin.actor(),
-                    Target::new("invite", id.as_str()),
-                )
-                .with("handle", next.handle.as_str());
-                ctx.audit.publish(&ev).await?;
-                return Ok(view(&next));
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
+            let mut next = cur.value.clone();
+            next.state = InviteState::Cancelled;
+            next.cancelled_at = Some(now.clone());
+            next.cancelled_by = Some(admin.user.value.handle.to_string());
+            Ok(Decision::put(next))
+        })
+        .await?;
+    let cur = m
+        .current
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such invite"))?;
+    if m.changed {
+        let event = Event::InviteCancelled {
+            invite_id: &id,
+            revision: cur.revision,
+            handle: &cur.value.handle,
+        };
+        ctx.audit.record(admin.actor(), event).await?;
     }
+    Ok(view(&cur.value))
 }

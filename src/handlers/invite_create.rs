@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::audit::{AuditEvent, Outcome, Target};
+use crate::audit::Event;
 use crate::authz;
 use crate::crypto::{Secret, SecretKind};
 use crate::store::records::{InviteRecord, InviteState, SCHEMA_V};
@@ -32,18 +32,14 @@ pub(super) async fn handle(
     }
     let ttl = req.ttl_secs.map_or(ctx.cfg.invite_default_ttl, |t| t.get());
     let minted = mint(&ctx.store, &req, ttl, admin.user.value.handle.as_str()).await?;
-    let ev = AuditEvent::new(
-        &format!("invite.created/{}", minted.invite_id),
-        "invite.created",
-        Outcome::Ok,
-        admin.actor(),
-        Target::new("invite", minted.invite_id.as_str()),
-    )
-    .with("handle", req.handle.as_str())
-    .with("role", req.role.as_str())
-    .with("expires_at", minted.expires_at.as_str())
-    .with("request", signed.request_key());
-    ctx.audit.publish(&ev).await?;
+    let event = Event::InviteCreated {
+        invite_id: &minted.invite_id,
+        handle: &req.handle,
+        role: req.role,
+        expires_at: &minted.expires_at,
+        request: Some(signed.request_key()),
+    };
+    ctx.audit.record(admin.actor(), event).await?;
     Ok(minted)
 }
 
@@ -81,7 +77,7 @@ pub async fn mint(
         user_deleted_at: None,
     };
     // A fresh 256-bit token cannot collide; a conflict here would be a bug, not a race.
-    store.invites.create(invite_id.as_str(), &rec).await?;
+    store.invites.create(&invite_id, &rec).await?;
     Ok(InviteCreateReply {
         token: token.expose().to_owned(),
         invite_id,

@@ -38,7 +38,7 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::audit::{Actor, ActorType, AuditEvent, Auditor, Outcome, Target};
+use crate::audit::{Actor, Auditor, Event, Target};
 use crate::authz::{self, Permission, Scope};
 use crate::crypto;
 use crate::domain::{Nonce, SignKey};
@@ -93,11 +93,7 @@ impl Admin {
 
     /// The audit actor for this admin.
     pub fn actor(&self) -> Actor {
-        Actor {
-            id: self.user.value.handle.to_string(),
-            kind: ActorType::User,
-            name: None,
-        }
+        Actor::user(&self.user.value.handle)
     }
 }
 

@@ -165,16 +165,15 @@ pub(super) async fn record_denial(
         }
     };
     // An exact re-send of a refused request is one attempt, not two.
-    let mut ev = AuditEvent::new(
-        &format!("denied/{}/{}", ep.command(), signed.request_key()),
-        &denied_action(ep),
-        Outcome::Denied,
-        admin.actor(),
-        target,
-    )
-    .with("code", err.code.as_str());
-    ev.source = source;
-    if let Err(e) = ctx.audit.publish(&ev).await {
+    let action = denied_action(ep);
+    let event = Event::Denied {
+        action: &action,
+        command: ep.command(),
+        request: signed.request_key(),
+        code: err.code.as_str(),
+        source,
+    };
+    if let Err(e) = ctx.audit.record(admin.actor(), event).await {
         tracing::warn!(error = %e, "could not record a denied request");
     }
 }

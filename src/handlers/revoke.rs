@@ -2,11 +2,11 @@
 //! itself (DESIGN.md, Revoke): a CAS status flip, the audit event, then the eviction of
 //! its live connections (the callout refuses the reconnect).
 
-use crate::audit::{Actor, ActorType, AuditEvent, Outcome, Target};
+use crate::audit::{Actor, ActorType, Event, Evicted};
 use crate::authz::{self, Permission, Scope};
-use crate::domain::{Handle, MachineId, Role};
+use crate::domain::{Handle, MachineId};
 use crate::store::records::{MachineState, Revocation, UserStatus};
-use crate::store::StoreError;
+use crate::store::Decision;
 use crate::time_util;
 use crate::wire::revoke::{RevokeReply, RevokeRequest};
 use crate::wire::{ApiError, ErrorCode};
@@ -71,74 +71,58 @@ async fn revoke_user(
             ));
         }
     }
-    loop {
-        let cur = ctx.store.user(&handle).await?.ok_or_else(not_found)?;
-        if cur.value.status == UserStatus::Revoked {
-            // Revoking twice is a success that changes nothing. The event is published
-            // again with the same id (so the stream keeps one copy): a worker that died
-            // between the flip and the event leaves the retry to record it.
-            let rec = cur.value.revoked.clone();
-            let by = rec
-                .as_ref()
-                .map_or_else(|| actor.id.clone(), |r| r.by.clone());
-            let by_actor = Actor {
-                id: by,
-                kind: ActorType::User,
-                name: None,
-            };
-            let ev = user_revoked_event(
-                &handle,
-                cur.revision,
-                by_actor,
-                by_self,
-                rec.as_ref().and_then(|r| r.reason.as_deref()),
-            );
-            ctx.audit.publish(&ev).await?;
-            let at = rec.map(|r| r.at).unwrap_or_default();
-            return Ok(reply(Some(handle), None, false, at, 0));
-        }
-        if cur.value.role == Role::Owner && !ctx.store.remove_owner(&handle).await? {
-            return Err(ApiError::new(
-                ErrorCode::LastOwner,
-                "the last owner cannot be revoked",
-            ));
-        }
-        let now = time_util::now_rfc3339();
-        let mut next = cur.value.clone();
-        next.status = UserStatus::Revoked;
-        next.updated_at = Some(now.clone());
-        next.revoked = Some(Revocation {
-            at: now.clone(),
-            by: actor.id.clone(),
-            reason: reason.clone(),
-        });
-        match ctx
-            .store
-            .users
-            .update(handle.as_str(), &next, cur.revision)
-            .await
-        {
-            Ok(rev) => {
-                crate::failpoint::hit("revoke.after_flip");
-                let ev =
-                    user_revoked_event(&handle, rev, actor.clone(), by_self, reason.as_deref());
-                ctx.audit.publish(&ev).await?;
-                crate::failpoint::hit("revoke.after_audit");
-                let evicted = super::evict(
-                    ctx,
-                    &[crate::bus::user_conn_name(handle.as_str())],
-                    "user.evicted",
-                    &actor,
-                    Target::new("user", handle.as_str()),
-                    rev,
-                )
-                .await;
-                return Ok(reply(Some(handle), None, true, now, evicted));
+    let now = time_util::now_rfc3339();
+    let last_owner = || ApiError::new(ErrorCode::LastOwner, "the last owner cannot be revoked");
+    let decided = ctx
+        .store
+        .modify_user(&handle, last_owner, |cur| {
+            let cur = cur.ok_or_else(not_found)?;
+            if cur.value.status == UserStatus::Revoked {
+                return Ok(Decision::Keep(()));
             }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
+            let mut next = cur.value.clone();
+            next.status = UserStatus::Revoked;
+            next.updated_at = Some(now.clone());
+            next.revoked = Some(Revocation {
+                at: now.clone(),
+                by: actor.id.clone(),
+                reason: reason.clone(),
+            });
+            Ok(Decision::put(next))
+        })
+        .await;
+    let m = decided?;
+    let cur = m.current.ok_or_else(not_found)?;
+    if m.changed {
+        crate::failpoint::hit("revoke.after_flip");
     }
+    // Revoking twice is a success that changes nothing. The event is published again
+    // with the same id (so the stream keeps one copy): a worker that died between the
+    // flip and the event leaves the retry to record it.
+    let rec = cur.value.revoked.clone();
+    let by_actor = match (&rec, m.changed) {
+        (Some(r), false) => Actor {
+            id: r.by.clone(),
+            kind: ActorType::User,
+            name: None,
+        },
+        _ => actor.clone(),
+    };
+    let event = Event::UserRevoked {
+        handle: &handle,
+        revision: cur.revision,
+        by_self,
+        reason: rec.as_ref().and_then(|r| r.reason.as_deref()),
+    };
+    ctx.audit.record(by_actor, event).await?;
+    if !m.changed {
+        let at = rec.map(|r| r.at).unwrap_or_default();
+        return Ok(reply(Some(handle), None, false, at, 0));
+    }
+    crate::failpoint::hit("revoke.after_audit");
+    let names = [crate::bus::user_conn_name(handle.as_str())];
+    let evicted = super::evict(ctx, &names, Evicted::User(&handle), &actor, cur.revision).await;
+    Ok(reply(Some(handle), None, true, now, evicted))
 }
 
 async fn revoke_machine(
@@ -157,12 +141,7 @@ async fn revoke_machine(
                 "this machine is revoked",
             ));
         }
-        let actor = Actor {
-            id: id.to_string(),
-            kind: ActorType::Machine,
-            name: first.value.hostname.clone(),
-        };
-        (actor, true)
+        (Actor::machine(&id, first.value.hostname.as_deref()), true)
     } else {
         let admin = by_user.ok_or_else(|| {
             ApiError::new(
@@ -173,108 +152,51 @@ async fn revoke_machine(
         admin.require_at(Permission::MachineRevoke, &first.value.site)?;
         (admin.actor(), false)
     };
-    loop {
-        let cur = ctx.store.machine(&id).await?.ok_or_else(not_found)?;
-        if cur.value.state == MachineState::Revoked {
-            // As for users: record the event again under the same id.
-            let rec = cur.value.revoked.clone();
-            let ev = machine_revoked_event(
-                &cur.value,
-                cur.revision,
-                actor.clone(),
-                by_self,
-                rec.as_ref().and_then(|r| r.reason.as_deref()),
-            );
-            ctx.audit.publish(&ev).await?;
-            let at = rec.map(|r| r.at).unwrap_or_default();
-            return Ok(reply(None, Some(id), false, at, 0));
-        }
-        let now = time_util::now_rfc3339();
-        let mut next = cur.value.clone();
-        next.state = MachineState::Revoked;
-        next.updated_at = Some(now.clone());
-        next.revoked = Some(Revocation {
-            at: now.clone(),
-            by: if by_self {
-                "self".into()
-            } else {
-                actor.id.clone()
-            },
-            reason: reason.clone(),
-        });
-        match ctx
-            .store
-            .machines
-            .update(id.as_str(), &next, cur.revision)
-            .await
-        {
-            Ok(rev) => {
-                crate::failpoint::hit("revoke.after_flip");
-                let ev =
-                    machine_revoked_event(&next, rev, actor.clone(), by_self, reason.as_deref());
-                ctx.audit.publish(&ev).await?;
-                crate::failpoint::hit("revoke.after_audit");
-                let evicted = super::evict(
-                    ctx,
-                    &crate::bus::machine_conn_names(id.as_str(), &next.credential_sha256),
-                    "machine.evicted",
-                    &actor,
-                    Target::new("machine", id.as_str()),
-                    rev,
-                )
-                .await;
-                return Ok(reply(None, Some(id), true, now, evicted));
+    let now = time_util::now_rfc3339();
+    let m = ctx
+        .store
+        .machines
+        .modify(&id, |cur| {
+            let cur = cur.ok_or_else(not_found)?;
+            if cur.value.state == MachineState::Revoked {
+                return Ok::<_, ApiError>(Decision::Keep(()));
             }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
+            let mut next = cur.value.clone();
+            next.state = MachineState::Revoked;
+            next.updated_at = Some(now.clone());
+            next.revoked = Some(Revocation {
+                at: now.clone(),
+                by: if by_self {
+                    "self".into()
+                } else {
+                    actor.id.clone()
+                },
+                reason: reason.clone(),
+            });
+            Ok(Decision::put(next))
+        })
+        .await?;
+    let cur = m.current.ok_or_else(not_found)?;
+    if m.changed {
+        crate::failpoint::hit("revoke.after_flip");
     }
-}
-
-fn user_revoked_event(
-    handle: &Handle,
-    rev: u64,
-    actor: Actor,
-    by_self: bool,
-    reason: Option<&str>,
-) -> AuditEvent {
-    let mut ev = AuditEvent::new(
-        &format!("user.revoked/{handle}/{rev}"),
-        "user.revoked",
-        Outcome::Ok,
-        actor,
-        Target::new("user", handle.as_str()),
-    )
-    .with("self", by_self);
-    if let Some(r) = reason {
-        ev = ev.with("reason", r);
+    // As for users: a repeat records the event again under the same id.
+    let rec = cur.value.revoked.clone();
+    let event = Event::MachineRevoked {
+        machine: &cur.value,
+        revision: cur.revision,
+        by_self,
+        reason: rec.as_ref().and_then(|r| r.reason.as_deref()),
+    };
+    ctx.audit.record(actor.clone(), event).await?;
+    if !m.changed {
+        let at = rec.map(|r| r.at).unwrap_or_default();
+        return Ok(reply(None, Some(id), false, at, 0));
     }
-    ev
-}
-
-fn machine_revoked_event(
-    m: &crate::store::records::MachineRecord,
-    rev: u64,
-    actor: Actor,
-    by_self: bool,
-    reason: Option<&str>,
-) -> AuditEvent {
-    let id = m.machine_id.as_str();
-    let mut ev = AuditEvent::new(
-        &format!("machine.revoked/{id}/{rev}"),
-        "machine.revoked",
-        Outcome::Ok,
-        actor,
-        Target::new("machine", id),
-    )
-    .with("self", by_self)
-    .with("machine_uid", m.machine_uid.as_str());
-    if let Some(r) = reason {
-        ev = ev.with("reason", r);
-    }
-    ev.tenant = Some(m.tenant.as_str().to_owned());
-    ev.site = Some(m.site.as_str().to_owned());
-    ev
+    crate::failpoint::hit("revoke.after_audit");
+    let names = crate::bus::machine_conn_names(id.as_str(), &cur.value.credential_sha256);
+    let evicted = super::evict(ctx, &names, Evicted::Machine(&id), &actor, cur.revision).await;
+    Ok(reply(None, Some(id), true, now, evicted))
 }
 
 fn reply(

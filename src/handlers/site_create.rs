@@ -1,11 +1,11 @@
 //! `admin.site.create`: a site with its first enrollment key (shown once).
 
-use crate::audit::{AuditEvent, Outcome, Target};
+use crate::audit::Event;
 use crate::authz::Permission;
 use crate::crypto::{self, Secret, SecretKind};
-use crate::domain::{Policy, Tenant};
+use crate::domain::{Policy, SiteRef, Tenant};
 use crate::store::records::{SiteKey, SiteRecord, SCHEMA_V};
-use crate::store::{site_key, StoreError};
+use crate::store::StoreError;
 use crate::time_util;
 use crate::wire::admin::{SiteCreateReply, SiteCreateRequest};
 use crate::wire::{ApiError, ErrorCode};
@@ -43,8 +43,8 @@ pub(super) async fn handle(
         created_by: admin.user.value.handle.to_string(),
         updated_at: None,
     };
-    let k = site_key(&tenant, &req.site);
-    let revision = match ctx.store.sites.create(&k, &rec).await {
+    let place = SiteRef::new(&tenant, &req.site);
+    let revision = match ctx.store.sites.create(&place, &rec).await {
         Ok(rev) => rev,
         Err(StoreError::Conflict) => {
             return Err(ApiError::new(
@@ -55,22 +55,13 @@ pub(super) async fn handle(
         Err(e) => return Err(e.into()),
     };
     let v = view(&rec);
-    let ev = AuditEvent::new(
-        &format!("site.created/{k}/{revision}"),
-        "site.created",
-        Outcome::Ok,
-        admin.actor(),
-        Target::new("site", format!("{}/{}", tenant.as_str(), req.site.as_str())),
-    )
-    .with(
-        "policy",
-        serde_json::to_value(rec.policy).unwrap_or_default(),
-    )
-    .with("fingerprint", v.fingerprint.as_str());
-    let mut ev = ev;
-    ev.tenant = Some(tenant.as_str().to_owned());
-    ev.site = Some(req.site.as_str().to_owned());
-    ctx.audit.publish(&ev).await?;
+    let event = Event::SiteCreated {
+        site: &place,
+        revision,
+        policy: rec.policy,
+        fingerprint: &v.fingerprint,
+    };
+    ctx.audit.record(admin.actor(), event).await?;
     Ok(SiteCreateReply {
         site: v,
         enrollment_key: key.expose().to_owned(),

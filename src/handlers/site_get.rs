@@ -11,7 +11,7 @@ pub(super) async fn handle(ctx: &Ctx, req: SiteRef) -> Result<SiteView, ApiError
     let tenant = req.tenant.unwrap_or_else(Tenant::default_tenant);
     let site = ctx
         .store
-        .site(&tenant, &req.site)
+        .site(&crate::domain::SiteRef::new(&tenant, &req.site))
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such site"))?;
     Ok(view(&site.value))

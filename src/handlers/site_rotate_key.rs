@@ -3,12 +3,12 @@
 
 use time::OffsetDateTime;
 
-use crate::audit::{AuditEvent, Outcome, Target};
+use crate::audit::Event;
 use crate::authz::Permission;
 use crate::crypto;
-use crate::domain::Tenant;
+use crate::domain::{SiteRef, Tenant};
 use crate::store::records::SiteKey;
-use crate::store::{site_key, StoreError};
+use crate::store::Decision;
 use crate::time_util;
 use crate::wire::admin::{RotateKeyReply, RotateKeyRequest};
 use crate::wire::{ApiError, ErrorCode};
@@ -26,67 +26,59 @@ pub(super) async fn handle(
     let grace = req.grace_secs.map(|g| g.get()).unwrap_or_default();
     let (key, phc) = mint_key(ctx).await?;
     let fingerprint = crypto::fingerprint(&key);
-    let k = site_key(&tenant, &req.site);
-    loop {
-        let cur = ctx
-            .store
-            .site(&tenant, &req.site)
-            .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such site"))?;
-        let now = OffsetDateTime::now_utc();
-        let mut next = cur.value.clone();
-        let old_version = next.key_version;
-        let version = old_version + 1;
-        let until = (!grace.is_zero()).then(|| time_util::rfc3339(now + grace));
-        // Keep only keys that still work after this rotation: the previous one during
-        // its grace, and older ones whose grace has not ended.
-        next.keys.retain_mut(|k| {
-            if k.version == old_version {
-                k.retires_at = until.clone();
-                until.is_some()
-            } else {
-                k.retires_at
-                    .as_deref()
-                    .and_then(time_util::parse_rfc3339)
-                    .is_some_and(|t| t > now)
-            }
-        });
-        next.keys.push(SiteKey {
-            version,
-            phc: phc.clone(),
-            fingerprint: fingerprint.clone(),
-            created_at: time_util::rfc3339(now),
-            retires_at: None,
-        });
-        next.key_version = version;
-        next.updated_at = Some(time_util::rfc3339(now));
-        match ctx.store.sites.update(&k, &next, cur.revision).await {
-            Ok(rev) => {
-                let label = format!("v{version} ({fingerprint})");
-                let mut ev = AuditEvent::new(
-                    &format!("site.key_rotated/{k}/{rev}"),
-                    "site.key_rotated",
-                    Outcome::Ok,
-                    admin.actor(),
-                    Target::new("site", format!("{}/{}", tenant.as_str(), req.site.as_str())),
-                )
-                .with("version", version)
-                .with("fingerprint", label.as_str())
-                .with("grace_secs", grace.as_secs());
-                ev.tenant = Some(tenant.as_str().to_owned());
-                ev.site = Some(req.site.as_str().to_owned());
-                ctx.audit.publish(&ev).await?;
-                return Ok(RotateKeyReply {
-                    site: req.site,
-                    tenant,
-                    enrollment_key: key.expose().to_owned(),
-                    version,
-                    fingerprint: label,
-                    previous_valid_until: until,
-                });
-            }
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let place = SiteRef::new(&tenant, &req.site);
+    let now = OffsetDateTime::now_utc();
+    let until = (!grace.is_zero()).then(|| time_util::rfc3339(now + grace));
+    let m = ctx
+        .store
+        .sites
+        .modify(&place, |cur| {
+            let cur = cur.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such site"))?;
+            let mut next = cur.value.clone();
+            let old_version = next.key_version;
+            let version = old_version + 1;
+            // Keep only keys that still work after this rotation: the previous one during
+            // its grace, and older ones whose grace has not ended.
+            next.keys.retain_mut(|k| {
+                if k.version == old_version {
+                    k.retires_at = until.clone();
+                    until.is_some()
+                } else {
+                    k.retires_at
+                        .as_deref()
+                        .and_then(time_util::parse_rfc3339)
+                        .is_some_and(|t| t > now)
+                }
+            });
+            next.keys.push(SiteKey {
+                version,
+                phc: phc.clone(),
+                fingerprint: fingerprint.clone(),
+                created_at: time_util::rfc3339(now),
+                retires_at: None,
+            });
+            next.key_version = version;
+            next.updated_at = Some(time_util::rfc3339(now));
+            Ok::<_, ApiError>(Decision::Put(next, version))
+        })
+        .await?;
+    let version = m.extra;
+    let revision = m.current.map_or(0, |c| c.revision);
+    let label = format!("v{version} ({fingerprint})");
+    let event = Event::SiteKeyRotated {
+        site: &place,
+        revision,
+        version,
+        fingerprint: &label,
+        grace_secs: grace.as_secs(),
+    };
+    ctx.audit.record(admin.actor(), event).await?;
+    Ok(RotateKeyReply {
+        site: req.site,
+        tenant,
+        enrollment_key: key.expose().to_owned(),
+        version,
+        fingerprint: label,
+        previous_valid_until: until,
+    })
 }

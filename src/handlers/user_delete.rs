@@ -4,10 +4,10 @@
 //! so a late register retry cannot bring the user back, then the key index, then the
 //! user record. Each step is idempotent, so a retry after a crash completes the delete.
 
-use crate::audit::{AuditEvent, Outcome, Target};
+use crate::audit::{Event, Evicted};
 use crate::authz;
 use crate::domain::Role;
-use crate::store::StoreError;
+use crate::store::{Decision, StoreError};
 use crate::time_util;
 use crate::wire::admin::{DeleteReply, HandleRequest};
 use crate::wire::{ApiError, ErrorCode};
@@ -41,68 +41,49 @@ pub(super) async fn handle(
         ));
     }
     if let Some(invite_id) = &user.value.invite_id {
-        loop {
-            let Some(inv) = ctx.store.invite(invite_id).await? else {
-                break;
-            };
-            if inv.value.user_deleted_at.is_some() {
-                break;
-            }
-            let mut next = inv.value.clone();
-            next.user_deleted_at = Some(time_util::now_rfc3339());
-            match ctx
-                .store
-                .invites
-                .update(invite_id.as_str(), &next, inv.revision)
-                .await
-            {
-                Ok(_) => break,
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        let now = time_util::now_rfc3339();
+        ctx.store
+            .invites
+            .modify(invite_id, |cur| {
+                Ok::<_, StoreError>(match cur {
+                    Some(inv) if inv.value.user_deleted_at.is_none() => {
+                        let mut next = inv.value.clone();
+                        next.user_deleted_at = Some(now.clone());
+                        Decision::put(next)
+                    }
+                    _ => Decision::Keep(()),
+                })
+            })
+            .await?;
     }
     let sign_pub = user.value.sign_pub;
-    if let Some(idx) = ctx.store.key_index(&sign_pub).await? {
-        if idx.value.handle == handle {
-            match ctx
-                .store
-                .user_keys
-                .delete(&sign_pub.to_hex(), idx.revision)
-                .await
-            {
-                Ok(()) | Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-    }
-    match ctx.store.users.delete(handle.as_str(), user.revision).await {
-        Ok(()) => {}
-        Err(StoreError::Conflict) => {
-            return Err(ApiError::new(
+    ctx.store.unbind_key(&sign_pub, &handle).await?;
+    // The record we checked, or nothing: a user changed meanwhile is decided again.
+    let last_owner = || ApiError::new(ErrorCode::LastOwner, "the last owner cannot be deleted");
+    ctx.store
+        .modify_user(&handle, last_owner, |cur| match cur {
+            Some(c) if c.revision == user.revision => Ok(Decision::Delete(())),
+            Some(_) => Err(ApiError::new(
                 ErrorCode::Conflict,
                 "the user changed concurrently; retry",
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let ev = AuditEvent::new(
-        &format!("user.deleted/{handle}/{}", user.revision),
-        "user.deleted",
-        Outcome::Ok,
-        admin.actor(),
-        Target::new("user", handle.as_str()),
-    )
-    .with("role", role.as_str())
-    .with("sign_pub", sign_pub.to_hex())
-    .with("request", signed.request_key());
-    ctx.audit.publish(&ev).await?;
+            )),
+            None => Ok(Decision::Keep(())),
+        })
+        .await?;
+    let event = Event::UserDeleted {
+        handle: &handle,
+        revision: user.revision,
+        role,
+        sign_pub: &sign_pub,
+        request: signed.request_key(),
+    };
+    ctx.audit.record(admin.actor(), event).await?;
+    let names = [crate::bus::user_conn_name(handle.as_str())];
     super::evict(
         ctx,
-        &[crate::bus::user_conn_name(handle.as_str())],
-        "user.evicted",
+        &names,
+        Evicted::User(&handle),
         &admin.actor(),
-        Target::new("user", handle.as_str()),
         user.revision,
     )
     .await;

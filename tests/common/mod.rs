@@ -236,24 +236,10 @@ impl TestEnv {
 
     /// Every KV value, as (bucket, key, JSON).
     pub(crate) async fn kv_dump(&self) -> Vec<(String, String, serde_json::Value)> {
-        let mut out = Vec::new();
-        macro_rules! dump {
-            ($b:expr, $schema:expr) => {
-                for (k, v) in $b.dump_raw().await.unwrap() {
-                    out.push(($schema.to_string(), k, v));
-                }
-            };
-        }
-        dump!(self.store.users, "users");
-        dump!(self.store.user_keys, "user_keys");
-        dump!(self.store.invites, "invites");
-        dump!(self.store.meta, "meta");
-        dump!(self.store.nonces, "nonces");
-        dump!(self.store.sites, "sites");
-        dump!(self.store.machines, "machines");
-        dump!(self.store.machine_uids, "machine_uids");
-        dump!(self.store.credentials, "credentials");
-        out
+        let dump = self.store.dump_raw().await.unwrap();
+        dump.into_iter()
+            .map(|(bucket, k, v)| (bucket.to_string(), k, v))
+            .collect()
     }
 
     /// Validates every KV value against its schema in kv-schema/.

@@ -1,0 +1,442 @@
+//! Typed audit events: one variant per PROTOCOL §5 action, each knowing its action name,
+//! its dedup key (so a retry publishes the same `Nats-Msg-Id`), its target, its tenant
+//! and site, and its metadata. Handlers say what happened; the wire shape is built here.
+
+use serde_json::{Map, Value};
+
+use super::{Actor, AuditEvent, Outcome, Target};
+use crate::domain::{Handle, InviteId, MachineId, Policy, Role, SignKey, SiteCode, SiteRef};
+use crate::store::records::MachineRecord;
+
+/// What a machine's enrollment did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrolled {
+    /// A new machine, active at once.
+    New,
+    /// A new machine waiting for an operator (`pending_reason` says why).
+    Pending,
+    /// A known machine enrolled again (a fresh credential).
+    Again,
+}
+
+/// Which live connections an eviction closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evicted<'a> {
+    /// A user's connections.
+    User(&'a Handle),
+    /// A machine's connections (agent key and credential).
+    Machine(&'a MachineId),
+    /// A machine's connections by a credential that was replaced.
+    MachineCredential(&'a MachineId),
+}
+
+/// One state change, or one refused request of a roster identity.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    /// `invite.created`.
+    InviteCreated {
+        invite_id: &'a InviteId,
+        handle: &'a Handle,
+        role: Role,
+        expires_at: &'a str,
+        /// The signed request's key (`None`: minted by `roster bootstrap`).
+        request: Option<String>,
+    },
+    /// `invite.cancelled`.
+    InviteCancelled {
+        invite_id: &'a InviteId,
+        revision: u64,
+        handle: &'a Handle,
+    },
+    /// `user.registered`, once per invite.
+    UserRegistered {
+        handle: &'a Handle,
+        invite_id: &'a InviteId,
+        role: Role,
+        sign_pub: &'a SignKey,
+    },
+    /// `user.role_changed`.
+    UserRoleChanged {
+        handle: &'a Handle,
+        revision: u64,
+        from: Role,
+        to: Role,
+        sites: &'a [SiteCode],
+        request: String,
+    },
+    /// `user.revoked`.
+    UserRevoked {
+        handle: &'a Handle,
+        revision: u64,
+        by_self: bool,
+        reason: Option<&'a str>,
+    },
+    /// `user.deleted`.
+    UserDeleted {
+        handle: &'a Handle,
+        revision: u64,
+        role: Role,
+        sign_pub: &'a SignKey,
+        request: String,
+    },
+    /// `user.evicted`, `machine.evicted`, `machine.credential_evicted`: live
+    /// connections closed after a loss of permission (PROTOCOL §6).
+    Evicted {
+        who: Evicted<'a>,
+        revision: u64,
+        connections: usize,
+    },
+    /// `site.created`.
+    SiteCreated {
+        site: &'a SiteRef,
+        revision: u64,
+        policy: Policy,
+        fingerprint: &'a str,
+    },
+    /// `site.key_rotated`.
+    SiteKeyRotated {
+        site: &'a SiteRef,
+        revision: u64,
+        version: u32,
+        fingerprint: &'a str,
+        grace_secs: u64,
+    },
+    /// `machine.enrolled`, `machine.pending`, `machine.reenrolled`.
+    MachineEnrolled {
+        machine: &'a MachineRecord,
+        revision: u64,
+        how: Enrolled,
+    },
+    /// `machine.site_moved`: a re-enroll at another site of the tenant.
+    MachineSiteMoved {
+        machine: &'a MachineRecord,
+        revision: u64,
+        from: &'a SiteCode,
+    },
+    /// `machine.approved` or `machine.rejected`.
+    MachineDecided {
+        machine: &'a MachineRecord,
+        revision: u64,
+        approved: bool,
+        /// Why it was pending before the decision.
+        pending_reason: Option<&'a str>,
+    },
+    /// `machine.revoked`.
+    MachineRevoked {
+        machine: &'a MachineRecord,
+        revision: u64,
+        by_self: bool,
+        reason: Option<&'a str>,
+    },
+    /// A refused request of an active user (`action` is the command's, `denied`).
+    Denied {
+        action: &'a str,
+        command: &'a str,
+        request: String,
+        code: &'a str,
+        source: Option<String>,
+    },
+    /// A refused enrollment of a known (rejected or revoked) machine.
+    EnrollDenied {
+        request: String,
+        code: &'a str,
+        machine_uid: &'a str,
+        site: &'a SiteRef,
+        source: Option<String>,
+    },
+}
+
+impl Event<'_> {
+    /// The PROTOCOL §5 action (the subject below `P.audit.`).
+    pub fn action(&self) -> &str {
+        match self {
+            Event::InviteCreated { .. } => "invite.created",
+            Event::InviteCancelled { .. } => "invite.cancelled",
+            Event::UserRegistered { .. } => "user.registered",
+            Event::UserRoleChanged { .. } => "user.role_changed",
+            Event::UserRevoked { .. } => "user.revoked",
+            Event::UserDeleted { .. } => "user.deleted",
+            Event::Evicted { who, .. } => match who {
+                Evicted::User(_) => "user.evicted",
+                Evicted::Machine(_) => "machine.evicted",
+                Evicted::MachineCredential(_) => "machine.credential_evicted",
+            },
+            Event::SiteCreated { .. } => "site.created",
+            Event::SiteKeyRotated { .. } => "site.key_rotated",
+            Event::MachineEnrolled { how, .. } => match how {
+                Enrolled::New => "machine.enrolled",
+                Enrolled::Pending => "machine.pending",
+                Enrolled::Again => "machine.reenrolled",
+            },
+            Event::MachineSiteMoved { .. } => "machine.site_moved",
+            Event::MachineDecided { approved: true, .. } => "machine.approved",
+            Event::MachineDecided {
+                approved: false, ..
+            } => "machine.rejected",
+            Event::MachineRevoked { .. } => "machine.revoked",
+            Event::Denied { action, .. } => action,
+            Event::EnrollDenied { .. } => "machine.enroll",
+        }
+    }
+
+    /// Names the change (or the refused request): a retry of the same change gives the
+    /// same key, so the same event id and `Nats-Msg-Id`, and the stream keeps one copy.
+    pub fn dedup_key(&self) -> String {
+        let action = self.action();
+        match self {
+            Event::InviteCreated { invite_id, .. } => format!("{action}/{invite_id}"),
+            Event::UserRegistered { invite_id, .. } => format!("{action}/{invite_id}"),
+            Event::InviteCancelled {
+                invite_id,
+                revision,
+                ..
+            } => format!("{action}/{invite_id}/{revision}"),
+            Event::UserRoleChanged {
+                handle, revision, ..
+            }
+            | Event::UserRevoked {
+                handle, revision, ..
+            }
+            | Event::UserDeleted {
+                handle, revision, ..
+            } => format!("{action}/{handle}/{revision}"),
+            Event::Evicted { revision, .. } => {
+                format!("{action}/{}/{revision}", self.target().id)
+            }
+            Event::SiteCreated { site, revision, .. }
+            | Event::SiteKeyRotated { site, revision, .. } => format!(
+                "{action}/{}.{}/{revision}",
+                site.tenant.as_str(),
+                site.site.as_str()
+            ),
+            Event::MachineEnrolled {
+                machine, revision, ..
+            }
+            | Event::MachineSiteMoved {
+                machine, revision, ..
+            }
+            | Event::MachineDecided {
+                machine, revision, ..
+            }
+            | Event::MachineRevoked {
+                machine, revision, ..
+            } => format!("{action}/{}/{revision}", machine.machine_id),
+            Event::Denied {
+                command, request, ..
+            } => format!("denied/{command}/{request}"),
+            Event::EnrollDenied { request, .. } => format!("denied/enroll/{request}"),
+        }
+    }
+
+    /// What was acted on.
+    pub fn target(&self) -> Target {
+        match self {
+            Event::InviteCreated { invite_id, .. } | Event::InviteCancelled { invite_id, .. } => {
+                Target::new("invite", invite_id.as_str())
+            }
+            Event::UserRegistered { handle, .. }
+            | Event::UserRoleChanged { handle, .. }
+            | Event::UserRevoked { handle, .. }
+            | Event::UserDeleted { handle, .. }
+            | Event::Evicted {
+                who: Evicted::User(handle),
+                ..
+            } => Target::new("user", handle.as_str()),
+            Event::Evicted {
+                who: Evicted::Machine(id) | Evicted::MachineCredential(id),
+                ..
+            } => Target::new("machine", id.as_str()),
+            Event::SiteCreated { site, .. }
+            | Event::SiteKeyRotated { site, .. }
+            | Event::EnrollDenied { site, .. } => Target::new("site", site.to_string()),
+            Event::MachineEnrolled { machine, .. }
+            | Event::MachineSiteMoved { machine, .. }
+            | Event::MachineDecided { machine, .. }
+            | Event::MachineRevoked { machine, .. } => {
+                Target::new("machine", machine.machine_id.as_str())
+            }
+            Event::Denied { command, .. } => Target::new("endpoint", *command),
+        }
+    }
+
+    /// The tenant and site the change happened in, when it has one.
+    pub fn place(&self) -> Option<SiteRef> {
+        match self {
+            Event::SiteCreated { site, .. }
+            | Event::SiteKeyRotated { site, .. }
+            | Event::EnrollDenied { site, .. } => Some((*site).clone()),
+            Event::MachineEnrolled { machine, .. }
+            | Event::MachineSiteMoved { machine, .. }
+            | Event::MachineDecided { machine, .. }
+            | Event::MachineRevoked { machine, .. } => {
+                Some(SiteRef::new(&machine.tenant, &machine.site))
+            }
+            _ => None,
+        }
+    }
+
+    fn outcome(&self) -> Outcome {
+        match self {
+            Event::Denied { .. } | Event::EnrollDenied { .. } => Outcome::Denied,
+            _ => Outcome::Ok,
+        }
+    }
+
+    fn source(&self) -> Option<String> {
+        match self {
+            Event::Denied { source, .. } | Event::EnrollDenied { source, .. } => source.clone(),
+            _ => None,
+        }
+    }
+
+    /// The event's metadata (never a secret).
+    pub fn metadata(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        let mut put = |k: &str, v: Value| {
+            m.insert(k.to_owned(), v);
+        };
+        match self {
+            Event::InviteCreated {
+                handle,
+                role,
+                expires_at,
+                request,
+                ..
+            } => {
+                put("handle", handle.as_str().into());
+                put("role", role.as_str().into());
+                put("expires_at", (*expires_at).into());
+                match request {
+                    Some(r) => put("request", r.as_str().into()),
+                    None => put("bootstrap", true.into()),
+                }
+            }
+            Event::InviteCancelled { handle, .. } => put("handle", handle.as_str().into()),
+            Event::UserRegistered {
+                invite_id,
+                role,
+                sign_pub,
+                ..
+            } => {
+                put("invite_id", invite_id.as_str().into());
+                put("role", role.as_str().into());
+                put("sign_pub", sign_pub.to_hex().into());
+            }
+            Event::UserRoleChanged {
+                from,
+                to,
+                sites,
+                request,
+                ..
+            } => {
+                put("from", from.as_str().into());
+                put("to", to.as_str().into());
+                let sites: Vec<Value> = sites.iter().map(|s| s.as_str().into()).collect();
+                put("sites", sites.into());
+                put("request", request.as_str().into());
+            }
+            Event::UserRevoked {
+                by_self, reason, ..
+            } => {
+                put("self", (*by_self).into());
+                if let Some(r) = reason {
+                    put("reason", (*r).into());
+                }
+            }
+            Event::UserDeleted {
+                role,
+                sign_pub,
+                request,
+                ..
+            } => {
+                put("role", role.as_str().into());
+                put("sign_pub", sign_pub.to_hex().into());
+                put("request", request.as_str().into());
+            }
+            Event::Evicted { connections, .. } => put("connections", (*connections).into()),
+            Event::SiteCreated {
+                policy,
+                fingerprint,
+                ..
+            } => {
+                put("policy", serde_json::to_value(policy).unwrap_or_default());
+                put("fingerprint", (*fingerprint).into());
+            }
+            Event::SiteKeyRotated {
+                version,
+                fingerprint,
+                grace_secs,
+                ..
+            } => {
+                put("version", (*version).into());
+                put("fingerprint", (*fingerprint).into());
+                put("grace_secs", (*grace_secs).into());
+            }
+            Event::MachineEnrolled { machine, .. } => machine_state(machine, &mut put),
+            Event::MachineSiteMoved { machine, from, .. } => {
+                machine_state(machine, &mut put);
+                put("from_site", from.as_str().into());
+                put("to_site", machine.site.as_str().into());
+            }
+            Event::MachineDecided {
+                machine,
+                pending_reason,
+                ..
+            } => {
+                put("machine_uid", machine.machine_uid.as_str().into());
+                if let Some(r) = pending_reason {
+                    put("pending_reason", (*r).into());
+                }
+            }
+            Event::MachineRevoked {
+                machine,
+                by_self,
+                reason,
+                ..
+            } => {
+                put("self", (*by_self).into());
+                put("machine_uid", machine.machine_uid.as_str().into());
+                if let Some(r) = reason {
+                    put("reason", (*r).into());
+                }
+            }
+            Event::Denied { code, .. } => put("code", (*code).into()),
+            Event::EnrollDenied {
+                code, machine_uid, ..
+            } => {
+                put("code", (*code).into());
+                put("machine_uid", (*machine_uid).into());
+            }
+        }
+        m
+    }
+
+    /// The wire shape of this event, by `actor`.
+    pub fn into_audit_event(self, actor: Actor) -> AuditEvent {
+        let mut ev = AuditEvent::new(
+            &self.dedup_key(),
+            self.action(),
+            self.outcome(),
+            actor,
+            self.target(),
+        );
+        if let Some(place) = self.place() {
+            ev.tenant = Some(place.tenant.as_str().to_owned());
+            ev.site = Some(place.site.as_str().to_owned());
+        }
+        ev.source = self.source();
+        ev.metadata = self.metadata();
+        ev
+    }
+}
+
+/// What every enrollment event says about the machine.
+fn machine_state(m: &MachineRecord, put: &mut impl FnMut(&str, Value)) {
+    put("machine_uid", m.machine_uid.as_str().into());
+    put("state", m.state.as_str().into());
+    put("key_version", m.key_version.into());
+    put("agent_pub", m.agent_pub.to_hex().into());
+    if let Some(r) = &m.pending_reason {
+        put("pending_reason", r.as_str().into());
+    }
+}

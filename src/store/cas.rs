@@ -1,0 +1,97 @@
+//! The one compare-and-swap loop: read a record, let the caller decide, write at the
+//! revision read, and on a conflict read again and decide again. Every decision in
+//! roster goes through here, so "someone else wrote first" is handled in one place.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::bucket::TypedBucket;
+use super::keys::StoreKey;
+use super::{StoreError, Versioned};
+
+/// What a decision makes of the record it was shown. `R` is whatever the caller wants
+/// back from the pass that won (the role before a change, say).
+#[derive(Debug)]
+pub enum Decision<T, R = ()> {
+    /// Leave the record as it is (a repeat that changes nothing).
+    Keep(R),
+    /// Write this value: create it if the record is absent, else update at the revision read.
+    Put(T, R),
+    /// Delete the record at the revision read (nothing to do if it is absent).
+    Delete(R),
+}
+
+impl<T> Decision<T> {
+    /// `Put` with nothing else to return.
+    pub fn put(value: T) -> Self {
+        Decision::Put(value, ())
+    }
+}
+
+/// The result of a decided change.
+#[derive(Debug)]
+pub struct Modified<T, R = ()> {
+    /// The record now: the one written, or the one kept; `None` if absent or deleted.
+    pub current: Option<Versioned<T>>,
+    /// True when this call wrote (`Put` or `Delete` of a present record).
+    pub changed: bool,
+    /// What the winning decision returned.
+    pub extra: R,
+}
+
+impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone> TypedBucket<K, T> {
+    /// Reads `key`, asks `decide`, and writes what it decided at the revision read.
+    /// A lost race re-reads and asks again: `decide` must be a pure function of the
+    /// record it is shown (it may run several times). Its errors end the loop unchanged.
+    pub async fn modify<R, E>(
+        &self,
+        key: &K,
+        mut decide: impl FnMut(Option<&Versioned<T>>) -> Result<Decision<T, R>, E>,
+    ) -> Result<Modified<T, R>, E>
+    where
+        E: From<StoreError>,
+    {
+        loop {
+            let cur = self.get(key).await?;
+            let written = match decide(cur.as_ref())? {
+                Decision::Keep(extra) => {
+                    return Ok(Modified {
+                        current: cur,
+                        changed: false,
+                        extra,
+                    })
+                }
+                Decision::Put(value, extra) => {
+                    let res = match &cur {
+                        Some(c) => self.update(key, &value, c.revision).await,
+                        None => self.create(key, &value).await,
+                    };
+                    res.map(|revision| Modified {
+                        current: Some(Versioned { value, revision }),
+                        changed: true,
+                        extra,
+                    })
+                }
+                Decision::Delete(extra) => {
+                    let Some(c) = &cur else {
+                        return Ok(Modified {
+                            current: None,
+                            changed: false,
+                            extra,
+                        });
+                    };
+                    self.delete(key, c.revision).await.map(|()| Modified {
+                        current: None,
+                        changed: true,
+                        extra,
+                    })
+                }
+            };
+            match written {
+                Ok(m) => return Ok(m),
+                // Someone else wrote first (or our own earlier attempt landed): decide again.
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! How records are named in KV: one key type per bucket, so a handler can never put a
+//! handle where a machine id belongs, and the `tenant.SITE` and digest formats are
+//! written once.
+
+use std::borrow::Cow;
+
+use crate::domain::{Handle, InviteId, MachineId, MachineUid, SignKey, SiteRef, Tenant};
+
+/// A value that names a record in one bucket.
+pub trait StoreKey {
+    /// The KV key (tokens of `[A-Za-z0-9_=.-]`).
+    fn store_key(&self) -> Cow<'_, str>;
+}
+
+impl StoreKey for Handle {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.as_str())
+    }
+}
+
+impl StoreKey for InviteId {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.as_str())
+    }
+}
+
+impl StoreKey for MachineId {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.as_str())
+    }
+}
+
+/// The key index is keyed by the signing key's hex.
+impl StoreKey for SignKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Owned(self.to_hex())
+    }
+}
+
+/// A site: `<tenant>.<SITE>`.
+impl StoreKey for SiteRef {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("{}.{}", self.tenant.as_str(), self.site.as_str()))
+    }
+}
+
+/// A machine uid within its tenant: `<tenant>.<sha256(uid) hex>` (uids may hold
+/// characters KV keys do not allow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UidKey(String);
+
+impl UidKey {
+    /// The key of `uid` in `tenant`.
+    pub fn new(tenant: &Tenant, uid: &MachineUid) -> Self {
+        UidKey(format!(
+            "{}.{}",
+            tenant.as_str(),
+            crate::crypto::sha256_hex(uid.as_str().as_bytes())
+        ))
+    }
+}
+
+impl StoreKey for UidKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
+    }
+}
+
+/// A machine credential by the hex SHA-256 of its `cak_` text (never the credential).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CredentialDigest(pub String);
+
+impl StoreKey for CredentialDigest {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
+    }
+}
+
+/// A nonce a key used: `<key hex>.<nonce>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonceKey(String);
+
+impl NonceKey {
+    /// The nonce `nonce` of `key`.
+    pub fn new(key: &SignKey, nonce: &str) -> Self {
+        NonceKey(format!("{}.{nonce}", key.to_hex()))
+    }
+}
+
+impl StoreKey for NonceKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
+    }
+}
+
+/// The one record of the meta bucket: the owner guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnersKey;
+
+impl StoreKey for OwnersKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed("owners")
+    }
+}
