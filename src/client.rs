@@ -14,8 +14,8 @@ use crate::wire::admin::*;
 use crate::wire::enroll::EnrollReply;
 use crate::wire::register::RegisterReply;
 use crate::wire::revoke::RevokeReply;
-use crate::wire::Endpoint;
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
+use crate::wire::{Command, Endpoint};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -190,7 +190,8 @@ impl RosterClient {
         if let Some(t) = ttl_secs {
             body["ttl_secs"] = t.into();
         }
-        self.call(Endpoint::InviteCreate, &body).await
+        self.call(Endpoint::Admin(Command::InviteCreate), &body)
+            .await
     }
 
     /// `invite.list`.
@@ -198,13 +199,13 @@ impl RosterClient {
         &self,
         req: &InviteListRequest,
     ) -> Result<InviteListReply, ClientError> {
-        self.call(Endpoint::InviteList, req).await
+        self.call(Endpoint::Admin(Command::InviteList), req).await
     }
 
     /// `invite.get`.
     pub async fn invite_get(&self, id: &InviteId) -> Result<InviteView, ClientError> {
         self.call(
-            Endpoint::InviteGet,
+            Endpoint::Admin(Command::InviteGet),
             &InviteIdRequest {
                 invite_id: id.clone(),
             },
@@ -215,7 +216,7 @@ impl RosterClient {
     /// `invite.cancel`.
     pub async fn invite_cancel(&self, id: &InviteId) -> Result<InviteView, ClientError> {
         self.call(
-            Endpoint::InviteCancel,
+            Endpoint::Admin(Command::InviteCancel),
             &InviteIdRequest {
                 invite_id: id.clone(),
             },
@@ -225,13 +226,13 @@ impl RosterClient {
 
     /// `user.list`.
     pub async fn user_list(&self, req: &UserListRequest) -> Result<UserListReply, ClientError> {
-        self.call(Endpoint::UserList, req).await
+        self.call(Endpoint::Admin(Command::UserList), req).await
     }
 
     /// `user.get`.
     pub async fn user_get(&self, handle: &Handle) -> Result<UserView, ClientError> {
         self.call(
-            Endpoint::UserGet,
+            Endpoint::Admin(Command::UserGet),
             &HandleRequest {
                 handle: handle.clone(),
             },
@@ -251,13 +252,13 @@ impl RosterClient {
             role,
             sites,
         };
-        self.call(Endpoint::UserSetRole, &req).await
+        self.call(Endpoint::Admin(Command::UserSetRole), &req).await
     }
 
     /// `user.delete`.
     pub async fn user_delete(&self, handle: &Handle) -> Result<DeleteReply, ClientError> {
         self.call(
-            Endpoint::UserDelete,
+            Endpoint::Admin(Command::UserDelete),
             &HandleRequest {
                 handle: handle.clone(),
             },
@@ -306,12 +307,12 @@ impl RosterClient {
         &self,
         req: &SiteCreateRequest,
     ) -> Result<SiteCreateReply, ClientError> {
-        self.call(Endpoint::SiteCreate, req).await
+        self.call(Endpoint::Admin(Command::SiteCreate), req).await
     }
 
     /// `site.list`.
     pub async fn site_list(&self, req: &SiteListRequest) -> Result<SiteListReply, ClientError> {
-        self.call(Endpoint::SiteList, req).await
+        self.call(Endpoint::Admin(Command::SiteList), req).await
     }
 
     /// `site.get`.
@@ -324,7 +325,7 @@ impl RosterClient {
             site: site.clone(),
             tenant: tenant.cloned(),
         };
-        self.call(Endpoint::SiteGet, &req).await
+        self.call(Endpoint::Admin(Command::SiteGet), &req).await
     }
 
     /// `site.rotate_key`.
@@ -332,7 +333,8 @@ impl RosterClient {
         &self,
         req: &RotateKeyRequest,
     ) -> Result<RotateKeyReply, ClientError> {
-        self.call(Endpoint::SiteRotateKey, req).await
+        self.call(Endpoint::Admin(Command::SiteRotateKey), req)
+            .await
     }
 
     /// `machine.list`.
@@ -340,13 +342,13 @@ impl RosterClient {
         &self,
         req: &MachineListRequest,
     ) -> Result<MachineListReply, ClientError> {
-        self.call(Endpoint::MachineList, req).await
+        self.call(Endpoint::Admin(Command::MachineList), req).await
     }
 
     /// `machine.get`.
     pub async fn machine_get(&self, id: &MachineId) -> Result<MachineView, ClientError> {
         self.call(
-            Endpoint::MachineGet,
+            Endpoint::Admin(Command::MachineGet),
             &MachineIdRequest {
                 machine_id: id.clone(),
             },
@@ -357,7 +359,7 @@ impl RosterClient {
     /// `machine.approve`.
     pub async fn machine_approve(&self, id: &MachineId) -> Result<MachineView, ClientError> {
         self.call(
-            Endpoint::MachineApprove,
+            Endpoint::Admin(Command::MachineApprove),
             &MachineIdRequest {
                 machine_id: id.clone(),
             },
@@ -368,7 +370,7 @@ impl RosterClient {
     /// `machine.reject`.
     pub async fn machine_reject(&self, id: &MachineId) -> Result<MachineView, ClientError> {
         self.call(
-            Endpoint::MachineReject,
+            Endpoint::Admin(Command::MachineReject),
             &MachineIdRequest {
                 machine_id: id.clone(),
             },
@@ -407,7 +409,7 @@ impl RosterClient {
         &self,
         req: &AuditQueryRequest,
     ) -> Result<AuditQueryReply, ClientError> {
-        self.call(Endpoint::AuditQuery, req).await
+        self.call(Endpoint::Admin(Command::AuditQuery), req).await
     }
 }
 

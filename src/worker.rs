@@ -145,7 +145,7 @@ async fn run(
 
     let permits = Arc::new(Semaphore::new(cfg.max_in_flight));
     let mut loops = Vec::new();
-    for ep in Endpoint::ALL {
+    for ep in Endpoint::all() {
         let subject = ep.subject(&cfg.handlers.prefix);
         let endpoint = service
             .endpoint_builder()
@@ -182,7 +182,7 @@ async fn run(
     let flusher = tokio::spawn(ctx.audit.security().clone().run_flusher(stop.clone()));
     // Make sure the server has every subscription before anyone is told we are ready.
     client.flush().await?;
-    tracing::info!(prefix = %cfg.handlers.prefix, endpoints = Endpoint::ALL.len(), "roster worker serving");
+    tracing::info!(prefix = %cfg.handlers.prefix, endpoints = Endpoint::all().count(), "roster worker serving");
     let _ = ready.send(());
 
     let _ = stop.wait_for(|s| *s).await;

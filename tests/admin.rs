@@ -86,7 +86,7 @@ async fn lists_page_with_a_cursor() {
         let page = env
             .owner
             .call::<_, roster::wire::admin::UserListReply>(
-                Endpoint::UserList,
+                Endpoint::Admin(roster::wire::Command::UserList),
                 &json!({"limit": 3, "cursor": cursor}),
             )
             .await
@@ -114,7 +114,10 @@ async fn lists_page_with_a_cursor() {
     assert_eq!(owners.users.len(), 1);
     let bad = env
         .owner
-        .call::<_, serde_json::Value>(Endpoint::UserList, &json!({"limit": 1001}))
+        .call::<_, serde_json::Value>(
+            Endpoint::Admin(roster::wire::Command::UserList),
+            &json!({"limit": 1001}),
+        )
         .await;
     assert_eq!(bad.unwrap_err().code(), Some(ErrorCode::BadRequest));
 }
@@ -220,7 +223,10 @@ async fn roles_limit_what_each_user_may_do() {
     // Every refusal above is in the audit trail as `denied`.
     let denied = env
         .owner
-        .call::<_, AuditQueryReply>(Endpoint::AuditQuery, &json!({"action": "user.set_role"}))
+        .call::<_, AuditQueryReply>(
+            Endpoint::Admin(roster::wire::Command::AuditQuery),
+            &json!({"action": "user.set_role"}),
+        )
         .await
         .unwrap();
     assert!(denied
@@ -324,7 +330,7 @@ async fn audit_query_filters_by_action_actor_target_and_time() {
     let o = &env.owner;
 
     let q = |body: serde_json::Value| async move {
-        o.call::<_, AuditQueryReply>(Endpoint::AuditQuery, &body)
+        o.call::<_, AuditQueryReply>(Endpoint::Admin(roster::wire::Command::AuditQuery), &body)
             .await
     };
     let created = q(json!({"action": "invite.created"})).await.unwrap();
@@ -374,44 +380,62 @@ async fn admin_bodies_are_parsed_strictly() {
     let before = env.kv_dump().await.len();
     let cases: &[(Endpoint, &str)] = &[
         (
-            Endpoint::InviteCreate,
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
             r#"{"handle":"Upper","role":"member"}"#,
         ),
         (
-            Endpoint::InviteCreate,
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
             r#"{"handle":"a.b","role":"member"}"#,
         ),
         (
-            Endpoint::InviteCreate,
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
             r#"{"handle":"a/bc","role":"member"}"#,
         ),
-        (Endpoint::InviteCreate, r#"{"handle":"ab","role":"member"}"#),
         (
-            Endpoint::InviteCreate,
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
+            r#"{"handle":"ab","role":"member"}"#,
+        ),
+        (
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
             &format!(r#"{{"handle":"{}","role":"member"}}"#, "a".repeat(33)),
         ),
-        (Endpoint::InviteCreate, r#"{"handle":"okay","role":"root"}"#),
         (
-            Endpoint::InviteCreate,
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
+            r#"{"handle":"okay","role":"root"}"#,
+        ),
+        (
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
             r#"{"handle":"okay","role":"member","ttl_secs":0}"#,
         ),
         (
-            Endpoint::InviteCreate,
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
             r#"{"handle":"okay","role":"member","ttl_secs":2592001}"#,
         ),
         (
-            Endpoint::InviteCreate,
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
             r#"{"handle":"okay","role":"member","extra":true}"#,
         ),
-        (Endpoint::InviteGet, r#"{"invite_id":"xyz"}"#),
-        (Endpoint::UserGet, r#"{"handle":42}"#),
         (
-            Endpoint::UserSetRole,
+            Endpoint::Admin(roster::wire::Command::InviteGet),
+            r#"{"invite_id":"xyz"}"#,
+        ),
+        (
+            Endpoint::Admin(roster::wire::Command::UserGet),
+            r#"{"handle":42}"#,
+        ),
+        (
+            Endpoint::Admin(roster::wire::Command::UserSetRole),
             r#"{"handle":"root","role":"owner","sites":["a_b"]}"#,
         ),
-        (Endpoint::UserList, r#"{"cursor":"../../etc"}"#),
-        (Endpoint::InviteList, r#"{"state":"gone"}"#),
-        (Endpoint::AuditQuery, "[]"),
+        (
+            Endpoint::Admin(roster::wire::Command::UserList),
+            r#"{"cursor":"../../etc"}"#,
+        ),
+        (
+            Endpoint::Admin(roster::wire::Command::InviteList),
+            r#"{"state":"gone"}"#,
+        ),
+        (Endpoint::Admin(roster::wire::Command::AuditQuery), "[]"),
     ];
     for (ep, body) in cases {
         let reply = o.call_raw(*ep, body.as_bytes()).await.unwrap();
@@ -425,7 +449,7 @@ async fn admin_bodies_are_parsed_strictly() {
     // Role names compare case-insensitively.
     let ok = o
         .call_raw(
-            Endpoint::InviteCreate,
+            Endpoint::Admin(roster::wire::Command::InviteCreate),
             br#"{"handle":"okay","role":"MEMBER"}"#,
         )
         .await

@@ -37,7 +37,7 @@ async fn the_worker_answers_srv_discovery_with_every_endpoint() {
         .iter()
         .map(|e| e["subject"].as_str().unwrap())
         .collect();
-    for ep in Endpoint::ALL {
+    for ep in Endpoint::all() {
         assert!(
             subjects.contains(&ep.subject("roster").as_str()),
             "{}",
@@ -53,7 +53,7 @@ async fn the_worker_answers_srv_discovery_with_every_endpoint() {
     // A refusal carries the micro headers and is counted in the endpoint's stats.
     let reply = env
         .client()
-        .call_raw(Endpoint::UserList, b"{}")
+        .call_raw(Endpoint::Admin(roster::wire::Command::UserList), b"{}")
         .await
         .unwrap();
     let h = reply.headers.clone().unwrap();

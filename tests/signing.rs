@@ -156,7 +156,7 @@ async fn code_of(env: &TestEnv, subject: &str, h: async_nats::HeaderMap, body: &
 async fn bad_stale_and_replayed_requests_are_refused() {
     let env = TestEnv::start().await;
     let c = &env.owner;
-    let subject = c.subject(Endpoint::UserList);
+    let subject = c.subject(Endpoint::Admin(roster::wire::Command::UserList));
     let body = b"{}";
 
     // A good request works once, and its exact re-send is a replay.
@@ -170,7 +170,7 @@ async fn bad_stale_and_replayed_requests_are_refused() {
         code_of(&env, &subject, h, br#"{"limit":5}"#).await,
         "invalid_signature"
     );
-    let other = c.subject(Endpoint::InviteList);
+    let other = c.subject(Endpoint::Admin(roster::wire::Command::InviteList));
     let h = c.sign_headers(&other, body);
     assert_eq!(code_of(&env, &subject, h, body).await, "invalid_signature");
     let mut h = c.sign_headers(&subject, body);
@@ -255,7 +255,7 @@ async fn bad_stale_and_replayed_requests_are_refused() {
 async fn replay_protection_holds_across_workers() {
     let env = TestEnv::with_workers(2).await;
     let c = &env.owner;
-    let subject = c.subject(Endpoint::UserList);
+    let subject = c.subject(Endpoint::Admin(roster::wire::Command::UserList));
     let h = c.sign_headers(&subject, b"{}");
     // Twenty copies of one signed request, spread by the queue group over both workers.
     let mut tasks = Vec::new();
@@ -285,7 +285,7 @@ async fn replay_protection_holds_across_workers() {
 async fn two_hundred_racing_torsion_signatures_are_all_refused_and_honest_ones_pass() {
     let env = TestEnv::start().await;
     let c = &env.owner;
-    let subject = c.subject(Endpoint::UserList);
+    let subject = c.subject(Endpoint::Admin(roster::wire::Command::UserList));
     let seed = c.keys().sign_seed();
     // The owner's own key signs 200 requests with an order-2 or order-4 component in R
     // (the shape the old batch check accepted under load), and 50 honest ones; all race.
@@ -332,7 +332,7 @@ async fn a_full_nonce_bucket_answers_rate_limited_and_writes_nothing_else() {
     )
     .await;
     let c = env.owner.clone();
-    let subject = c.subject(Endpoint::InviteCreate);
+    let subject = c.subject(Endpoint::Admin(roster::wire::Command::InviteCreate));
     // Invites are the state these requests would change.
     let invites_before = env.store.invites.keys().await.unwrap().len();
     // A signed request spends ~200 bytes of nonce; a MiB holds about five thousand.

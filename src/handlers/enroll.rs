@@ -24,7 +24,7 @@ pub(super) async fn handle(
     ctx: &Ctx,
     signed: &Signed,
     req: EnrollRequest,
-) -> Result<EnrollReply, ApiError> {
+) -> Result<EnrollReply, EnrollError> {
     let tenant = req.tenant.clone().unwrap_or_else(Tenant::default_tenant);
     let place = SiteRef::new(&tenant, &req.site);
     let site_id = place.to_string();
@@ -50,10 +50,7 @@ pub(super) async fn handle(
     };
     let key_version = match refusal {
         Ok(v) => v,
-        Err(e) => {
-            audit_denial(ctx, signed, &req, &tenant, &e, false).await;
-            return Err(e);
-        }
+        Err(error) => return Err(at_site(error, &place, &req, false)),
     };
     // Only a valid site key spends a nonce, so strangers cannot fill the nonce bucket.
     ctx.spend_nonce(signed).await?;
@@ -96,10 +93,9 @@ pub(super) async fn handle(
     let m = match decided {
         Ok(m) => m,
         Err(e) if e.code == ErrorCode::EnrollmentDenied => {
-            audit_denial(ctx, signed, &req, &tenant, &e, true).await;
-            return Err(e);
+            return Err(at_site(e, &place, &req, true))
         }
-        Err(e) => return Err(e),
+        Err(e) => return Err(e.into()),
     };
     let (old_digest, moved_from) = m.extra;
     let current = m.current.ok_or_else(denied)?;
@@ -150,39 +146,40 @@ pub(super) async fn handle(
     })
 }
 
-/// Records a denied enrollment: the site it targeted and the code, never the key. A
-/// known machine's (`identity`) is an audit event; a stranger's is counted into the
-/// security log.
-async fn audit_denial(
-    ctx: &Ctx,
-    signed: &Signed,
-    req: &EnrollRequest,
-    tenant: &Tenant,
-    err: &ApiError,
-    identity: bool,
-) {
-    let place = SiteRef::new(tenant, &req.site);
-    if !identity {
-        ctx.audit.security().record(crate::audit::security::Denial {
-            action: "machine.enroll".into(),
-            code: err.code.as_str().to_owned(),
-            source: signed.source.clone(),
-            actor: signed.key.to_hex(),
-            target: crate::audit::Target::new("site", place.to_string()),
-            site: Some((tenant.as_str().to_owned(), req.site.as_str().to_owned())),
-        });
-        return;
+/// A refused enrollment. The key check's and a known machine's refusals name the site
+/// they targeted, so the responder records them there (never the key).
+#[derive(Debug)]
+pub(super) enum EnrollError {
+    /// Any other refusal, recorded as every endpoint's are.
+    Api(ApiError),
+    /// A refusal at a site: by a stranger (a wrong, unknown or rotated-out key, a
+    /// throttled source) or by a known machine that was rejected or revoked.
+    AtSite {
+        error: ApiError,
+        site: SiteRef,
+        machine_uid: crate::domain::MachineUid,
+        known_machine: bool,
+    },
+}
+
+impl From<ApiError> for EnrollError {
+    fn from(e: ApiError) -> Self {
+        EnrollError::Api(e)
     }
-    let event = Event::EnrollDenied {
-        request: signed.request_key(),
-        code: err.code.as_str(),
-        machine_uid: req.machine_uid.as_str(),
-        site: &place,
-        source: signed.source.clone(),
-    };
-    let actor = Actor::machine(&MachineId::for_agent(&signed.key), None);
-    if let Err(e) = ctx.audit.record(actor, event).await {
-        tracing::warn!(error = %e, "could not record a denied enrollment");
+}
+
+impl From<crate::store::StoreError> for EnrollError {
+    fn from(e: crate::store::StoreError) -> Self {
+        EnrollError::Api(e.into())
+    }
+}
+
+fn at_site(error: ApiError, site: &SiteRef, req: &EnrollRequest, known: bool) -> EnrollError {
+    EnrollError::AtSite {
+        error,
+        site: site.clone(),
+        machine_uid: req.machine_uid.clone(),
+        known_machine: known,
     }
 }
 

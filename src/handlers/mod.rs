@@ -31,7 +31,7 @@ pub use respond::{error_reply, handle, Handled};
 pub use signed::{verify_signed, Signed};
 
 pub(crate) use common::{evict, list_page};
-use respond::{identity, stranger, unproven, Refusal};
+use respond::{identity, stranger, unproven, At, Refusal, Requester};
 use signed::header;
 
 use async_nats::HeaderMap;
@@ -44,7 +44,7 @@ use crate::crypto;
 use crate::domain::{Nonce, SignKey};
 use crate::store::records::{UserRecord, UserStatus};
 use crate::store::{Store, StoreError, Versioned};
-use crate::wire::admin::Validate;
+use crate::wire::request::{decode, AdminRequest};
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 
 pub use crate::config::HandlerConfig;
@@ -132,18 +132,6 @@ impl From<StoreError> for ApiError {
 }
 
 impl Ctx {
-    /// Decodes a body strictly, then records the nonce. Bad input writes nothing; a
-    /// nonce is spent only by a well-formed request.
-    async fn accept<T: DeserializeOwned + Validate>(
-        &self,
-        signed: &Signed,
-        body: &[u8],
-    ) -> Result<T, ApiError> {
-        let req = decode::<T>(body)?;
-        self.spend_nonce(signed).await?;
-        Ok(req)
-    }
-
     /// Records the request's nonce: `replayed` if this key used it within the window.
     /// Register and enroll call it themselves, once the request proved it could change
     /// something (a real invite, a valid site key), so strangers cannot fill the bucket.
@@ -201,13 +189,6 @@ fn once_a_minute(last: &std::sync::atomic::AtomicI64) -> bool {
     now - prev >= 60_000 && last.compare_exchange(prev, now, Relaxed, Relaxed).is_ok()
 }
 
-/// Decodes and validates a body strictly. Writes nothing.
-fn decode<T: DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
-    let req: T = wire::decode_body(body)?;
-    req.validate()?;
-    Ok(req)
-}
-
 fn to_json<T: Serialize>(v: &T) -> Result<Bytes, ApiError> {
     serde_json::to_vec(v).map(Bytes::from).map_err(|e| {
         tracing::error!(error = %e, "reply encoding failed");
@@ -215,7 +196,7 @@ fn to_json<T: Serialize>(v: &T) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Checks a request step by step; a refusal says how far it got.
+/// Checks a request step by step; a refusal says how far it got and who it came from.
 async fn dispatch(
     ctx: &Ctx,
     ep: Endpoint,
@@ -234,18 +215,34 @@ async fn dispatch(
     let mut signed = verify_signed(&ctx.cfg, subject, headers, body).map_err(unproven)?;
     signed.source = source;
     let refuse = stranger(&signed);
+    // Register and enroll spend the nonce themselves, once the request is shown to
+    // matter (see `Ctx::spend_nonce`); revoke once it knows who is asking.
     match ep {
-        // Register and enroll spend the nonce themselves, once the request is shown to
-        // matter (see `Ctx::spend_nonce`).
         Endpoint::Register => {
             let req = decode(body).map_err(&refuse)?;
             let reply = register::handle(ctx, &signed, req).await.map_err(&refuse)?;
-            return to_json(&reply).map_err(&refuse);
+            to_json(&reply).map_err(&refuse)
         }
         Endpoint::Enroll => {
             let req = decode(body).map_err(&refuse)?;
-            let reply = enroll::handle(ctx, &signed, req).await.map_err(&refuse)?;
-            return to_json(&reply).map_err(&refuse);
+            match enroll::handle(ctx, &signed, req).await {
+                Ok(reply) => to_json(&reply).map_err(&refuse),
+                Err(enroll::EnrollError::Api(e)) => Err(refuse(e)),
+                Err(enroll::EnrollError::AtSite {
+                    error,
+                    site,
+                    machine_uid,
+                    known_machine,
+                }) => Err(Refusal {
+                    error,
+                    by: if known_machine {
+                        Requester::Machine(signed.clone())
+                    } else {
+                        Requester::Stranger(signed.clone())
+                    },
+                    at: Some(At { site, machine_uid }),
+                }),
+            }
         }
         Endpoint::Revoke => {
             let req = decode(body).map_err(&refuse)?;
@@ -259,93 +256,49 @@ async fn dispatch(
             let result = revoke::handle(ctx, &signed, by_user.as_ref(), req)
                 .await
                 .and_then(|reply| to_json(&reply));
-            return match &by_user {
+            match &by_user {
                 Some(a) => result.map_err(identity(&signed, a)),
                 None => result.map_err(&refuse),
-            };
+            }
         }
-        _ => {}
+        Endpoint::Admin(command) => {
+            // An admin command is authorized before its body is judged: a stranger's
+            // refusal says `unauthorized`, whatever it sent.
+            let admin = ctx.active_signer(&signed).await.map_err(&refuse)?;
+            let by = identity(&signed, &admin);
+            admin.require(command.permission()).map_err(&by)?;
+            let req = AdminRequest::decode(command, body).map_err(&by)?;
+            ctx.spend_nonce(&signed).await.map_err(&by)?;
+            admin_command(ctx, &signed, &admin, req).await.map_err(&by)
+        }
     }
-    let admin = ctx.active_signer(&signed).await.map_err(&refuse)?;
-    admin_command(ctx, ep, &signed, &admin, body)
-        .await
-        .map_err(identity(&signed, &admin))
 }
 
-/// Runs an admin command for an active user: its permission, its body, its handler.
+/// Runs a decoded admin command for an active user holding its permission.
 async fn admin_command(
     ctx: &Ctx,
-    ep: Endpoint,
     signed: &Signed,
     admin: &Admin,
-    body: &[u8],
+    req: AdminRequest,
 ) -> Result<Bytes, ApiError> {
-    let perm = ep
-        .permission()
-        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))?;
-    admin.require(perm)?;
-    match ep {
-        Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => {
-            Err(ApiError::new(ErrorCode::Internal, "internal error"))
-        }
-        Endpoint::SiteCreate => {
-            let req = ctx.accept(signed, body).await?;
-            to_json(&site_create::handle(ctx, admin, req).await?)
-        }
-        Endpoint::SiteList => {
-            to_json(&site_list::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
-        Endpoint::SiteGet => {
-            to_json(&site_get::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
-        Endpoint::SiteRotateKey => {
-            let req = ctx.accept(signed, body).await?;
-            to_json(&site_rotate_key::handle(ctx, admin, req).await?)
-        }
-        Endpoint::MachineList => {
-            to_json(&machine_list::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
-        Endpoint::MachineGet => {
-            to_json(&machine_get::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
-        Endpoint::MachineApprove => {
-            let req = ctx.accept(signed, body).await?;
-            to_json(&machine_approve::handle(ctx, admin, req).await?)
-        }
-        Endpoint::MachineReject => {
-            let req = ctx.accept(signed, body).await?;
-            to_json(&machine_reject::handle(ctx, admin, req).await?)
-        }
-        Endpoint::InviteCreate => {
-            let req = ctx.accept(signed, body).await?;
-            to_json(&invite_create::handle(ctx, signed, admin, req).await?)
-        }
-        Endpoint::InviteList => {
-            to_json(&invite_list::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
-        Endpoint::InviteGet => {
-            to_json(&invite_get::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
-        Endpoint::InviteCancel => {
-            let req = ctx.accept(signed, body).await?;
-            to_json(&invite_cancel::handle(ctx, admin, req).await?)
-        }
-        Endpoint::UserList => {
-            to_json(&user_list::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
-        Endpoint::UserGet => {
-            to_json(&user_get::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
-        Endpoint::UserSetRole => {
-            let req = ctx.accept(signed, body).await?;
-            to_json(&user_set_role::handle(ctx, signed, admin, req).await?)
-        }
-        Endpoint::UserDelete => {
-            let req = ctx.accept(signed, body).await?;
-            to_json(&user_delete::handle(ctx, signed, admin, req).await?)
-        }
-        Endpoint::AuditQuery => {
-            to_json(&audit_query::handle(ctx, ctx.accept(signed, body).await?).await?)
-        }
+    use AdminRequest as R;
+    match req {
+        R::SiteCreate(r) => to_json(&site_create::handle(ctx, admin, r).await?),
+        R::SiteList(r) => to_json(&site_list::handle(ctx, r).await?),
+        R::SiteGet(r) => to_json(&site_get::handle(ctx, r).await?),
+        R::SiteRotateKey(r) => to_json(&site_rotate_key::handle(ctx, admin, r).await?),
+        R::MachineList(r) => to_json(&machine_list::handle(ctx, r).await?),
+        R::MachineGet(r) => to_json(&machine_get::handle(ctx, r).await?),
+        R::MachineApprove(r) => to_json(&machine_approve::handle(ctx, admin, r).await?),
+        R::MachineReject(r) => to_json(&machine_reject::handle(ctx, admin, r).await?),
+        R::InviteCreate(r) => to_json(&invite_create::handle(ctx, signed, admin, r).await?),
+        R::InviteList(r) => to_json(&invite_list::handle(ctx, r).await?),
+        R::InviteGet(r) => to_json(&invite_get::handle(ctx, r).await?),
+        R::InviteCancel(r) => to_json(&invite_cancel::handle(ctx, admin, r).await?),
+        R::UserList(r) => to_json(&user_list::handle(ctx, r).await?),
+        R::UserGet(r) => to_json(&user_get::handle(ctx, r).await?),
+        R::UserSetRole(r) => to_json(&user_set_role::handle(ctx, signed, admin, r).await?),
+        R::UserDelete(r) => to_json(&user_delete::handle(ctx, signed, admin, r).await?),
+        R::AuditQuery(r) => to_json(&audit_query::handle(ctx, r).await?),
     }
 }

@@ -21,13 +21,23 @@ pub(super) enum Requester {
     Stranger(Signed),
     /// An active user (boxed: the record is large and refusals travel in `Result`s).
     Identity(Signed, Box<Admin>),
+    /// A known machine's agent key (a rejected or revoked machine enrolling again).
+    Machine(Signed),
 }
 
-/// A refusal, with who it came from for the record.
+/// Where a refused enrollment was aimed: it is recorded at that site.
+#[derive(Debug)]
+pub(super) struct At {
+    pub(super) site: crate::domain::SiteRef,
+    pub(super) machine_uid: crate::domain::MachineUid,
+}
+
+/// A refusal, with who it came from and where it was aimed, for the record.
 #[derive(Debug)]
 pub(super) struct Refusal {
     pub(super) error: ApiError,
     pub(super) by: Requester,
+    pub(super) at: Option<At>,
 }
 
 /// Refusals of a request nobody proved a key for.
@@ -35,6 +45,7 @@ pub(super) fn unproven(error: ApiError) -> Refusal {
     Refusal {
         error,
         by: Requester::Unproven,
+        at: None,
     }
 }
 
@@ -43,6 +54,7 @@ pub(super) fn stranger(signed: &Signed) -> impl Fn(ApiError) -> Refusal + '_ {
     move |error| Refusal {
         error,
         by: Requester::Stranger(signed.clone()),
+        at: None,
     }
 }
 
@@ -54,6 +66,7 @@ pub(super) fn identity<'a>(
     move |error| Refusal {
         error,
         by: Requester::Identity(signed.clone(), Box::new(admin.clone())),
+        at: None,
     }
 }
 
@@ -74,10 +87,12 @@ pub async fn handle(
             headers: HeaderMap::new(),
             refused: None,
         },
-        Err(Refusal { error, by }) => {
-            if should_audit(ep, error.code) {
-                record_denial(ctx, ep, &error, &by, headers, source).await;
+        Err(refusal) => {
+            let error = &refusal.error;
+            if should_audit(ep, error.code, refusal.at.is_some()) {
+                record_denial(ctx, ep, &refusal, headers, source).await;
             }
+            let error = refusal.error;
             let (body, reply_headers) = error_reply(&error);
             Handled {
                 body,
@@ -109,13 +124,16 @@ pub fn error_reply(err: &ApiError) -> (Bytes, HeaderMap) {
 /// Refused admin commands are always recorded; on register, everything but malformed
 /// input. Our own failures (`unavailable`, `internal`) and load shedding (`rate_limited`:
 /// a full replay window, say) are logged, not recorded: recording them would add writes
-/// exactly when there is no room for them.
-pub(super) fn should_audit(ep: Endpoint, code: ErrorCode) -> bool {
+/// exactly when there is no room for them. An enrollment refused at a site (a wrong key,
+/// a throttled source, a rejected machine) is always recorded there: a stranger's only
+/// as a tally in memory.
+pub(super) fn should_audit(ep: Endpoint, code: ErrorCode, at_site: bool) -> bool {
+    if at_site {
+        return true;
+    }
     match code {
         ErrorCode::Unavailable | ErrorCode::Internal | ErrorCode::RateLimited => false,
         ErrorCode::BadRequest => !ep.is_public(),
-        // The enroll handler records its denials itself, naming the site.
-        ErrorCode::EnrollmentDenied => ep != Endpoint::Enroll,
         _ => true,
     }
 }
@@ -130,20 +148,43 @@ pub(super) fn denied_action(ep: Endpoint) -> String {
     }
 }
 
-/// Records a refusal. An identity's (the signer resolved to an active user) is one
-/// audit event; a stranger's (bad signature, unknown key, …) is counted into the
-/// security log, so a flood of them cannot fill the store (PROTOCOL §5).
+/// Records a refusal. An identity's (an active user, a known machine) is one audit
+/// event; a stranger's (bad signature, unknown key, wrong site key, …) is counted into
+/// the security log, so a flood of them cannot fill the store (PROTOCOL §5).
 pub(super) async fn record_denial(
     ctx: &Ctx,
     ep: Endpoint,
-    err: &ApiError,
-    by: &Requester,
+    refusal: &Refusal,
     headers: Option<&HeaderMap>,
     source: Option<String>,
 ) {
-    let target = Target::new("endpoint", ep.command());
-    let (signed, admin) = match by {
-        Requester::Identity(signed, admin) => (signed, admin),
+    let Refusal { error, by, at } = refusal;
+    let code = error.code.as_str();
+    let action = denied_action(ep);
+    let (actor, event) = match by {
+        Requester::Identity(signed, admin) => {
+            // An exact re-send of a refused request is one attempt, not two.
+            let event = Event::Denied {
+                action: &action,
+                command: ep.command(),
+                request: signed.request_key(),
+                code,
+                source,
+            };
+            (admin.actor(), event)
+        }
+        Requester::Machine(signed) => {
+            let Some(at) = at else { return };
+            let event = Event::EnrollDenied {
+                request: signed.request_key(),
+                code,
+                machine_uid: at.machine_uid.as_str(),
+                site: &at.site,
+                source,
+            };
+            let id = crate::domain::MachineId::for_agent(&signed.key);
+            (Actor::machine(&id, None), event)
+        }
         stranger => {
             // The proven key, else the claimed one if it parses; never other header content.
             let actor = match stranger {
@@ -153,27 +194,28 @@ pub(super) async fn record_denial(
                     .map(|k| k.to_hex())
                     .unwrap_or_else(|| "unknown".into()),
             };
+            let (target, site) = match at {
+                Some(at) => (
+                    Target::new("site", at.site.to_string()),
+                    Some((
+                        at.site.tenant.as_str().to_owned(),
+                        at.site.site.as_str().to_owned(),
+                    )),
+                ),
+                None => (Target::new("endpoint", ep.command()), None),
+            };
             ctx.audit.security().record(crate::audit::security::Denial {
-                action: denied_action(ep),
-                code: err.code.as_str().to_owned(),
+                action,
+                code: code.to_owned(),
                 source,
                 actor,
                 target,
-                site: None,
+                site,
             });
             return;
         }
     };
-    // An exact re-send of a refused request is one attempt, not two.
-    let action = denied_action(ep);
-    let event = Event::Denied {
-        action: &action,
-        command: ep.command(),
-        request: signed.request_key(),
-        code: err.code.as_str(),
-        source,
-    };
-    if let Err(e) = ctx.audit.record(admin.actor(), event).await {
+    if let Err(e) = ctx.audit.record(actor, event).await {
         tracing::warn!(error = %e, "could not record a denied request");
     }
 }

@@ -8,7 +8,7 @@ use crate::domain::{Handle, MachineId};
 use crate::store::records::{MachineState, Revocation, UserStatus};
 use crate::store::Decision;
 use crate::time_util;
-use crate::wire::revoke::{RevokeReply, RevokeRequest};
+use crate::wire::revoke::{RevokeReply, RevokeRequest, RevokeTarget};
 use crate::wire::{ApiError, ErrorCode};
 
 use super::{Admin, Ctx, Signed};
@@ -29,20 +29,19 @@ pub(super) async fn handle(
             "the signing key is not an active user",
         )
     };
-    match (req.user, req.machine) {
-        (Some(h), None) => {
+    match req.target()? {
+        RevokeTarget::User(h) => {
             let signer = by_user.ok_or_else(unauthorized)?;
             ctx.spend_nonce(signed).await?;
             revoke_user(ctx, signer, h, reason).await
         }
-        (None, Some(m)) => {
+        RevokeTarget::Machine(m) => {
             if by_user.is_none() && MachineId::for_agent(&signed.key) != m {
                 return Err(unauthorized());
             }
             ctx.spend_nonce(signed).await?;
             revoke_machine(ctx, signed, by_user, m, reason).await
         }
-        _ => Err(ApiError::bad_request("give exactly one of user or machine")),
     }
 }
 

@@ -3,10 +3,18 @@
 
 use crate::authz::Permission;
 
-/// Every endpoint the worker serves.
+/// Every endpoint the worker serves: the three any key may call, and the admin commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     Register,
+    Enroll,
+    Revoke,
+    Admin(Command),
+}
+
+/// The admin commands (`P.v1.admin.<command>`), each needing one permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Command {
     InviteCreate,
     InviteList,
     InviteGet,
@@ -16,7 +24,6 @@ pub enum Endpoint {
     UserSetRole,
     UserDelete,
     AuditQuery,
-    Enroll,
     SiteCreate,
     SiteList,
     SiteGet,
@@ -25,101 +32,115 @@ pub enum Endpoint {
     MachineGet,
     MachineApprove,
     MachineReject,
-    Revoke,
+}
+
+impl Command {
+    /// Every admin command, in the order they are registered with the micro service.
+    pub const ALL: [Command; 17] = [
+        Command::InviteCreate,
+        Command::InviteList,
+        Command::InviteGet,
+        Command::InviteCancel,
+        Command::UserList,
+        Command::UserGet,
+        Command::UserSetRole,
+        Command::UserDelete,
+        Command::AuditQuery,
+        Command::SiteCreate,
+        Command::SiteList,
+        Command::SiteGet,
+        Command::SiteRotateKey,
+        Command::MachineList,
+        Command::MachineGet,
+        Command::MachineApprove,
+        Command::MachineReject,
+    ];
+
+    /// The command's name (`invite.create`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::InviteCreate => "invite.create",
+            Command::InviteList => "invite.list",
+            Command::InviteGet => "invite.get",
+            Command::InviteCancel => "invite.cancel",
+            Command::UserList => "user.list",
+            Command::UserGet => "user.get",
+            Command::UserSetRole => "user.set_role",
+            Command::UserDelete => "user.delete",
+            Command::AuditQuery => "audit.query",
+            Command::SiteCreate => "site.create",
+            Command::SiteList => "site.list",
+            Command::SiteGet => "site.get",
+            Command::SiteRotateKey => "site.rotate_key",
+            Command::MachineList => "machine.list",
+            Command::MachineGet => "machine.get",
+            Command::MachineApprove => "machine.approve",
+            Command::MachineReject => "machine.reject",
+        }
+    }
+
+    /// The permission the command needs.
+    pub fn permission(self) -> Permission {
+        match self {
+            Command::InviteCreate => Permission::InviteCreate,
+            Command::InviteList | Command::InviteGet => Permission::InviteRead,
+            Command::InviteCancel => Permission::InviteCancel,
+            Command::UserList | Command::UserGet => Permission::UserRead,
+            Command::UserSetRole => Permission::UserSetRole,
+            Command::UserDelete => Permission::UserDelete,
+            Command::AuditQuery => Permission::AuditRead,
+            Command::SiteCreate | Command::SiteRotateKey => Permission::SiteManage,
+            Command::SiteList | Command::SiteGet => Permission::SiteRead,
+            Command::MachineList | Command::MachineGet => Permission::MachineRead,
+            Command::MachineApprove | Command::MachineReject => Permission::MachineApprove,
+        }
+    }
 }
 
 impl Endpoint {
     /// Every endpoint, in the order they are registered with the micro service.
-    pub const ALL: [Endpoint; 20] = [
-        Endpoint::Register,
-        Endpoint::Enroll,
-        Endpoint::Revoke,
-        Endpoint::InviteCreate,
-        Endpoint::InviteList,
-        Endpoint::InviteGet,
-        Endpoint::InviteCancel,
-        Endpoint::UserList,
-        Endpoint::UserGet,
-        Endpoint::UserSetRole,
-        Endpoint::UserDelete,
-        Endpoint::AuditQuery,
-        Endpoint::SiteCreate,
-        Endpoint::SiteList,
-        Endpoint::SiteGet,
-        Endpoint::SiteRotateKey,
-        Endpoint::MachineList,
-        Endpoint::MachineGet,
-        Endpoint::MachineApprove,
-        Endpoint::MachineReject,
-    ];
+    pub fn all() -> impl Iterator<Item = Endpoint> {
+        [Endpoint::Register, Endpoint::Enroll, Endpoint::Revoke]
+            .into_iter()
+            .chain(Command::ALL.into_iter().map(Endpoint::Admin))
+    }
 
-    /// The admin command name (`invite.create`), or `register`.
+    /// The admin command name (`invite.create`), or `register`, `enroll`, `revoke`.
     pub fn command(self) -> &'static str {
         match self {
             Endpoint::Register => "register",
-            Endpoint::InviteCreate => "invite.create",
-            Endpoint::InviteList => "invite.list",
-            Endpoint::InviteGet => "invite.get",
-            Endpoint::InviteCancel => "invite.cancel",
-            Endpoint::UserList => "user.list",
-            Endpoint::UserGet => "user.get",
-            Endpoint::UserSetRole => "user.set_role",
-            Endpoint::UserDelete => "user.delete",
-            Endpoint::AuditQuery => "audit.query",
             Endpoint::Enroll => "enroll",
-            Endpoint::SiteCreate => "site.create",
-            Endpoint::SiteList => "site.list",
-            Endpoint::SiteGet => "site.get",
-            Endpoint::SiteRotateKey => "site.rotate_key",
-            Endpoint::MachineList => "machine.list",
-            Endpoint::MachineGet => "machine.get",
-            Endpoint::MachineApprove => "machine.approve",
-            Endpoint::MachineReject => "machine.reject",
             Endpoint::Revoke => "revoke",
+            Endpoint::Admin(c) => c.name(),
         }
     }
 
     /// True for the endpoints any key may call (no admin role needed).
     pub fn is_public(self) -> bool {
-        matches!(
-            self,
-            Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke
-        )
+        !matches!(self, Endpoint::Admin(_))
     }
 
     /// The subject under the prefix: `P.v1.register`, `P.v1.admin.<command>`.
     pub fn subject(self, prefix: &str) -> String {
         match self {
-            Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => {
-                format!("{prefix}.v1.{}", self.command())
-            }
-            other => format!("{prefix}.v1.admin.{}", other.command()),
+            Endpoint::Admin(c) => format!("{prefix}.v1.admin.{}", c.name()),
+            public => format!("{prefix}.v1.{}", public.command()),
         }
     }
 
     /// The micro-service endpoint name (`register`, `admin-invite-create`).
     pub fn name(self) -> String {
         match self {
-            Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => self.command().into(),
-            other => format!("admin-{}", other.command().replace(['.', '_'], "-")),
+            Endpoint::Admin(c) => format!("admin-{}", c.name().replace(['.', '_'], "-")),
+            public => public.command().into(),
         }
     }
 
-    /// The permission an admin command needs.
+    /// The permission an admin command needs (`None` for the public endpoints).
     pub fn permission(self) -> Option<Permission> {
-        Some(match self {
-            Endpoint::Register | Endpoint::Enroll | Endpoint::Revoke => return None,
-            Endpoint::InviteCreate => Permission::InviteCreate,
-            Endpoint::InviteList | Endpoint::InviteGet => Permission::InviteRead,
-            Endpoint::InviteCancel => Permission::InviteCancel,
-            Endpoint::UserList | Endpoint::UserGet => Permission::UserRead,
-            Endpoint::UserSetRole => Permission::UserSetRole,
-            Endpoint::UserDelete => Permission::UserDelete,
-            Endpoint::AuditQuery => Permission::AuditRead,
-            Endpoint::SiteCreate | Endpoint::SiteRotateKey => Permission::SiteManage,
-            Endpoint::SiteList | Endpoint::SiteGet => Permission::SiteRead,
-            Endpoint::MachineList | Endpoint::MachineGet => Permission::MachineRead,
-            Endpoint::MachineApprove | Endpoint::MachineReject => Permission::MachineApprove,
-        })
+        match self {
+            Endpoint::Admin(c) => Some(c.permission()),
+            _ => None,
+        }
     }
 }

@@ -5,9 +5,10 @@ pub mod admin;
 pub mod endpoint;
 pub mod enroll;
 pub mod register;
+pub mod request;
 pub mod revoke;
 
-pub use endpoint::Endpoint;
+pub use endpoint::{Command, Endpoint};
 
 use serde::{Deserialize, Serialize};
 

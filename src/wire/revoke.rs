@@ -16,14 +16,29 @@ pub struct RevokeRequest {
     pub reason: Option<Label>,
 }
 
-impl crate::wire::admin::Validate for RevokeRequest {
-    fn validate(&self) -> Result<(), crate::wire::ApiError> {
+/// Who a revoke names: exactly one user or one machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RevokeTarget {
+    User(Handle),
+    Machine(MachineId),
+}
+
+impl RevokeRequest {
+    /// The one identity this request names.
+    pub fn target(&self) -> Result<RevokeTarget, crate::wire::ApiError> {
         match (&self.user, &self.machine) {
-            (Some(_), None) | (None, Some(_)) => Ok(()),
+            (Some(h), None) => Ok(RevokeTarget::User(h.clone())),
+            (None, Some(m)) => Ok(RevokeTarget::Machine(m.clone())),
             _ => Err(crate::wire::ApiError::bad_request(
                 "give exactly one of user or machine",
             )),
         }
+    }
+}
+
+impl crate::wire::admin::Validate for RevokeRequest {
+    fn validate(&self) -> Result<(), crate::wire::ApiError> {
+        self.target().map(drop)
     }
 }
 

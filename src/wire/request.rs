@@ -1,0 +1,63 @@
+//! Request bodies decoded once, at the edge, into one typed value per admin command:
+//! the dispatcher matches on [`AdminRequest`] and hands each handler its own type.
+
+use super::admin::{
+    AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest, InviteListRequest,
+    MachineIdRequest, MachineListRequest, RotateKeyRequest, SetRoleRequest, SiteCreateRequest,
+    SiteListRequest, SiteRef, UserListRequest, Validate,
+};
+use super::{decode_body, ApiError, Command};
+
+/// A decoded and validated admin command.
+#[derive(Debug)]
+pub enum AdminRequest {
+    InviteCreate(InviteCreateRequest),
+    InviteList(InviteListRequest),
+    InviteGet(InviteIdRequest),
+    InviteCancel(InviteIdRequest),
+    UserList(UserListRequest),
+    UserGet(HandleRequest),
+    UserSetRole(SetRoleRequest),
+    UserDelete(HandleRequest),
+    AuditQuery(AuditQueryRequest),
+    SiteCreate(SiteCreateRequest),
+    SiteList(SiteListRequest),
+    SiteGet(SiteRef),
+    SiteRotateKey(RotateKeyRequest),
+    MachineList(MachineListRequest),
+    MachineGet(MachineIdRequest),
+    MachineApprove(MachineIdRequest),
+    MachineReject(MachineIdRequest),
+}
+
+/// Decodes a body strictly (`deny_unknown_fields`, an object only) and validates it.
+pub fn decode<T: serde::de::DeserializeOwned + Validate>(body: &[u8]) -> Result<T, ApiError> {
+    let req: T = decode_body(body)?;
+    req.validate()?;
+    Ok(req)
+}
+
+impl AdminRequest {
+    /// The body of `command`, decoded and validated. Writes nothing.
+    pub fn decode(command: Command, body: &[u8]) -> Result<Self, ApiError> {
+        Ok(match command {
+            Command::InviteCreate => AdminRequest::InviteCreate(decode(body)?),
+            Command::InviteList => AdminRequest::InviteList(decode(body)?),
+            Command::InviteGet => AdminRequest::InviteGet(decode(body)?),
+            Command::InviteCancel => AdminRequest::InviteCancel(decode(body)?),
+            Command::UserList => AdminRequest::UserList(decode(body)?),
+            Command::UserGet => AdminRequest::UserGet(decode(body)?),
+            Command::UserSetRole => AdminRequest::UserSetRole(decode(body)?),
+            Command::UserDelete => AdminRequest::UserDelete(decode(body)?),
+            Command::AuditQuery => AdminRequest::AuditQuery(decode(body)?),
+            Command::SiteCreate => AdminRequest::SiteCreate(decode(body)?),
+            Command::SiteList => AdminRequest::SiteList(decode(body)?),
+            Command::SiteGet => AdminRequest::SiteGet(decode(body)?),
+            Command::SiteRotateKey => AdminRequest::SiteRotateKey(decode(body)?),
+            Command::MachineList => AdminRequest::MachineList(decode(body)?),
+            Command::MachineGet => AdminRequest::MachineGet(decode(body)?),
+            Command::MachineApprove => AdminRequest::MachineApprove(decode(body)?),
+            Command::MachineReject => AdminRequest::MachineReject(decode(body)?),
+        })
+    }
+}
