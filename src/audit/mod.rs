@@ -186,6 +186,32 @@ pub fn valid_action_filter(s: &str) -> bool {
         })
 }
 
+/// Why the audit stream or the security stream could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The existing stream's settings could not be read.
+    #[error("cannot read stream {name}")]
+    Info {
+        name: String,
+        #[source]
+        source: stream::InfoError,
+    },
+    /// The stream's limits could not be updated.
+    #[error("cannot update stream {name}")]
+    Update {
+        name: String,
+        #[source]
+        source: jetstream::context::UpdateStreamError,
+    },
+    /// The stream was missing and could not be created (nor did another worker create it).
+    #[error("cannot create stream {name}")]
+    Create {
+        name: String,
+        #[source]
+        source: jetstream::context::CreateStreamError,
+    },
+}
+
 /// Publishes events into, and reads them back from, the audit stream.
 #[derive(Debug, Clone)]
 pub struct Auditor {
@@ -210,7 +236,7 @@ impl Auditor {
         prefix: &str,
         replicas: usize,
         security: crate::audit::security::SecurityConfig,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, AuditError> {
         let name = stream_name(prefix);
         let cfg = stream::Config {
             name: name.clone(),
@@ -292,24 +318,28 @@ impl Auditor {
 pub(crate) async fn ensure_stream(
     js: &jetstream::Context,
     want: stream::Config,
-) -> anyhow::Result<()> {
+) -> Result<(), AuditError> {
     let name = want.name.clone();
     match js.get_stream(&name).await {
         Ok(mut s) => {
-            let have = &s.info().await?.config;
+            let info = s.info().await.map_err(|source| AuditError::Info {
+                name: name.clone(),
+                source,
+            })?;
+            let have = &info.config;
             let limited = want.max_bytes > 0 || !want.max_age.is_zero();
             if limited && (have.max_bytes != want.max_bytes || have.max_age != want.max_age) {
-                js.update_stream(&want).await.map_err(|e| {
-                    anyhow::anyhow!("cannot update stream {name}: {}", error_chain(&e))
-                })?;
+                js.update_stream(&want)
+                    .await
+                    .map_err(|source| AuditError::Update { name, source })?;
             }
         }
         Err(_) => {
-            if let Err(e) = js.create_stream(want).await {
+            if let Err(source) = js.create_stream(want).await {
                 // Another worker may have won the race; only fail if it is still missing.
-                js.get_stream(&name).await.map_err(|_| {
-                    anyhow::anyhow!("cannot create stream {name}: {}", error_chain(&e))
-                })?;
+                if js.get_stream(&name).await.is_err() {
+                    return Err(AuditError::Create { name, source });
+                }
             }
         }
     }

@@ -129,7 +129,7 @@ impl SecurityLog {
         prefix: &str,
         replicas: usize,
         cfg: SecurityConfig,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, crate::audit::AuditError> {
         let name = stream_name(prefix);
         let want = stream::Config {
             name: name.clone(),
