@@ -47,6 +47,23 @@ pub fn inbox_for_nkey(nkey: &str) -> String {
     format!("_INBOX.{nkey}")
 }
 
+/// Why the evictor could not ask the servers for their connections (CONNZ).
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// Subscribing to the inbox the servers answer on failed.
+    #[error(transparent)]
+    Subscribe(#[from] async_nats::SubscribeError),
+    /// The CONNZ filter could not be encoded.
+    #[error(transparent)]
+    Encode(#[from] serde_json::Error),
+    /// Publishing the CONNZ request failed.
+    #[error(transparent)]
+    Publish(#[from] async_nats::PublishError),
+    /// Flushing the CONNZ request to the server failed.
+    #[error(transparent)]
+    Flush(#[from] async_nats::client::FlushError),
+}
+
 /// Closes live connections through the system account.
 #[derive(Debug, Clone)]
 pub struct Evictor {
@@ -89,7 +106,7 @@ impl Evictor {
     }
 
     /// Kicks every connection whose NATS user is one of `names`; returns how many.
-    pub async fn evict_all(&self, names: &[String]) -> anyhow::Result<usize> {
+    pub async fn evict_all(&self, names: &[String]) -> Result<usize, BusError> {
         let mut kicked = 0;
         for name in names {
             kicked += self.evict(name).await?;
@@ -99,7 +116,7 @@ impl Evictor {
 
     /// Kicks every connection whose NATS user is `name`, on every server. Returns how
     /// many were kicked.
-    pub async fn evict(&self, name: &str) -> anyhow::Result<usize> {
+    pub async fn evict(&self, name: &str) -> Result<usize, BusError> {
         let targets = self.connections(name).await?;
         Ok(self
             .kick(targets.into_iter().map(|(s, c)| (s, c.cid)))
@@ -110,7 +127,7 @@ impl Evictor {
     /// nats-server 2.15 does not apply a callout-issued user JWT's `subs` limit
     /// (nats-server#5002: limits are read from the client's own JWT), so the lane's limit
     /// is enforced here, from CONNZ. Returns how many were closed.
-    pub async fn sweep_onboarding(&self, max_subs: u64) -> anyhow::Result<usize> {
+    pub async fn sweep_onboarding(&self, max_subs: u64) -> Result<usize, BusError> {
         let over = self
             .connections(ONBOARDING_CONN_NAME)
             .await?
@@ -121,7 +138,7 @@ impl Evictor {
     }
 
     /// Every live connection whose NATS user is `name`, with its server, on every server.
-    async fn connections(&self, name: &str) -> anyhow::Result<Vec<(String, ConnzConn)>> {
+    async fn connections(&self, name: &str) -> Result<Vec<(String, ConnzConn)>, BusError> {
         let inbox = self.sys.new_inbox();
         let mut sub = self.sys.subscribe(inbox.clone()).await?;
         let filter = serde_json::json!({ "user": name, "auth": true, "limit": 100_000 });
