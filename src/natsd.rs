@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use zeroize::Zeroizing;
 
 use crate::config::NatsArgs;
+use crate::identity::FileError;
 
 /// `nats-config/open.conf`: no auth (tests, benchmarks, operators with their own auth).
 pub const OPEN_CONF: &str = include_str!("../nats-config/open.conf");
@@ -39,9 +39,51 @@ pub fn server_binary() -> PathBuf {
     PathBuf::from("nats-server")
 }
 
+/// Why a private nats-server could not be set up, started, or seen ready.
+#[derive(Debug, thiserror::Error)]
+pub enum NatsdError {
+    /// No free loopback port could be found.
+    #[error("finding a free port on 127.0.0.1")]
+    FreePort(#[source] std::io::Error),
+    /// The callout's keys could not be generated.
+    #[error("generating the callout keys")]
+    Keys(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A generated callout seed did not read back as an nkey.
+    #[error("callout key seed")]
+    Seed(#[source] nkeys::error::Error),
+    /// The server's directory, config or log file could not be written.
+    #[error(transparent)]
+    File(#[from] FileError),
+    /// The server binary could not be started.
+    #[error(
+        "starting {} (run scripts/install-nats-server, or set NATS_SERVER_BIN)",
+        bin.display()
+    )]
+    Spawn {
+        bin: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Whether the server still runs could not be asked.
+    #[error("waiting for nats-server")]
+    Wait(#[source] std::io::Error),
+    /// The server exited before it served; `log` is the tail of its log.
+    #[error("nats-server exited with {status}: {log}")]
+    Exited {
+        status: std::process::ExitStatus,
+        log: String,
+    },
+    /// The server did not serve JetStream in time.
+    #[error("nats-server did not become ready in 15 s")]
+    NotReady,
+}
+
 /// A free TCP port on 127.0.0.1.
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+pub fn free_port() -> Result<u16, NatsdError> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(NatsdError::FreePort)
 }
 
 /// Keys and passwords of a callout-enabled server, generated per run.
@@ -60,8 +102,9 @@ impl std::fmt::Debug for CalloutSetup {
 
 impl CalloutSetup {
     /// Fresh keys and passwords.
-    pub fn generate() -> anyhow::Result<Self> {
-        let (issuer_seed, xkey_seed) = crate::callout::generate_keys()?;
+    pub fn generate() -> Result<Self, NatsdError> {
+        let (issuer_seed, xkey_seed) =
+            crate::callout::generate_keys().map_err(|e| NatsdError::Keys(e.into()))?;
         Ok(Self {
             issuer_seed,
             xkey_seed,
@@ -70,10 +113,9 @@ impl CalloutSetup {
         })
     }
 
-    fn env(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
-        let issuer =
-            nkeys::KeyPair::from_seed(&self.issuer_seed).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let xkey = nkeys::XKey::from_seed(&self.xkey_seed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    fn env(&self) -> Result<Vec<(&'static str, String)>, NatsdError> {
+        let issuer = nkeys::KeyPair::from_seed(&self.issuer_seed).map_err(NatsdError::Seed)?;
+        let xkey = nkeys::XKey::from_seed(&self.xkey_seed).map_err(NatsdError::Seed)?;
         Ok(vec![
             ("ROSTER_ISSUER_PUB", issuer.public_key()),
             ("ROSTER_XKEY_PUB", xkey.public_key()),
@@ -87,13 +129,10 @@ impl CalloutSetup {
         &self,
         templates: crate::callout::Templates,
         user_ttl: Duration,
-    ) -> anyhow::Result<crate::callout::CalloutConfig> {
+    ) -> Result<crate::callout::CalloutConfig, NatsdError> {
         Ok(crate::callout::CalloutConfig {
-            issuer: nkeys::KeyPair::from_seed(&self.issuer_seed)
-                .map_err(|e| anyhow::anyhow!("{e}"))?,
-            xkey: Some(
-                nkeys::XKey::from_seed(&self.xkey_seed).map_err(|e| anyhow::anyhow!("{e}"))?,
-            ),
+            issuer: nkeys::KeyPair::from_seed(&self.issuer_seed).map_err(NatsdError::Seed)?,
+            xkey: Some(nkeys::XKey::from_seed(&self.xkey_seed).map_err(NatsdError::Seed)?),
             account: "ROSTER".into(),
             user_ttl,
             templates,
@@ -130,7 +169,7 @@ pub struct NatsServer {
 
 impl NatsServer {
     /// Writes the config and starts the server; returns once it serves JetStream.
-    pub async fn start(opts: ServerOptions) -> anyhow::Result<Self> {
+    pub async fn start(opts: ServerOptions) -> Result<Self, NatsdError> {
         let port = if opts.port == 0 {
             free_port()?
         } else {
@@ -144,8 +183,9 @@ impl NatsServer {
                 true,
             ),
         };
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let dir = dir.canonicalize()?;
+        let dir = std::fs::create_dir_all(&dir)
+            .and_then(|()| dir.canonicalize())
+            .map_err(FileError::at("creating", &dir))?;
         let conf = dir.join("nats-server.conf");
         std::fs::write(
             &conf,
@@ -154,7 +194,8 @@ impl NatsServer {
             } else {
                 OPEN_CONF
             },
-        )?;
+        )
+        .map_err(FileError::at("writing", &conf))?;
         let mut env = vec![
             ("ROSTER_NATS_PORT", port.to_string()),
             (
@@ -186,43 +227,41 @@ impl NatsServer {
         Ok(server)
     }
 
-    async fn spawn(&mut self) -> anyhow::Result<()> {
+    async fn spawn(&mut self) -> Result<(), NatsdError> {
         let bin = server_binary();
-        let log = std::fs::OpenOptions::new()
+        let log_path = self.dir.join("nats-server.log");
+        let (stdout, stderr) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.join("nats-server.log"))?;
+            .open(&log_path)
+            .and_then(|log| Ok((log.try_clone()?, log)))
+            .map_err(FileError::at("writing", &log_path))?;
         let child = Command::new(&bin)
             .arg("-c")
             .arg(&self.conf)
             .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
-            .with_context(|| {
-                format!(
-                    "starting {} (run scripts/install-nats-server, or set NATS_SERVER_BIN)",
-                    bin.display()
-                )
-            })?;
+            .map_err(|source| NatsdError::Spawn { bin, source })?;
         self.child = Some(child);
         self.wait_ready().await
     }
 
-    async fn wait_ready(&mut self) -> anyhow::Result<()> {
+    async fn wait_ready(&mut self) -> Result<(), NatsdError> {
         let deadline = Instant::now() + Duration::from_secs(15);
         let args = self.worker_args();
         loop {
             if let Some(child) = self.child.as_mut() {
-                if let Some(status) = child.try_wait()? {
+                if let Some(status) = child.try_wait().map_err(NatsdError::Wait)? {
                     let log = std::fs::read_to_string(self.dir.join("nats-server.log"))
                         .unwrap_or_default();
                     let tail: Vec<&str> = log.lines().rev().take(5).collect();
-                    anyhow::bail!(
-                        "nats-server exited with {status}: {}",
-                        tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
-                    );
+                    return Err(NatsdError::Exited {
+                        status,
+                        log: tail.into_iter().rev().collect::<Vec<_>>().join(" | "),
+                    });
                 }
             }
             if let Ok(client) = args.connect("roster-ready-check").await {
@@ -231,10 +270,9 @@ impl NatsServer {
                     return Ok(());
                 }
             }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "nats-server did not become ready in 15 s"
-            );
+            if Instant::now() >= deadline {
+                return Err(NatsdError::NotReady);
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -293,7 +331,7 @@ impl NatsServer {
     }
 
     /// Starts the server again on the same port and store.
-    pub async fn restart(&mut self) -> anyhow::Result<()> {
+    pub async fn restart(&mut self) -> Result<(), NatsdError> {
         self.kill();
         self.spawn().await
     }
