@@ -7,8 +7,27 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{NatsArgs, WorkerArgs, WorkerConfig};
-use crate::natsd::NatsServer;
-use crate::worker::{self, WorkerHandle};
+use crate::natsd::{NatsServer, NatsdError};
+use crate::worker::{self, WorkerError, WorkerHandle};
+
+/// Why a worker could not be built, or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The settings were refused, or connecting with them failed (the config's error).
+    #[error(transparent)]
+    Config(Box<dyn std::error::Error + Send + Sync>),
+    /// The private nats-server's callout keys did not make a callout config.
+    #[error(transparent)]
+    Natsd(#[from] NatsdError),
+    /// The worker did not start, or did not stop cleanly.
+    #[error(transparent)]
+    Worker(#[from] WorkerError),
+}
+
+/// The config layer's error as an [`AppError`], its sources kept.
+fn config_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError {
+    AppError::Config(e.into())
+}
 
 /// Everything a worker is built from.
 #[derive(Debug, Clone)]
@@ -23,19 +42,19 @@ pub struct Settings {
 
 impl Settings {
     /// From the command line (`roster serve`).
-    pub fn from_args(nats: &NatsArgs, w: &WorkerArgs) -> anyhow::Result<Self> {
+    pub fn from_args(nats: &NatsArgs, w: &WorkerArgs) -> Result<Self, AppError> {
         Ok(Self {
             nats: nats.clone(),
             system: w.system_args(nats),
-            worker: WorkerConfig::from_args(nats, w)?,
+            worker: WorkerConfig::from_args(nats, w).map_err(config_error)?,
         })
     }
 
     /// For a private nats-server started by [`crate::natsd`] (`roster dev`, the tests):
     /// its worker and system users, and the callout keys it was configured with.
-    pub fn for_server(server: &NatsServer, w: &WorkerArgs) -> anyhow::Result<Self> {
+    pub fn for_server(server: &NatsServer, w: &WorkerArgs) -> Result<Self, AppError> {
         let nats = server.worker_args();
-        let mut worker = WorkerConfig::from_args(&nats, w)?;
+        let mut worker = WorkerConfig::from_args(&nats, w).map_err(config_error)?;
         if let Some(setup) = server.callout() {
             worker.callout = Some(Arc::new(setup.callout_config(
                 crate::templates::Templates::default(),
@@ -59,10 +78,14 @@ pub struct App {
 impl App {
     /// Connects (the connections named after `name`), opens the state and starts serving;
     /// returns once the worker serves.
-    pub async fn build(settings: &Settings, name: &str) -> anyhow::Result<Self> {
-        let client = settings.nats.connect(name).await?;
+    pub async fn build(settings: &Settings, name: &str) -> Result<Self, AppError> {
+        let client = settings.nats.connect(name).await.map_err(config_error)?;
         let system = match &settings.system {
-            Some(a) => Some(a.connect(&format!("{name}-system")).await?),
+            Some(a) => Some(
+                a.connect(&format!("{name}-system"))
+                    .await
+                    .map_err(config_error)?,
+            ),
             None => None,
         };
         if settings.worker.callout.is_some() && system.is_none() {
@@ -78,8 +101,8 @@ impl App {
     }
 
     /// Serves until `shutdown` completes, then stops in order (see [`WorkerHandle::shutdown`]).
-    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
         shutdown.await;
-        self.worker.shutdown().await
+        Ok(self.worker.shutdown().await?)
     }
 }

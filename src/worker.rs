@@ -11,18 +11,48 @@ use futures::StreamExt;
 use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
 
-use crate::audit::Auditor;
+use crate::audit::{AuditError, Auditor};
 use crate::config::WorkerConfig;
 use crate::handlers::{self, Ctx, Endpoint};
-use crate::store::Store;
+use crate::store::{error_chain, OpenError, Store};
 
 pub use crate::wire::SERVICE_NAME;
+
+/// Why a worker could not open its state, start serving, or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The buckets could not be opened.
+    #[error(transparent)]
+    Store(#[from] OpenError),
+    /// The audit or the security stream could not be opened.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    /// The micro service did not start.
+    #[error("starting the micro service")]
+    Service(#[source] async_nats::Error),
+    /// An endpoint could not be added to the micro service.
+    #[error("adding endpoint {subject}")]
+    Endpoint {
+        subject: String,
+        #[source]
+        source: async_nats::Error,
+    },
+    /// The connection could not be flushed (before serving, or while draining).
+    #[error(transparent)]
+    Flush(#[from] async_nats::client::FlushError),
+    /// The worker's task ended without an error before it served.
+    #[error("worker stopped before it was ready")]
+    NotReady,
+    /// The worker's task panicked or was cancelled.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+}
 
 /// Opens (creating when missing) every bucket and the audit stream.
 pub async fn open_state(
     client: &async_nats::Client,
     cfg: &WorkerConfig,
-) -> anyhow::Result<(Store, Auditor)> {
+) -> Result<(Store, Auditor), WorkerError> {
     // JetStream may not be ready yet (a server or cluster still starting, a meta leader
     // still being elected): keep trying for a while, saying so, before giving up.
     let js = async_nats::jetstream::new(client.clone());
@@ -40,13 +70,13 @@ pub async fn open_state(
                 cfg.security.clone(),
             )
             .await?;
-            anyhow::Ok((store, audit))
+            Ok::<_, WorkerError>((store, audit))
         })
         .await;
         match opened {
             Ok(state) => return Ok(state),
             Err(e) if std::time::Instant::now() < deadline => {
-                tracing::warn!(error = %e, "JetStream not ready; retrying");
+                tracing::warn!(error = %error_chain(&e), "JetStream not ready; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
@@ -60,12 +90,12 @@ pub async fn open_state(
 pub struct WorkerHandle {
     stop: watch::Sender<bool>,
     keys: Arc<crate::keyring::KeyVerifier>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    task: tokio::task::JoinHandle<Result<(), WorkerError>>,
 }
 
 impl WorkerHandle {
     /// Stops taking requests, finishes those in flight, and drains the connection.
-    pub async fn shutdown(self) -> anyhow::Result<()> {
+    pub async fn shutdown(self) -> Result<(), WorkerError> {
         let _ = self.stop.send(true);
         self.task.await?
     }
@@ -81,7 +111,10 @@ impl WorkerHandle {
 }
 
 /// Starts a worker on `client` and returns once it is serving.
-pub async fn start(client: async_nats::Client, cfg: WorkerConfig) -> anyhow::Result<WorkerHandle> {
+pub async fn start(
+    client: async_nats::Client,
+    cfg: WorkerConfig,
+) -> Result<WorkerHandle, WorkerError> {
     start_with(client, None, cfg).await
 }
 
@@ -91,7 +124,7 @@ pub async fn start_with(
     client: async_nats::Client,
     system: Option<async_nats::Client>,
     cfg: WorkerConfig,
-) -> anyhow::Result<WorkerHandle> {
+) -> Result<WorkerHandle, WorkerError> {
     let (stop, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let keys = Arc::new(crate::keyring::KeyVerifier::new(cfg.keyring.clone()).await);
@@ -101,7 +134,7 @@ pub async fn start_with(
         Ok(()) => Ok(WorkerHandle { stop, keys, task }),
         Err(_) => match task.await {
             Ok(Err(e)) => Err(e),
-            Ok(Ok(())) => Err(anyhow::anyhow!("worker stopped before it was ready")),
+            Ok(Ok(())) => Err(WorkerError::NotReady),
             Err(e) => Err(e.into()),
         },
     }
@@ -114,7 +147,7 @@ async fn run(
     evictor: Option<crate::bus::Evictor>,
     mut stop: watch::Receiver<bool>,
     ready: tokio::sync::oneshot::Sender<()>,
-) -> anyhow::Result<()> {
+) -> Result<(), WorkerError> {
     let (store, audit) = open_state(&client, &cfg).await?;
     let ctx = Arc::new(Ctx {
         store,
@@ -141,7 +174,7 @@ async fn run(
         })
         .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
         .await
-        .map_err(|e| anyhow::anyhow!("starting the micro service: {e}"))?;
+        .map_err(WorkerError::Service)?;
 
     let permits = Arc::new(Semaphore::new(cfg.max_in_flight));
     let mut loops = Vec::new();
@@ -152,7 +185,10 @@ async fn run(
             .name(ep.name())
             .add(subject.clone())
             .await
-            .map_err(|e| anyhow::anyhow!("adding endpoint {subject}: {e}"))?;
+            .map_err(|source| WorkerError::Endpoint {
+                subject: subject.clone(),
+                source,
+            })?;
         loops.push(tokio::spawn(serve_endpoint(
             ctx.clone(),
             ep,
@@ -207,7 +243,7 @@ async fn run(
         let _ = service.stop().await;
         client.flush().await?;
         let _ = client.drain().await;
-        anyhow::Ok(())
+        Ok::<_, WorkerError>(())
     };
     // Without NATS (a server that went away) the drain would wait for a reconnect
     // forever; a stopping worker gives up after the grace period. Requests it did not

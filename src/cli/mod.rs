@@ -46,7 +46,8 @@ pub fn main() -> ExitCode {
     match rt.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // The whole chain of causes, each once (a NATS error repeats its source).
+            eprintln!("error: {}", crate::store::error_chain(&*e));
             ExitCode::FAILURE
         }
     }
