@@ -6,8 +6,9 @@ use crate::audit::{Actor, Auditor, Event};
 use crate::domain::{Handle, Role};
 use crate::handlers::mint_invite;
 use crate::store::records::UserStatus;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::wire::admin::{InviteCreateReply, InviteCreateRequest};
+use crate::wire::ApiError;
 
 /// Why bootstrap refused.
 #[derive(Debug, thiserror::Error)]
@@ -15,9 +16,12 @@ pub enum BootstrapError {
     /// The roster already has an active owner.
     #[error("an owner already exists ({0}); ask an owner for an invite instead")]
     OwnerExists(String),
-    /// Anything else.
-    #[error("{0}")]
-    Failed(String),
+    /// Reading the users, or recording the invite's audit event, failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Minting the invite was refused (a taken handle, an unavailable store).
+    #[error(transparent)]
+    Mint(#[from] ApiError),
 }
 
 /// Mints an owner invite for `handle` if the roster has no active owner.
@@ -27,14 +31,12 @@ pub async fn bootstrap(
     handle: &Handle,
     ttl: Duration,
 ) -> Result<InviteCreateReply, BootstrapError> {
-    let fail = |e: &dyn std::fmt::Display| BootstrapError::Failed(e.to_string());
     let owners = store
         .users
         .page(None, 1, |u| {
             (u.role == Role::Owner && u.status == UserStatus::Active).then_some(u.handle)
         })
-        .await
-        .map_err(|e| fail(&e))?;
+        .await?;
     if let Some(owner) = owners.items.into_iter().next() {
         return Err(BootstrapError::OwnerExists(owner.to_string()));
     }
@@ -43,9 +45,7 @@ pub async fn bootstrap(
         role: Role::Owner,
         ttl_secs: None,
     };
-    let minted = mint_invite(store, &req, ttl, "system")
-        .await
-        .map_err(|e| fail(&e))?;
+    let minted = mint_invite(store, &req, ttl, "system").await?;
     let event = Event::InviteCreated {
         invite_id: &minted.invite_id,
         handle,
@@ -53,9 +53,6 @@ pub async fn bootstrap(
         expires_at: &minted.expires_at,
         request: None,
     };
-    audit
-        .record(Actor::system(), event)
-        .await
-        .map_err(|e| fail(&e))?;
+    audit.record(Actor::system(), event).await?;
     Ok(minted)
 }
