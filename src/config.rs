@@ -320,6 +320,8 @@ pub struct WorkerConfig {
     pub security: crate::audit::security::SecurityConfig,
     /// The auth callout, when this worker answers it.
     pub callout: Option<std::sync::Arc<CalloutConfig>>,
+    /// Where the handlers read the time (the system clock; adjustable in tests).
+    pub clock: crate::time_util::Clock,
 }
 
 impl WorkerConfig {
@@ -366,6 +368,7 @@ impl WorkerConfig {
         );
         let window = Duration::from_secs(w.clock_window_secs);
         Ok(Self {
+            clock: crate::time_util::Clock::system(),
             handlers: HandlerConfig {
                 prefix: nats.prefix.clone(),
                 clock_window: window,

@@ -122,6 +122,7 @@ async fn run(
         cfg: cfg.handlers.clone(),
         keys,
         evictor,
+        clock: cfg.clock.clone(),
     });
     // Refusals are replied with a JSON body, so they go out through the success path of
     // the micro API and are not in `num_errors`; they are counted here and shown in each
