@@ -23,6 +23,8 @@
 //! - [`identity`]: the identity file holding a client's two key pairs.
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
 //! - [`natsd`]: starts a private nats-server (dev command and tests).
+//! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;
+//!   for the crash and cluster tests and the bench. Nothing in the library uses it.
 //! - [`bench`]: `roster bench`, roster against the raw-NATS floor in one run.
 //! - [`check`]: `roster check`, the consistency checker over every bucket and the audit trail.
 //! - [`cli`]: the `roster` command line.
@@ -42,6 +44,7 @@ pub mod crypto;
 pub mod domain;
 pub mod failpoint;
 pub mod handlers;
+pub mod harness;
 pub mod identity;
 pub mod jwt;
 pub mod keyring;

@@ -31,6 +31,9 @@ const BELOW: &[(&str, &str)] = &[
     ("client", "callout"),
 ];
 
+/// Edge modules nothing else in the library may use.
+const UNUSED_BY_OTHERS: &[&str] = &["harness"];
+
 fn edges() -> BTreeMap<String, BTreeSet<String>> {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -164,6 +167,20 @@ fn the_layers_stay_in_order() {
             !graph.get(*lower).is_some_and(|deps| deps.contains(*higher)),
             "{lower} depends on {higher}"
         );
+    }
+}
+
+#[test]
+fn edge_modules_stay_at_the_edge() {
+    let graph = edges();
+    for edge in UNUSED_BY_OTHERS {
+        assert!(graph.contains_key(*edge), "{edge} is not a module any more");
+        let users: Vec<&String> = graph
+            .iter()
+            .filter(|(_, deps)| deps.contains(*edge))
+            .map(|(m, _)| m)
+            .collect();
+        assert!(users.is_empty(), "{edge} is used by {users:?}");
     }
 }
 
