@@ -402,3 +402,27 @@ async fn a_worker_whose_server_is_gone_still_stops_within_its_grace_period() {
     assert!(status.success(), "{status:?}");
     println!("stopped {:?} after SIGTERM", t.elapsed());
 }
+
+#[test]
+fn roster_bench_runs_the_bench_binary_with_its_arguments() {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["bench", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        help.contains("Usage: roster-bench") && help.contains("--registrations"),
+        "{help}"
+    );
+    // The bench's own argument checks apply.
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["bench", "--in-flight", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
