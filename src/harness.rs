@@ -134,14 +134,14 @@ impl WorkerProcess {
                 self.pid(),
                 within.as_secs()
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// The service id of this process's PING reply, if one comes within 250 ms; other
-    /// workers' replies are skipped.
+    /// The service id of this process's PING reply, if one comes within 100 ms (a later
+    /// one is read on the next try); other workers' replies are skipped.
     async fn own_pong(&self, replies: &mut async_nats::Subscriber) -> Option<String> {
-        let until = tokio::time::Instant::now() + Duration::from_millis(250);
+        let until = tokio::time::Instant::now() + Duration::from_millis(100);
         while let Ok(Some(msg)) = tokio::time::timeout_at(until, replies.next()).await {
             let Ok(pong) =
                 serde_json::from_slice::<async_nats::service::PingResponse>(&msg.payload)
