@@ -22,15 +22,18 @@
 //! - [`jwt`]: NATS JWT encoding for the auth callout (hand-rolled, tested).
 //! - [`identity`]: the identity file holding a client's two key pairs.
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
-//! - [`natsd`]: starts a private nats-server (dev command and tests).
-//! - [`bench`]: `roster bench`, roster against the raw-NATS floor in one run.
+//! - [`natsd`]: starts a private nats-server (dev command, tests, the bench).
+//! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;
+//!   for the crash and cluster tests and the bench. Nothing in the library uses it.
 //! - [`check`]: `roster check`, the consistency checker over every bucket and the audit trail.
 //! - [`cli`]: the `roster` command line.
+//!
+//! The bench (`roster-bench`, also run as `roster bench`) is a binary of its own,
+//! `src/bin/roster-bench/`, on this library's public API.
 
 pub mod app;
 pub mod audit;
 pub mod authz;
-pub mod bench;
 pub mod bootstrap;
 pub mod bus;
 pub mod callout;
@@ -42,6 +45,7 @@ pub mod crypto;
 pub mod domain;
 pub mod failpoint;
 pub mod handlers;
+pub mod harness;
 pub mod identity;
 pub mod jwt;
 pub mod keyring;

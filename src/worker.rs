@@ -132,6 +132,11 @@ async fn run(
     let service = client
         .service_builder()
         .description("roster membership service")
+        // Which process answered a `$SRV` PING (the harness waits for its own worker).
+        .metadata(HashMap::from([(
+            crate::wire::METADATA_PID.to_owned(),
+            std::process::id().to_string(),
+        )]))
         .queue_group(SERVICE_NAME)
         .stats_handler(move |name, _stats| {
             let n = stats_errors
