@@ -245,7 +245,7 @@ async fn serves_every_endpoint(probe: &async_nats::Client, id: &str) -> bool {
         return false;
     };
     serde_json::from_slice::<async_nats::service::Info>(&msg.payload)
-        .is_ok_and(|i| i.endpoints.len() >= Endpoint::ALL.len())
+        .is_ok_and(|i| i.endpoints.len() >= Endpoint::all().count())
 }
 
 /// Whether process `pid` is `root` or runs under it (a wrapper such as a profiler may run
