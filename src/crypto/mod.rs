@@ -26,5 +26,5 @@ pub use digest::{ct_eq, machine_id_text, random_nonce_hex, sha256_hex, CacheKey}
 pub use keys::{is_acceptable_sign_key, is_contributory_kex_key, KeyPairs, PublicKeyBytes};
 pub use nkey::{sign_key_from_user_nkey, user_nkey_of, verify_nkey_nonce};
 pub use seal::{seal_credential, Sealed};
-pub use secret::{fingerprint, invite_id_hex, MalformedSecret, Secret, SecretKind};
+pub use secret::{fingerprint, invite_id_hex, MalformedSecret, Redacted, Secret, SecretKind};
 pub use sign::{signed_bytes, verify_request, SignatureCheck, SIGNING_TAG};

@@ -2,6 +2,8 @@
 //! the shared secret (salt: both public keys), ChaCha20-Poly1305 with the machine id as
 //! associated data.
 
+use std::fmt;
+
 use rand::rngs::OsRng;
 use rand::RngCore;
 use sha2::Sha256;
@@ -10,8 +12,9 @@ use zeroize::Zeroizing;
 
 use super::keys::{KeyPairs, PublicKeyBytes};
 
-/// A credential sealed to an agent's X25519 key (PROTOCOL §4), all hex.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// A credential sealed to an agent's X25519 key (PROTOCOL §4), all hex. Its `Debug`
+/// leaves the ciphertext out: it is the credential to whoever holds the agent's key.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sealed {
     /// The ephemeral X25519 public key.
@@ -20,6 +23,16 @@ pub struct Sealed {
     pub nonce: String,
     /// The sealed credential with its tag.
     pub ciphertext: String,
+}
+
+impl fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sealed")
+            .field("epk", &self.epk)
+            .field("nonce", &self.nonce)
+            .field("ciphertext", &format_args!("[redacted]"))
+            .finish()
+    }
 }
 
 fn credential_key(shared: &[u8; 32], epk: &[u8; 32], agent_kex: &[u8; 32]) -> Zeroizing<[u8; 32]> {

@@ -36,3 +36,18 @@ fn sealing_matches_the_independent_vectors() {
         );
     }
 }
+
+#[test]
+fn a_sealed_credential_leaves_its_ciphertext_out_of_debug() {
+    let agent = StaticSecret::from([7u8; 32]);
+    let agent_kex = XPublicKey::from(&agent).to_bytes();
+    let sealed = seal_credential("cak_secret", &agent_kex, "m-1").unwrap();
+    let dbg = format!("{sealed:?}");
+    assert!(!dbg.contains(&sealed.ciphertext), "{dbg}");
+    assert!(dbg.contains(&sealed.epk), "{dbg}");
+    let json = serde_json::to_string(&sealed).unwrap();
+    assert!(
+        json.contains(&sealed.ciphertext),
+        "the wire still carries it"
+    );
+}

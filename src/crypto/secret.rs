@@ -1,6 +1,7 @@
 //! The secrets the worker mints (PROTOCOL §2): `inv_`, `cek_` and `cak_` texts of 32
 //! random bytes with a checksum, and what is derived from one (its stored digest, the
-//! invite id, the fingerprint). A secret redacts itself in `Debug`.
+//! invite id, the fingerprint). A secret redacts itself in `Debug`; so does the text of
+//! one in a reply ([`Redacted`]).
 
 use std::fmt;
 
@@ -30,6 +31,12 @@ pub enum SecretKind {
 }
 
 impl SecretKind {
+    const ALL: [SecretKind; 3] = [
+        SecretKind::Invite,
+        SecretKind::Enrollment,
+        SecretKind::Credential,
+    ];
+
     /// The string every secret of this kind starts with.
     pub fn prefix(self) -> &'static str {
         match self {
@@ -125,6 +132,22 @@ fn checksum(kind: SecretKind, raw: &[u8]) -> [u8; CHECK_LEN] {
     h.update(raw);
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]
+}
+
+/// The `Debug` view of a secret's text held as a plain string (a shown-once field of a
+/// reply): `"inv_…[redacted]"`, the kind's prefix and never the secret.
+#[derive(Clone, Copy)]
+pub struct Redacted<'a>(pub &'a str);
+
+impl fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = SecretKind::ALL
+            .into_iter()
+            .map(SecretKind::prefix)
+            .find(|p| self.0.starts_with(p))
+            .unwrap_or_default();
+        write!(f, "\"{prefix}…[redacted]\"")
+    }
 }
 
 /// The invite id for a token, as 32 hex characters: the first 16 bytes of a

@@ -43,3 +43,13 @@ fn invite_ids_are_stable_per_token() {
     assert_eq!(invite_id_hex(&s), invite_id_hex(&again));
     assert_eq!(invite_id_hex(&s).len(), 32);
 }
+
+#[test]
+fn redacted_text_shows_only_the_prefix() {
+    for kind in SecretKind::ALL {
+        let s = Secret::mint(kind);
+        let dbg = format!("{:?}", Redacted(s.expose()));
+        assert_eq!(dbg, format!("\"{}…[redacted]\"", kind.prefix()));
+    }
+    assert_eq!(format!("{:?}", Redacted("hunter2")), "\"…[redacted]\"");
+}

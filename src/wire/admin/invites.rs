@@ -1,8 +1,11 @@
 //! `invite.create`, `invite.list`, `invite.get`, `invite.cancel`.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Cursor, PageLimit, Validate};
+use crate::crypto::Redacted;
 use crate::domain::{Handle, InviteId, Role};
 
 /// An invite lifetime in seconds: 1 s to 30 days.
@@ -50,8 +53,9 @@ pub struct InviteCreateRequest {
     pub ttl_secs: Option<TtlSecs>,
 }
 
-/// `invite.create` reply: the token is shown here once and never again.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `invite.create` reply: the token is shown here once and never again (and never in
+/// `Debug`).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InviteCreateReply {
     /// The `inv_…` secret.
@@ -64,6 +68,18 @@ pub struct InviteCreateReply {
     pub role: Role,
     /// Expiry, RFC 3339 UTC.
     pub expires_at: String,
+}
+
+impl fmt::Debug for InviteCreateReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InviteCreateReply")
+            .field("token", &Redacted(&self.token))
+            .field("invite_id", &self.invite_id)
+            .field("handle", &self.handle)
+            .field("role", &self.role)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// An invite as admins see it (never the token).

@@ -35,3 +35,7 @@ pub trait Validate {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "admin_test.rs"]
+mod tests;

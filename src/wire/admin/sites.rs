@@ -1,8 +1,11 @@
 //! `site.create`, `site.get`, `site.list`, `site.rotate_key`.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Cursor, PageLimit, Validate, MAX_INVITE_TTL_SECS};
+use crate::crypto::Redacted;
 use crate::domain::{Label, Policy, SiteCode, Tenant};
 
 /// A grace period for a rotated-out key: 0 to 30 days.
@@ -65,12 +68,21 @@ pub struct SiteCreateRequest {
     pub policy: Option<Policy>,
 }
 
-/// `site.create` reply: the site plus its first key, shown once.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `site.create` reply: the site plus its first key, shown once (and never in `Debug`).
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SiteCreateReply {
     #[serde(flatten)]
     pub site: SiteView,
     pub enrollment_key: String,
+}
+
+impl fmt::Debug for SiteCreateReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SiteCreateReply")
+            .field("site", &self.site)
+            .field("enrollment_key", &Redacted(&self.enrollment_key))
+            .finish()
+    }
 }
 
 /// `site.get`.
@@ -115,8 +127,8 @@ pub struct RotateKeyRequest {
     pub grace_secs: Option<GraceSecs>,
 }
 
-/// `site.rotate_key` reply.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `site.rotate_key` reply: the new key, shown once (and never in `Debug`).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKeyReply {
     pub site: SiteCode,
@@ -127,6 +139,19 @@ pub struct RotateKeyReply {
     pub fingerprint: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_valid_until: Option<String>,
+}
+
+impl fmt::Debug for RotateKeyReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RotateKeyReply")
+            .field("site", &self.site)
+            .field("tenant", &self.tenant)
+            .field("enrollment_key", &Redacted(&self.enrollment_key))
+            .field("version", &self.version)
+            .field("fingerprint", &self.fingerprint)
+            .field("previous_valid_until", &self.previous_valid_until)
+            .finish()
+    }
 }
 
 impl Validate for SiteCreateRequest {}
