@@ -14,7 +14,8 @@
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
 //! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
-//! - [`callout`]: the NATS auth callout: who a connecting client is, and its user JWT.
+//! - [`callout`]: the NATS auth callout: the server's request opened, who a connecting
+//!   client is (`admit`), and its user JWT.
 //! - [`templates`]: the callout's permission templates and JWT limits.
 //! - [`bus`]: live connections: their names, the evictor (CONNZ + KICK), the lane sweep.
 //! - [`bootstrap`]: the first owner invite.
