@@ -8,10 +8,9 @@ use super::keys::{KeyPairs, PublicKeyBytes};
 
 impl KeyPairs {
     /// The signing key as a NATS user nkey seed (`SU…`), to connect with.
-    pub fn user_nkey_seed(&self) -> Result<Zeroizing<String>, String> {
-        let kp = nkeys::KeyPair::new_from_raw(nkeys::KeyPairType::User, self.sign.to_bytes())
-            .map_err(|e| e.to_string())?;
-        kp.seed().map(Zeroizing::new).map_err(|e| e.to_string())
+    pub fn user_nkey_seed(&self) -> Result<Zeroizing<String>, nkeys::error::Error> {
+        let kp = nkeys::KeyPair::new_from_raw(nkeys::KeyPairType::User, self.sign.to_bytes())?;
+        kp.seed().map(Zeroizing::new)
     }
 
     /// The signing key as a NATS user public nkey (`U…`).
