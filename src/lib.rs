@@ -2,11 +2,14 @@
 //!
 //! Module map (one job each):
 //! - [`app`]: the composition root: `Settings` in, a serving worker out (`App::build`).
-//! - [`config`]: NATS connection options and worker settings from flags and `ROSTER_*`.
+//! - [`config`]: NATS connection options, worker and callout settings from flags and
+//!   `ROSTER_*`; one `ConfigError`.
 //! - [`domain`]: newtypes parsed at the edge (Handle, Role, SiteCode, SignKey, …).
-//! - [`crypto`]: every use of Ed25519, X25519, digests and the secret formats, on raw
-//!   bytes (it sits below `domain`, which wraps its results in checked types).
-//! - [`wire`]: request/reply bodies, error codes, the signed-request headers.
+//! - [`crypto`]: every use of Ed25519, X25519, digests, Argon2, the sealing and the secret
+//!   formats, on raw bytes, one file per job (it sits below `domain`, which wraps its
+//!   results in checked types).
+//! - [`wire`]: request/reply bodies (one file per family; shown-once secrets redacted in
+//!   `Debug`), error codes, the signed-request headers.
 //! - [`store`]: the only code that touches JetStream KV (typed buckets, CAS).
 //! - [`authz`]: roles and the permission catalog.
 //! - [`audit`]: audit events, their publisher and the query reader; [`audit::security`]:
