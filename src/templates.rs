@@ -2,10 +2,9 @@
 //! publish and subscribe to, and the limits its user JWT carries. Settings, loaded from
 //! a file or the defaults; the callout fills in the placeholders.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Role;
@@ -129,13 +128,36 @@ impl Default for Templates {
     }
 }
 
+/// Why a permission template file did not load.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplatesError {
+    /// The file could not be read.
+    #[error("reading {}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not the JSON shape of `Templates`.
+    #[error("{} is not a permission template file", path.display())]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 impl Templates {
     /// Loads templates from a JSON file (same shape as `Templates::default()`).
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a permission template file", path.display()))
+    pub fn load(path: &Path) -> Result<Self, TemplatesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TemplatesError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| TemplatesError::Parse {
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// The template of a role.

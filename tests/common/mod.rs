@@ -149,9 +149,9 @@ impl TestEnv {
 
     /// Connects `keys` through the auth callout (its signing key as nkey).
     pub(crate) async fn connect_as(&self, keys: &KeyPairs) -> anyhow::Result<async_nats::Client> {
-        NatsArgs::for_url(&self.server.url())
+        Ok(NatsArgs::for_url(&self.server.url())
             .connect_as("test-client", keys)
-            .await
+            .await?)
     }
 
     /// A client with fresh keys on the shared connection.
