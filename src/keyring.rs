@@ -255,6 +255,7 @@ impl KeyVerifier {
         site: Option<&Versioned<SiteRecord>>,
         key: &EnrollmentKey,
         source: &str,
+        now: crate::time_util::Timestamp,
     ) -> Verdict {
         let Some(site) = site else {
             let Some(_slot) = self.reserve(source) else {
@@ -274,7 +275,6 @@ impl KeyVerifier {
             self.record_failure(source);
             return Verdict::Denied;
         };
-        let now = time::OffsetDateTime::now_utc();
         let live: Vec<(u32, String)> = site
             .value
             .keys
@@ -283,7 +283,7 @@ impl KeyVerifier {
                 k.version == site.value.key_version
                     || k.retires_at
                         .as_deref()
-                        .and_then(crate::time_util::parse_rfc3339)
+                        .and_then(crate::time_util::Timestamp::parse)
                         .is_some_and(|t| t > now)
             })
             .map(|k| (k.version, k.phc.clone()))

@@ -2,11 +2,14 @@
 //!
 //! Module map (one job each):
 //! - [`app`]: the composition root: `Settings` in, a serving worker out (`App::build`).
-//! - [`config`]: NATS connection options and worker settings from flags and `ROSTER_*`.
+//! - [`config`]: NATS connection options, worker and callout settings from flags and
+//!   `ROSTER_*`; one `ConfigError`.
 //! - [`domain`]: newtypes parsed at the edge (Handle, Role, SiteCode, SignKey, …).
-//! - [`crypto`]: every use of Ed25519, X25519, digests and the secret formats, on raw
-//!   bytes (it sits below `domain`, which wraps its results in checked types).
-//! - [`wire`]: request/reply bodies, error codes, the signed-request headers.
+//! - [`crypto`]: every use of Ed25519, X25519, digests, Argon2, the sealing and the secret
+//!   formats, on raw bytes, one file per job (it sits below `domain`, which wraps its
+//!   results in checked types).
+//! - [`wire`]: request/reply bodies (one file per family; shown-once secrets redacted in
+//!   `Debug`), error codes, the signed-request headers.
 //! - [`store`]: the only code that touches JetStream KV (typed buckets, CAS).
 //! - [`authz`]: roles and the permission catalog.
 //! - [`audit`]: audit events, their publisher and the query reader; [`audit::security`]:
@@ -14,7 +17,8 @@
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
 //! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
-//! - [`callout`]: the NATS auth callout: who a connecting client is, and its user JWT.
+//! - [`callout`]: the NATS auth callout: the server's request opened, who a connecting
+//!   client is (`admit`), and its user JWT.
 //! - [`templates`]: the callout's permission templates and JWT limits.
 //! - [`bus`]: live connections: their names, the evictor (CONNZ + KICK), the lane sweep.
 //! - [`bootstrap`]: the first owner invite.
@@ -22,15 +26,18 @@
 //! - [`jwt`]: NATS JWT encoding for the auth callout (hand-rolled, tested).
 //! - [`identity`]: the identity file holding a client's two key pairs.
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
-//! - [`natsd`]: starts a private nats-server (dev command and tests).
-//! - [`bench`]: `roster bench`, roster against the raw-NATS floor in one run.
+//! - [`natsd`]: starts a private nats-server (dev command, tests, the bench).
+//! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;
+//!   for the crash and cluster tests and the bench. Nothing in the library uses it.
 //! - [`check`]: `roster check`, the consistency checker over every bucket and the audit trail.
 //! - [`cli`]: the `roster` command line.
+//!
+//! The bench (`roster-bench`, also run as `roster bench`) is a binary of its own,
+//! `src/bin/roster-bench/`, on this library's public API.
 
 pub mod app;
 pub mod audit;
 pub mod authz;
-pub mod bench;
 pub mod bootstrap;
 pub mod bus;
 pub mod callout;
@@ -42,6 +49,7 @@ pub mod crypto;
 pub mod domain;
 pub mod failpoint;
 pub mod handlers;
+pub mod harness;
 pub mod identity;
 pub mod jwt;
 pub mod keyring;

@@ -155,6 +155,7 @@ async fn run(
         cfg: cfg.handlers.clone(),
         keys,
         evictor,
+        clock: cfg.clock.clone(),
     });
     // Refusals are replied with a JSON body, so they go out through the success path of
     // the micro API and are not in `num_errors`; they are counted here and shown in each
@@ -164,6 +165,11 @@ async fn run(
     let service = client
         .service_builder()
         .description("roster membership service")
+        // Which process answered a `$SRV` PING (the harness waits for its own worker).
+        .metadata(HashMap::from([(
+            crate::wire::METADATA_PID.to_owned(),
+            std::process::id().to_string(),
+        )]))
         .queue_group(SERVICE_NAME)
         .stats_handler(move |name, _stats| {
             let n = stats_errors

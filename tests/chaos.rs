@@ -1,7 +1,7 @@
 //! Crash tests: workers killed at every step of register, enroll and revoke, a SIGKILL
 //! loop under load, a nats-server restart under load, and SIGTERM under load. Workers run
-//! as real processes (`roster serve`); built with `--features failpoints`
-//! (scripts/test-chaos).
+//! as real processes (`roster serve`, through `roster::harness`); built with `--features
+//! failpoints` (scripts/test-chaos).
 #![cfg(feature = "failpoints")]
 #![allow(
     clippy::unwrap_used,
@@ -9,8 +9,7 @@
     reason = "tests fail loudly on purpose"
 )]
 
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,73 +18,11 @@ use roster::client::{ClientError, EnrollArgs, RosterClient};
 use roster::config::{NatsArgs, WorkerArgs, WorkerConfig};
 use roster::crypto::KeyPairs;
 use roster::domain::{Handle, Policy, Role, SiteCode};
+use roster::harness::{WorkerOptions, WorkerProcess};
 use roster::natsd::{NatsServer, ServerOptions};
 use roster::store::Store;
 use roster::wire::admin::{InviteCreateRequest, SiteCreateRequest};
 use roster::wire::ErrorCode;
-
-/// A `roster serve` process.
-struct Worker {
-    child: Child,
-}
-
-impl Worker {
-    fn start(url: &str, failpoint: Option<&str>) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_roster"));
-        cmd.args(["serve", "--nats-url", url])
-            .env("ROSTER_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some(f) = failpoint {
-            cmd.env("ROSTER_FAILPOINT", f);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                if line.contains("roster worker serving") {
-                    let _ = tx.send(());
-                }
-            }
-        });
-        rx.recv_timeout(Duration::from_secs(20))
-            .expect("worker starts");
-        Self { child }
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn exited(&mut self) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-
-    fn terminate(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 struct Bus {
     server: NatsServer,
@@ -117,6 +54,24 @@ impl Bus {
 
     fn url(&self) -> String {
         self.server.url()
+    }
+
+    /// A `roster serve` process on this bus, serving once this returns; armed with
+    /// `failpoint` it dies there. Its log goes to `workers.log` in the server's directory.
+    async fn worker(&self, failpoint: Option<&str>) -> WorkerProcess {
+        let mut env = vec![("ROSTER_LOG".to_owned(), "info".to_owned())];
+        if let Some(f) = failpoint {
+            env.push(("ROSTER_FAILPOINT".to_owned(), f.to_owned()));
+        }
+        let opts = WorkerOptions {
+            env,
+            log: Some(self.server.dir().join("workers.log")),
+            ..Default::default()
+        };
+        let bin = Path::new(env!("CARGO_BIN_EXE_roster"));
+        WorkerProcess::start(bin, &NatsArgs::for_url(&self.url()), opts)
+            .await
+            .expect("the worker serves")
     }
 
     async fn invite(&self, handle: &str, role: Role) -> String {
@@ -206,16 +161,15 @@ fn is_lost(e: &ClientError) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
     let bus = Bus::start(false).await;
-    let url = bus.url();
     // An owner, a site and its key, through a healthy worker.
-    let mut healthy = Worker::start(&url, None);
+    let mut healthy = bus.worker(None).await;
     let (owner, site_key) = bus.owner_and_site("crash").await;
     healthy.kill();
 
     let mut crashes = 0;
     for (n, fp) in roster::failpoint::ALL.iter().enumerate() {
         // Arrange what this step needs, with a healthy worker.
-        let mut w = Worker::start(&url, None);
+        let mut w = bus.worker(None).await;
         let subject = bus.client(Duration::from_secs(10));
         let token = bus.invite(&format!("crash{n}"), Role::Member).await;
         if fp.starts_with("revoke.") {
@@ -224,7 +178,7 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
         w.kill();
 
         // Act: the armed worker dies at the failpoint; the client sees no reply.
-        let armed = Worker::start(&url, Some(fp));
+        let mut armed = bus.worker(Some(fp)).await;
         let enroll = EnrollArgs {
             site: "CRASH".into(),
             enrollment_key: site_key.clone(),
@@ -253,12 +207,7 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
             })
         };
         // The worker dies at the failpoint; the request in flight never gets a reply.
-        let (crashed, armed) = tokio::task::spawn_blocking(move || {
-            let mut armed = armed;
-            (armed.exited(), armed)
-        })
-        .await
-        .unwrap();
+        let crashed = armed.wait_exit(Duration::from_secs(30)).await.is_some();
         drop(armed);
         assert!(crashed, "{fp}: the worker crashed");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -272,7 +221,7 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
 
         // The client retries against a healthy worker: it completes. (A client whose
         // request finds no worker at all, as right after a crash, sends it again.)
-        let _w = Worker::start(&url, None);
+        let _w = bus.worker(None).await;
         let retry = same_keys(&subject);
         if fp.starts_with("register.") {
             let r = until_served(fp, || retry.register(&token)).await;
@@ -295,8 +244,7 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkill_loop_under_a_thousand_requests_loses_nothing() {
     let bus = Arc::new(Bus::start(false).await);
-    let url = bus.url();
-    let mut workers = [Worker::start(&url, None), Worker::start(&url, None)];
+    let mut workers = [bus.worker(None).await, bus.worker(None).await];
     let (_owner, key) = bus.owner_and_site("storm").await;
     const REGISTERS: usize = 700;
     const ENROLLS: usize = 300;
@@ -341,7 +289,7 @@ async fn a_sigkill_loop_under_a_thousand_requests_loses_nothing() {
         let i = kills % 2;
         workers[i].kill();
         kills += 1;
-        workers[i] = Worker::start(&url, None);
+        workers[i] = bus.worker(None).await;
     }
     let mut ok = 0;
     for t in tasks {
@@ -372,8 +320,7 @@ async fn a_sigkill_loop_under_a_thousand_requests_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_nats_server_restart_loses_no_acknowledged_registration() {
     let mut bus = Bus::start(true).await;
-    let url = bus.url();
-    let _w = Worker::start(&url, None);
+    let _w = bus.worker(None).await;
     let owner = bus.client(Duration::from_secs(10));
     owner
         .register(&bus.invite("root", Role::Owner).await)
@@ -441,8 +388,7 @@ async fn a_nats_server_restart_loses_no_acknowledged_registration() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_under_load_loses_no_acknowledged_request() {
     let bus = Bus::start(false).await;
-    let url = bus.url();
-    let mut w = Worker::start(&url, None);
+    let mut w = bus.worker(None).await;
     let owner = bus.client(Duration::from_secs(10));
     owner
         .register(&bus.invite("root", Role::Owner).await)
@@ -460,7 +406,8 @@ async fn sigterm_under_load_loses_no_acknowledged_request() {
     }
     tokio::time::sleep(Duration::from_millis(250)).await;
     w.terminate();
-    assert!(w.exited(), "the worker stops on SIGTERM");
+    let exited = w.wait_exit(Duration::from_secs(30)).await.is_some();
+    assert!(exited, "the worker stops on SIGTERM");
     let (mut acked, mut unanswered) = (Vec::new(), 0);
     for t in tasks {
         match t.await.unwrap() {

@@ -1,5 +1,5 @@
 //! A 3-node JetStream cluster on loopback (nats-config/cluster/c1-3.conf), R3 buckets
-//! and two workers: killing the stream leader of the invites bucket during the invite
+//! and two worker processes (`roster serve`, through `roster::harness`): killing the stream leader of the invites bucket during the invite
 //! race still gives exactly one winner and loses no acknowledged write.
 #![cfg(feature = "failpoints")]
 #![allow(
@@ -8,6 +8,7 @@
     reason = "tests fail loudly on purpose"
 )]
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use roster::client::{ClientError, RosterClient};
 use roster::config::{NatsArgs, WorkerArgs, WorkerConfig};
 use roster::crypto::KeyPairs;
 use roster::domain::{Handle, Role};
+use roster::harness::{WorkerOptions, WorkerProcess};
 use roster::wire::admin::InviteCreateRequest;
 use roster::wire::ErrorCode;
 
@@ -52,6 +54,23 @@ impl Drop for Node {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A worker process on the cluster, `urls` from `first` on, serving once this returns.
+async fn worker(urls: &[String], first: usize, password: &str, dir: &Path) -> WorkerProcess {
+    let mut list = urls.to_vec();
+    list.rotate_left(first);
+    let mut nats = NatsArgs::for_url(&list.join(","));
+    nats.nats_user = Some("roster".into());
+    nats.nats_password = Some(password.to_owned());
+    let opts = WorkerOptions {
+        args: vec!["--replicas".into(), "3".into()],
+        log: Some(dir.join(format!("worker{first}.log"))),
+        ..Default::default()
+    };
+    WorkerProcess::start(Path::new(env!("CARGO_BIN_EXE_roster")), &nats, opts)
+        .await
+        .expect("the worker serves")
 }
 
 fn lost(e: &ClientError) -> bool {
@@ -157,12 +176,10 @@ async fn killing_the_invites_leader_during_the_race_still_gives_one_winner() {
             Err(e) => panic!("cluster never became ready: {e}"),
         }
     };
-    let _w1 = roster::worker::start(connect(0).await, cfg.clone())
-        .await
-        .unwrap();
-    let _w2 = roster::worker::start(connect(1).await, cfg.clone())
-        .await
-        .unwrap();
+    // Two `roster serve` processes with R3 buckets, each listing the nodes from another
+    // first, as the `roster` user.
+    let _w1 = worker(&urls, 0, &setup.worker_password, dir.path()).await;
+    let _w2 = worker(&urls, 1, &setup.worker_password, dir.path()).await;
     let js = async_nats::jetstream::new(admin.clone());
 
     let mut conns = Vec::new();

@@ -166,7 +166,8 @@ proptest! {
         h.insert(wire::HDR_TS, ts.as_str());
         h.insert(wire::HDR_NONCE, nonce.as_str());
         h.insert(wire::HDR_SIG, sig.as_str());
-        match verify_signed(&HandlerConfig::default(), "roster.v1.register", Some(&h), &body) {
+        let now = roster::time_util::Clock::system().now();
+        match verify_signed(&HandlerConfig::default(), now, "roster.v1.register", Some(&h), &body) {
             Ok(_) => prop_assert!(false, "a random signature verified"),
             Err(e) => prop_assert!(matches!(e.code, ErrorCode::BadRequest | ErrorCode::InvalidSignature | ErrorCode::StaleRequest)),
         }

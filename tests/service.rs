@@ -383,48 +383,46 @@ async fn a_worker_whose_server_is_gone_still_stops_within_its_grace_period() {
     let mut server = roster::natsd::NatsServer::start(Default::default())
         .await
         .unwrap();
-    let url = server.url();
-    let mut worker = Command::new(env!("CARGO_BIN_EXE_roster"))
-        .args(["serve", "--nats-url", &url, "--shutdown-grace-secs", "2"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let probe = async_nats::connect(url.as_str()).await.unwrap();
-    let mut up = false;
-    for _ in 0..200 {
-        if let Ok(Ok(_)) = tokio::time::timeout(
-            Duration::from_millis(300),
-            probe.request("$SRV.PING.roster", Bytes::new()),
-        )
-        .await
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "the worker did not start");
+    let opts = roster::harness::WorkerOptions {
+        args: vec!["--shutdown-grace-secs".into(), "2".into()],
+        ..Default::default()
+    };
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_roster"));
+    let nats = roster::config::NatsArgs::for_url(&server.url());
+    let up = roster::harness::WorkerProcess::start(bin, &nats, opts).await;
+    let mut worker = up.expect("the worker did not start");
     // NATS goes away; then the worker is told to stop. Its drain cannot complete.
     server.kill();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    Command::new("kill")
-        .args(["-TERM", &worker.id().to_string()])
-        .status()
-        .unwrap();
+    worker.terminate();
     let t = std::time::Instant::now();
-    let status = loop {
-        if let Some(s) = worker.try_wait().unwrap() {
-            break Some(s);
-        }
-        if t.elapsed() > Duration::from_secs(20) {
-            let _ = worker.kill();
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // Still running after 20 s, it is killed when dropped.
+    let status = worker.wait_exit(Duration::from_secs(20)).await;
     let status = status.expect("the worker hung after SIGTERM without NATS");
     assert!(status.success(), "{status:?}");
     println!("stopped {:?} after SIGTERM", t.elapsed());
+}
+
+#[test]
+fn roster_bench_runs_the_bench_binary_with_its_arguments() {
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["bench", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        help.contains("Usage: roster-bench") && help.contains("--registrations"),
+        "{help}"
+    );
+    // The bench's own argument checks apply.
+    let out = Command::new(env!("CARGO_BIN_EXE_roster"))
+        .args(["bench", "--in-flight", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
 }

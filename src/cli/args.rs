@@ -57,9 +57,15 @@ pub enum Command {
         #[arg(long)]
         no_callout: bool,
     },
-    /// Measure roster against the raw-NATS floor on this machine (starts its own
-    /// nats-server and worker). Progress on stderr; `--json` prints one object.
-    Bench(crate::bench::BenchArgs),
+    /// Measure roster against the raw-NATS floor on this machine (runs `roster-bench`).
+    ///
+    /// Runs the `roster-bench` binary next to this one with these arguments (`roster
+    /// bench --help` lists them); it starts its own nats-server and worker.
+    #[command(disable_help_flag = true)]
+    Bench {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Check every bucket and the audit trail for orphans and broken invariants; exits
     /// 1 when it finds any. Run it on a quiet bus.
     Check {
@@ -68,14 +74,6 @@ pub enum Command {
         /// Print one JSON object.
         #[arg(long)]
         json: bool,
-    },
-    /// The benchmark's raw-NATS floor responder (started by `roster bench`).
-    #[command(hide = true)]
-    BenchFloor {
-        #[arg(long)]
-        nats_url: String,
-        #[arg(long)]
-        records: usize,
     },
     /// Generate the callout's keys: an account nkey seed (issuer) and a curve seed (xkey),
     /// written with mode 0600; prints the public keys for the server config.

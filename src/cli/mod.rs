@@ -26,13 +26,20 @@ use output::Out;
 
 use admin::{audit_cmd, invite_cmd, machine_cmd, site_cmd, user_cmd};
 pub use args::*;
-use service::{bootstrap_cmd, callout_keys, dev, serve, wait_for_signal};
+pub use service::wait_for_signal;
+use service::{bootstrap_cmd, callout_keys, dev, serve};
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let server_side = matches!(cli.command, Command::Serve { .. } | Command::Dev { .. });
     init_tracing(cli.log_json, server_side);
+    block_on(run(cli))
+}
+
+/// Runs a command on a multi-threaded runtime: its exit code, or its error chain on
+/// stderr and exit code 1 (`roster` and `roster-bench` alike).
+pub fn block_on(command: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -43,7 +50,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(cli)) {
+    match rt.block_on(command) {
         Ok(code) => code,
         Err(e) => {
             // The whole chain of causes, each once (a NATS error repeats its source).
@@ -53,7 +60,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(json: bool, server_side: bool) {
+/// Logs to stderr, filtered by `ROSTER_LOG` (or `RUST_LOG`): by default info and up for
+/// the server side (`serve`, `dev`), warnings for the rest; async-nats never above info.
+pub fn init_tracing(json: bool, server_side: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if server_side {
         "info,async_nats=warn"
@@ -127,24 +136,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::BenchFloor { nats_url, records } => {
-            crate::bench::floor_responder(&nats_url, records).await?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Bench(args) => {
-            // Interrupted, the bench returns so its servers and temporary stores are
-            // dropped (killed and removed), not left behind.
-            let report = tokio::select! {
-                r = crate::bench::run(&args) => r?,
-                _ = wait_for_signal() => anyhow::bail!("interrupted; the bench's processes were stopped"),
-            };
-            if args.json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                print!("{}", crate::bench::table(&report));
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Bench { args } => run_bench(&args),
         Command::Revoke {
             client,
             user,
@@ -217,6 +209,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// A secret from its flag or environment variable, or else from its file (`-`: stdin).
+/// `roster bench`: runs the `roster-bench` binary next to this one with the same
+/// arguments (on Unix this process becomes it, so a signal reaches the bench itself).
+fn run_bench(args: &[std::ffi::OsString]) -> anyhow::Result<ExitCode> {
+    let exe = std::env::current_exe().context("locating the roster binary")?;
+    let bench = exe.with_file_name(format!("roster-bench{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(
+        bench.is_file(),
+        "the bench is its own binary, and {} is missing: build it with \
+         `cargo build --release --bin roster-bench` (or `--bins`)",
+        bench.display()
+    );
+    let mut cmd = std::process::Command::new(&bench);
+    cmd.args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt as _;
+        let e = cmd.exec();
+        Err(e).with_context(|| format!("running {}", bench.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd
+            .status()
+            .with_context(|| format!("running {}", bench.display()))?;
+        Ok(ExitCode::from(
+            status.code().map_or(1, |c| c.clamp(0, 255) as u8),
+        ))
+    }
+}
+
 fn required_secret(
     value: Option<String>,
     file: Option<PathBuf>,

@@ -2,7 +2,8 @@
 
 use super::*;
 
-pub(super) async fn wait_for_signal() {
+/// Returns on Ctrl-C or, on Unix, SIGTERM.
+pub async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -10,7 +10,6 @@ use crate::domain::{MachineId, Policy, SiteRef, Tenant};
 use crate::keyring::Verdict;
 use crate::store::records::{MachineRecord, MachineState, SiteVisit, SCHEMA_V};
 use crate::store::{Decision, UidClaim};
-use crate::time_util;
 use crate::wire::enroll::{EnrollReply, EnrollRequest};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -38,6 +37,7 @@ pub(super) async fn handle(
             site.as_ref(),
             &req.enrollment_key,
             signed.source.as_deref().unwrap_or(&signed.key.to_hex()),
+            ctx.clock.now(),
         )
         .await
     {
@@ -60,7 +60,7 @@ pub(super) async fn handle(
     let machine_id = MachineId::for_agent(&signed.key);
     let credential = Secret::mint(SecretKind::Credential);
     let cred_digest = credential.digest_hex();
-    let now = time_util::now_rfc3339();
+    let now = ctx.clock.now().to_rfc3339();
     let owns_uid = match ctx.store.machine(&machine_id).await? {
         Some(_) => UidClaim::Ours, // decided when it first enrolled
         None => {

@@ -3,7 +3,6 @@
 use crate::audit::Event;
 use crate::store::records::InviteState;
 use crate::store::Decision;
-use crate::time_util;
 use crate::wire::admin::{InviteIdRequest, InviteView};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -16,7 +15,7 @@ pub(super) async fn handle(
     req: InviteIdRequest,
 ) -> Result<InviteView, ApiError> {
     let id = req.invite_id;
-    let now = time_util::now_rfc3339();
+    let now = ctx.clock.now().to_rfc3339();
     let m = ctx
         .store
         .invites
@@ -51,5 +50,5 @@ pub(super) async fn handle(
         };
         ctx.audit.record(admin.actor(), event).await?;
     }
-    Ok(view(&cur.value))
+    Ok(view(&cur.value, ctx.clock.now()))
 }

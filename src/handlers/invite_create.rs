@@ -2,14 +2,12 @@
 
 use std::time::Duration;
 
-use time::OffsetDateTime;
-
 use crate::audit::Event;
 use crate::authz;
 use crate::crypto::{Secret, SecretKind};
 use crate::store::records::{InviteRecord, InviteState, SCHEMA_V};
 use crate::store::Store;
-use crate::time_util;
+use crate::time_util::Timestamp;
 use crate::wire::admin::{InviteCreateReply, InviteCreateRequest};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -31,7 +29,8 @@ pub(super) async fn handle(
         ));
     }
     let ttl = req.ttl_secs.map_or(ctx.cfg.invite_default_ttl, |t| t.get());
-    let minted = mint(&ctx.store, &req, ttl, admin.user.value.handle.as_str()).await?;
+    let by = admin.user.value.handle.as_str();
+    let minted = mint_at(&ctx.store, &req, ttl, by, ctx.clock.now()).await?;
     let event = Event::InviteCreated {
         invite_id: &minted.invite_id,
         handle: &req.handle,
@@ -43,12 +42,24 @@ pub(super) async fn handle(
     Ok(minted)
 }
 
-/// Mints and stores an invite. Shared with `roster bootstrap`.
+/// Mints and stores an invite now (system clock). Shared with `roster bootstrap`.
 pub async fn mint(
     store: &Store,
     req: &InviteCreateRequest,
     ttl: Duration,
     created_by: &str,
+) -> Result<InviteCreateReply, ApiError> {
+    let now = crate::time_util::Clock::system().now();
+    mint_at(store, req, ttl, created_by, now).await
+}
+
+/// Mints and stores an invite created at `now`.
+async fn mint_at(
+    store: &Store,
+    req: &InviteCreateRequest,
+    ttl: Duration,
+    created_by: &str,
+    now: Timestamp,
 ) -> Result<InviteCreateReply, ApiError> {
     if store.user(&req.handle).await?.is_some() {
         return Err(ApiError::new(
@@ -58,7 +69,6 @@ pub async fn mint(
     }
     let token = Secret::mint(SecretKind::Invite);
     let invite_id = crate::domain::InviteId::for_token(&token);
-    let now = OffsetDateTime::now_utc();
     let rec = InviteRecord {
         v: SCHEMA_V,
         invite_id: invite_id.clone(),
@@ -66,9 +76,9 @@ pub async fn mint(
         handle: req.handle.clone(),
         role: req.role,
         state: InviteState::Pending,
-        created_at: time_util::rfc3339(now),
+        created_at: now.to_rfc3339(),
         created_by: created_by.to_owned(),
-        expires_at: time_util::rfc3339(now + ttl),
+        expires_at: (now + ttl).to_rfc3339(),
         used_at: None,
         used_sign_pub: None,
         used_kex_pub: None,

@@ -13,13 +13,13 @@ pub(super) async fn handle(ctx: &Ctx, req: InviteIdRequest) -> Result<InviteView
         .invite(&req.invite_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such invite"))?;
-    Ok(view(&inv.value))
+    Ok(view(&inv.value, ctx.clock.now()))
 }
 
 /// The admin view of an invite; `expired` is derived from `expires_at`.
-pub(crate) fn view(rec: &InviteRecord) -> InviteView {
+pub(crate) fn view(rec: &InviteRecord, now: crate::time_util::Timestamp) -> InviteView {
     let state = match rec.state {
-        InviteState::Pending if is_expired(rec) => "expired",
+        InviteState::Pending if is_expired(rec, now) => "expired",
         InviteState::Pending => "pending",
         InviteState::Used => "used",
         InviteState::Cancelled => "cancelled",

@@ -7,8 +7,9 @@ use super::invite_get::view;
 use super::{list_page, Ctx};
 
 pub(super) async fn handle(ctx: &Ctx, req: InviteListRequest) -> Result<InviteListReply, ApiError> {
+    let now = ctx.clock.now();
     let (invites, cursor) = list_page(&ctx.store.invites, req.cursor.as_ref(), req.limit, |rec| {
-        let v = view(&rec);
+        let v = view(&rec, now);
         req.state.is_none_or(|s| s.as_str() == v.state).then_some(v)
     })
     .await?;

@@ -2,7 +2,6 @@
 //! because its uid collided takes the uid over (the operator decided it is the real one).
 
 use crate::store::records::MachineState;
-use crate::time_util;
 use crate::wire::admin::{MachineIdRequest, MachineView};
 use crate::wire::ApiError;
 
@@ -17,7 +16,7 @@ pub(super) async fn handle(
 ) -> Result<MachineView, ApiError> {
     let m = decide(ctx, admin, &req.machine_id, MachineState::Active).await?;
     ctx.store
-        .take_over_uid(&m, &time_util::now_rfc3339())
+        .take_over_uid(&m, &ctx.clock.now().to_rfc3339())
         .await?;
     Ok(view(&m))
 }

@@ -6,7 +6,6 @@ use crate::authz::Permission;
 use crate::domain::MachineId;
 use crate::store::records::{MachineRecord, MachineState};
 use crate::store::Decision;
-use crate::time_util;
 use crate::wire::admin::{MachineIdRequest, MachineView};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -35,7 +34,7 @@ pub(super) async fn decide(
     id: &MachineId,
     to: MachineState,
 ) -> Result<MachineRecord, ApiError> {
-    let now = time_util::now_rfc3339();
+    let now = ctx.clock.now().to_rfc3339();
     let m = ctx
         .store
         .machines

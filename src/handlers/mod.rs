@@ -58,6 +58,8 @@ pub struct Ctx {
     pub keys: std::sync::Arc<crate::keyring::KeyVerifier>,
     /// Closes revoked identities' connections; `None` without a system-account connection.
     pub evictor: Option<crate::bus::Evictor>,
+    /// Where handlers read the time (adjustable in tests).
+    pub clock: crate::time_util::Clock,
 }
 
 pub use crate::wire::Endpoint;
@@ -212,7 +214,8 @@ async fn dispatch(
             wire::MAX_BODY
         ))));
     }
-    let mut signed = verify_signed(&ctx.cfg, subject, headers, body).map_err(unproven)?;
+    let mut signed =
+        verify_signed(&ctx.cfg, ctx.clock.now(), subject, headers, body).map_err(unproven)?;
     signed.source = source;
     let refuse = stranger(&signed);
     // Register and enroll spend the nonce themselves, once the request is shown to

@@ -9,7 +9,7 @@ use crate::crypto;
 use crate::domain::{InviteId, Role};
 use crate::store::records::{InviteRecord, InviteState, UserRecord, UserStatus, SCHEMA_V};
 use crate::store::{Decision, KeyBinding, StoreError, Versioned};
-use crate::time_util;
+use crate::time_util::Timestamp;
 use crate::wire::register::{RegisterReply, RegisterRequest};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -43,17 +43,23 @@ pub(super) async fn handle(
     crate::failpoint::hit("register.after_nonce");
 
     // 1. Claim the invite for these keys (or find it already claimed by them).
-    let now = time_util::now_rfc3339();
+    let now = ctx.clock.now().to_rfc3339();
     let claimed = ctx
         .store
         .invites
         .modify(&invite_id, |cur| {
-            claim(&names_it(cur, &digest)?.value, signed, &req, &now)
+            claim(
+                &names_it(cur, &digest)?.value,
+                signed,
+                &req,
+                &now,
+                ctx.clock.now(),
+            )
         })
         .await?;
     let inv = claimed.current.ok_or_else(unknown)?.value;
     crate::failpoint::hit("register.after_claim");
-    let registered_at = inv.used_at.clone().unwrap_or_else(time_util::now_rfc3339);
+    let registered_at = inv.used_at.clone().unwrap_or_else(|| now.clone());
 
     // 2. Bind the signing key to the handle. Another user's key: the invite stays spent.
     match ctx
@@ -152,6 +158,7 @@ fn claim(
     signed: &Signed,
     req: &RegisterRequest,
     now: &str,
+    at: Timestamp,
 ) -> Result<Decision<InviteRecord>, ApiError> {
     match rec.state {
         InviteState::Used => {
@@ -173,7 +180,7 @@ fn claim(
         }
         InviteState::Pending => {}
     }
-    if is_expired(rec) {
+    if is_expired(rec, at) {
         return Err(ApiError::new(
             ErrorCode::InviteExpired,
             "this invite has expired",
@@ -187,10 +194,7 @@ fn claim(
     Ok(Decision::put(claimed))
 }
 
-/// True when a pending invite's `expires_at` has passed.
-pub(crate) fn is_expired(rec: &InviteRecord) -> bool {
-    match time_util::parse_rfc3339(&rec.expires_at) {
-        Some(t) => t <= time::OffsetDateTime::now_utc(),
-        None => true,
-    }
+/// True when a pending invite's `expires_at` has passed at `now` (or does not parse).
+pub(crate) fn is_expired(rec: &InviteRecord, now: Timestamp) -> bool {
+    Timestamp::parse(&rec.expires_at).is_none_or(|t| t.has_passed(now))
 }

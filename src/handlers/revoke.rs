@@ -7,7 +7,6 @@ use crate::authz::{self, Permission, Scope};
 use crate::domain::{Handle, MachineId};
 use crate::store::records::{MachineState, Revocation, UserStatus};
 use crate::store::Decision;
-use crate::time_util;
 use crate::wire::revoke::{RevokeReply, RevokeRequest, RevokeTarget};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -70,7 +69,7 @@ async fn revoke_user(
             ));
         }
     }
-    let now = time_util::now_rfc3339();
+    let now = ctx.clock.now().to_rfc3339();
     let last_owner = || ApiError::new(ErrorCode::LastOwner, "the last owner cannot be revoked");
     let decided = ctx
         .store
@@ -151,7 +150,7 @@ async fn revoke_machine(
         admin.require_at(Permission::MachineRevoke, &first.value.site)?;
         (admin.actor(), false)
     };
-    let now = time_util::now_rfc3339();
+    let now = ctx.clock.now().to_rfc3339();
     let m = ctx
         .store
         .machines

@@ -2,6 +2,7 @@
 //! the clock window. Writes nothing (the nonce is spent later, by `Ctx::spend_nonce`).
 
 use super::*;
+use crate::time_util::Timestamp;
 
 /// A request whose signature, clock and nonce were checked.
 #[derive(Debug, Clone)]
@@ -35,11 +36,12 @@ fn bad_signature() -> ApiError {
 /// The clock check, after the signature: `Roster-Ts` within the window.
 fn check_clock(
     cfg: &HandlerConfig,
+    now: Timestamp,
     key: SignKey,
     ts: i64,
     nonce: Nonce,
 ) -> Result<Signed, ApiError> {
-    let skew = (crate::time_util::now_ms() - ts).unsigned_abs();
+    let skew = (now.unix_ms() - ts).unsigned_abs();
     if skew > cfg.clock_window.as_millis() as u64 {
         return Err(ApiError::new(
             ErrorCode::StaleRequest,
@@ -59,9 +61,10 @@ fn check_clock(
 }
 
 /// Checks the four signature headers, the Ed25519ph signature (PROTOCOL §3) and the
-/// clock. Writes nothing.
+/// clock (`Roster-Ts` within the window around `now`). Writes nothing.
 pub fn verify_signed(
     cfg: &HandlerConfig,
+    now: Timestamp,
     subject: &str,
     headers: Option<&HeaderMap>,
     body: &[u8],
@@ -87,5 +90,5 @@ pub fn verify_signed(
     })?;
     // verify_request refused weak and malformed keys: the bytes are a checked key.
     let key = SignKey::from_checked(key).ok_or_else(bad_signature)?;
-    check_clock(cfg, key, ts, nonce)
+    check_clock(cfg, now, key, ts, nonce)
 }

@@ -6,7 +6,6 @@ use crate::crypto::{self, Secret, SecretKind};
 use crate::domain::{Policy, SiteRef, Tenant};
 use crate::store::records::{SiteKey, SiteRecord, SCHEMA_V};
 use crate::store::StoreError;
-use crate::time_util;
 use crate::wire::admin::{SiteCreateReply, SiteCreateRequest};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -21,7 +20,7 @@ pub(super) async fn handle(
     admin.require_at(Permission::SiteManage, &req.site)?;
     let tenant = req.tenant.unwrap_or_else(Tenant::default_tenant);
     let (key, phc) = mint_key(ctx).await?;
-    let now = time_util::now_rfc3339();
+    let now = ctx.clock.now().to_rfc3339();
     let rec = SiteRecord {
         v: SCHEMA_V,
         tenant: tenant.clone(),

@@ -1,8 +1,6 @@
 //! `admin.site.rotate_key`: a new active key; the previous one works until the grace
 //! period ends. The whole ring is one record, so one CAS keeps exactly one key active.
 
-use time::OffsetDateTime;
-
 use crate::audit::Event;
 use crate::authz::Permission;
 use crate::crypto;
@@ -27,7 +25,7 @@ pub(super) async fn handle(
     let (key, phc) = mint_key(ctx).await?;
     let fingerprint = crypto::fingerprint(&key);
     let place = SiteRef::new(&tenant, &req.site);
-    let now = OffsetDateTime::now_utc();
+    let now = ctx.clock.now().as_offset();
     let until = (!grace.is_zero()).then(|| time_util::rfc3339(now + grace));
     let m = ctx
         .store

@@ -8,7 +8,6 @@ use crate::audit::{Event, Evicted};
 use crate::authz;
 use crate::domain::Role;
 use crate::store::{Decision, StoreError};
-use crate::time_util;
 use crate::wire::admin::{DeleteReply, HandleRequest};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -41,7 +40,7 @@ pub(super) async fn handle(
         ));
     }
     if let Some(invite_id) = &user.value.invite_id {
-        let now = time_util::now_rfc3339();
+        let now = ctx.clock.now().to_rfc3339();
         ctx.store
             .invites
             .modify(invite_id, |cur| {

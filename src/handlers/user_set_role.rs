@@ -10,7 +10,6 @@ use crate::authz;
 use crate::domain::{Role, SiteCode};
 use crate::store::records::UserRecord;
 use crate::store::Decision;
-use crate::time_util;
 use crate::wire::admin::{SetRoleRequest, UserView};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -37,7 +36,7 @@ pub(super) async fn handle(
             format!("a {actor_role} cannot grant role {}", req.role),
         ));
     }
-    let now = time_util::now_rfc3339();
+    let now = ctx.clock.now().to_rfc3339();
     let last_owner = || ApiError::new(ErrorCode::LastOwner, "the last owner cannot be demoted");
     let decided = ctx
         .store

@@ -15,6 +15,10 @@ use serde::{Deserialize, Serialize};
 /// The NATS micro service name, also its queue group (PROTOCOL §1).
 pub const SERVICE_NAME: &str = "roster";
 
+/// Key of the worker's process id in its micro service metadata (`$SRV` PING and INFO
+/// replies): it tells which process answered.
+pub const METADATA_PID: &str = "pid";
+
 /// Largest accepted request body (PROTOCOL §1).
 pub const MAX_BODY: usize = 64 * 1024;
 

@@ -29,3 +29,5 @@ pub struct RegisterReply {
     /// When the user was created (RFC 3339 UTC).
     pub registered_at: String,
 }
+
+impl crate::wire::admin::Validate for RegisterRequest {}

@@ -30,6 +30,16 @@ pub(crate) struct TestEnv {
     nats: async_nats::Client,
 }
 
+impl TestEnv {
+    /// Moves the workers' clock `by` ahead (invite expiry, key grace, the request window).
+    pub(crate) fn advance_clock(&self, by: Duration) {
+        assert!(
+            self.settings.worker.clock.advance(by),
+            "an adjustable clock"
+        );
+    }
+}
+
 pub(crate) fn handle(s: &str) -> Handle {
     Handle::parse(s).unwrap()
 }
@@ -80,6 +90,8 @@ impl TestEnv {
             // Tests read strangers' denials within seconds, not after a minute.
             settings.worker.security.window = Duration::from_secs(1);
         }
+        // Time-dependent tests move the workers' clock instead of sleeping.
+        settings.worker.clock = roster::time_util::Clock::adjustable();
         let cfg = settings.worker.clone();
         let nats = settings.nats.connect("test-admin").await.unwrap();
         let (store, audit) = worker::open_state(&nats, &cfg).await.unwrap();
@@ -137,9 +149,9 @@ impl TestEnv {
 
     /// Connects `keys` through the auth callout (its signing key as nkey).
     pub(crate) async fn connect_as(&self, keys: &KeyPairs) -> anyhow::Result<async_nats::Client> {
-        NatsArgs::for_url(&self.server.url())
+        Ok(NatsArgs::for_url(&self.server.url())
             .connect_as("test-client", keys)
-            .await
+            .await?)
     }
 
     /// A client with fresh keys on the shared connection.

@@ -1,0 +1,70 @@
+//! The command line: the bench's flags, and the floor responder's hidden mode.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Measure roster against the raw-NATS floor on this machine: starts its own nats-server,
+/// a roster worker process (`roster serve`, the `roster` binary next to this one) and the
+/// floor. Progress on stderr; `--json` prints one object.
+#[derive(Debug, Parser)]
+#[command(name = "roster-bench", version, args_conflicts_with_subcommands = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) mode: Option<Mode>,
+    #[command(flatten)]
+    pub(crate) bench: BenchArgs,
+}
+
+/// Another mode than the bench itself.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Mode {
+    /// The raw-NATS floor responder (the bench starts it as its own process).
+    #[command(hide = true)]
+    Floor {
+        #[arg(long)]
+        nats_url: String,
+        #[arg(long)]
+        records: usize,
+    },
+}
+
+/// What to run.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct BenchArgs {
+    /// Registrations measured with `--in-flight` concurrency (per sync mode).
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one())]
+    pub(crate) registrations: usize,
+    /// Sequential requests for the latency percentiles.
+    #[arg(long, default_value_t = 500, value_parser = at_least_one())]
+    pub(crate) sequential: usize,
+    /// Agents in the enrollment storm (one site key).
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one())]
+    pub(crate) agents: usize,
+    /// Requests in flight for the throughput runs.
+    #[arg(long, default_value_t = 64, value_parser = at_least_one())]
+    pub(crate) in_flight: usize,
+    /// Sequential registers measured unloaded, and again under the flood.
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
+    pub(crate) flood_samples: usize,
+    /// Wrong-key enrollments per second during the flood.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) flood_rate: u32,
+    /// Seconds the Argon2 ceiling is measured for.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) argon2_secs: u64,
+    /// Skip the second pass with `sync_interval: always`.
+    #[arg(long)]
+    pub(crate) skip_sync_always: bool,
+    /// Write an SVG chart of the latency distribution here.
+    #[arg(long)]
+    pub(crate) chart: Option<PathBuf>,
+    /// Print one JSON object on stdout (progress goes to stderr either way).
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// Counts must be at least 1 (0 in flight would never finish; 0 samples has no p50).
+fn at_least_one() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(1..)
+}

@@ -1,0 +1,137 @@
+//! Who a connecting client is, from what it presented: an nkey (a user's signing key or a
+//! machine's agent key, proven by the connect-nonce signature), a `cak_` credential as
+//! token, or nothing; and the security tally of a refusal.
+
+use crate::audit::Target;
+use crate::bus::{inbox_for_nkey, machine_conn_name, machine_credential_conn_name};
+use crate::crypto;
+use crate::domain::{Credential, MachineId, Role, SignKey};
+use crate::handlers::Ctx;
+use crate::jwt::AuthRequestClaims;
+use crate::store::records::{MachineState, UserStatus};
+use crate::store::StoreError;
+
+/// Who a connecting client is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    User {
+        handle: String,
+        role: Role,
+        inbox: String,
+    },
+    Machine {
+        machine_id: String,
+        /// The connection name: which credential (or the agent key) it came with.
+        conn_name: String,
+        inbox: String,
+    },
+    Onboarding {
+        inbox: String,
+    },
+    /// Refused, with a short reason code (also the security event's `code`).
+    Denied(&'static str),
+}
+
+fn machine_refusal(state: MachineState) -> &'static str {
+    match state {
+        MachineState::Active => "machine_active",
+        MachineState::Pending => "machine_pending",
+        MachineState::Rejected => "machine_rejected",
+        MachineState::Revoked => "machine_revoked",
+    }
+}
+
+/// Decides who the client is, from what it presented.
+pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, StoreError> {
+    let opts = &req.nats.connect_opts;
+    if let Some(nkey) = opts.nkey.as_deref().filter(|n| !n.is_empty()) {
+        let nonce = req.nats.client_info.nonce.as_deref().unwrap_or_default();
+        let sig = opts.sig.as_deref().unwrap_or_default();
+        if nonce.is_empty() || !crypto::verify_nkey_nonce(nkey, nonce, sig) {
+            return Ok(Admission::Denied("bad_nkey_signature"));
+        }
+        let Some(key) =
+            crypto::sign_key_from_user_nkey(nkey).and_then(|raw| SignKey::from_bytes(raw).ok())
+        else {
+            return Ok(Admission::Denied("not_user_nkey"));
+        };
+        let inbox = inbox_for_nkey(nkey);
+        if let Some(u) = ctx.store.user_by_key(&key).await? {
+            return Ok(match u.value.status {
+                UserStatus::Active => Admission::User {
+                    handle: u.value.handle.to_string(),
+                    role: u.value.role,
+                    inbox,
+                },
+                UserStatus::Revoked => Admission::Denied("revoked"),
+            });
+        }
+        if let Some(m) = ctx.store.machine(&MachineId::for_agent(&key)).await? {
+            return Ok(match m.value.state {
+                MachineState::Active => Admission::Machine {
+                    conn_name: machine_conn_name(m.value.machine_id.as_str()),
+                    machine_id: m.value.machine_id.to_string(),
+                    inbox,
+                },
+                other => Admission::Denied(machine_refusal(other)),
+            });
+        }
+        return Ok(Admission::Onboarding { inbox });
+    }
+    if let Some(token) = opts.auth_token.as_deref().filter(|t| !t.is_empty()) {
+        let Ok(cred) = Credential::parse(token) else {
+            return Ok(Admission::Denied("unknown_token"));
+        };
+        let digest = cred.secret().digest_hex();
+        let Some(id) = ctx.store.credential_machine(&digest).await? else {
+            return Ok(Admission::Denied("unknown_credential"));
+        };
+        let Some(m) = ctx.store.machine(&id).await? else {
+            return Ok(Admission::Denied("unknown_credential"));
+        };
+        if !crypto::ct_eq(&m.value.credential_sha256, &digest) {
+            return Ok(Admission::Denied("credential_replaced"));
+        }
+        return Ok(match m.value.state {
+            MachineState::Active => Admission::Machine {
+                inbox: format!("_INBOX.{}", m.value.machine_id),
+                conn_name: machine_credential_conn_name(
+                    m.value.machine_id.as_str(),
+                    &m.value.credential_sha256,
+                ),
+                machine_id: m.value.machine_id.to_string(),
+            },
+            other => Admission::Denied(machine_refusal(other)),
+        });
+    }
+    if opts.user.as_deref().is_some_and(|u| !u.is_empty()) {
+        return Ok(Admission::Denied("password_not_roster"));
+    }
+    // No credential at all: nothing to give an inbox of its own, so no lane.
+    Ok(Admission::Denied("no_credential"))
+}
+
+/// Counts a refused connection into the security log (PROTOCOL §5): per reason and
+/// client host, at most one event a minute, whatever the rate of attempts.
+pub(super) fn audit_denied(ctx: &Ctx, req: &AuthRequestClaims, why: &str) {
+    let opts = &req.nats.connect_opts;
+    let actor = opts
+        .nkey
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| {
+            if opts.auth_token.is_some() {
+                "token".into()
+            } else {
+                "anonymous".into()
+            }
+        });
+    ctx.audit.security().record(crate::audit::security::Denial {
+        action: "connect.denied".into(),
+        code: why.to_owned(),
+        source: req.nats.client_info.host.clone(),
+        actor,
+        target: Target::new("bus", req.nats.server_id.name.clone()),
+        site: None,
+    });
+}

@@ -1,0 +1,161 @@
+//! The NATS auth callout: the bus admits exactly the roster (PROTOCOL §6).
+//!
+//! nats-server (config mode, `authorization { auth_callout { … } }`) sends every
+//! connecting client to `$SYS.REQ.USER.AUTH`; workers answer in queue group `roster`.
+//! - a client presenting an active user's signing key as its nkey gets its role's
+//!   permissions; a machine presenting its `cak_` credential as token, or its agent key as
+//!   nkey, gets machine permissions;
+//! - any other client (unknown nkey, no credentials) gets the onboarding lane;
+//! - revoked, pending and rejected identities are refused.
+//!
+//! One file per step: `request` opens the server's request (xkey, the request JWT) and
+//! seals the answer, `admit` decides who the client is, `claims` writes its user JWT from
+//! the templates. This file serves them. The evictor lives in [`crate::bus`] (re-exported
+//! here).
+
+mod admit;
+mod claims;
+mod request;
+
+pub use admit::{admit, Admission};
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use tokio::sync::{watch, Semaphore};
+
+use crate::handlers::Ctx;
+use crate::jwt::{self, JwtError};
+
+pub use crate::bus::{
+    inbox_for_nkey, machine_conn_name, machine_conn_names, machine_credential_conn_name,
+    run_onboarding_sweeper, user_conn_name, Evictor, ONBOARDING_CONN_NAME, ONBOARDING_SWEEP,
+};
+pub use crate::config::CalloutConfig;
+pub use crate::templates::{
+    Limits, Template, Templates, MACHINE_LIMITS, ONBOARDING_LIMITS, ONBOARDING_TTL,
+};
+
+/// The subject nats-server sends authorization requests to.
+pub const AUTH_SUBJECT: &str = "$SYS.REQ.USER.AUTH";
+
+/// Why the callout could not start, or could not answer one request.
+#[derive(Debug, thiserror::Error)]
+pub enum CalloutError {
+    /// The queue subscription to [`AUTH_SUBJECT`] failed.
+    #[error("subscribing to {}", AUTH_SUBJECT)]
+    Subscribe(#[source] async_nats::SubscribeError),
+    /// The server's `Nats-Server-Xkey` is not a curve public key.
+    #[error("server xkey")]
+    ServerXkey(#[source] nkeys::error::Error),
+    /// The request does not open with the callout's xkey.
+    #[error("decrypting")]
+    Decrypt(#[source] nkeys::error::Error),
+    /// The server encrypts but the callout has no xkey.
+    #[error("the server encrypts callout requests but no --callout-xkey-seed-file is set")]
+    NoXkey,
+    /// The request is not UTF-8.
+    #[error(transparent)]
+    Utf8(#[from] std::string::FromUtf8Error),
+    /// The request JWT is malformed or its signature does not verify.
+    #[error("request JWT")]
+    RequestJwt(#[source] JwtError),
+    /// The request JWT's issuer is not a server key.
+    #[error("the request was not signed by a server key")]
+    NotServerSigned,
+    /// The request JWT is not an authorization request.
+    #[error("not an authorization request")]
+    NotAuthRequest,
+    /// Signing the user JWT or the response failed.
+    #[error(transparent)]
+    Sign(#[from] JwtError),
+    /// Sealing the response to the server's xkey failed.
+    #[error("sealing")]
+    Seal(#[source] nkeys::error::Error),
+    /// Making fresh callout keys failed.
+    #[error(transparent)]
+    Keys(nkeys::error::Error),
+}
+
+/// Fresh callout keys: (issuer account seed, xkey seed), for `roster dev` and operators.
+pub fn generate_keys(
+) -> Result<(zeroize::Zeroizing<String>, zeroize::Zeroizing<String>), CalloutError> {
+    let issuer = nkeys::KeyPair::new_account();
+    let xkey = nkeys::XKey::new();
+    Ok((
+        zeroize::Zeroizing::new(issuer.seed().map_err(CalloutError::Keys)?),
+        zeroize::Zeroizing::new(xkey.seed().map_err(CalloutError::Keys)?),
+    ))
+}
+
+/// Serves the callout until `stop` turns true.
+pub async fn serve(
+    client: async_nats::Client,
+    ctx: Arc<Ctx>,
+    cfg: Arc<CalloutConfig>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), CalloutError> {
+    let mut sub = client
+        .queue_subscribe(AUTH_SUBJECT, crate::wire::SERVICE_NAME.to_owned())
+        .await
+        .map_err(CalloutError::Subscribe)?;
+    let permits = Arc::new(Semaphore::new(256));
+    loop {
+        let msg = tokio::select! {
+            _ = stop.wait_for(|s| *s) => break,
+            m = sub.next() => match m { Some(m) => m, None => break },
+        };
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            break;
+        };
+        let (client, ctx, cfg) = (client.clone(), ctx.clone(), cfg.clone());
+        tokio::spawn(async move {
+            let _permit = permit;
+            let Some(reply) = msg.reply.clone() else {
+                return;
+            };
+            match respond(&ctx, &cfg, &msg).await {
+                Ok(body) => {
+                    if let Err(e) = client.publish(reply, body).await {
+                        tracing::warn!(error = %e, "could not answer an auth callout");
+                    }
+                }
+                Err(e) => tracing::warn!(
+                    error = %crate::store::error_chain(&e),
+                    "unreadable auth callout request"
+                ),
+            }
+        });
+    }
+    let _ = sub.unsubscribe().await;
+    Ok(())
+}
+
+/// One request: open it, decide, answer with the signed response (sealed if it came
+/// sealed).
+async fn respond(
+    ctx: &Ctx,
+    cfg: &CalloutConfig,
+    msg: &async_nats::Message,
+) -> Result<Bytes, CalloutError> {
+    let (req, server_xkey) = request::open(cfg, msg)?;
+    let admission = match admit(ctx, &req).await {
+        Ok(a) => a,
+        // If the store is down we cannot tell who is revoked: refuse rather than guess.
+        Err(e) => {
+            tracing::warn!(error = %e, "callout: store unavailable; refusing");
+            Admission::Denied("unavailable")
+        }
+    };
+    if let Admission::Denied(why) = &admission {
+        admit::audit_denied(ctx, &req, why);
+    }
+    let resp = claims::response(ctx, cfg, &req, &admission)?;
+    let encoded = jwt::encode(&resp, &cfg.issuer)?;
+    request::seal(cfg, server_xkey.as_deref(), encoded)
+}
+
+#[cfg(test)]
+#[path = "callout_test.rs"]
+mod tests;

@@ -1,0 +1,30 @@
+//! All cryptography in one place, on raw bytes: it sits below `domain`, which wraps its
+//! results in checked types, and knows no roster type.
+//!
+//! - `keys`: a client's two key pairs, and the checks of Ed25519 and X25519 public keys.
+//! - `sign`: Ed25519ph request signatures (PROTOCOL §3).
+//! - `nkey`: the signing key as a NATS user nkey; NATS connect-nonce signatures.
+//! - `secret`: the secret formats (`inv_`, `cek_`, `cak_`) with their checksums, and what
+//!   is derived from a secret (its digest, the invite id, the fingerprint).
+//! - `digest`: SHA-256, constant-time comparison, nonces, machine ids, the keyed cache
+//!   digest.
+//! - `argon`: Argon2id hashing and verification of enrollment keys, with reused memory.
+//! - `seal`: the credential sealing of PROTOCOL §4 (X25519, HKDF-SHA256,
+//!   ChaCha20-Poly1305).
+
+mod argon;
+mod base32;
+mod digest;
+mod keys;
+mod nkey;
+mod seal;
+mod secret;
+mod sign;
+
+pub use argon::{argon2_hash_with, argon2_verify_with, Argon2Params, Argon2Scratch};
+pub use digest::{ct_eq, machine_id_text, random_nonce_hex, sha256_hex, CacheKey};
+pub use keys::{is_acceptable_sign_key, is_contributory_kex_key, KeyPairs, PublicKeyBytes};
+pub use nkey::{sign_key_from_user_nkey, user_nkey_of, verify_nkey_nonce};
+pub use seal::{seal_credential, Sealed};
+pub use secret::{fingerprint, invite_id_hex, MalformedSecret, Redacted, Secret, SecretKind};
+pub use sign::{signed_bytes, verify_request, SignatureCheck, SIGNING_TAG};

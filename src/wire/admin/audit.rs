@@ -1,0 +1,95 @@
+//! `audit.query`: its filters and the events it returns.
+
+use serde::{Deserialize, Serialize};
+
+use super::{PageLimit, Validate};
+
+/// An audit action filter: dot-separated tokens of `[a-z0-9_-]`, the last may be `*`/`>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ActionFilter(String);
+
+impl ActionFilter {
+    /// The filter text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for ActionFilter {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        if crate::audit::valid_action_filter(&s) {
+            Ok(Self(s))
+        } else {
+            Err("action must be dot-separated tokens of a-z, 0-9, '_' or '-', optionally ending in '*' or '>'".into())
+        }
+    }
+}
+impl From<ActionFilter> for String {
+    fn from(a: ActionFilter) -> String {
+        a.0
+    }
+}
+
+/// An RFC 3339 time given in a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Rfc3339(pub time::OffsetDateTime);
+
+impl TryFrom<String> for Rfc3339 {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        crate::time_util::parse_rfc3339(&s)
+            .map(Self)
+            .ok_or_else(|| format!("{s:?} is not an RFC 3339 time"))
+    }
+}
+impl From<Rfc3339> for String {
+    fn from(t: Rfc3339) -> String {
+        crate::time_util::rfc3339(t.0)
+    }
+}
+
+/// `audit.query`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQueryRequest {
+    /// Exact action, e.g. `invite.created`; a trailing `.>` or `.*` matches a family.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionFilter>,
+    /// The actor's id (handle, machine id or key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The target's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// RFC 3339 lower bound (inclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<Rfc3339>,
+    /// RFC 3339 upper bound (exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Rfc3339>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<PageLimit>,
+    /// Which stream: `audit` (state changes and identities' refusals, the default) or
+    /// `security` (strangers' refusals, aggregated per minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<AuditStream>,
+}
+
+/// The two event streams `audit.query` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditStream {
+    Audit,
+    Security,
+}
+
+/// `audit.query` reply: the most recent matching events, oldest first.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQueryReply {
+    pub events: Vec<crate::audit::AuditEvent>,
+}
+
+impl Validate for AuditQueryRequest {}

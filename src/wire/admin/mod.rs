@@ -1,0 +1,41 @@
+//! `P.v1.admin.<command>`: request and reply bodies of the admin commands, one file per
+//! family (`invites`, `users`, `sites`, `machines`, `audit`), the paging every list shares
+//! (`page`), and the cross-field check [`Validate`]. All of it is re-exported here, so
+//! every path stays `wire::admin::…`.
+
+mod audit;
+mod invites;
+mod machines;
+mod page;
+mod sites;
+mod users;
+
+pub use audit::{ActionFilter, AuditQueryReply, AuditQueryRequest, AuditStream, Rfc3339};
+pub use invites::{
+    InviteCreateReply, InviteCreateRequest, InviteIdRequest, InviteListReply, InviteListRequest,
+    InviteStateFilter, InviteView, TtlSecs, MAX_INVITE_TTL_SECS,
+};
+pub use machines::{
+    MachineIdRequest, MachineListReply, MachineListRequest, MachineStateFilter, MachineView,
+};
+pub use page::{Cursor, PageLimit, DEFAULT_LIMIT, MAX_LIMIT};
+pub use sites::{
+    GraceSecs, RotateKeyReply, RotateKeyRequest, SiteCreateReply, SiteCreateRequest, SiteListReply,
+    SiteListRequest, SiteRef, SiteView,
+};
+pub use users::{
+    DeleteReply, HandleRequest, SetRoleRequest, UserListReply, UserListRequest, UserStatusFilter,
+    UserView,
+};
+
+/// Checks of a request that span fields; run before anything is written.
+pub trait Validate {
+    /// `Err` with a `bad_request` message when the request is inconsistent.
+    fn validate(&self) -> Result<(), crate::wire::ApiError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[path = "admin_test.rs"]
+mod tests;
