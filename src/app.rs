@@ -6,27 +6,22 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{NatsArgs, WorkerArgs, WorkerConfig};
+use crate::config::{ConfigError, NatsArgs, WorkerArgs, WorkerConfig};
 use crate::natsd::{NatsServer, NatsdError};
 use crate::worker::{self, WorkerError, WorkerHandle};
 
 /// Why a worker could not be built, or did not stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// The settings were refused, or connecting with them failed (the config's error).
+    /// The settings were refused, or connecting with them failed.
     #[error(transparent)]
-    Config(Box<dyn std::error::Error + Send + Sync>),
+    Config(#[from] ConfigError),
     /// The private nats-server's callout keys did not make a callout config.
     #[error(transparent)]
     Natsd(#[from] NatsdError),
     /// The worker did not start, or did not stop cleanly.
     #[error(transparent)]
     Worker(#[from] WorkerError),
-}
-
-/// The config layer's error as an [`AppError`], its sources kept.
-fn config_error(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> AppError {
-    AppError::Config(e.into())
 }
 
 /// Everything a worker is built from.
@@ -46,7 +41,7 @@ impl Settings {
         Ok(Self {
             nats: nats.clone(),
             system: w.system_args(nats),
-            worker: WorkerConfig::from_args(nats, w).map_err(config_error)?,
+            worker: WorkerConfig::from_args(nats, w)?,
         })
     }
 
@@ -54,7 +49,7 @@ impl Settings {
     /// its worker and system users, and the callout keys it was configured with.
     pub fn for_server(server: &NatsServer, w: &WorkerArgs) -> Result<Self, AppError> {
         let nats = server.worker_args();
-        let mut worker = WorkerConfig::from_args(&nats, w).map_err(config_error)?;
+        let mut worker = WorkerConfig::from_args(&nats, w)?;
         if let Some(setup) = server.callout() {
             worker.callout = Some(Arc::new(setup.callout_config(
                 crate::templates::Templates::default(),
@@ -79,13 +74,9 @@ impl App {
     /// Connects (the connections named after `name`), opens the state and starts serving;
     /// returns once the worker serves.
     pub async fn build(settings: &Settings, name: &str) -> Result<Self, AppError> {
-        let client = settings.nats.connect(name).await.map_err(config_error)?;
+        let client = settings.nats.connect(name).await?;
         let system = match &settings.system {
-            Some(a) => Some(
-                a.connect(&format!("{name}-system"))
-                    .await
-                    .map_err(config_error)?,
-            ),
+            Some(a) => Some(a.connect(&format!("{name}-system")).await?),
             None => None,
         };
         if settings.worker.callout.is_some() && system.is_none() {

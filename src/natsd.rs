@@ -47,7 +47,7 @@ pub enum NatsdError {
     FreePort(#[source] std::io::Error),
     /// The callout's keys could not be generated.
     #[error("generating the callout keys")]
-    Keys(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Keys(#[source] crate::callout::CalloutError),
     /// A generated callout seed did not read back as an nkey.
     #[error("callout key seed")]
     Seed(#[source] nkeys::error::Error),
@@ -103,8 +103,7 @@ impl std::fmt::Debug for CalloutSetup {
 impl CalloutSetup {
     /// Fresh keys and passwords.
     pub fn generate() -> Result<Self, NatsdError> {
-        let (issuer_seed, xkey_seed) =
-            crate::callout::generate_keys().map_err(|e| NatsdError::Keys(e.into()))?;
+        let (issuer_seed, xkey_seed) = crate::callout::generate_keys().map_err(NatsdError::Keys)?;
         Ok(Self {
             issuer_seed,
             xkey_seed,
