@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use bytes::Bytes;
 use futures::StreamExt;
 
-use crate::config::NatsArgs;
+use crate::config::{ConfigError, NatsArgs};
+use crate::identity::FileError;
 use crate::wire::{Endpoint, METADATA_PID, SERVICE_NAME};
 
 /// How to run a worker process.
@@ -48,17 +48,57 @@ impl Default for WorkerOptions {
     }
 }
 
-/// The binary `name` in the running executable's directory (`roster-bench` runs the
-/// `roster` next to it).
-pub fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the running executable")?;
-    let path = exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    anyhow::ensure!(
-        path.is_file(),
+/// Why a worker process could not be found, started, or seen serving.
+#[derive(Debug, thiserror::Error)]
+pub enum HarnessError {
+    /// The running executable's path could not be read.
+    #[error("locating the running executable")]
+    CurrentExe(#[source] std::io::Error),
+    /// The binary is not next to the running executable.
+    #[error(
         "{} not found next to {} (build both binaries: cargo build --release --bins)",
         path.display(),
         exe.display()
-    );
+    )]
+    NotFound { path: PathBuf, exe: PathBuf },
+    /// The worker's log file could not be opened.
+    #[error(transparent)]
+    Log(#[from] FileError),
+    /// The worker process could not be started.
+    #[error("starting the worker process {}", bin.display())]
+    Spawn {
+        bin: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The probe connection to NATS failed.
+    #[error(transparent)]
+    Connect(#[from] ConfigError),
+    /// The probe could not subscribe to its reply inbox.
+    #[error(transparent)]
+    Subscribe(#[from] async_nats::SubscribeError),
+    /// The probe could not send its PING.
+    #[error(transparent)]
+    Publish(#[from] async_nats::PublishError),
+    /// Whether the worker process still runs could not be asked.
+    #[error("waiting for the worker process")]
+    Wait(#[source] std::io::Error),
+    /// The worker process exited before it served.
+    #[error("the worker process exited with {0} before it served")]
+    Exited(ExitStatus),
+    /// The worker process did not serve in time.
+    #[error("the worker process {pid} did not serve within {secs} s")]
+    NotServing { pid: u32, secs: u64 },
+}
+
+/// The binary `name` in the running executable's directory (`roster-bench` runs the
+/// `roster` next to it).
+pub fn sibling_binary(name: &str) -> Result<PathBuf, HarnessError> {
+    let exe = std::env::current_exe().map_err(HarnessError::CurrentExe)?;
+    let path = exe.with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.is_file() {
+        return Err(HarnessError::NotFound { path, exe });
+    }
     Ok(path)
 }
 
@@ -72,7 +112,11 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     /// Starts `bin serve` connected as `nats` and returns once it serves.
-    pub async fn start(bin: &Path, nats: &NatsArgs, opts: WorkerOptions) -> anyhow::Result<Self> {
+    pub async fn start(
+        bin: &Path,
+        nats: &NatsArgs,
+        opts: WorkerOptions,
+    ) -> Result<Self, HarnessError> {
         let mut argv: Vec<OsString> = opts.wrapper.iter().map(OsString::from).collect();
         argv.push(bin.into());
         let mut cmd = Command::new(&argv[0]);
@@ -89,7 +133,7 @@ impl WorkerProcess {
                     .create(true)
                     .append(true)
                     .open(path)
-                    .with_context(|| format!("opening {}", path.display()))?,
+                    .map_err(FileError::at("opening", path))?,
             ),
             None => Stdio::null(),
         };
@@ -99,7 +143,10 @@ impl WorkerProcess {
             .stdout(Stdio::null())
             .stderr(stderr)
             .spawn()
-            .with_context(|| format!("starting the worker process {}", bin.display()))?;
+            .map_err(|source| HarnessError::Spawn {
+                bin: bin.to_owned(),
+                source,
+            })?;
         // Owned from here on: if this start fails or is abandoned, dropping it stops it.
         let mut me = Self {
             child,
@@ -110,15 +157,19 @@ impl WorkerProcess {
         Ok(me)
     }
 
-    async fn wait_serving(&mut self, nats: &NatsArgs, within: Duration) -> anyhow::Result<String> {
+    async fn wait_serving(
+        &mut self,
+        nats: &NatsArgs,
+        within: Duration,
+    ) -> Result<String, HarnessError> {
         let probe = nats.connect("roster-harness").await?;
         let inbox = probe.new_inbox();
         let mut replies = probe.subscribe(inbox.clone()).await?;
         let ping = format!("$SRV.PING.{SERVICE_NAME}");
         let deadline = Instant::now() + within;
         loop {
-            if let Some(status) = self.child.try_wait()? {
-                anyhow::bail!("the worker process exited with {status} before it served");
+            if let Some(status) = self.child.try_wait().map_err(HarnessError::Wait)? {
+                return Err(HarnessError::Exited(status));
             }
             probe
                 .publish_with_reply(ping.clone(), inbox.clone(), Bytes::new())
@@ -128,12 +179,12 @@ impl WorkerProcess {
                     return Ok(id);
                 }
             }
-            anyhow::ensure!(
-                Instant::now() < deadline,
-                "the worker process {} did not serve within {} s",
-                self.pid(),
-                within.as_secs()
-            );
+            if Instant::now() >= deadline {
+                return Err(HarnessError::NotServing {
+                    pid: self.pid(),
+                    secs: within.as_secs(),
+                });
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -102,5 +102,5 @@ async fn start_worker(url: &str, server: &NatsServer) -> anyhow::Result<WorkerPr
         wrapper,
         ..Default::default()
     };
-    WorkerProcess::start(&sibling_binary("roster")?, &NatsArgs::for_url(url), opts).await
+    Ok(WorkerProcess::start(&sibling_binary("roster")?, &NatsArgs::for_url(url), opts).await?)
 }
