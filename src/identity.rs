@@ -174,3 +174,7 @@ pub fn load(path: &Path) -> Result<KeyPairs, IdentityError> {
     }
     Ok(keys)
 }
+
+#[cfg(test)]
+#[path = "identity_test.rs"]
+mod tests;

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use common::TestEnv;
 use roster::domain::Role;
+use roster::wire::ErrorCode;
 
 const RACERS: usize = 200;
 const ROUNDS: usize = 5;
@@ -40,22 +41,27 @@ async fn two_hundred_clients_race_one_invite_and_exactly_one_wins() {
                 (c.keys().sign_pub(), r)
             }));
         }
-        let mut outcomes: HashMap<String, usize> = HashMap::new();
+        // Per outcome: a success, or the refusal's code (`None`: not a roster refusal).
+        let mut outcomes: HashMap<Result<(), Option<ErrorCode>>, usize> = HashMap::new();
         let mut winner = None;
         for t in tasks {
             let (key, r) = t.await.unwrap();
             match r {
                 Ok(_) => {
-                    *outcomes.entry("ok".into()).or_default() += 1;
+                    *outcomes.entry(Ok(())).or_default() += 1;
                     winner = Some(key);
                 }
-                Err(e) => *outcomes.entry(format!("{:?}", e.code())).or_default() += 1,
+                Err(e) => *outcomes.entry(Err(e.code())).or_default() += 1,
             }
         }
         println!("round {round}: {outcomes:?}");
-        assert_eq!(outcomes.get("ok"), Some(&1), "round {round}: {outcomes:?}");
         assert_eq!(
-            outcomes.get("Some(InviteUsed)"),
+            outcomes.get(&Ok(())),
+            Some(&1),
+            "round {round}: {outcomes:?}"
+        );
+        assert_eq!(
+            outcomes.get(&Err(Some(ErrorCode::InviteUsed))),
             Some(&(RACERS - 1)),
             "round {round}: {outcomes:?}"
         );
