@@ -195,7 +195,7 @@ pub(crate) fn enrolled(v: &serde_json::Value) {
 
 fn site_row(s: &SiteView) -> Vec<String> {
     vec![
-        format!("{}/{}", s.tenant.as_str(), s.site.as_str()),
+        crate::domain::SiteRef::new(&s.tenant, &s.site).to_string(),
         s.display_name.clone(),
         format!("{:?}", s.policy).to_lowercase(),
         s.fingerprint.clone(),
@@ -241,7 +241,7 @@ pub(crate) fn rotated(r: &RotateKeyReply) {
 fn machine_row(m: &MachineView) -> Vec<String> {
     vec![
         m.machine_id.to_string(),
-        format!("{}/{}", m.tenant.as_str(), m.site.as_str()),
+        crate::domain::SiteRef::new(&m.tenant, &m.site).to_string(),
         m.state.clone(),
         m.machine_uid.clone(),
         m.hostname.clone().unwrap_or_default(),
