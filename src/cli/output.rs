@@ -111,35 +111,24 @@ fn user_row(u: &UserView) -> Vec<String> {
     ]
 }
 
+const USER_COLUMNS: &[&str] = &[
+    "HANDLE",
+    "ROLE",
+    "STATUS",
+    "SIGN_PUB",
+    "REGISTERED",
+    "SITES",
+];
+
 pub(crate) fn user_list(r: &UserListReply) {
-    table(
-        &[
-            "HANDLE",
-            "ROLE",
-            "STATUS",
-            "SIGN_PUB",
-            "REGISTERED",
-            "SITES",
-        ],
-        r.users.iter().map(user_row).collect(),
-    );
+    table(USER_COLUMNS, r.users.iter().map(user_row).collect());
     if let Some(c) = &r.cursor {
         println!("(more: --cursor {c})");
     }
 }
 
 pub(crate) fn user(u: &UserView) {
-    table(
-        &[
-            "HANDLE",
-            "ROLE",
-            "STATUS",
-            "SIGN_PUB",
-            "REGISTERED",
-            "SITES",
-        ],
-        vec![user_row(u)],
-    );
+    table(USER_COLUMNS, vec![user_row(u)]);
 }
 
 pub(crate) fn deleted(d: &DeleteReply) {
