@@ -186,7 +186,7 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
         }
         if !has(
             "site.created",
-            &format!("{}/{}", s.tenant.as_str(), s.site.as_str()),
+            &crate::domain::SiteRef::new(&s.tenant, &s.site).to_string(),
         ) {
             r.problem(
                 "change_without_audit",

@@ -413,8 +413,9 @@ impl RosterClient {
     }
 }
 
-/// What an agent sends to enroll (as typed; the worker checks it).
-#[derive(Debug, Clone, Default)]
+/// What an agent sends to enroll (as typed; the worker checks it). Its `Debug` never
+/// shows the enrollment key.
+#[derive(Clone, Default)]
 pub struct EnrollArgs {
     pub site: String,
     pub tenant: Option<String>,
@@ -423,6 +424,23 @@ pub struct EnrollArgs {
     pub hostname: Option<String>,
     pub os: Option<String>,
     pub agent_version: Option<String>,
+}
+
+impl std::fmt::Debug for EnrollArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EnrollArgs")
+            .field("site", &self.site)
+            .field("tenant", &self.tenant)
+            .field(
+                "enrollment_key",
+                &crate::crypto::Redacted(&self.enrollment_key),
+            )
+            .field("machine_uid", &self.machine_uid)
+            .field("hostname", &self.hostname)
+            .field("os", &self.os)
+            .field("agent_version", &self.agent_version)
+            .finish()
+    }
 }
 
 /// Decodes a reply body: the success type, or the error envelope as `ClientError::Api`.
@@ -434,3 +452,7 @@ pub fn decode_reply<Rep: DeserializeOwned>(body: &[u8]) -> Result<Rep, ClientErr
     serde_json::from_slice(body)
         .map_err(|e| ClientError::Decode(format!("{e}: {}", String::from_utf8_lossy(body))))
 }
+
+#[cfg(test)]
+#[path = "client_test.rs"]
+mod tests;

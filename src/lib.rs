@@ -4,18 +4,24 @@
 //! - [`app`]: the composition root: `Settings` in, a serving worker out (`App::build`).
 //! - [`config`]: NATS connection options, worker and callout settings from flags and
 //!   `ROSTER_*`; one `ConfigError`.
-//! - [`domain`]: newtypes parsed at the edge (Handle, Role, SiteCode, SignKey, …).
+//! - [`domain`]: newtypes parsed at the edge, one file per kind: names (Handle, Role,
+//!   SiteCode, SiteRef), keys (SignKey, KexKey), ids (InviteId, MachineId), tokens.
 //! - [`crypto`]: every use of Ed25519, X25519, digests, Argon2, the sealing and the secret
 //!   formats, on raw bytes, one file per job (it sits below `domain`, which wraps its
 //!   results in checked types).
 //! - [`wire`]: request/reply bodies (one file per family; shown-once secrets redacted in
 //!   `Debug`), error codes, the signed-request headers.
-//! - [`store`]: the only code that touches JetStream KV (typed buckets, CAS).
+//! - [`store`]: the only code that touches JetStream KV: a typed bucket per record with its
+//!   own key type, the one read-decide-write loop (`TypedBucket::modify`), the
+//!   per-aggregate operations (bind a key, the owner guard, uids, credentials, a page).
 //! - [`authz`]: roles and the permission catalog.
-//! - [`audit`]: audit events, their publisher and the query reader; [`audit::security`]:
+//! - [`audit`]: typed audit events (`audit::Event`, one variant per action), their
+//!   publisher and the query reader; [`audit::security`]:
 //!   strangers' denials, aggregated per minute into a bounded stream of their own.
+//! - [`time_util`]: `Timestamp` and the `Clock` handlers read (adjustable in tests).
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
-//! - [`handlers`]: one file per endpoint, plus the signed-request pipeline.
+//! - [`handlers`]: one file per endpoint (verify → decide → audit → reply), the signed-
+//!   request check, the dispatch over typed requests, the responder.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
 //! - [`callout`]: the NATS auth callout: the server's request opened, who a connecting
 //!   client is (`admit`), and its user JWT.

@@ -111,35 +111,24 @@ fn user_row(u: &UserView) -> Vec<String> {
     ]
 }
 
+const USER_COLUMNS: &[&str] = &[
+    "HANDLE",
+    "ROLE",
+    "STATUS",
+    "SIGN_PUB",
+    "REGISTERED",
+    "SITES",
+];
+
 pub(crate) fn user_list(r: &UserListReply) {
-    table(
-        &[
-            "HANDLE",
-            "ROLE",
-            "STATUS",
-            "SIGN_PUB",
-            "REGISTERED",
-            "SITES",
-        ],
-        r.users.iter().map(user_row).collect(),
-    );
+    table(USER_COLUMNS, r.users.iter().map(user_row).collect());
     if let Some(c) = &r.cursor {
         println!("(more: --cursor {c})");
     }
 }
 
 pub(crate) fn user(u: &UserView) {
-    table(
-        &[
-            "HANDLE",
-            "ROLE",
-            "STATUS",
-            "SIGN_PUB",
-            "REGISTERED",
-            "SITES",
-        ],
-        vec![user_row(u)],
-    );
+    table(USER_COLUMNS, vec![user_row(u)]);
 }
 
 pub(crate) fn deleted(d: &DeleteReply) {
@@ -195,7 +184,7 @@ pub(crate) fn enrolled(v: &serde_json::Value) {
 
 fn site_row(s: &SiteView) -> Vec<String> {
     vec![
-        format!("{}/{}", s.tenant.as_str(), s.site.as_str()),
+        crate::domain::SiteRef::new(&s.tenant, &s.site).to_string(),
         s.display_name.clone(),
         format!("{:?}", s.policy).to_lowercase(),
         s.fingerprint.clone(),
@@ -241,7 +230,7 @@ pub(crate) fn rotated(r: &RotateKeyReply) {
 fn machine_row(m: &MachineView) -> Vec<String> {
     vec![
         m.machine_id.to_string(),
-        format!("{}/{}", m.tenant.as_str(), m.site.as_str()),
+        crate::domain::SiteRef::new(&m.tenant, &m.site).to_string(),
         m.state.clone(),
         m.machine_uid.clone(),
         m.hostname.clone().unwrap_or_default(),
