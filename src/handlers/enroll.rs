@@ -9,7 +9,7 @@ use crate::crypto::{self, Secret, SecretKind};
 use crate::domain::{MachineId, Policy, SiteRef, Tenant};
 use crate::keyring::Verdict;
 use crate::store::records::{MachineRecord, MachineState, SiteVisit, SCHEMA_V};
-use crate::store::{Decision, UidClaim};
+use crate::store::{Decision, Known, UidClaim};
 use crate::wire::enroll::{EnrollReply, EnrollRequest};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -61,7 +61,8 @@ pub(super) async fn handle(
     let credential = Secret::mint(SecretKind::Credential);
     let cred_digest = credential.digest_hex();
     let now = ctx.clock.now().to_rfc3339();
-    let owns_uid = match ctx.store.machine(&machine_id).await? {
+    let known = ctx.store.machine(&machine_id).await?;
+    let owns_uid = match &known {
         Some(_) => UidClaim::Ours, // decided when it first enrolled
         None => {
             let claim = ctx
@@ -85,7 +86,7 @@ pub(super) async fn handle(
     let decided = ctx
         .store
         .machines
-        .modify(&machine_id, |cur| match cur {
+        .modify_from(&machine_id, Known::Read(known), |cur| match cur {
             Some(cur) => fresh.reenroll(&cur.value),
             None => Ok(Decision::Put(fresh.new_machine(), (None, None))),
         })

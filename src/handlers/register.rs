@@ -8,7 +8,7 @@ use crate::audit::{Actor, Event};
 use crate::crypto;
 use crate::domain::{InviteId, Role};
 use crate::store::records::{InviteRecord, InviteState, UserRecord, UserStatus, SCHEMA_V};
-use crate::store::{Decision, KeyBinding, StoreError, Versioned};
+use crate::store::{Decision, KeyBinding, Known, StoreError, Versioned};
 use crate::time_util::Timestamp;
 use crate::wire::register::{RegisterReply, RegisterRequest};
 use crate::wire::{ApiError, ErrorCode};
@@ -38,7 +38,8 @@ pub(super) async fn handle(
 
     // 0. Only a request naming a real invite spends a nonce: a stranger's guess changes
     //    nothing (a replay of it would change nothing either), so it writes nothing.
-    names_it(ctx.store.invite(&invite_id).await?.as_ref(), &digest)?;
+    let first = ctx.store.invite(&invite_id).await?;
+    names_it(first.as_ref(), &digest)?;
     ctx.spend_nonce(signed).await?;
     crate::failpoint::hit("register.after_nonce");
 
@@ -47,7 +48,7 @@ pub(super) async fn handle(
     let claimed = ctx
         .store
         .invites
-        .modify(&invite_id, |cur| {
+        .modify_from(&invite_id, Known::Read(first), |cur| {
             claim(
                 &names_it(cur, &digest)?.value,
                 signed,
@@ -102,7 +103,7 @@ pub(super) async fn handle(
     let made = ctx
         .store
         .users
-        .modify(&inv.handle, |cur| match cur {
+        .modify_from(&inv.handle, Known::Absent, |cur| match cur {
             None => Ok(Decision::put(user.clone())),
             // A retry: the user is ours already.
             Some(existing) if existing.value.sign_pub == signed.key => Ok(Decision::Keep(())),

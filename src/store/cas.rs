@@ -38,6 +38,19 @@ pub struct Modified<T, R = ()> {
     pub extra: R,
 }
 
+/// What the caller already knows of a record before [`TypedBucket::modify_from`]: each
+/// read saved is a JetStream round trip off the hot path.
+#[derive(Debug)]
+pub enum Known<T> {
+    /// Nothing: read it.
+    Nothing,
+    /// It is expected to be absent (a new user, a new machine): decide on that and
+    /// `create`; if it exists after all, the conflict reads it and decides again.
+    Absent,
+    /// It was just read.
+    Read(Option<Versioned<T>>),
+}
+
 impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone> TypedBucket<K, T> {
     /// Reads `key`, asks `decide`, and writes what it decided at the revision read.
     /// A lost race re-reads and asks again: `decide` must be a pure function of the
@@ -45,13 +58,32 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone> TypedBucket<K, T> {
     pub async fn modify<R, E>(
         &self,
         key: &K,
+        decide: impl FnMut(Option<&Versioned<T>>) -> Result<Decision<T, R>, E>,
+    ) -> Result<Modified<T, R>, E>
+    where
+        E: From<StoreError>,
+    {
+        self.modify_from(key, Known::Nothing, decide).await
+    }
+
+    /// [`Self::modify`], starting from what the caller already knows of the record; only
+    /// a lost race reads it (again).
+    pub async fn modify_from<R, E>(
+        &self,
+        key: &K,
+        known: Known<T>,
         mut decide: impl FnMut(Option<&Versioned<T>>) -> Result<Decision<T, R>, E>,
     ) -> Result<Modified<T, R>, E>
     where
         E: From<StoreError>,
     {
+        let mut known = known;
         loop {
-            let cur = self.get(key).await?;
+            let cur = match std::mem::replace(&mut known, Known::Nothing) {
+                Known::Nothing => self.get(key).await?,
+                Known::Absent => None,
+                Known::Read(cur) => cur,
+            };
             let written = match decide(cur.as_ref())? {
                 Decision::Keep(extra) => {
                     return Ok(Modified {

@@ -29,7 +29,7 @@ use records::{
 };
 
 pub use bucket::{error_chain, jetstream_error_code, TypedBucket};
-pub use cas::{Decision, Modified};
+pub use cas::{Decision, Known, Modified};
 pub use keys::{CredentialDigest, NonceKey, OwnersKey, StoreKey, UidKey};
 pub use machines::UidClaim;
 pub use page::Page;
