@@ -255,6 +255,10 @@ async fn a_sigkill_loop_under_a_thousand_requests_loses_nothing() {
         let (bus, retries, key) = (bus.clone(), retries.clone(), key.clone());
         let token = tokens.get(i).cloned();
         tasks.push(tokio::spawn(async move {
+            // Spread over five seconds, so the load outlasts several kill-and-restart
+            // cycles however fast this machine answers (a restarted worker is waited for
+            // until it serves, which takes longer than the kill period).
+            tokio::time::sleep(Duration::from_millis(5 * i as u64)).await;
             let c = bus.client(Duration::from_secs(3));
             let deadline = Instant::now() + Duration::from_secs(120);
             loop {
