@@ -203,6 +203,13 @@ pub enum AuditError {
         #[source]
         source: jetstream::context::UpdateStreamError,
     },
+    /// The stream is not there (or could not be looked up), and was not to be created.
+    #[error("cannot open stream {name} (it is created by `roster serve`)")]
+    Missing {
+        name: String,
+        #[source]
+        source: jetstream::context::GetStreamError,
+    },
     /// The stream was missing and could not be created (nor did another worker create it).
     #[error("cannot create stream {name}")]
     Create {
@@ -250,6 +257,26 @@ impl Auditor {
         ensure_stream(&js, cfg).await?;
         let security =
             crate::audit::security::SecurityLog::ensure(js.clone(), prefix, replicas, security)
+                .await?;
+        Ok(Self {
+            js,
+            subject_prefix: prefix.to_owned(),
+            stream_name: name,
+            security,
+        })
+    }
+
+    /// Opens the audit and security streams as they are, creating and changing nothing
+    /// (`roster check` reads; it never sets up a bus).
+    pub async fn open_existing(
+        js: jetstream::Context,
+        prefix: &str,
+        security: crate::audit::security::SecurityConfig,
+    ) -> Result<Self, AuditError> {
+        let name = stream_name(prefix);
+        existing_stream(&js, &name).await?;
+        let security =
+            crate::audit::security::SecurityLog::open_existing(js.clone(), prefix, security)
                 .await?;
         Ok(Self {
             js,
@@ -344,6 +371,17 @@ pub(crate) async fn ensure_stream(
         }
     }
     Ok(())
+}
+
+/// Fails unless the stream `name` exists.
+pub(crate) async fn existing_stream(js: &jetstream::Context, name: &str) -> Result<(), AuditError> {
+    js.get_stream(name)
+        .await
+        .map(|_| ())
+        .map_err(|source| AuditError::Missing {
+            name: name.to_owned(),
+            source,
+        })
 }
 
 /// Publishes one event on `subject` with its id as `Nats-Msg-Id` and waits for the ack,

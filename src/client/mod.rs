@@ -1,5 +1,10 @@
 //! A typed Rust client for roster. It signs every request (PROTOCOL §3) with the
-//! caller's Ed25519 key; the CLI and the tests use it.
+//! caller's Ed25519 key; the CLI and the tests use it. With [`BusEvents`] attached, a
+//! request the bus refuses to carry fails at once instead of timing out.
+
+mod events;
+
+pub use events::{publish_denied_subject, BusEvents, BusSignal};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,18 +22,58 @@ use crate::wire::revoke::RevokeReply;
 use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 use crate::wire::{Command, Endpoint};
 
+/// The connection options of a short-lived client (a CLI command): the connection's
+/// events feed `events`, and a lost connection is tried again a few times, then given
+/// up, instead of forever in the background (a revoked identity would be refused again
+/// and again).
+pub fn short_lived(
+    opts: async_nats::ConnectOptions,
+    events: &BusEvents,
+) -> async_nats::ConnectOptions {
+    events.install(opts).max_reconnects(Some(3))
+}
+
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// roster refused the request with a PROTOCOL code.
     #[error("{0}")]
     Api(ApiError),
+    /// The bus refused to let this connection publish the request: its permissions
+    /// (given by the auth callout for its role) do not include the subject.
+    #[error("the bus refused to let this connection publish to {subject} (Permissions Violation)")]
+    PublishDenied {
+        /// The subject the request was for.
+        subject: String,
+    },
+    /// The connection was closed while the request waited for its reply, and the bus
+    /// refused to let it back in: what a revoke of this very identity does.
+    #[error(
+        "the connection was closed while waiting for the reply to {subject}, and the bus \
+         refuses to let it back in"
+    )]
+    ShutOut {
+        /// The subject the request was for.
+        subject: String,
+    },
     /// No worker answered in time, or NATS failed.
-    #[error("NATS request failed: {0}")]
-    Nats(String),
+    #[error("{0}")]
+    Nats(RequestFailure),
     /// The reply was not what the protocol promises.
     #[error("unexpected reply: {0}")]
     Decode(String),
+}
+
+/// A request NATS could not complete, with the subject it was for.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("NATS request to {subject} failed: {message}")]
+pub struct RequestFailure {
+    /// The subject the request was for.
+    pub subject: String,
+    /// What went wrong: no responders, a timeout, or something else.
+    pub kind: async_nats::client::RequestErrorKind,
+    /// What async-nats said.
+    pub message: String,
 }
 
 impl ClientError {
@@ -64,6 +109,7 @@ pub struct RosterClient {
     prefix: String,
     keys: Arc<KeyPairs>,
     timeout: Duration,
+    events: Option<BusEvents>,
 }
 
 impl RosterClient {
@@ -74,7 +120,16 @@ impl RosterClient {
             prefix: prefix.to_owned(),
             keys: Arc::new(keys),
             timeout: Duration::from_secs(10),
+            events: None,
         }
+    }
+
+    /// Watches the connection's events (installed on it with [`BusEvents::install`]):
+    /// a refused publish fails its request at once, and so does a connection that is
+    /// closed and then refused while a request waits.
+    pub fn with_events(mut self, events: BusEvents) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// Sets the request timeout.
@@ -137,11 +192,21 @@ impl RosterClient {
             .payload(body)
             .headers(headers)
             .timeout(Some(self.timeout));
-        let msg = self
-            .nats
-            .send_request(subject.to_owned(), req)
-            .await
-            .map_err(|e| ClientError::Nats(e.to_string()))?;
+        // Listen before publishing: the server's refusal can come back within a
+        // millisecond.
+        let signals = self.events.as_ref().map(BusEvents::subscribe);
+        let reply = self.nats.send_request(subject.to_owned(), req);
+        let msg = match signals {
+            None => reply.await,
+            Some(signals) => watch_reply(subject, reply, signals).await?,
+        }
+        .map_err(|e| {
+            ClientError::Nats(RequestFailure {
+                subject: subject.to_owned(),
+                kind: e.kind(),
+                message: e.to_string(),
+            })
+        })?;
         Ok(RawReply {
             headers: msg.headers,
             body: msg.payload,
@@ -443,14 +508,47 @@ impl std::fmt::Debug for EnrollArgs {
     }
 }
 
+/// Waits for `reply` unless the connection says first that it will not come: the server
+/// refused the publish to `subject`, or the connection was closed and a reconnect then
+/// refused.
+async fn watch_reply<F, T>(
+    subject: &str,
+    reply: F,
+    mut signals: tokio::sync::broadcast::Receiver<BusSignal>,
+) -> Result<T, ClientError>
+where
+    F: std::future::Future<Output = T>,
+{
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::pin!(reply);
+    let mut disconnected = false;
+    loop {
+        tokio::select! {
+            r = &mut reply => return Ok(r),
+            signal = signals.recv() => match signal {
+                Ok(BusSignal::PublishDenied(s)) if s == subject => {
+                    return Err(ClientError::PublishDenied { subject: s });
+                }
+                Ok(BusSignal::Disconnected) => disconnected = true,
+                Ok(BusSignal::ReconnectRefused) if disconnected => {
+                    return Err(ClientError::ShutOut { subject: subject.to_owned() });
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                // The connection is gone for good: only the reply (or its timeout) is left.
+                Err(RecvError::Closed) => return Ok(reply.await),
+            },
+        }
+    }
+}
+
 /// Decodes a reply body: the success type, or the error envelope as `ClientError::Api`.
 pub fn decode_reply<Rep: DeserializeOwned>(body: &[u8]) -> Result<Rep, ClientError> {
     if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) {
         let code = ErrorCode::from_wire(&env.error.code).unwrap_or(ErrorCode::Internal);
         return Err(ClientError::Api(ApiError::new(code, env.error.message)));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| ClientError::Decode(format!("{e}: {}", String::from_utf8_lossy(body))))
+    // Not the body itself: a reply may hold a secret shown once (an invite token).
+    serde_json::from_slice(body).map_err(|e| ClientError::Decode(wire::json_reason(&e)))
 }
 
 #[cfg(test)]
