@@ -213,7 +213,11 @@ pub(super) async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
                     Some("rejected") => Some(MachineStateFilter::Rejected),
                     Some("revoked") => Some(MachineStateFilter::Revoked),
                     Some(o) => {
-                        return Err(expected("--state", o, "active, pending, rejected or revoked"))
+                        return Err(expected(
+                            "--state",
+                            o,
+                            "active, pending, rejected or revoked",
+                        ))
                     }
                 },
                 limit: opt("--limit", limit)?,
@@ -286,7 +290,11 @@ pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
                 Some("cancelled") => Some(InviteStateFilter::Cancelled),
                 Some("expired") => Some(InviteStateFilter::Expired),
                 Some(other) => {
-                    return Err(expected("--state", other, "pending, used, cancelled or expired"))
+                    return Err(expected(
+                        "--state",
+                        other,
+                        "pending, used, cancelled or expired",
+                    ))
                 }
             };
             let c = connect_client(&client).await?;

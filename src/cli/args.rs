@@ -328,7 +328,6 @@ pub struct ClientArgs {
     pub timeout: u64,
 }
 
-
 #[derive(Debug, Subcommand)]
 pub enum InviteCmd {
     /// Mint an invite; prints the token once.

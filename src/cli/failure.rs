@@ -96,7 +96,9 @@ impl Failure {
                 "{}",
                 serde_json::json!({"error": {"code": self.code, "message": self.message}})
             );
-        } else if self.class == Class::Refused && crate::wire::ErrorCode::from_wire(&self.code).is_some() {
+        } else if self.class == Class::Refused
+            && crate::wire::ErrorCode::from_wire(&self.code).is_some()
+        {
             eprintln!("error: {}: {}", self.code, self.message);
         } else {
             eprintln!("error: {}", self.message);
@@ -221,7 +223,8 @@ pub fn from_config(e: &ConfigError, connecting: Option<(Connecting, Duration)>) 
     };
     let f = match source.kind() {
         ConnectErrorKind::AuthorizationViolation => {
-            let (how, elapsed) = connecting.unwrap_or((Connecting::WithCredentials, Duration::ZERO));
+            let (how, elapsed) =
+                connecting.unwrap_or((Connecting::WithCredentials, Duration::ZERO));
             let slow = if elapsed >= Duration::from_millis(1500) {
                 format!(
                     " (the refusal took {:.1} s, the server's callout deadline: most likely no \
@@ -247,9 +250,7 @@ pub fn from_config(e: &ConfigError, connecting: Option<(Connecting, Duration)>) 
                 format!("the bus at {url} refused this connection (authorization violation): {causes}{slow}"),
             )
         }
-        ConnectErrorKind::Io | ConnectErrorKind::TimedOut
-            if refused_or_timed_out(source) =>
-        {
+        ConnectErrorKind::Io | ConnectErrorKind::TimedOut if refused_or_timed_out(source) => {
             Failure::new(
                 Class::Error,
                 "no_server",

@@ -26,8 +26,15 @@ fn a_refusal_by_the_worker_or_the_bus_exits_3_and_a_lost_request_1() {
         subject: "roster.v1.admin.user.list".into(),
     };
     let f = from_client(&denied);
-    assert_eq!((f.class, f.code.as_str()), (Class::Refused, "permission_violation"));
-    assert!(f.message.contains("roster.v1.admin.user.list"), "{}", f.message);
+    assert_eq!(
+        (f.class, f.code.as_str()),
+        (Class::Refused, "permission_violation")
+    );
+    assert!(
+        f.message.contains("roster.v1.admin.user.list"),
+        "{}",
+        f.message
+    );
     let lost = ClientError::Nats(crate::client::RequestFailure {
         subject: "roster.v1.register".into(),
         kind: RequestErrorKind::NoResponders,
@@ -43,7 +50,10 @@ fn a_failure_keeps_the_context_around_it() {
         .context("user list");
     let f = classify(&e);
     assert_eq!(f.class, Class::Usage);
-    assert_eq!(f.message, "user list: --limit: limit must be between 1 and 1000");
+    assert_eq!(
+        f.message,
+        "user list: --limit: limit must be between 1 and 1000"
+    );
     let plain = classify(&anyhow::anyhow!("disk full"));
     assert_eq!((plain.class, plain.code.as_str()), (Class::Error, "error"));
 }

@@ -55,8 +55,12 @@ pub fn main() -> ExitCode {
             Ok(code) => code,
             Err(e) => failure::classify(&e).report(json),
         },
-        Err(e) => Failure::new(Class::Error, "runtime", format!("cannot start the runtime: {e}"))
-            .report(json),
+        Err(e) => Failure::new(
+            Class::Error,
+            "runtime",
+            format!("cannot start the runtime: {e}"),
+        )
+        .report(json),
     }
 }
 

@@ -248,18 +248,27 @@ pub(super) async fn check_cmd(nats: NatsArgs, json: bool) -> anyhow::Result<Exit
     let cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
     let events = BusEvents::new();
     let started = std::time::Instant::now();
-    let client = nats
-        .connect_tweaked("roster-check", None, |o| {
-            crate::client::short_lived(o, &events)
-        })
-        .await
-        .map_err(|e| connect_failure(e, Connecting::WithCredentials, started))?;
     let could_not_run = |e: &dyn std::fmt::Display| {
         Failure::new(
             Class::Error,
             "check_could_not_run",
             format!("roster check could not run: {e}"),
         )
+    };
+    let client = match nats
+        .connect_tweaked("roster-check", None, |o| {
+            crate::client::short_lived(o, &events)
+        })
+        .await
+    {
+        Ok(c) => c,
+        // Whatever the bus said, the check did not run (exit 1, never 3 or 4).
+        Err(e) => {
+            let why =
+                failure::from_config(&e, Some((Connecting::WithCredentials, started.elapsed())))
+                    .map_or_else(|| crate::store::error_chain(&e), |f| f.message);
+            return Err(could_not_run(&why).into());
+        }
     };
     // A connection without JetStream permissions never hears back from the JetStream
     // API; the server's refusal of the publish says so at once.

@@ -3,9 +3,11 @@
 /// The help of every `--limit`.
 pub(super) const LIMIT_HELP: &str = "Most items per page (default 100, at most 1000).";
 /// The help of every `--cursor`.
-pub(super) const CURSOR_HELP: &str = "Start after this key: the `--cursor` the previous page printed.";
+pub(super) const CURSOR_HELP: &str =
+    "Start after this key: the `--cursor` the previous page printed.";
 /// The help of every machine id argument.
-pub(super) const MACHINE_ID_HELP: &str = "Machine id (`m-` and 32 hex characters, as `machine list` shows it).";
+pub(super) const MACHINE_ID_HELP: &str =
+    "Machine id (`m-` and 32 hex characters, as `machine list` shows it).";
 /// The help of every invite id argument.
 pub(super) const INVITE_ID_HELP: &str = "Invite id (32 hex characters, as `invite list` shows it).";
 /// The role names, as every role flag and argument takes them.

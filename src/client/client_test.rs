@@ -19,17 +19,20 @@ fn enroll_args_never_show_the_enrollment_key_in_debug() {
     assert!(shown.contains("host-1"), "{shown}");
 }
 
-
 #[test]
 fn the_subject_of_a_publish_violation_is_read_from_the_servers_message() {
     assert_eq!(
-        publish_denied_subject(r#"Permissions Violation for Publish to "roster.v1.admin.user.list""#)
-            .as_deref(),
+        publish_denied_subject(
+            r#"Permissions Violation for Publish to "roster.v1.admin.user.list""#
+        )
+        .as_deref(),
         Some("roster.v1.admin.user.list")
     );
     assert_eq!(
-        publish_denied_subject(r#"Permissions Violation for Publish to "$JS.API.INFO" using queue "q""#)
-            .as_deref(),
+        publish_denied_subject(
+            r#"Permissions Violation for Publish to "$JS.API.INFO" using queue "q""#
+        )
+        .as_deref(),
         Some("$JS.API.INFO")
     );
     assert_eq!(

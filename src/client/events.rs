@@ -47,9 +47,15 @@ pub fn publish_denied_subject(msg: &str) -> Option<String> {
     const PREFIX: &str = "permissions violation for publish to ";
     let lower = msg.to_ascii_lowercase();
     let at = lower.find(PREFIX)? + PREFIX.len();
-    let rest = msg.get(at..)?.trim().trim_matches(|c| c == '"' || c == '\'');
+    let rest = msg
+        .get(at..)?
+        .trim()
+        .trim_matches(|c| c == '"' || c == '\'');
     // A subject has no spaces; anything after one is not part of it.
-    let subject = rest.split_whitespace().next()?.trim_end_matches(['"', '\'']);
+    let subject = rest
+        .split_whitespace()
+        .next()?
+        .trim_end_matches(['"', '\'']);
     (!subject.is_empty()).then(|| subject.to_owned())
 }
 

@@ -43,7 +43,10 @@ fn a_bad_body_is_explained_by_its_field_and_reason_without_a_text_position() {
     for (body, reason) in [
         (&br#"{"handle":"a","rol":"x"}"#[..], "unknown field `rol`"),
         (br#"{}"#, "missing field `handle`"),
-        (br#"{"handle":7}"#, "invalid type: integer `7`, expected a string"),
+        (
+            br#"{"handle":7}"#,
+            "invalid type: integer `7`, expected a string",
+        ),
         (br#"{"handle":"a""#, "EOF while parsing an object"),
         (b"nope", "expected ident"),
     ] {
