@@ -405,6 +405,14 @@ fn the_cli_tells_the_truth_when_the_dev_bus_says_no() {
         Path::new(r.json()["credential_file"].as_str().unwrap()),
         dev.path(".config/roster/agent.credential.json")
     );
+    // An agent revoking itself is a success too.
+    let machine = r.json()["machine_id"].as_str().unwrap().to_owned();
+    let r = dev.run(
+        ".config/roster/agent.json",
+        &["revoke", "--machine", &machine, "--yes"],
+    );
+    assert_eq!(r.code, Some(0), "{r}");
+    assert!(r.out.contains(&format!("revoked machine {machine}")), "{r}");
 
     // `roster check` runs against `roster dev` as its banner says, and only reads
     // (friction 5).

@@ -244,9 +244,8 @@ impl Auditor {
         replicas: usize,
         security: crate::audit::security::SecurityConfig,
     ) -> Result<Self, AuditError> {
-        let name = stream_name(prefix);
         let cfg = stream::Config {
-            name: name.clone(),
+            name: stream_name(prefix),
             description: Some("roster audit events".into()),
             subjects: vec![format!("{prefix}.audit.>")],
             num_replicas: replicas,
@@ -258,12 +257,7 @@ impl Auditor {
         let security =
             crate::audit::security::SecurityLog::ensure(js.clone(), prefix, replicas, security)
                 .await?;
-        Ok(Self {
-            js,
-            subject_prefix: prefix.to_owned(),
-            stream_name: name,
-            security,
-        })
+        Ok(Self::on(js, prefix, security))
     }
 
     /// Opens the audit and security streams as they are, creating and changing nothing
@@ -273,17 +267,24 @@ impl Auditor {
         prefix: &str,
         security: crate::audit::security::SecurityConfig,
     ) -> Result<Self, AuditError> {
-        let name = stream_name(prefix);
-        existing_stream(&js, &name).await?;
+        existing_stream(&js, &stream_name(prefix)).await?;
         let security =
             crate::audit::security::SecurityLog::open_existing(js.clone(), prefix, security)
                 .await?;
-        Ok(Self {
+        Ok(Self::on(js, prefix, security))
+    }
+
+    fn on(
+        js: jetstream::Context,
+        prefix: &str,
+        security: crate::audit::security::SecurityLog,
+    ) -> Self {
+        Self {
             js,
             subject_prefix: prefix.to_owned(),
-            stream_name: name,
+            stream_name: stream_name(prefix),
             security,
-        })
+        }
     }
 
     /// The security log for strangers' denials (PROTOCOL §5).

@@ -67,9 +67,9 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
-    /// Check every bucket and the audit trail for orphans and broken invariants; exits
-    /// 4 when it finds any, 1 when it could not run. Run it on a quiet bus.
+    /// Check every bucket and the audit trail for orphans and broken invariants.
     ///
+    /// Exits 4 when it finds any, 1 when it could not run. Run it on a quiet bus.
     /// It reads the buckets directly (never creates or changes one), so it connects
     /// with the worker's credentials: against `roster dev`, the line it prints
     /// (`--nats-user roster --nats-password-file <data dir>/worker.password`).
@@ -90,9 +90,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Revoke a user or a machine (an admin, or the identity itself). Its live
-    /// connections are closed and the bus refuses it from then on. Asks first on a
-    /// terminal; `--yes` skips the question (and is required without a terminal).
+    /// Revoke a user or a machine (an admin, or the identity itself).
+    ///
+    /// Its live connections are closed and the bus refuses it from then on. Asks first
+    /// on a terminal; `--yes` skips the question (and is required without a terminal).
     Revoke {
         #[command(flatten)]
         client: ClientArgs,
@@ -124,9 +125,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Redeem an invite with the identity file's keys. Refuses an identity this CLI
-    /// registered already (its `<name>.registered.json` marker): the invite would be
-    /// spent for nothing (`key_registered`).
+    /// Redeem an invite with the identity file's keys.
+    ///
+    /// Refuses an identity this CLI registered already (its `<name>.registered.json`
+    /// marker): the invite would be spent for nothing (`key_registered`).
     Register {
         #[command(flatten)]
         client: ClientArgs,
@@ -161,9 +163,11 @@ pub enum Command {
     /// Enrolled machines: list, get, approve, reject.
     #[command(subcommand)]
     Machine(MachineCmd),
-    /// Enroll this machine as an agent with a site's enrollment key. Uses (or creates) an
-    /// agent identity (`--identity`, default `agent.json` beside the default identity,
-    /// never a registered user's) and writes the opened credential with mode 0600.
+    /// Enroll this machine as an agent with a site's enrollment key.
+    ///
+    /// Uses (or creates) an agent identity (`--identity`, default `agent.json` beside
+    /// the default identity, never a registered user's) and writes the opened credential
+    /// with mode 0600.
     Enroll {
         #[command(flatten)]
         client: ClientArgs,
@@ -248,9 +252,10 @@ pub enum SiteCmd {
         #[arg(long)]
         tenant: Option<String>,
     },
-    /// Rotate a site's enrollment key; prints the new key once. The previous key keeps
-    /// working for `--grace` (24h by default); `--grace 0` retires it at once (asks first
-    /// on a terminal; `--yes` skips the question).
+    /// Rotate a site's enrollment key; prints the new key once.
+    ///
+    /// The previous key keeps working for `--grace` (24h by default); `--grace 0`
+    /// retires it at once (asks first on a terminal; `--yes` skips the question).
     RotateKey {
         #[command(flatten)]
         client: ClientArgs,
@@ -409,8 +414,10 @@ pub enum UserCmd {
         #[arg(long, value_delimiter = ',')]
         sites: Option<Vec<String>>,
     },
-    /// Delete a user for good; its key may register again with a new invite. Asks first
-    /// on a terminal; `--yes` skips the question (and is required without a terminal).
+    /// Delete a user for good; its key may register again with a new invite.
+    ///
+    /// Asks first on a terminal; `--yes` skips the question (and is required without a
+    /// terminal).
     Delete {
         #[command(flatten)]
         client: ClientArgs,

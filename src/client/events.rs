@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 use async_nats::{ClientError as NatsClientError, Event, ServerError};
 use tokio::sync::broadcast;
 
+use super::ClientError;
+
 /// One thing the connection saw that a waiting request cares about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusSignal {
@@ -115,5 +117,38 @@ impl BusEvents {
     /// The subject of the last publish the server refused on this connection.
     pub fn last_denied(&self) -> Option<String> {
         self.denied.lock().ok().and_then(|d| d.clone())
+    }
+}
+
+/// Waits for `reply` unless the connection says first that it will not come: the server
+/// refused the publish to `subject`, or the connection was closed and a reconnect then
+/// refused.
+pub(super) async fn watch_reply<F, T>(
+    subject: &str,
+    reply: F,
+    mut signals: tokio::sync::broadcast::Receiver<BusSignal>,
+) -> Result<T, ClientError>
+where
+    F: std::future::Future<Output = T>,
+{
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::pin!(reply);
+    let mut disconnected = false;
+    loop {
+        tokio::select! {
+            r = &mut reply => return Ok(r),
+            signal = signals.recv() => match signal {
+                Ok(BusSignal::PublishDenied(s)) if s == subject => {
+                    return Err(ClientError::PublishDenied { subject: s });
+                }
+                Ok(BusSignal::Disconnected) => disconnected = true,
+                Ok(BusSignal::ReconnectRefused) if disconnected => {
+                    return Err(ClientError::ShutOut { subject: subject.to_owned() });
+                }
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                // The connection is gone for good: only the reply (or its timeout) is left.
+                Err(RecvError::Closed) => return Ok(reply.await),
+            },
+        }
     }
 }

@@ -3,8 +3,10 @@
 //! request the bus refuses to carry fails at once instead of timing out.
 
 mod events;
+mod reply;
 
 pub use events::{publish_denied_subject, BusEvents, BusSignal};
+pub use reply::{decode_reply, ClientError, RawReply, RequestFailure};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +17,11 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::crypto::{self, KeyPairs};
 use crate::domain::{Handle, InviteId, MachineId, Role, SiteCode, Tenant};
+use crate::wire;
 use crate::wire::admin::*;
 use crate::wire::enroll::EnrollReply;
 use crate::wire::register::RegisterReply;
 use crate::wire::revoke::RevokeReply;
-use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 use crate::wire::{Command, Endpoint};
 
 /// The connection options of a short-lived client (a CLI command): the connection's
@@ -31,75 +33,6 @@ pub fn short_lived(
     events: &BusEvents,
 ) -> async_nats::ConnectOptions {
     events.install(opts).max_reconnects(Some(3))
-}
-
-/// Why a call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// roster refused the request with a PROTOCOL code.
-    #[error("{0}")]
-    Api(ApiError),
-    /// The bus refused to let this connection publish the request: its permissions
-    /// (given by the auth callout for its role) do not include the subject.
-    #[error("the bus refused to let this connection publish to {subject} (Permissions Violation)")]
-    PublishDenied {
-        /// The subject the request was for.
-        subject: String,
-    },
-    /// The connection was closed while the request waited for its reply, and the bus
-    /// refused to let it back in: what a revoke of this very identity does.
-    #[error(
-        "the connection was closed while waiting for the reply to {subject}, and the bus \
-         refuses to let it back in"
-    )]
-    ShutOut {
-        /// The subject the request was for.
-        subject: String,
-    },
-    /// No worker answered in time, or NATS failed.
-    #[error("{0}")]
-    Nats(RequestFailure),
-    /// The reply was not what the protocol promises.
-    #[error("unexpected reply: {0}")]
-    Decode(String),
-}
-
-/// A request NATS could not complete, with the subject it was for.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("NATS request to {subject} failed: {message}")]
-pub struct RequestFailure {
-    /// The subject the request was for.
-    pub subject: String,
-    /// What went wrong: no responders, a timeout, or something else.
-    pub kind: async_nats::client::RequestErrorKind,
-    /// What async-nats said.
-    pub message: String,
-}
-
-impl ClientError {
-    /// The PROTOCOL code, if roster answered with one.
-    pub fn code(&self) -> Option<ErrorCode> {
-        match self {
-            ClientError::Api(e) => Some(e.code),
-            _ => None,
-        }
-    }
-}
-
-/// A reply as it came off the bus, for tests that check headers and raw bodies.
-#[derive(Debug, Clone)]
-pub struct RawReply {
-    pub headers: Option<HeaderMap>,
-    pub body: Bytes,
-}
-
-impl RawReply {
-    /// The error envelope's code, if this is a refusal.
-    pub fn error_code(&self) -> Option<String> {
-        serde_json::from_slice::<ErrorEnvelope>(&self.body)
-            .ok()
-            .map(|e| e.error.code)
-    }
 }
 
 /// A signed-request client.
@@ -198,7 +131,7 @@ impl RosterClient {
         let reply = self.nats.send_request(subject.to_owned(), req);
         let msg = match signals {
             None => reply.await,
-            Some(signals) => watch_reply(subject, reply, signals).await?,
+            Some(signals) => events::watch_reply(subject, reply, signals).await?,
         }
         .map_err(|e| {
             ClientError::Nats(RequestFailure {
@@ -506,49 +439,6 @@ impl std::fmt::Debug for EnrollArgs {
             .field("agent_version", &self.agent_version)
             .finish()
     }
-}
-
-/// Waits for `reply` unless the connection says first that it will not come: the server
-/// refused the publish to `subject`, or the connection was closed and a reconnect then
-/// refused.
-async fn watch_reply<F, T>(
-    subject: &str,
-    reply: F,
-    mut signals: tokio::sync::broadcast::Receiver<BusSignal>,
-) -> Result<T, ClientError>
-where
-    F: std::future::Future<Output = T>,
-{
-    use tokio::sync::broadcast::error::RecvError;
-    tokio::pin!(reply);
-    let mut disconnected = false;
-    loop {
-        tokio::select! {
-            r = &mut reply => return Ok(r),
-            signal = signals.recv() => match signal {
-                Ok(BusSignal::PublishDenied(s)) if s == subject => {
-                    return Err(ClientError::PublishDenied { subject: s });
-                }
-                Ok(BusSignal::Disconnected) => disconnected = true,
-                Ok(BusSignal::ReconnectRefused) if disconnected => {
-                    return Err(ClientError::ShutOut { subject: subject.to_owned() });
-                }
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                // The connection is gone for good: only the reply (or its timeout) is left.
-                Err(RecvError::Closed) => return Ok(reply.await),
-            },
-        }
-    }
-}
-
-/// Decodes a reply body: the success type, or the error envelope as `ClientError::Api`.
-pub fn decode_reply<Rep: DeserializeOwned>(body: &[u8]) -> Result<Rep, ClientError> {
-    if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) {
-        let code = ErrorCode::from_wire(&env.error.code).unwrap_or(ErrorCode::Internal);
-        return Err(ClientError::Api(ApiError::new(code, env.error.message)));
-    }
-    // Not the body itself: a reply may hold a secret shown once (an invite token).
-    serde_json::from_slice(body).map_err(|e| ClientError::Decode(wire::json_reason(&e)))
 }
 
 #[cfg(test)]
