@@ -564,3 +564,44 @@ async fn check_only_reads_and_says_so_on_a_bus_without_a_roster() {
     use futures::StreamExt as _;
     assert!(names.next().await.is_none(), "check created a stream");
 }
+
+#[test]
+fn a_destructive_command_asks_at_a_terminal() {
+    // `script` (util-linux) gives the command a terminal and feeds it our answer.
+    let dir = tempfile::tempdir().unwrap();
+    let id = dir.path().join("me.json");
+    roster::identity::create(&id, false).unwrap();
+    let before = file_text(&id);
+    let at_terminal = |answer: &str| {
+        let line = format!("{BIN} keygen --force --identity {}", id.display());
+        let mut child = Command::new("script")
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("`script` (util-linux) runs the command on a terminal");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answer.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, shown) = at_terminal("n\n");
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(
+        shown.contains("Go on? [y/N]") && shown.contains("nothing was changed"),
+        "{shown}"
+    );
+    assert_eq!(file_text(&id), before, "no means no");
+    let (code, shown) = at_terminal("y\n");
+    assert_eq!(code, Some(0), "{shown}");
+    assert_ne!(file_text(&id), before, "yes replaced the key");
+}
