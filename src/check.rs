@@ -46,6 +46,29 @@ impl Report {
     }
 }
 
+/// Why the state to check could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenStateError {
+    /// A bucket is missing or could not be looked up.
+    #[error(transparent)]
+    Store(#[from] crate::store::OpenError),
+    /// The audit or the security stream is missing or could not be looked up.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+/// Opens every bucket and the audit streams as they are: the checker creates and changes
+/// nothing, so pointed at the wrong bus (or prefix) it says so instead of setting one up.
+pub async fn open_existing(
+    client: &async_nats::Client,
+    cfg: &crate::config::WorkerConfig,
+) -> Result<(Store, Auditor), OpenStateError> {
+    let js = async_nats::jetstream::new(client.clone());
+    let store = Store::open_existing(&js, &cfg.store).await?;
+    let audit = Auditor::open_existing(js, &cfg.handlers.prefix, cfg.security.clone()).await?;
+    Ok((store, audit))
+}
+
 /// Runs every check. A problem is reported only if a second look a second later still
 /// sees it: on a cluster, a node that just rejoined can briefly serve a view that misses
 /// a committed write (seen on nats-server 2.15.1 in the leader-kill test).

@@ -28,7 +28,8 @@
 //! - [`templates`]: the callout's permission templates and JWT limits.
 //! - [`bus`]: live connections: their names, the evictor (CONNZ + KICK), the lane sweep.
 //! - [`bootstrap`]: the first owner invite.
-//! - [`client`]: a typed Rust client that signs requests (used by the CLI and tests).
+//! - [`client`]: a typed Rust client that signs requests (used by the CLI and tests), and
+//!   watches its connection's events so a refused publish fails at once.
 //! - [`jwt`]: NATS JWT encoding for the auth callout (hand-rolled, tested).
 //! - [`identity`]: the identity file holding a client's two key pairs.
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
@@ -36,7 +37,8 @@
 //! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;
 //!   for the crash and cluster tests and the bench. Nothing in the library uses it.
 //! - [`check`]: `roster check`, the consistency checker over every bucket and the audit trail.
-//! - [`cli`]: the `roster` command line.
+//! - [`cli`]: the `roster` command line; [`cli::failure`] is its one table from error to
+//!   exit code.
 //!
 //! The bench (`roster-bench`, also run as `roster bench`) is a binary of its own,
 //! `src/bin/roster-bench/`, on this library's public API.

@@ -152,6 +152,11 @@ pub struct ServerOptions {
     pub callout: Option<CalloutSetup>,
     /// JetStream's `max_file_store` (`None`: 4GB), e.g. `"32MB"` to test a full store.
     pub max_file_store: Option<String>,
+    /// Run the server in a process group of its own, so a Ctrl-C at the terminal reaches
+    /// only the process that started it, which stops its worker first and then the
+    /// server (`roster dev`). Otherwise the server dies with the terminal's signal
+    /// while the worker is still draining into it.
+    pub own_process_group: bool,
 }
 
 /// A running nats-server process.
@@ -164,6 +169,7 @@ pub struct NatsServer {
     env: Vec<(&'static str, String)>,
     remove_dir: bool,
     callout: Option<CalloutSetup>,
+    own_process_group: bool,
 }
 
 impl NatsServer {
@@ -221,6 +227,7 @@ impl NatsServer {
             env,
             remove_dir,
             callout: opts.callout,
+            own_process_group: opts.own_process_group,
         };
         server.spawn().await?;
         Ok(server)
@@ -235,13 +242,18 @@ impl NatsServer {
             .open(&log_path)
             .and_then(|log| Ok((log.try_clone()?, log)))
             .map_err(FileError::at("writing", &log_path))?;
-        let child = Command::new(&bin)
-            .arg("-c")
+        let mut cmd = Command::new(&bin);
+        cmd.arg("-c")
             .arg(&self.conf)
             .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdin(Stdio::null())
             .stdout(stdout)
-            .stderr(stderr)
+            .stderr(stderr);
+        #[cfg(unix)]
+        if self.own_process_group {
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        }
+        let child = cmd
             .spawn()
             .map_err(|source| NatsdError::Spawn { bin, source })?;
         self.child = Some(child);

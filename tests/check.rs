@@ -84,7 +84,11 @@ async fn the_checker_is_clean_on_a_healthy_roster_and_names_orphans() {
         .unwrap();
 
     let (code, report) = check_cli(&env.server.url());
-    assert_eq!(code, Some(1));
+    assert_eq!(
+        code,
+        Some(4),
+        "exit 4: problems found (1 would mean it could not run)"
+    );
     let kinds: Vec<&str> = report["problems"]
         .as_array()
         .unwrap()

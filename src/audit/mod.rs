@@ -203,6 +203,13 @@ pub enum AuditError {
         #[source]
         source: jetstream::context::UpdateStreamError,
     },
+    /// The stream is not there (or could not be looked up), and was not to be created.
+    #[error("cannot open stream {name} (it is created by `roster serve`)")]
+    Missing {
+        name: String,
+        #[source]
+        source: jetstream::context::GetStreamError,
+    },
     /// The stream was missing and could not be created (nor did another worker create it).
     #[error("cannot create stream {name}")]
     Create {
@@ -237,9 +244,8 @@ impl Auditor {
         replicas: usize,
         security: crate::audit::security::SecurityConfig,
     ) -> Result<Self, AuditError> {
-        let name = stream_name(prefix);
         let cfg = stream::Config {
-            name: name.clone(),
+            name: stream_name(prefix),
             description: Some("roster audit events".into()),
             subjects: vec![format!("{prefix}.audit.>")],
             num_replicas: replicas,
@@ -251,12 +257,34 @@ impl Auditor {
         let security =
             crate::audit::security::SecurityLog::ensure(js.clone(), prefix, replicas, security)
                 .await?;
-        Ok(Self {
+        Ok(Self::on(js, prefix, security))
+    }
+
+    /// Opens the audit and security streams as they are, creating and changing nothing
+    /// (`roster check` reads; it never sets up a bus).
+    pub async fn open_existing(
+        js: jetstream::Context,
+        prefix: &str,
+        security: crate::audit::security::SecurityConfig,
+    ) -> Result<Self, AuditError> {
+        existing_stream(&js, &stream_name(prefix)).await?;
+        let security =
+            crate::audit::security::SecurityLog::open_existing(js.clone(), prefix, security)
+                .await?;
+        Ok(Self::on(js, prefix, security))
+    }
+
+    fn on(
+        js: jetstream::Context,
+        prefix: &str,
+        security: crate::audit::security::SecurityLog,
+    ) -> Self {
+        Self {
             js,
             subject_prefix: prefix.to_owned(),
-            stream_name: name,
+            stream_name: stream_name(prefix),
             security,
-        })
+        }
     }
 
     /// The security log for strangers' denials (PROTOCOL §5).
@@ -344,6 +372,17 @@ pub(crate) async fn ensure_stream(
         }
     }
     Ok(())
+}
+
+/// Fails unless the stream `name` exists.
+pub(crate) async fn existing_stream(js: &jetstream::Context, name: &str) -> Result<(), AuditError> {
+    js.get_stream(name)
+        .await
+        .map(|_| ())
+        .map_err(|source| AuditError::Missing {
+            name: name.to_owned(),
+            source,
+        })
 }
 
 /// Publishes one event on `subject` with its id as `Nats-Msg-Id` and waits for the ack,

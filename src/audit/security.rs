@@ -145,16 +145,30 @@ impl SecurityLog {
             ..Default::default()
         };
         crate::audit::ensure_stream(&js, want).await?;
-        Ok(Self {
+        Ok(Self::on(js, prefix, cfg))
+    }
+
+    /// Opens the security stream as it is, creating and changing nothing (`roster check`).
+    pub async fn open_existing(
+        js: jetstream::Context,
+        prefix: &str,
+        cfg: SecurityConfig,
+    ) -> Result<Self, crate::audit::AuditError> {
+        crate::audit::existing_stream(&js, &stream_name(prefix)).await?;
+        Ok(Self::on(js, prefix, cfg))
+    }
+
+    fn on(js: jetstream::Context, prefix: &str, cfg: SecurityConfig) -> Self {
+        Self {
             inner: Arc::new(Inner {
                 js,
                 prefix: prefix.to_owned(),
-                stream_name: name,
+                stream_name: stream_name(prefix),
                 cfg,
                 worker: crate::crypto::random_nonce_hex(),
                 tallies: Mutex::default(),
             }),
-        })
+        }
     }
 
     /// The stream's name.

@@ -1,6 +1,86 @@
 //! Admin commands over the bus: invites, users, the audit trail, sites, machines.
 
+use super::guard;
 use super::*;
+
+/// A flag value outside the choices (clap checks them first; this is the backstop).
+fn expected(flag: &str, got: &str, choices: &str) -> anyhow::Error {
+    Failure::usage(format!("{flag} {got}: expected {choices}")).into()
+}
+
+/// Whom `roster revoke` is for.
+enum Target {
+    User(Handle),
+    Machine(MachineId),
+}
+
+/// `roster revoke`: asks first; one's own revoke is a success even when the kick it
+/// causes beats its reply (the connection closed, and the bus now refuses this identity).
+pub(super) async fn revoke_cmd(
+    client: ClientArgs,
+    user: Option<String>,
+    machine: Option<String>,
+    reason: Option<String>,
+    yes: bool,
+) -> anyhow::Result<ExitCode> {
+    let path = identity_path(&client);
+    let keys = identity::load(&path)?;
+    let me = guard::registration(&path, &keys);
+    let target = match (user, machine) {
+        (Some(u), _) => Target::User(parse("--user", Handle::parse(&u))?),
+        (None, Some(m)) => Target::Machine(parse("--machine", MachineId::parse(&m))?),
+        (None, None) => return Err(Failure::usage("give --user or --machine").into()),
+    };
+    // Whether the target is this identity; `None` when only the bus can tell (a user
+    // registered without this CLI's marker).
+    let (what, is_me) = match &target {
+        Target::User(h) => (
+            format!("user '{h}'"),
+            me.as_ref().map(|r| r.handle == h.as_str()),
+        ),
+        Target::Machine(m) => (
+            format!("machine {m}"),
+            Some(*m == MachineId::for_agent(&keys.sign_pub())),
+        ),
+    };
+    let warning = match is_me {
+        Some(true) => " (this identity: you lose access to the bus)",
+        _ => "",
+    };
+    guard::confirm(&format!("revoke {what}{warning}"), yes)?;
+    let c = connect_with_keys(&client, keys).await?;
+    let reason = reason.as_deref();
+    let res = match &target {
+        Target::User(h) => c.revoke_user(h, reason).await,
+        Target::Machine(m) => c.revoke_machine(m, reason).await,
+    };
+    let out = Out::new(client.json);
+    match res {
+        // The revoke closed this very connection before its reply could arrive, and the
+        // bus now refuses this identity: the revoke we asked for took effect.
+        Err(ClientError::ShutOut { .. }) if is_me != Some(false) => {
+            if out.json {
+                let mut v = serde_json::json!({
+                    "status": "revoked",
+                    "self": true,
+                    "confirmed_by": "this connection was closed and the bus refuses this identity",
+                });
+                match &target {
+                    Target::User(h) => v["user"] = h.as_str().into(),
+                    Target::Machine(m) => v["machine"] = m.as_str().into(),
+                }
+                println!("{v}");
+            } else {
+                println!(
+                    "revoked {what} (this identity): its connections were closed, this one \
+                     included, and the bus refuses it from now on"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        res => finish(&out, res, output::revoked),
+    }
+}
 
 pub(super) async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
     use crate::wire::admin::{RotateKeyRequest, SiteCreateRequest, SiteListRequest};
@@ -28,7 +108,7 @@ pub(super) async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
                     None => None,
                     Some("auto") => Some(Policy::Auto),
                     Some("approval") => Some(Policy::Approval),
-                    Some(o) => anyhow::bail!("--policy {o}: expected auto or approval"),
+                    Some(o) => return Err(expected("--policy", o, "auto or approval")),
                 },
             };
             let c = connect_client(&client).await?;
@@ -78,15 +158,26 @@ pub(super) async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
             client,
             site,
             tenant,
-            grace_secs,
+            grace,
+            yes,
         } => {
             let req = RotateKeyRequest {
                 site: parse("site", SiteCode::parse(&site))?,
                 tenant: tenant
                     .map(|t| parse("--tenant", Tenant::parse(&t)))
                     .transpose()?,
-                grace_secs: opt("--grace-secs", grace_secs)?,
+                grace_secs: opt("--grace", Some(grace))?,
             };
+            if grace == 0 {
+                guard::confirm(
+                    &format!(
+                        "retire the current enrollment key of {} at once (--grace 0): \
+                         installers that carry it stop enrolling",
+                        req.site.as_str()
+                    ),
+                    yes,
+                )?;
+            }
             let c = connect_client(&client).await?;
             finish(
                 &Out::new(client.json),
@@ -122,7 +213,11 @@ pub(super) async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
                     Some("rejected") => Some(MachineStateFilter::Rejected),
                     Some("revoked") => Some(MachineStateFilter::Revoked),
                     Some(o) => {
-                        anyhow::bail!("--state {o}: expected active, pending, rejected or revoked")
+                        return Err(expected(
+                            "--state",
+                            o,
+                            "active, pending, rejected or revoked",
+                        ))
                     }
                 },
                 limit: opt("--limit", limit)?,
@@ -195,7 +290,11 @@ pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
                 Some("cancelled") => Some(InviteStateFilter::Cancelled),
                 Some("expired") => Some(InviteStateFilter::Expired),
                 Some(other) => {
-                    anyhow::bail!("--state {other}: expected pending, used, cancelled or expired")
+                    return Err(expected(
+                        "--state",
+                        other,
+                        "pending, used, cancelled or expired",
+                    ))
                 }
             };
             let c = connect_client(&client).await?;
@@ -245,7 +344,7 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 None => None,
                 Some("active") => Some(UserStatusFilter::Active),
                 Some("revoked") => Some(UserStatusFilter::Revoked),
-                Some(other) => anyhow::bail!("--status {other}: expected active or revoked"),
+                Some(other) => return Err(expected("--status", other, "active or revoked")),
             };
             let c = connect_client(&client).await?;
             let req = UserListRequest {
@@ -291,8 +390,16 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 output::user,
             )
         }
-        UserCmd::Delete { client, handle } => {
+        UserCmd::Delete {
+            client,
+            handle,
+            yes,
+        } => {
             let handle = parse("handle", Handle::parse(&handle))?;
+            guard::confirm(
+                &format!("delete user '{handle}' for good (record, role and key binding)"),
+                yes,
+            )?;
             let c = connect_client(&client).await?;
             finish(
                 &Out::new(client.json),
@@ -315,7 +422,6 @@ pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             limit,
             security,
         } => {
-            let c = connect_client(&client).await.context("audit query")?;
             let req = AuditQueryRequest {
                 action: opt("--action", action)?,
                 actor,
@@ -325,6 +431,7 @@ pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 limit: opt("--limit", limit)?,
                 stream: security.then_some(crate::wire::admin::AuditStream::Security),
             };
+            let c = connect_client(&client).await?;
             finish(
                 &Out::new(client.json),
                 c.audit_query(&req).await,

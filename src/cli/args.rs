@@ -5,7 +5,7 @@ use super::*;
 /// roster: membership for NATS buses. Invites, registration, admin commands and an audit
 /// trail, kept in JetStream KV and served over request-reply.
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about, long_about = None)]
+#[command(name = "roster", version, about, long_about = None, after_help = EXIT_CODES_HELP)]
 pub struct Cli {
     /// Log as JSON lines (for `serve` and `dev`).
     #[arg(long, global = true, env = "ROSTER_LOG_JSON")]
@@ -63,11 +63,16 @@ pub enum Command {
     /// bench --help` lists them); it starts its own nats-server and worker.
     #[command(disable_help_flag = true)]
     Bench {
+        /// Arguments for `roster-bench` (`roster bench --help` lists them).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<std::ffi::OsString>,
     },
-    /// Check every bucket and the audit trail for orphans and broken invariants; exits
-    /// 1 when it finds any. Run it on a quiet bus.
+    /// Check every bucket and the audit trail for orphans and broken invariants.
+    ///
+    /// Exits 4 when it finds any, 1 when it could not run. Run it on a quiet bus.
+    /// It reads the buckets directly (never creates or changes one), so it connects
+    /// with the worker's credentials: against `roster dev`, the line it prints
+    /// (`--nats-user roster --nats-password-file <data dir>/worker.password`).
     Check {
         #[command(flatten)]
         nats: NatsArgs,
@@ -81,34 +86,49 @@ pub enum Command {
         /// Directory to write issuer.seed and xkey.seed into.
         #[arg(long)]
         out: PathBuf,
+        /// Print the public keys and file paths as one JSON object.
         #[arg(long)]
         json: bool,
     },
-    /// Revoke a user or a machine (an admin, or the identity itself). Its live
-    /// connections are closed and the bus refuses it from then on.
+    /// Revoke a user or a machine (an admin, or the identity itself).
+    ///
+    /// Its live connections are closed and the bus refuses it from then on. Asks first
+    /// on a terminal; `--yes` skips the question (and is required without a terminal).
     Revoke {
         #[command(flatten)]
         client: ClientArgs,
+        /// Handle of the user to revoke (your own handle revokes yourself).
         #[arg(long, conflicts_with = "machine", required_unless_present = "machine")]
         user: Option<String>,
+        /// Machine id (`m-…`, as `machine list` shows it) to revoke.
         #[arg(long)]
         machine: Option<String>,
+        /// Why, for the audit trail (1-128 printable characters).
         #[arg(long)]
         reason: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Create an identity file with a fresh Ed25519 and X25519 key pair (mode 0600).
     Keygen {
         /// Where to write it.
         #[arg(long, env = "ROSTER_IDENTITY")]
         identity: Option<PathBuf>,
-        /// Replace an existing file.
+        /// Replace an existing file (asks first on a terminal: the old key is lost).
         #[arg(long)]
         force: bool,
+        /// With --force, do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
         /// Print the public keys as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Redeem an invite with the identity file's keys.
+    ///
+    /// Refuses an identity this CLI registered already (its `<name>.registered.json`
+    /// marker): the invite would be spent for nothing (`key_registered`).
     Register {
         #[command(flatten)]
         client: ClientArgs,
@@ -124,6 +144,9 @@ pub enum Command {
         /// File holding the invite token (`-` reads it from standard input).
         #[arg(long, conflicts_with = "invite")]
         invite_file: Option<PathBuf>,
+        /// Redeem the invite even if this identity is marked as registered already.
+        #[arg(long)]
+        force: bool,
     },
     /// Invites: create, list, get, cancel.
     #[command(subcommand)]
@@ -140,8 +163,11 @@ pub enum Command {
     /// Enrolled machines: list, get, approve, reject.
     #[command(subcommand)]
     Machine(MachineCmd),
-    /// Enroll this machine as an agent with a site's enrollment key. Uses (or creates) the
-    /// identity file and writes the opened credential with mode 0600.
+    /// Enroll this machine as an agent with a site's enrollment key.
+    ///
+    /// Uses (or creates) an agent identity (`--identity`, default `agent.json` beside
+    /// the default identity, never a registered user's) and writes the opened credential
+    /// with mode 0600.
     Enroll {
         #[command(flatten)]
         client: ClientArgs,
@@ -166,13 +192,17 @@ pub enum Command {
         /// This machine's stable id (e.g. /etc/machine-id).
         #[arg(long)]
         uid: String,
+        /// Host name to show operators (1-128 printable characters).
         #[arg(long)]
         hostname: Option<String>,
+        /// Operating system to show operators, e.g. `linux`.
         #[arg(long)]
         os: Option<String>,
+        /// Agent software version to show operators.
         #[arg(long)]
         agent_version: Option<String>,
-        /// Where to write the credential (default: credential.json beside the identity).
+        /// Where to write the credential (default: beside the identity file, with
+        /// `.credential.json` for `.json`: `agent.json` → `agent.credential.json`).
         #[arg(long, env = "ROSTER_CREDENTIAL")]
         credential_out: Option<PathBuf>,
     },
@@ -184,46 +214,63 @@ pub enum SiteCmd {
     Create {
         #[command(flatten)]
         client: ClientArgs,
+        /// Site code: 3-32 letters, digits and `-` (stored upper case), e.g. ACME-PHX.
         site: String,
+        /// Tenant (default `default`).
         #[arg(long)]
         tenant: Option<String>,
+        /// Name for people (1-128 printable characters).
         #[arg(long)]
         display_name: Option<String>,
+        /// Company name for people (1-128 printable characters).
         #[arg(long)]
         company: Option<String>,
-        /// auto (default) or approval.
-        #[arg(long)]
+        /// Enrollment policy: `auto` makes new machines active, `approval` makes them
+        /// wait for an operator (default auto).
+        #[arg(long, value_parser = ["auto", "approval"])]
         policy: Option<String>,
     },
     /// List sites.
     List {
         #[command(flatten)]
         client: ClientArgs,
+        /// Only this tenant's sites.
         #[arg(long)]
         tenant: Option<String>,
-        #[arg(long)]
+        #[arg(long, help = LIMIT_HELP)]
         limit: Option<u32>,
-        #[arg(long)]
+        #[arg(long, help = CURSOR_HELP)]
         cursor: Option<String>,
     },
     /// Show one site.
     Get {
         #[command(flatten)]
         client: ClientArgs,
+        /// Site code, e.g. ACME-PHX (any case).
         site: String,
+        /// Tenant (default `default`).
         #[arg(long)]
         tenant: Option<String>,
     },
     /// Rotate a site's enrollment key; prints the new key once.
+    ///
+    /// The previous key keeps working for `--grace` (24h by default); `--grace 0`
+    /// retires it at once (asks first on a terminal; `--yes` skips the question).
     RotateKey {
         #[command(flatten)]
         client: ClientArgs,
+        /// Site code, e.g. ACME-PHX (any case).
         site: String,
+        /// Tenant (default `default`).
         #[arg(long)]
         tenant: Option<String>,
-        /// Seconds the previous key keeps working (default 0).
-        #[arg(long)]
-        grace_secs: Option<u64>,
+        /// How long the previous key keeps working: `0`, or a number with `s`, `m`, `h`
+        /// or `d` (a bare number is seconds); at most 30d.
+        #[arg(long, alias = "grace-secs", default_value = "24h", value_parser = parse_duration_secs)]
+        grace: u64,
+        /// With --grace 0, do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 
@@ -233,34 +280,39 @@ pub enum MachineCmd {
     List {
         #[command(flatten)]
         client: ClientArgs,
+        /// Only machines at this site code.
         #[arg(long)]
         site: Option<String>,
+        /// Only this tenant's machines.
         #[arg(long)]
         tenant: Option<String>,
-        /// active, pending, rejected or revoked.
-        #[arg(long)]
+        /// Only machines in this state.
+        #[arg(long, value_parser = ["active", "pending", "rejected", "revoked"])]
         state: Option<String>,
-        #[arg(long)]
+        #[arg(long, help = LIMIT_HELP)]
         limit: Option<u32>,
-        #[arg(long)]
+        #[arg(long, help = CURSOR_HELP)]
         cursor: Option<String>,
     },
     /// Show one machine.
     Get {
         #[command(flatten)]
         client: ClientArgs,
+        #[arg(help = MACHINE_ID_HELP)]
         machine_id: String,
     },
     /// Approve a pending machine.
     Approve {
         #[command(flatten)]
         client: ClientArgs,
+        #[arg(help = MACHINE_ID_HELP)]
         machine_id: String,
     },
     /// Reject a pending machine.
     Reject {
         #[command(flatten)]
         client: ClientArgs,
+        #[arg(help = MACHINE_ID_HELP)]
         machine_id: String,
     },
 }
@@ -287,10 +339,11 @@ pub enum InviteCmd {
     Create {
         #[command(flatten)]
         client: ClientArgs,
+        /// Handle the invitee gets: 3-32 lowercase letters, digits, `-` and `_`.
         #[arg(long)]
         handle: String,
-        /// owner, admin, operator or member.
-        #[arg(long, default_value = "member")]
+        /// Role the invitee gets (at most your own).
+        #[arg(long, default_value = "member", value_parser = ROLES, ignore_case = true)]
         role: String,
         /// Lifetime in seconds (default 7 days, at most 30 days).
         #[arg(long)]
@@ -300,24 +353,26 @@ pub enum InviteCmd {
     List {
         #[command(flatten)]
         client: ClientArgs,
-        /// pending, used, cancelled or expired.
-        #[arg(long)]
+        /// Only invites in this state.
+        #[arg(long, value_parser = ["pending", "used", "cancelled", "expired"])]
         state: Option<String>,
-        #[arg(long)]
+        #[arg(long, help = LIMIT_HELP)]
         limit: Option<u32>,
-        #[arg(long)]
+        #[arg(long, help = CURSOR_HELP)]
         cursor: Option<String>,
     },
     /// Show one invite.
     Get {
         #[command(flatten)]
         client: ClientArgs,
+        #[arg(help = INVITE_ID_HELP)]
         invite_id: String,
     },
     /// Cancel a pending invite.
     Cancel {
         #[command(flatten)]
         client: ClientArgs,
+        #[arg(help = INVITE_ID_HELP)]
         invite_id: String,
     },
 }
@@ -328,37 +383,49 @@ pub enum UserCmd {
     List {
         #[command(flatten)]
         client: ClientArgs,
-        #[arg(long)]
+        /// Only users with this role.
+        #[arg(long, value_parser = ROLES, ignore_case = true)]
         role: Option<String>,
-        /// active or revoked.
-        #[arg(long)]
+        /// Only users with this status.
+        #[arg(long, value_parser = ["active", "revoked"])]
         status: Option<String>,
-        #[arg(long)]
+        #[arg(long, help = LIMIT_HELP)]
         limit: Option<u32>,
-        #[arg(long)]
+        #[arg(long, help = CURSOR_HELP)]
         cursor: Option<String>,
     },
     /// Show one user.
     Get {
         #[command(flatten)]
         client: ClientArgs,
+        /// The user's handle.
         handle: String,
     },
     /// Change a user's role (and an operator's sites).
     SetRole {
         #[command(flatten)]
         client: ClientArgs,
+        /// The user's handle.
         handle: String,
+        /// The new role (at most your own).
+        #[arg(value_parser = ROLES, ignore_case = true)]
         role: String,
         /// Comma-separated site codes (operators only).
         #[arg(long, value_delimiter = ',')]
         sites: Option<Vec<String>>,
     },
     /// Delete a user for good; its key may register again with a new invite.
+    ///
+    /// Asks first on a terminal; `--yes` skips the question (and is required without a
+    /// terminal).
     Delete {
         #[command(flatten)]
         client: ClientArgs,
+        /// The user's handle.
         handle: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
 }
 

@@ -3,17 +3,21 @@
 
 mod admin;
 mod args;
+pub mod failure;
+mod guard;
+mod onboard;
 mod output;
 mod service;
+mod values;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
-use crate::client::{ClientError, RosterClient};
+use crate::client::{BusEvents, ClientError, RosterClient};
 use crate::config::{NatsArgs, WorkerArgs, WorkerConfig};
 use crate::domain::{Handle, InviteId, Label, MachineId, Policy, Role, SiteCode, Tenant};
 use crate::natsd::{NatsServer, ServerOptions};
@@ -22,28 +26,60 @@ use crate::wire::admin::{
 };
 use crate::{bootstrap, identity, worker};
 
+use failure::{Class, Connecting, Failure, EXIT_CODES_HELP};
 use output::Out;
+use values::*;
 
 use admin::{audit_cmd, invite_cmd, machine_cmd, site_cmd, user_cmd};
 pub use args::*;
 pub use service::wait_for_signal;
-use service::{bootstrap_cmd, callout_keys, dev, serve};
+use service::{bootstrap_cmd, callout_keys, check_cmd, dev, serve};
 
-/// Entry point of the binary.
+/// Entry point of the binary: parses the command line, runs the command, and ends with
+/// the exit code of [`failure`]'s table (every error reported once, in JSON under
+/// `--json`).
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Before parsing succeeds only the raw arguments can say whether JSON was asked for.
+    let raw_json = std::env::args_os().any(|a| a == "--json");
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, wants_json(&m))));
+    let (cli, json) = match parsed {
+        Ok(p) => p,
+        Err(e) => return failure::report_clap(&e, raw_json),
+    };
     let server_side = matches!(cli.command, Command::Serve { .. } | Command::Dev { .. });
     init_tracing(cli.log_json, server_side);
-    block_on(run(cli))
+    match runtime() {
+        Ok(rt) => match rt.block_on(run(cli)) {
+            Ok(code) => code,
+            Err(e) => failure::classify(&e).report(json),
+        },
+        Err(e) => Failure::new(
+            Class::Error,
+            "runtime",
+            format!("cannot start the runtime: {e}"),
+        )
+        .report(json),
+    }
+}
+
+/// Whether the command that runs was given `--json` (any subcommand's own flag).
+fn wants_json(m: &clap::ArgMatches) -> bool {
+    let here = matches!(m.try_get_one::<bool>("json"), Ok(Some(true)));
+    here || m.subcommand().is_some_and(|(_, sub)| wants_json(sub))
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
 /// Runs a command on a multi-threaded runtime: its exit code, or its error chain on
-/// stderr and exit code 1 (`roster` and `roster-bench` alike).
+/// stderr and exit code 1 (`roster-bench`).
 pub fn block_on(command: impl std::future::Future<Output = anyhow::Result<ExitCode>>) -> ExitCode {
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -61,13 +97,15 @@ pub fn block_on(command: impl std::future::Future<Output = anyhow::Result<ExitCo
 }
 
 /// Logs to stderr, filtered by `ROSTER_LOG` (or `RUST_LOG`): by default info and up for
-/// the server side (`serve`, `dev`), warnings for the rest; async-nats never above info.
+/// the server side (`serve`, `dev`), warnings for the rest; async-nats never above info,
+/// and for client commands nothing from it by default (each failure is reported once,
+/// by the command, instead of a line per reconnect attempt).
 pub fn init_tracing(json: bool, server_side: bool) {
     use tracing_subscriber::EnvFilter;
     let default = if server_side {
         "info,async_nats=warn"
     } else {
-        "warn"
+        "warn,async_nats=off"
     };
     let mut filter = EnvFilter::try_from_env("ROSTER_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
@@ -112,70 +150,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_callout,
         } => dev(port, data_dir, &handle, json, no_callout).await,
         Command::CalloutKeys { out, json } => callout_keys(&out, json),
-        Command::Check { nats, json } => {
-            let cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
-            let client = nats.connect("roster-check").await?;
-            let (store, audit) = worker::open_state(&client, &cfg).await?;
-            let report = crate::check::check(&store, &audit).await?;
-            if json {
-                println!("{}", serde_json::to_string(&report)?);
-            } else {
-                println!(
-                    "checked {} users, {} key index entries, {} invites, {} sites, {} machines, {} uid index entries, {} credentials, {} audit events",
-                    report.users, report.user_keys, report.invites, report.sites, report.machines,
-                    report.machine_uids, report.credentials, report.audit_events
-                );
-                for p in &report.problems {
-                    println!("{}: {}: {}", p.kind, p.subject, p.detail);
-                }
-                println!("{} problem(s)", report.problems.len());
-            }
-            Ok(if report.problems.is_empty() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        Command::Check { nats, json } => check_cmd(nats, json).await,
         Command::Bench { args } => run_bench(&args),
         Command::Revoke {
             client,
             user,
             machine,
             reason,
-        } => {
-            let c = connect_client(&client).await?;
-            let out = Out::new(client.json);
-            let res = match (user, machine) {
-                (Some(u), _) => {
-                    c.revoke_user(&parse("--user", Handle::parse(&u))?, reason.as_deref())
-                        .await
-                }
-                (None, Some(m)) => {
-                    c.revoke_machine(
-                        &parse("--machine", MachineId::parse(&m))?,
-                        reason.as_deref(),
-                    )
-                    .await
-                }
-                (None, None) => anyhow::bail!("give --user or --machine"),
-            };
-            finish(&out, res, output::revoked)
-        }
+            yes,
+        } => admin::revoke_cmd(client, user, machine, reason, yes).await,
         Command::Keygen {
             identity,
             force,
+            yes,
             json,
-        } => keygen(identity, force, json),
+        } => onboard::keygen(identity, force, yes, json),
         Command::Register {
             client,
             invite,
             invite_file,
-        } => {
-            let out = Out::new(client.json);
-            let invite = required_secret(invite, invite_file, "--invite or --invite-file")?;
-            let c = connect_client(&client).await?;
-            finish(&out, c.register(&invite).await, output::register)
-        }
+            force,
+        } => onboard::register_cmd(client, invite, invite_file, force).await,
         Command::Invite(cmd) => invite_cmd(cmd).await,
         Command::User(cmd) => user_cmd(cmd).await,
         Command::Audit(cmd) => audit_cmd(cmd).await,
@@ -203,12 +198,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 os,
                 agent_version,
             };
-            enroll_cmd(client, args, credential_out).await
+            onboard::enroll_cmd(client, args, credential_out).await
         }
     }
 }
 
-/// A secret from its flag or environment variable, or else from its file (`-`: stdin).
 /// `roster bench`: runs the `roster-bench` binary next to this one with the same
 /// arguments (on Unix this process becomes it, so a signal reaches the bench itself).
 fn run_bench(args: &[std::ffi::OsString]) -> anyhow::Result<ExitCode> {
@@ -239,113 +233,84 @@ fn run_bench(args: &[std::ffi::OsString]) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A secret from its flag or environment variable, or else from its file (`-`: stdin).
 fn required_secret(
     value: Option<String>,
     file: Option<PathBuf>,
     what: &str,
 ) -> anyhow::Result<zeroize::Zeroizing<String>> {
     crate::config::secret_from(value.as_deref(), file.as_deref())?
-        .ok_or_else(|| anyhow::anyhow!("give {what}"))
+        .ok_or_else(|| Failure::usage(format!("give {what}")).into())
 }
 
-fn keygen(path: Option<PathBuf>, force: bool, json: bool) -> anyhow::Result<ExitCode> {
-    let path = path.unwrap_or_else(identity::default_path);
-    let keys = identity::create(&path, force)?;
-    let kex = keys.kex_pub()?;
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({"identity": path, "sign_pub": keys.sign_pub().to_hex(), "kex_pub": kex.to_hex()})
-        );
-    } else {
-        println!("wrote {} (mode 0600)", path.display());
-        println!("  sign_pub: {}", keys.sign_pub());
-        println!("  kex_pub:  {}", kex.to_hex());
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
+/// Connects as the identity of `a` (through the auth callout, if the bus has one) with
+/// a watch on the connection, so a refused publish fails its request at once, and a
+/// refused connection is one line with its likely causes.
 async fn connect_client(a: &ClientArgs) -> anyhow::Result<RosterClient> {
-    let path = a.identity.clone().unwrap_or_else(identity::default_path);
+    let path = identity_path(a);
     let keys = identity::load(&path)?;
-    crate::config::validate_prefix(&a.nats.prefix)?;
-    let nats = a.nats.connect_as("roster-cli", &keys).await?;
-    Ok(RosterClient::new(nats, &a.nats.prefix, keys)
-        .with_timeout(Duration::from_secs(a.timeout.max(1))))
+    connect_with_keys(a, keys).await
 }
 
-/// Prints a result: the table or JSON on success, the code and message on a refusal.
+/// The identity file of a client command: `--identity`, `$ROSTER_IDENTITY`, or the default.
+fn identity_path(a: &ClientArgs) -> PathBuf {
+    a.identity.clone().unwrap_or_else(identity::default_path)
+}
+
+async fn connect_with_keys(
+    a: &ClientArgs,
+    keys: crate::crypto::KeyPairs,
+) -> anyhow::Result<RosterClient> {
+    crate::config::validate_prefix(&a.nats.prefix).map_err(|e| Failure::usage(e.to_string()))?;
+    let events = BusEvents::new();
+    let started = std::time::Instant::now();
+    let nats = a
+        .nats
+        .connect_tweaked("roster-cli", Some(&keys), |o| {
+            crate::client::short_lived(o, &events)
+        })
+        .await
+        .map_err(|e| connect_failure(e, Connecting::AsIdentity, started))?;
+    Ok(RosterClient::new(nats, &a.nats.prefix, keys)
+        .with_timeout(Duration::from_secs(a.timeout.max(1)))
+        .with_events(events))
+}
+
+/// A connection error as the failure it is (with how long the refusal took).
+fn connect_failure(
+    e: crate::config::ConfigError,
+    how: Connecting,
+    started: std::time::Instant,
+) -> anyhow::Error {
+    match failure::from_config(&e, Some((how, started.elapsed()))) {
+        Some(f) => f.into(),
+        None => e.into(),
+    }
+}
+
+/// Prints a success (the table, or JSON); a refusal becomes the command's failure.
 fn finish<T: serde::Serialize>(
     out: &Out,
     res: Result<T, ClientError>,
     table: fn(&T),
 ) -> anyhow::Result<ExitCode> {
-    match res {
-        Ok(v) => {
-            if out.json {
-                println!("{}", serde_json::to_string(&v)?);
-            } else {
-                table(&v);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(ClientError::Api(e)) => {
-            if out.json {
-                println!(
-                    "{}",
-                    serde_json::to_string(&crate::wire::ErrorEnvelope::from(&e))?
-                );
-            } else {
-                eprintln!("error: {}: {}", e.code, e.message);
-            }
-            Ok(ExitCode::from(2))
-        }
-        Err(e) => Err(e.into()),
+    let v = res?;
+    if out.json {
+        println!("{}", serde_json::to_string(&v)?);
+    } else {
+        table(&v);
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-async fn enroll_cmd(
-    a: ClientArgs,
-    args: crate::client::EnrollArgs,
-    out_path: Option<PathBuf>,
-) -> anyhow::Result<ExitCode> {
-    let id_path = a.identity.clone().unwrap_or_else(identity::default_path);
-    if !id_path.exists() {
-        identity::create(&id_path, false)?;
-        eprintln!("created identity {}", id_path.display());
-    }
-    let c = connect_client(&a).await?;
-    let out = Out::new(a.json);
-    let reply = match c.enroll(&args).await {
-        Ok(r) => r,
-        Err(e) => return finish::<()>(&out, Err(e), |_| {}),
-    };
-    let credential = c.open_credential(&reply)?;
-    let path = out_path.unwrap_or_else(|| identity::default_credential_path(&id_path));
-    let doc = zeroize::Zeroizing::new(serde_json::to_vec_pretty(&serde_json::json!({
-        "machine_id": reply.machine_id,
-        "tenant": reply.tenant,
-        "site": reply.site,
-        "credential": credential.as_str(),
-    }))?);
-    identity::write_private(&path, &doc)?;
-    let shown = serde_json::json!({
-        "machine_id": reply.machine_id,
-        "state": reply.state,
-        "site": reply.site,
-        "tenant": reply.tenant,
-        "credential_file": path,
-    });
-    finish(&out, Ok::<_, ClientError>(shown), output::enrolled)
-}
-
-/// Converts an optional flag into its checked wire type.
+/// Converts an optional flag into its checked wire type (a usage error if it does not fit).
 fn opt<X, T: TryFrom<X, Error = String>>(what: &str, v: Option<X>) -> anyhow::Result<Option<T>> {
     v.map(T::try_from)
         .transpose()
-        .map_err(|e| anyhow::anyhow!("{what}: {e}"))
+        .map_err(|e| Failure::usage(format!("{what}: {e}")).into())
 }
 
+/// A flag's value parsed into its domain type (a usage error if it does not parse).
 fn parse<T>(what: &str, r: Result<T, crate::domain::ParseError>) -> anyhow::Result<T> {
-    r.map_err(|e| anyhow::anyhow!("{what}: {e}"))
+    r.map_err(|e| Failure::usage(format!("{what}: {e}")).into())
 }

@@ -1,4 +1,5 @@
-//! Commands that run or set up the service: `serve`, `dev`, `bootstrap`, `callout-keys`.
+//! Commands that run, set up or check the service: `serve`, `dev`, `bootstrap`,
+//! `callout-keys`, `check`.
 
 use super::*;
 
@@ -47,7 +48,11 @@ pub(super) async fn bootstrap_cmd(
             ..WorkerArgs::default()
         },
     )?;
-    let client = nats.connect("roster-bootstrap").await?;
+    let started = std::time::Instant::now();
+    let client = nats
+        .connect("roster-bootstrap")
+        .await
+        .map_err(|e| connect_failure(e, Connecting::WithCredentials, started))?;
     let (store, audit) = worker::open_state(&client, &cfg).await?;
     match bootstrap::bootstrap(&store, &audit, &handle, cfg.handlers.invite_default_ttl).await {
         Ok(inv) => {
@@ -69,19 +74,12 @@ pub(super) async fn bootstrap_cmd(
             client.flush().await?;
             Ok(ExitCode::SUCCESS)
         }
-        Err(bootstrap::BootstrapError::OwnerExists(owner)) => {
-            let msg =
-                format!("an owner already exists ({owner}); ask an owner for an invite instead");
-            if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"error": {"code": "owner_exists", "message": msg}})
-                );
-            } else {
-                eprintln!("error: {msg}");
-            }
-            Ok(ExitCode::from(2))
-        }
+        Err(bootstrap::BootstrapError::OwnerExists(owner)) => Err(Failure::new(
+            Class::Refused,
+            "owner_exists",
+            format!("an owner already exists ({owner}); ask an owner for an invite instead"),
+        )
+        .into()),
         Err(e) => Err(e.into()),
     }
 }
@@ -147,9 +145,27 @@ pub(super) async fn dev(
             Some(crate::natsd::CalloutSetup::generate()?)
         },
         max_file_store: None,
+        own_process_group: true,
     })
     .await?;
     let url = server.url();
+    // `roster check` reads the buckets with the worker's credentials: leave them where
+    // the banner says (mode 0600, in the data dir, rewritten every run).
+    let password_file = match server.callout() {
+        Some(c) => {
+            let p = server.dir().join("worker.password");
+            identity::write_private(&p, c.worker_password.as_bytes())?;
+            Some(p)
+        }
+        None => None,
+    };
+    let check_line = match &password_file {
+        Some(p) => format!(
+            "roster check --nats-url {url} --nats-user roster --nats-password-file {}",
+            p.display()
+        ),
+        None => format!("roster check --nats-url {url}"),
+    };
     let settings = crate::app::Settings::for_server(&server, &WorkerArgs::default())?;
     let admin = settings.nats.connect("roster-dev").await?;
     let (store, audit) = worker::open_state(&admin, &settings.worker).await?;
@@ -175,6 +191,8 @@ pub(super) async fn dev(
                 "owner_handle": handle,
                 "data_dir": server.dir(),
                 "callout": !no_callout,
+                "worker_user": password_file.as_ref().map(|_| "roster"),
+                "worker_password_file": password_file,
             })
         );
     } else {
@@ -200,18 +218,103 @@ pub(super) async fn dev(
             }
             None => println!("  an owner already exists in this data dir; use its identity.\n"),
         }
-        println!("Ctrl-C stops the worker and nats-server.");
+        println!("Check the roster's state (reads only):\n\n  {check_line}\n");
+        println!("Ctrl-C stops the worker, then nats-server (a second Ctrl-C at once).");
     }
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
-    app.run_until(async {
-        wait_for_signal().await;
-        if !json {
-            eprintln!("stopping…");
-        }
-    })
-    .await?;
+    // nats-server runs in a process group of its own, so the terminal's Ctrl-C reaches
+    // only this process: the worker stops first (finishing what it holds, draining into
+    // a server that still runs), then the server. Were the server to get the signal
+    // too, it could die while the worker drains, and the worker would wait out its
+    // whole grace period for a reconnect.
+    wait_for_signal().await;
+    if !json {
+        eprintln!("stopping…");
+    }
+    tokio::select! {
+        stopped = app.run_until(async {}) => stopped?,
+        () = wait_for_signal() => eprintln!("stopping at once; requests in flight are dropped"),
+    }
     drop(admin);
     drop(server);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `roster check`: opens the buckets and streams as they are (creating nothing), runs
+/// every check, and prints the report; exit 4 when it found problems, 1 when it could
+/// not run.
+pub(super) async fn check_cmd(nats: NatsArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
+    let events = BusEvents::new();
+    let started = std::time::Instant::now();
+    let could_not_run = |e: &dyn std::fmt::Display| {
+        Failure::new(
+            Class::Error,
+            "check_could_not_run",
+            format!("roster check could not run: {e}"),
+        )
+    };
+    let client = match nats
+        .connect_tweaked("roster-check", None, |o| {
+            crate::client::short_lived(o, &events)
+        })
+        .await
+    {
+        Ok(c) => c,
+        // Whatever the bus said, the check did not run (exit 1, never 3 or 4).
+        Err(e) => {
+            let why =
+                failure::from_config(&e, Some((Connecting::WithCredentials, started.elapsed())))
+                    .map_or_else(|| crate::store::error_chain(&e), |f| f.message);
+            return Err(could_not_run(&why).into());
+        }
+    };
+    // A connection without JetStream permissions never hears back from the JetStream
+    // API; the server's refusal of the publish says so at once.
+    let mut signals = events.subscribe();
+    let denied = async move {
+        loop {
+            match signals.recv().await {
+                Ok(crate::client::BusSignal::PublishDenied(s)) => return s,
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(_) => std::future::pending::<()>().await,
+            }
+        }
+    };
+    let (store, audit) = tokio::select! {
+        opened = crate::check::open_existing(&client, &cfg) => {
+            opened.map_err(|e| could_not_run(&crate::store::error_chain(&e)))?
+        }
+        subject = denied => {
+            return Err(could_not_run(&format!(
+                "this connection may not use JetStream (the bus refused a publish to \
+                 {subject}); check reads the buckets directly, so connect with the worker's \
+                 credentials (`roster dev` prints the line: --nats-user roster \
+                 --nats-password-file <data dir>/worker.password)"
+            ))
+            .into());
+        }
+    };
+    let report = crate::check::check(&store, &audit)
+        .await
+        .map_err(|e| could_not_run(&crate::store::error_chain(&e)))?;
+    if json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "checked {} users, {} key index entries, {} invites, {} sites, {} machines, {} uid index entries, {} credentials, {} audit events",
+            report.users, report.user_keys, report.invites, report.sites, report.machines,
+            report.machine_uids, report.credentials, report.audit_events
+        );
+        for p in &report.problems {
+            println!("{}: {}: {}", p.kind, p.subject, p.detail);
+        }
+        println!("{} problem(s)", report.problems.len());
+    }
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(failure::EXIT_PROBLEMS)
+    })
 }

@@ -63,7 +63,7 @@ impl NatsArgs {
 
     /// Connects with the configured credentials.
     pub async fn connect(&self, name: &str) -> Result<async_nats::Client, ConfigError> {
-        self.connect_with(name, None).await
+        self.connect_tweaked(name, None, |o| o).await
     }
 
     /// Connects as a roster identity: unless other credentials are configured, the
@@ -74,13 +74,16 @@ impl NatsArgs {
         name: &str,
         keys: &crate::crypto::KeyPairs,
     ) -> Result<async_nats::Client, ConfigError> {
-        self.connect_with(name, Some(keys)).await
+        self.connect_tweaked(name, Some(keys), |o| o).await
     }
 
-    async fn connect_with(
+    /// [`NatsArgs::connect`] or [`NatsArgs::connect_as`] (with `keys`), with `tweak`
+    /// applied last to the options (a short-lived client's event watcher and reconnects).
+    pub async fn connect_tweaked(
         &self,
         name: &str,
         keys: Option<&crate::crypto::KeyPairs>,
+        tweak: impl FnOnce(async_nats::ConnectOptions) -> async_nats::ConnectOptions,
     ) -> Result<async_nats::Client, ConfigError> {
         let mut opts = async_nats::ConnectOptions::new()
             .name(name)
@@ -136,7 +139,8 @@ impl NatsArgs {
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .collect();
-        opts.connect(urls)
+        tweak(opts)
+            .connect(urls)
             .await
             .map_err(|source| ConfigError::Connect {
                 url: self.nats_url.clone(),

@@ -115,6 +115,17 @@ macro_rules! buckets {
                 })
             }
 
+            /// Opens every bucket as it is, creating and changing nothing (`roster check`):
+            /// a missing bucket is an error.
+            pub async fn open_existing(
+                js: &jetstream::Context,
+                cfg: &StoreConfig,
+            ) -> Result<Self, OpenError> {
+                Ok(Self {
+                    $($field: open_existing(js, format!("{}_{}", cfg.bucket_prefix, $suffix)).await?,)*
+                })
+            }
+
             /// The raw JSON of every live record, by bucket suffix and key (schema checks).
             pub async fn dump_raw(
                 &self,
@@ -176,6 +187,13 @@ pub enum OpenError {
         #[source]
         source: jetstream::context::CreateKeyValueError,
     },
+    /// The bucket is not there (or could not be looked up), and was not to be created.
+    #[error("cannot open bucket {bucket} (it is created by `roster serve`)")]
+    Missing {
+        bucket: String,
+        #[source]
+        source: jetstream::context::KeyValueError,
+    },
     /// A bucket's stream could not be opened or its limits updated.
     #[error("cannot open the stream of bucket {bucket}")]
     Stream {
@@ -227,6 +245,28 @@ async fn open<K: StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
         .get_stream(format!("KV_{name}"))
         .await
         .map_err(|e| stream_err(Box::new(e)))?;
+    Ok(TypedBucket::new(kv, stream, name))
+}
+
+/// Opens the bucket `name` as it is.
+async fn open_existing<K: StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
+    js: &jetstream::Context,
+    name: String,
+) -> Result<TypedBucket<K, T>, OpenError> {
+    let kv = js
+        .get_key_value(&name)
+        .await
+        .map_err(|source| OpenError::Missing {
+            bucket: name.clone(),
+            source,
+        })?;
+    let stream = js
+        .get_stream(format!("KV_{name}"))
+        .await
+        .map_err(|e| OpenError::Stream {
+            bucket: name.clone(),
+            source: Box::new(e),
+        })?;
     Ok(TypedBucket::new(kv, stream, name))
 }
 

@@ -173,7 +173,8 @@ impl From<&ApiError> for ErrorEnvelope {
     }
 }
 
-/// Decodes a request body strictly: size, JSON object, known fields, types.
+/// Decodes a request body strictly: size, JSON object, known fields, types. A refusal
+/// says which field and why, never where in the text (`at line 1 column 74`).
 pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     if body.len() > MAX_BODY {
         return Err(ApiError::bad_request(format!(
@@ -187,12 +188,25 @@ pub fn decode_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Api
     if first != Some(&b'{') {
         return match serde_json::from_slice::<serde_json::Value>(body) {
             Err(e) => Err(ApiError::bad_request(format!(
-                "body is not valid JSON: {e}"
+                "body is not valid JSON: {}",
+                json_reason(&e)
             ))),
             Ok(_) => Err(ApiError::bad_request("body must be a JSON object")),
         };
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("invalid body: {}", json_reason(&e))))
+}
+
+/// What serde_json says is wrong (`unknown field `x`, expected one of …`, `missing field
+/// `handle``), without the position it appends (` at line 1 column 74`).
+pub fn json_reason(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&position) {
+        Some(reason) => reason.to_owned(),
+        None => text,
+    }
 }
 
 #[cfg(test)]

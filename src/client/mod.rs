@@ -1,5 +1,12 @@
 //! A typed Rust client for roster. It signs every request (PROTOCOL §3) with the
-//! caller's Ed25519 key; the CLI and the tests use it.
+//! caller's Ed25519 key; the CLI and the tests use it. With [`BusEvents`] attached, a
+//! request the bus refuses to carry fails at once instead of timing out.
+
+mod events;
+mod reply;
+
+pub use events::{publish_denied_subject, BusEvents, BusSignal};
+pub use reply::{decode_reply, ClientError, RawReply, RequestFailure};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,51 +17,22 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::crypto::{self, KeyPairs};
 use crate::domain::{Handle, InviteId, MachineId, Role, SiteCode, Tenant};
+use crate::wire;
 use crate::wire::admin::*;
 use crate::wire::enroll::EnrollReply;
 use crate::wire::register::RegisterReply;
 use crate::wire::revoke::RevokeReply;
-use crate::wire::{self, ApiError, ErrorCode, ErrorEnvelope};
 use crate::wire::{Command, Endpoint};
 
-/// Why a call failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ClientError {
-    /// roster refused the request with a PROTOCOL code.
-    #[error("{0}")]
-    Api(ApiError),
-    /// No worker answered in time, or NATS failed.
-    #[error("NATS request failed: {0}")]
-    Nats(String),
-    /// The reply was not what the protocol promises.
-    #[error("unexpected reply: {0}")]
-    Decode(String),
-}
-
-impl ClientError {
-    /// The PROTOCOL code, if roster answered with one.
-    pub fn code(&self) -> Option<ErrorCode> {
-        match self {
-            ClientError::Api(e) => Some(e.code),
-            _ => None,
-        }
-    }
-}
-
-/// A reply as it came off the bus, for tests that check headers and raw bodies.
-#[derive(Debug, Clone)]
-pub struct RawReply {
-    pub headers: Option<HeaderMap>,
-    pub body: Bytes,
-}
-
-impl RawReply {
-    /// The error envelope's code, if this is a refusal.
-    pub fn error_code(&self) -> Option<String> {
-        serde_json::from_slice::<ErrorEnvelope>(&self.body)
-            .ok()
-            .map(|e| e.error.code)
-    }
+/// The connection options of a short-lived client (a CLI command): the connection's
+/// events feed `events`, and a lost connection is tried again a few times, then given
+/// up, instead of forever in the background (a revoked identity would be refused again
+/// and again).
+pub fn short_lived(
+    opts: async_nats::ConnectOptions,
+    events: &BusEvents,
+) -> async_nats::ConnectOptions {
+    events.install(opts).max_reconnects(Some(3))
 }
 
 /// A signed-request client.
@@ -64,6 +42,7 @@ pub struct RosterClient {
     prefix: String,
     keys: Arc<KeyPairs>,
     timeout: Duration,
+    events: Option<BusEvents>,
 }
 
 impl RosterClient {
@@ -74,7 +53,16 @@ impl RosterClient {
             prefix: prefix.to_owned(),
             keys: Arc::new(keys),
             timeout: Duration::from_secs(10),
+            events: None,
         }
+    }
+
+    /// Watches the connection's events (installed on it with [`BusEvents::install`]):
+    /// a refused publish fails its request at once, and so does a connection that is
+    /// closed and then refused while a request waits.
+    pub fn with_events(mut self, events: BusEvents) -> Self {
+        self.events = Some(events);
+        self
     }
 
     /// Sets the request timeout.
@@ -137,11 +125,21 @@ impl RosterClient {
             .payload(body)
             .headers(headers)
             .timeout(Some(self.timeout));
-        let msg = self
-            .nats
-            .send_request(subject.to_owned(), req)
-            .await
-            .map_err(|e| ClientError::Nats(e.to_string()))?;
+        // Listen before publishing: the server's refusal can come back within a
+        // millisecond.
+        let signals = self.events.as_ref().map(BusEvents::subscribe);
+        let reply = self.nats.send_request(subject.to_owned(), req);
+        let msg = match signals {
+            None => reply.await,
+            Some(signals) => events::watch_reply(subject, reply, signals).await?,
+        }
+        .map_err(|e| {
+            ClientError::Nats(RequestFailure {
+                subject: subject.to_owned(),
+                kind: e.kind(),
+                message: e.to_string(),
+            })
+        })?;
         Ok(RawReply {
             headers: msg.headers,
             body: msg.payload,
@@ -441,16 +439,6 @@ impl std::fmt::Debug for EnrollArgs {
             .field("agent_version", &self.agent_version)
             .finish()
     }
-}
-
-/// Decodes a reply body: the success type, or the error envelope as `ClientError::Api`.
-pub fn decode_reply<Rep: DeserializeOwned>(body: &[u8]) -> Result<Rep, ClientError> {
-    if let Ok(env) = serde_json::from_slice::<ErrorEnvelope>(body) {
-        let code = ErrorCode::from_wire(&env.error.code).unwrap_or(ErrorCode::Internal);
-        return Err(ClientError::Api(ApiError::new(code, env.error.message)));
-    }
-    serde_json::from_slice(body)
-        .map_err(|e| ClientError::Decode(format!("{e}: {}", String::from_utf8_lossy(body))))
 }
 
 #[cfg(test)]
