@@ -147,6 +147,7 @@ pub(super) async fn dev(
             Some(crate::natsd::CalloutSetup::generate()?)
         },
         max_file_store: None,
+        tls: None,
     })
     .await?;
     let url = server.url();

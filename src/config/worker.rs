@@ -274,7 +274,8 @@ impl WorkerArgs {
         if self.system_user.is_none() && self.system_creds.is_none() {
             return None;
         }
-        let mut a = NatsArgs::for_url(&nats.nats_url);
+        // The same server, so the same TLS settings.
+        let mut a = nats.same_server();
         a.nats_user = self.system_user.clone();
         a.nats_password = self.system_password.clone();
         a.nats_password_file = self.system_password_file.clone();
