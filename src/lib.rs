@@ -32,6 +32,7 @@
 //! - [`jwt`]: NATS JWT encoding for the auth callout (hand-rolled, tested).
 //! - [`identity`]: the identity file holding a client's two key pairs.
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
+//! - [`metrics`]: a worker's Prometheus metrics and the `/metrics` + `/healthz` endpoint.
 //! - [`natsd`]: starts a private nats-server (dev command, tests, the bench).
 //! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;
 //!   for the crash and cluster tests and the bench. Nothing in the library uses it.
@@ -59,6 +60,7 @@ pub mod harness;
 pub mod identity;
 pub mod jwt;
 pub mod keyring;
+pub mod metrics;
 pub mod natsd;
 pub mod store;
 pub mod templates;

@@ -56,6 +56,10 @@ pub enum Command {
         /// Run the bus without the auth callout (open to anyone on loopback).
         #[arg(long)]
         no_callout: bool,
+        /// Serve the worker's Prometheus metrics and `/healthz` here (e.g.
+        /// `127.0.0.1:9090`).
+        #[arg(long, env = "ROSTER_METRICS_ADDR", value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Measure roster against the raw-NATS floor on this machine (runs `roster-bench`).
     ///

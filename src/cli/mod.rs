@@ -110,7 +110,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             handle,
             json,
             no_callout,
-        } => dev(port, data_dir, &handle, json, no_callout).await,
+            metrics_addr,
+        } => dev(port, data_dir, &handle, json, no_callout, metrics_addr).await,
         Command::CalloutKeys { out, json } => callout_keys(&out, json),
         Command::Check { nats, json } => {
             let cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;

@@ -132,6 +132,7 @@ pub(super) async fn dev(
     handle: &str,
     json: bool,
     no_callout: bool,
+    metrics_addr: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     let handle = Handle::parse(handle).map_err(|e| anyhow::anyhow!("--handle: {e}"))?;
     if !json {
@@ -151,7 +152,11 @@ pub(super) async fn dev(
     })
     .await?;
     let url = server.url();
-    let settings = crate::app::Settings::for_server(&server, &WorkerArgs::default())?;
+    let worker_args = WorkerArgs {
+        metrics_addr,
+        ..WorkerArgs::default()
+    };
+    let settings = crate::app::Settings::for_server(&server, &worker_args)?;
     let admin = settings.nats.connect("roster-dev").await?;
     let (store, audit) = worker::open_state(&admin, &settings.worker).await?;
     let invite = match bootstrap::bootstrap(
@@ -167,6 +172,7 @@ pub(super) async fn dev(
         Err(e) => return Err(e.into()),
     };
     let app = crate::app::App::build(&settings, "roster-dev-worker").await?;
+    let metrics_url = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
     if json {
         println!(
             "{}",
@@ -176,12 +182,16 @@ pub(super) async fn dev(
                 "owner_handle": handle,
                 "data_dir": server.dir(),
                 "callout": !no_callout,
+                "metrics_url": metrics_url,
             })
         );
     } else {
         println!("roster dev is ready.\n");
         println!("  NATS URL:  {url}");
         println!("  data dir:  {}", server.dir().display());
+        if let Some(m) = &metrics_url {
+            println!("  metrics:   {m} (and /healthz)");
+        }
         if no_callout {
             println!("  auth:      none (--no-callout): the bus is open");
         } else {

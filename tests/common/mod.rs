@@ -27,6 +27,8 @@ pub(crate) struct TestEnv {
     /// What the workers were built from (to start more with `App::build`).
     pub(crate) settings: Settings,
     pub(crate) owner: RosterClient,
+    /// Where each worker serves `/metrics` (with `--metrics-addr`).
+    pub(crate) metrics_addrs: Vec<std::net::SocketAddr>,
     nats: async_nats::Client,
 }
 
@@ -111,8 +113,10 @@ impl TestEnv {
         let nats = settings.nats.connect("test-admin").await.unwrap();
         let (store, audit) = worker::open_state(&nats, &cfg).await.unwrap();
         let mut workers = Vec::new();
+        let mut metrics_addrs = Vec::new();
         for _ in 0..n {
             let app = App::build(&settings, "test-worker").await.unwrap();
+            metrics_addrs.extend(app.metrics_addr());
             workers.push(app.into_worker());
         }
         let invite = roster::bootstrap::bootstrap(
@@ -160,6 +164,7 @@ impl TestEnv {
             cfg,
             settings,
             owner,
+            metrics_addrs,
             nats,
         }
     }
