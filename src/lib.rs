@@ -37,6 +37,8 @@
 //! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;
 //!   for the crash and cluster tests and the bench. Nothing in the library uses it.
 //! - [`check`]: `roster check`, the consistency checker over every bucket and the audit trail.
+//! - [`backup`]: `roster backup`/`restore`: the buckets and both event streams to a
+//!   directory of JSON lines with a manifest, and back into an empty roster.
 //! - [`cli`]: the `roster` command line.
 //!
 //! The bench (`roster-bench`, also run as `roster bench`) is a binary of its own,
@@ -45,6 +47,7 @@
 pub mod app;
 pub mod audit;
 pub mod authz;
+pub mod backup;
 pub mod bootstrap;
 pub mod bus;
 pub mod callout;

@@ -180,7 +180,10 @@ async fn the_counters_move_for_the_right_endpoint_and_code_and_healthz_follows_n
         0.0
     );
     let creates = [("endpoint", "invite.create")];
-    assert_eq!(moved("roster_request_duration_seconds_count", &creates), 3.0);
+    assert_eq!(
+        moved("roster_request_duration_seconds_count", &creates),
+        3.0
+    );
     assert!(after.get("roster_request_duration_seconds_sum", &creates) > 0.0);
     assert!(
         moved(

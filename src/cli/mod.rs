@@ -3,6 +3,7 @@
 
 mod admin;
 mod args;
+mod backup;
 mod output;
 mod service;
 
@@ -113,6 +114,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             metrics_addr,
         } => dev(port, data_dir, &handle, json, no_callout, metrics_addr).await,
         Command::CalloutKeys { out, json } => callout_keys(&out, json),
+        Command::Backup { nats, out, json } => backup::backup_cmd(&nats, &out, json).await,
+        Command::Restore {
+            nats,
+            from,
+            force,
+            replicas,
+            json,
+        } => {
+            let opts = crate::backup::RestoreOptions { force, replicas };
+            backup::restore_cmd(&nats, &from, opts, json).await
+        }
         Command::Check { nats, json } => {
             let cfg = WorkerConfig::from_args(&nats, &WorkerArgs::default())?;
             let client = nats.connect("roster-check").await?;
