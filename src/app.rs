@@ -22,6 +22,9 @@ pub enum AppError {
     /// The worker did not start, or did not stop cleanly.
     #[error(transparent)]
     Worker(#[from] WorkerError),
+    /// The metrics endpoint could not listen.
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsServerError),
 }
 
 /// Everything a worker is built from.
@@ -68,6 +71,7 @@ impl Settings {
 #[derive(Debug)]
 pub struct App {
     worker: WorkerHandle,
+    metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl App {
@@ -82,8 +86,35 @@ impl App {
         if settings.worker.callout.is_some() && system.is_none() {
             tracing::warn!("the callout is on but no --system-user/--system-creds: revokes will not close live connections");
         }
-        let worker = worker::start_with(client, system, settings.worker.clone()).await?;
-        Ok(Self { worker })
+        let listener = match settings.worker.metrics_addr {
+            Some(addr) => Some(crate::metrics::bind(addr).await?),
+            None => None,
+        };
+        let metrics = crate::metrics::Metrics::new();
+        let nats = client.clone();
+        let worker =
+            worker::start_with(client, system, settings.worker.clone(), metrics.clone()).await?;
+        let metrics_addr = listener.map(|(listener, bound)| {
+            // Healthy while the worker serves and its own NATS connection is up.
+            let serving = metrics.clone();
+            let healthy = Arc::new(move || {
+                serving.serving()
+                    && nats.connection_state() == async_nats::connection::State::Connected
+            });
+            // The endpoint lives as long as the worker: it answers 503 while the worker
+            // drains, and stops once the worker is gone.
+            crate::metrics::serve(listener, metrics, healthy, worker.gone());
+            bound
+        });
+        Ok(Self {
+            worker,
+            metrics_addr,
+        })
+    }
+
+    /// Where `/metrics` and `/healthz` are served (`--metrics-addr`, its port resolved).
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_addr
     }
 
     /// The running worker (for tests: its counters, a crash).

@@ -196,6 +196,7 @@ pub async fn run_onboarding_sweeper(
     evictor: Evictor,
     max_subs: u64,
     every: Duration,
+    metrics: crate::metrics::Metrics,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut tick = tokio::time::interval(every);
@@ -205,7 +206,10 @@ pub async fn run_onboarding_sweeper(
             changed = stop.changed() => if changed.is_err() { break },
             _ = tick.tick() => match evictor.sweep_onboarding(max_subs).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(closed = n, max_subs, "onboarding connections over the subscription limit closed"),
+                Ok(n) => {
+                    metrics.evicted("onboarding_over_limit", n);
+                    tracing::info!(closed = n, max_subs, "onboarding connections over the subscription limit closed");
+                }
                 Err(e) => tracing::debug!(error = %e, "onboarding sweep failed"),
             },
         }

@@ -267,7 +267,7 @@ impl Drop for WorkerProcess {
 /// The connection as the worker's `ROSTER_NATS_*` environment: passwords and tokens stay
 /// out of the process list, and what is unset here is removed, so none of the caller's
 /// own settings leak in.
-fn connection_env(n: &NatsArgs) -> [(&'static str, Option<OsString>); 9] {
+fn connection_env(n: &NatsArgs) -> [(&'static str, Option<OsString>); 13] {
     let s = |v: &Option<String>| v.clone().map(OsString::from);
     let p = |v: &Option<PathBuf>| v.clone().map(PathBuf::into_os_string);
     [
@@ -280,6 +280,10 @@ fn connection_env(n: &NatsArgs) -> [(&'static str, Option<OsString>); 9] {
         ("ROSTER_NATS_NKEY_SEED_FILE", p(&n.nats_nkey_seed_file)),
         ("ROSTER_NATS_CREDS", p(&n.nats_creds)),
         ("ROSTER_PREFIX", Some(n.prefix.clone().into())),
+        ("ROSTER_NATS_TLS_CA", p(&n.tls_ca)),
+        ("ROSTER_NATS_TLS_CERT", p(&n.tls_cert)),
+        ("ROSTER_NATS_TLS_KEY", p(&n.tls_key)),
+        ("ROSTER_NATS_TLS_FIRST", n.tls_first.then(|| "true".into())),
     ]
 }
 

@@ -160,13 +160,15 @@ pub struct KeyVerifier {
     /// average): what an unknown site waits when the dummy's slot is taken.
     typical_us: AtomicU64,
     dummy_phc: Arc<str>,
-    runs: AtomicU64,
-    queued: Arc<std::sync::atomic::AtomicUsize>,
+    /// Argon2 jobs run, and jobs waiting for a thread: the worker's metrics themselves.
+    runs: prometheus_client::metrics::counter::Counter,
+    queued: prometheus_client::metrics::gauge::Gauge,
+    metrics: crate::metrics::Metrics,
 }
 
 impl KeyVerifier {
-    /// A verifier. Computing the dummy hash takes one Argon2 run.
-    pub async fn new(cfg: KeyringConfig) -> Self {
+    /// A verifier counting into `metrics`. Computing the dummy hash takes one Argon2 run.
+    pub async fn new(cfg: KeyringConfig, metrics: crate::metrics::Metrics) -> Self {
         let params = cfg.argon2;
         let pool = Pool::start(cfg.pool_size);
         let mut me = Self {
@@ -179,8 +181,9 @@ impl KeyVerifier {
             unknown_gate: tokio::sync::Semaphore::new(1),
             typical_us: AtomicU64::new(0),
             dummy_phc: Arc::from(""),
-            runs: AtomicU64::new(0),
-            queued: Arc::default(),
+            runs: metrics.argon2_runs(),
+            queued: metrics.argon2_queue(),
+            metrics,
         };
         // The dummy hash uses the same parameters as real keys, so an unknown site costs
         // what a real verification costs.
@@ -204,12 +207,12 @@ impl KeyVerifier {
 
     /// True when the pool's queue is full (the caller answers `rate_limited`).
     fn saturated(&self) -> bool {
-        self.queued.load(Ordering::Relaxed) >= self.cfg.max_queue
+        self.queued.get() >= i64::try_from(self.cfg.max_queue).unwrap_or(i64::MAX)
     }
 
     /// How many Argon2 jobs this verifier ran (hashes, verifications, dummies).
     pub fn argon2_runs(&self) -> u64 {
-        self.runs.load(Ordering::Relaxed)
+        self.runs.get()
     }
 
     /// Runs `f` on the Argon2 pool with that thread's working memory.
@@ -222,12 +225,12 @@ impl KeyVerifier {
         // Counted while waiting for a thread; the job itself uncounts when it starts, so
         // the count is right even if the request that queued it goes away.
         let queued = self.queued.clone();
-        queued.fetch_add(1, Ordering::Relaxed);
+        queued.inc();
         let job: Job = Box::new(move |scratch| {
-            queued.fetch_sub(1, Ordering::Relaxed);
+            queued.dec();
             let _ = tx.send(span.in_scope(|| f(scratch)));
         });
-        self.runs.fetch_add(1, Ordering::Relaxed);
+        self.runs.inc();
         let sent = self
             .pool
             .tx
@@ -296,8 +299,12 @@ impl KeyVerifier {
         let cached = self.cache.lock().ok().and_then(|c| c.get(&slot).cloned());
         let cell = match cached {
             // A verified key: no Argon2, no throttle.
-            Some(cell) if cell.get().is_some_and(|v| v.is_some()) => cell,
+            Some(cell) if cell.get().is_some_and(|v| v.is_some()) => {
+                self.metrics.key_cache(true);
+                cell
+            }
             other => {
+                self.metrics.key_cache(false);
                 if self.saturated() {
                     return Verdict::Throttled;
                 }

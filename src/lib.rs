@@ -33,10 +33,13 @@
 //! - [`jwt`]: NATS JWT encoding for the auth callout (hand-rolled, tested).
 //! - [`identity`]: the identity file holding a client's two key pairs.
 //! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
+//! - [`metrics`]: a worker's Prometheus metrics and the `/metrics` + `/healthz` endpoint.
 //! - [`natsd`]: starts a private nats-server (dev command, tests, the bench).
 //! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;
 //!   for the crash and cluster tests and the bench. Nothing in the library uses it.
 //! - [`check`]: `roster check`, the consistency checker over every bucket and the audit trail.
+//! - [`backup`]: `roster backup`/`restore`: the buckets and both event streams to a
+//!   directory of JSON lines with a manifest, and back into an empty roster.
 //! - [`cli`]: the `roster` command line; [`cli::failure`] is its one table from error to
 //!   exit code.
 //!
@@ -46,6 +49,7 @@
 pub mod app;
 pub mod audit;
 pub mod authz;
+pub mod backup;
 pub mod bootstrap;
 pub mod bus;
 pub mod callout;
@@ -61,6 +65,7 @@ pub mod harness;
 pub mod identity;
 pub mod jwt;
 pub mod keyring;
+pub mod metrics;
 pub mod natsd;
 pub mod store;
 pub mod templates;

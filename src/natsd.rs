@@ -17,6 +17,8 @@ use crate::identity::FileError;
 pub const OPEN_CONF: &str = include_str!("../nats-config/open.conf");
 /// `nats-config/dev.conf`: the auth callout on.
 pub const DEV_CONF: &str = include_str!("../nats-config/dev.conf");
+/// `nats-config/tls.conf`: production settings with TLS and the auth callout.
+pub const TLS_CONF: &str = include_str!("../nats-config/tls.conf");
 
 /// The nats-server binary: `NATS_SERVER_BIN`, else the repo's `.tools/bin/nats-server`
 /// (installed by `scripts/install-nats-server`), else `nats-server` on `PATH`.
@@ -76,6 +78,9 @@ pub enum NatsdError {
     /// The server did not serve JetStream in time.
     #[error("nats-server did not become ready in 15 s")]
     NotReady,
+    /// TLS was asked for without the callout (`tls.conf` runs the callout).
+    #[error("a TLS server runs nats-config/tls.conf, which needs the callout keys")]
+    TlsNeedsCallout,
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -139,6 +144,21 @@ impl CalloutSetup {
     }
 }
 
+/// The TLS files of a server running `nats-config/tls.conf` (PEM files).
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// The server's certificate chain.
+    pub cert: PathBuf,
+    /// Its private key.
+    pub key: PathBuf,
+    /// The CA that signed it, which the server's own clients (the worker, the
+    /// ready check) trust, and which signs client certificates when verifying.
+    pub ca: PathBuf,
+    /// Require client certificates (`verify: true`): the certificate and key the
+    /// server's own clients present.
+    pub client: Option<(PathBuf, PathBuf)>,
+}
+
 /// How to start a server.
 #[derive(Debug, Default)]
 pub struct ServerOptions {
@@ -157,6 +177,9 @@ pub struct ServerOptions {
     /// server (`roster dev`). Otherwise the server dies with the terminal's signal
     /// while the worker is still draining into it.
     pub own_process_group: bool,
+    /// Run `tls.conf` with these files (needs `callout`; `max_file_store` and
+    /// `sync_always` do not apply: that config fsyncs every write).
+    pub tls: Option<ServerTls>,
 }
 
 /// A running nats-server process.
@@ -170,6 +193,7 @@ pub struct NatsServer {
     remove_dir: bool,
     callout: Option<CalloutSetup>,
     own_process_group: bool,
+    tls: Option<ServerTls>,
 }
 
 impl NatsServer {
@@ -192,15 +216,13 @@ impl NatsServer {
             .and_then(|()| dir.canonicalize())
             .map_err(FileError::at("creating", &dir))?;
         let conf = dir.join("nats-server.conf");
-        std::fs::write(
-            &conf,
-            if opts.callout.is_some() {
-                DEV_CONF
-            } else {
-                OPEN_CONF
-            },
-        )
-        .map_err(FileError::at("writing", &conf))?;
+        let text = match (&opts.tls, &opts.callout) {
+            (Some(_), None) => return Err(NatsdError::TlsNeedsCallout),
+            (Some(_), Some(_)) => TLS_CONF,
+            (None, Some(_)) => DEV_CONF,
+            (None, None) => OPEN_CONF,
+        };
+        std::fs::write(&conf, text).map_err(FileError::at("writing", &conf))?;
         let mut env = vec![
             ("ROSTER_NATS_PORT", port.to_string()),
             (
@@ -219,6 +241,15 @@ impl NatsServer {
         if let Some(c) = &opts.callout {
             env.extend(c.env()?);
         }
+        if let Some(t) = &opts.tls {
+            let path = |p: &Path| p.display().to_string();
+            env.extend([
+                ("ROSTER_TLS_CERT", path(&t.cert)),
+                ("ROSTER_TLS_KEY", path(&t.key)),
+                ("ROSTER_TLS_CA", path(&t.ca)),
+                ("ROSTER_TLS_VERIFY", t.client.is_some().to_string()),
+            ]);
+        }
         let mut server = Self {
             child: None,
             port,
@@ -228,6 +259,7 @@ impl NatsServer {
             remove_dir,
             callout: opts.callout,
             own_process_group: opts.own_process_group,
+            tls: opts.tls,
         };
         server.spawn().await?;
         Ok(server)
@@ -293,9 +325,23 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// How a client reaches this server: its URL, and with TLS its CA (and the client
+    /// certificate when the server verifies clients).
+    pub fn client_args(&self) -> NatsArgs {
+        let mut a = NatsArgs::for_url(&self.url());
+        if let Some(t) = &self.tls {
+            a.tls_ca = Some(t.ca.clone());
+            if let Some((cert, key)) = &t.client {
+                a.tls_cert = Some(cert.clone());
+                a.tls_key = Some(key.clone());
+            }
+        }
+        a
+    }
+
     /// How the worker connects (the `roster` user when the callout is on).
     pub fn worker_args(&self) -> NatsArgs {
-        let mut a = NatsArgs::for_url(&self.url());
+        let mut a = self.client_args();
         if let Some(c) = &self.callout {
             a.nats_user = Some("roster".into());
             a.nats_password = Some(c.worker_password.to_string());
@@ -306,7 +352,7 @@ impl NatsServer {
     /// How the worker's system-account connection connects (callout servers only).
     pub fn system_args(&self) -> Option<NatsArgs> {
         self.callout.as_ref().map(|c| {
-            let mut a = NatsArgs::for_url(&self.url());
+            let mut a = self.client_args();
             a.nats_user = Some("sys".into());
             a.nats_password = Some(c.sys_password.to_string());
             a

@@ -14,6 +14,7 @@ use tracing::Instrument;
 use crate::audit::{AuditError, Auditor};
 use crate::config::WorkerConfig;
 use crate::handlers::{self, Ctx, Endpoint};
+use crate::metrics::Metrics;
 use crate::store::{error_chain, OpenError, Store};
 
 pub use crate::wire::SERVICE_NAME;
@@ -90,6 +91,7 @@ pub async fn open_state(
 pub struct WorkerHandle {
     stop: watch::Sender<bool>,
     keys: Arc<crate::keyring::KeyVerifier>,
+    metrics: Metrics,
     task: tokio::task::JoinHandle<Result<(), WorkerError>>,
 }
 
@@ -104,6 +106,18 @@ impl WorkerHandle {
         &self.keys
     }
 
+    /// This worker's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Completes once this handle is gone (the worker shut down, aborted or dropped):
+    /// what the metrics endpoint serves until.
+    pub fn gone(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.stop.subscribe();
+        async move { while rx.changed().await.is_ok() {} }
+    }
+
     /// Stops the worker abruptly, as a crash would (requests in flight are lost).
     pub fn abort(self) {
         self.task.abort();
@@ -115,23 +129,37 @@ pub async fn start(
     client: async_nats::Client,
     cfg: WorkerConfig,
 ) -> Result<WorkerHandle, WorkerError> {
-    start_with(client, None, cfg).await
+    start_with(client, None, cfg, Metrics::new()).await
 }
 
-/// Starts a worker; `system` is a system-account connection used to evict revoked
-/// identities' live connections.
+/// Starts a worker counting into `metrics`; `system` is a system-account connection
+/// used to evict revoked identities' live connections.
 pub async fn start_with(
     client: async_nats::Client,
     system: Option<async_nats::Client>,
     cfg: WorkerConfig,
+    metrics: Metrics,
 ) -> Result<WorkerHandle, WorkerError> {
     let (stop, stop_rx) = watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-    let keys = Arc::new(crate::keyring::KeyVerifier::new(cfg.keyring.clone()).await);
+    let keys =
+        Arc::new(crate::keyring::KeyVerifier::new(cfg.keyring.clone(), metrics.clone()).await);
     let evictor = system.map(crate::bus::Evictor::new);
-    let task = tokio::spawn(run(client, cfg, keys.clone(), evictor, stop_rx, ready_tx));
+    let task = tokio::spawn(run(
+        client,
+        cfg,
+        (keys.clone(), metrics.clone()),
+        evictor,
+        stop_rx,
+        ready_tx,
+    ));
     match ready_rx.await {
-        Ok(()) => Ok(WorkerHandle { stop, keys, task }),
+        Ok(()) => Ok(WorkerHandle {
+            stop,
+            keys,
+            metrics,
+            task,
+        }),
         Err(_) => match task.await {
             Ok(Err(e)) => Err(e),
             Ok(Ok(())) => Err(WorkerError::NotReady),
@@ -143,7 +171,7 @@ pub async fn start_with(
 async fn run(
     client: async_nats::Client,
     cfg: WorkerConfig,
-    keys: Arc<crate::keyring::KeyVerifier>,
+    (keys, metrics): (Arc<crate::keyring::KeyVerifier>, Metrics),
     evictor: Option<crate::bus::Evictor>,
     mut stop: watch::Receiver<bool>,
     ready: tokio::sync::oneshot::Sender<()>,
@@ -156,6 +184,7 @@ async fn run(
         keys,
         evictor,
         clock: cfg.clock.clone(),
+        metrics: metrics.clone(),
     });
     // Refusals are replied with a JSON body, so they go out through the success path of
     // the micro API and are not in `num_errors`; they are counted here and shown in each
@@ -217,6 +246,7 @@ async fn run(
             evictor.clone(),
             c.templates.onboarding.limits.subs.max(0) as u64,
             crate::bus::ONBOARDING_SWEEP,
+            metrics.clone(),
             stop.clone(),
         ))),
         _ => None,
@@ -225,9 +255,11 @@ async fn run(
     // Make sure the server has every subscription before anyone is told we are ready.
     client.flush().await?;
     tracing::info!(prefix = %cfg.handlers.prefix, endpoints = Endpoint::all().count(), "roster worker serving");
+    metrics.set_serving(true);
     let _ = ready.send(());
 
     let _ = stop.wait_for(|s| *s).await;
+    metrics.set_serving(false);
     tracing::info!(
         grace_secs = cfg.shutdown_grace.as_secs(),
         "shutting down: no new requests; finishing those in flight"
@@ -314,6 +346,7 @@ async fn spawn_request(
     tokio::spawn(
         async move {
             let _permit = permit;
+            let started = std::time::Instant::now();
             let msg = &req.message;
             // Boxed: the handler future is large (every endpoint's state), and a boxed
             // one is moved into the task by pointer instead of by a multi-KB memcpy.
@@ -339,6 +372,8 @@ async fn spawn_request(
             if let Err(e) = req.respond_with_headers(Ok(body), headers).await {
                 tracing::warn!(error = %e, "could not send the reply");
             }
+            let code = handled.refused.map(|c| c.as_str());
+            ctx.metrics.request(ep.command(), code, started.elapsed());
         }
         .instrument(span),
     );

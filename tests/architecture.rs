@@ -29,6 +29,10 @@ const BELOW: &[(&str, &str)] = &[
     ("client", "handlers"),
     ("client", "worker"),
     ("client", "callout"),
+    ("metrics", "keyring"),
+    ("metrics", "bus"),
+    ("metrics", "handlers"),
+    ("metrics", "worker"),
 ];
 
 /// Edge modules nothing else in the library may use.

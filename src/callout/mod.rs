@@ -148,8 +148,14 @@ async fn respond(
             Admission::Denied("unavailable")
         }
     };
-    if let Admission::Denied(why) = &admission {
-        admit::audit_denied(ctx, &req, why);
+    match &admission {
+        Admission::Denied(why) => {
+            ctx.metrics.denied(why);
+            admit::audit_denied(ctx, &req, why);
+        }
+        Admission::User { .. } => ctx.metrics.admitted("user"),
+        Admission::Machine { .. } => ctx.metrics.admitted("machine"),
+        Admission::Onboarding { .. } => ctx.metrics.admitted("onboarding"),
     }
     let resp = claims::response(ctx, cfg, &req, &admission)?;
     let encoded = jwt::encode(&resp, &cfg.issuer)?;

@@ -56,6 +56,10 @@ pub enum Command {
         /// Run the bus without the auth callout (open to anyone on loopback).
         #[arg(long)]
         no_callout: bool,
+        /// Serve the worker's Prometheus metrics and `/healthz` here (e.g.
+        /// `127.0.0.1:9090`).
+        #[arg(long, env = "ROSTER_METRICS_ADDR", value_name = "ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
     },
     /// Measure roster against the raw-NATS floor on this machine (runs `roster-bench`).
     ///
@@ -77,6 +81,39 @@ pub enum Command {
         #[command(flatten)]
         nats: NatsArgs,
         /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Back up every bucket's live records and the audit and security streams into a
+    /// new directory (JSON lines and a manifest; mode 0700). Run it with the worker's
+    /// NATS credentials, on a quiet bus for a consistent copy.
+    Backup {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// The directory to create (it must not exist, or be empty).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Print one JSON summary on stdout (progress stays on stderr).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore a backup into an empty roster: recreates the buckets and streams with
+    /// their settings, writes the records, republishes the events with their ids.
+    /// Checks the whole backup first; refuses a roster that holds data unless --force.
+    Restore {
+        #[command(flatten)]
+        nats: NatsArgs,
+        /// The backup directory (from `roster backup --out`).
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+        /// Write over a roster that holds data: records are overwritten, events already
+        /// there are kept once.
+        #[arg(long)]
+        force: bool,
+        /// Replicas of the buckets and streams made (default: those of the backup).
+        #[arg(long, value_name = "N")]
+        replicas: Option<usize>,
+        /// Print one JSON summary on stdout (progress stays on stderr).
         #[arg(long)]
         json: bool,
     },

@@ -6,6 +6,7 @@ mod args;
 pub mod failure;
 mod guard;
 mod onboard;
+mod backup;
 mod output;
 mod service;
 mod values;
@@ -148,8 +149,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             handle,
             json,
             no_callout,
-        } => dev(port, data_dir, &handle, json, no_callout).await,
+            metrics_addr,
+        } => dev(port, data_dir, &handle, json, no_callout, metrics_addr).await,
         Command::CalloutKeys { out, json } => callout_keys(&out, json),
+        Command::Backup { nats, out, json } => backup::backup_cmd(&nats, &out, json).await,
+        Command::Restore {
+            nats,
+            from,
+            force,
+            replicas,
+            json,
+        } => {
+            let opts = crate::backup::RestoreOptions { force, replicas };
+            backup::restore_cmd(&nats, &from, opts, json).await
+        }
         Command::Check { nats, json } => check_cmd(nats, json).await,
         Command::Bench { args } => run_bench(&args),
         Command::Revoke {

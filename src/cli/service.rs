@@ -130,6 +130,7 @@ pub(super) async fn dev(
     handle: &str,
     json: bool,
     no_callout: bool,
+    metrics_addr: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<ExitCode> {
     let handle = Handle::parse(handle).map_err(|e| anyhow::anyhow!("--handle: {e}"))?;
     if !json {
@@ -146,6 +147,7 @@ pub(super) async fn dev(
         },
         max_file_store: None,
         own_process_group: true,
+        tls: None,
     })
     .await?;
     let url = server.url();
@@ -166,7 +168,11 @@ pub(super) async fn dev(
         ),
         None => format!("roster check --nats-url {url}"),
     };
-    let settings = crate::app::Settings::for_server(&server, &WorkerArgs::default())?;
+    let worker_args = WorkerArgs {
+        metrics_addr,
+        ..WorkerArgs::default()
+    };
+    let settings = crate::app::Settings::for_server(&server, &worker_args)?;
     let admin = settings.nats.connect("roster-dev").await?;
     let (store, audit) = worker::open_state(&admin, &settings.worker).await?;
     let invite = match bootstrap::bootstrap(
@@ -182,6 +188,7 @@ pub(super) async fn dev(
         Err(e) => return Err(e.into()),
     };
     let app = crate::app::App::build(&settings, "roster-dev-worker").await?;
+    let metrics_url = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
     if json {
         println!(
             "{}",
@@ -193,12 +200,16 @@ pub(super) async fn dev(
                 "callout": !no_callout,
                 "worker_user": password_file.as_ref().map(|_| "roster"),
                 "worker_password_file": password_file,
+                "metrics_url": metrics_url,
             })
         );
     } else {
         println!("roster dev is ready.\n");
         println!("  NATS URL:  {url}");
         println!("  data dir:  {}", server.dir().display());
+        if let Some(m) = &metrics_url {
+            println!("  metrics:   {m} (and /healthz)");
+        }
         if no_callout {
             println!("  auth:      none (--no-callout): the bus is open");
         } else {

@@ -68,6 +68,16 @@ pub enum ConfigError {
         #[source]
         source: async_nats::ConnectError,
     },
+    /// The TLS handshake with NATS failed (an unknown CA, a missing client certificate).
+    #[error(
+        "TLS with NATS at {url} failed (a server certificate from a private CA needs \
+         --tls-ca FILE; a server that verifies clients needs --tls-cert and --tls-key)"
+    )]
+    Tls {
+        url: String,
+        #[source]
+        source: async_nats::ConnectError,
+    },
     /// The callout's permission template file did not load.
     #[error(transparent)]
     Templates(#[from] crate::templates::TemplatesError),

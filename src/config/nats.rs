@@ -43,6 +43,30 @@ pub struct NatsArgs {
     /// Subject prefix of every roster endpoint.
     #[arg(long, env = "ROSTER_PREFIX", default_value = "roster")]
     pub prefix: String,
+    /// A CA certificate (PEM) to verify the server's TLS certificate with, in place of
+    /// the system's roots (a private CA); implies TLS.
+    #[arg(long, env = "ROSTER_NATS_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// A client certificate (PEM) for servers that verify clients (`verify: true`);
+    /// needs `--tls-key`.
+    #[arg(
+        long,
+        env = "ROSTER_NATS_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(
+        long,
+        env = "ROSTER_NATS_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Start TLS before the server's INFO (the server sets `handshake_first`).
+    #[arg(long, env = "ROSTER_NATS_TLS_FIRST")]
+    pub tls_first: bool,
 }
 
 impl NatsArgs {
@@ -58,7 +82,53 @@ impl NatsArgs {
             nats_nkey_seed_file: None,
             nats_creds: None,
             prefix: "roster".into(),
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_first: false,
         }
+    }
+
+    /// The same server with other credentials: `url` and the TLS settings (CA, client
+    /// certificate, TLS first) of these arguments, no user, token or creds.
+    pub fn same_server(&self) -> Self {
+        Self {
+            tls_ca: self.tls_ca.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            tls_first: self.tls_first,
+            prefix: self.prefix.clone(),
+            ..Self::for_url(&self.nats_url)
+        }
+    }
+
+    /// True when any TLS flag is set (the connection then requires TLS).
+    pub fn wants_tls(&self) -> bool {
+        self.tls_ca.is_some() || self.tls_cert.is_some() || self.tls_first
+    }
+
+    /// Applies the TLS flags. Each file is read once here, so a missing or unreadable
+    /// one is a clear local error instead of a failed handshake.
+    fn apply_tls(
+        &self,
+        mut opts: async_nats::ConnectOptions,
+    ) -> Result<async_nats::ConnectOptions, ConfigError> {
+        let check = |path: &Path| read_file(path).map(drop);
+        if let Some(ca) = &self.tls_ca {
+            check(ca)?;
+            opts = opts.add_root_certificates(ca.clone());
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            check(cert)?;
+            check(key)?;
+            opts = opts.add_client_certificate(cert.clone(), key.clone());
+        }
+        if self.tls_first {
+            opts = opts.tls_first();
+        } else if self.wants_tls() {
+            opts = opts.require_tls(true);
+        }
+        Ok(opts)
     }
 
     /// Connects with the configured credentials.
@@ -96,6 +166,7 @@ impl NatsArgs {
             })
             .connection_timeout(Duration::from_secs(5))
             .request_timeout(Some(Duration::from_secs(10)));
+        opts = self.apply_tls(opts)?;
         if let Some(creds) = &self.nats_creds {
             opts = opts
                 .credentials_file(creds)
@@ -139,14 +210,37 @@ impl NatsArgs {
             .map(str::trim)
             .filter(|u| !u.is_empty())
             .collect();
-        tweak(opts)
-            .connect(urls)
-            .await
-            .map_err(|source| ConfigError::Connect {
-                url: self.nats_url.clone(),
-                source,
-            })
+        tweak(opts).connect(urls).await.map_err(|source| {
+            let url = self.nats_url.clone();
+            if tls_failed(&source) {
+                ConfigError::Tls { url, source }
+            } else {
+                ConfigError::Connect { url, source }
+            }
+        })
     }
+}
+
+/// True when connecting failed in TLS: setting it up (`Tls`), or the handshake, which
+/// async-nats reports as an I/O error around rustls' own.
+fn tls_failed(err: &async_nats::ConnectError) -> bool {
+    if err.kind() == async_nats::ConnectErrorKind::Tls {
+        return true;
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(err);
+    while let Some(e) = cur {
+        let inner = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        if e.is::<async_nats::rustls::Error>()
+            || inner.is_some_and(|i| i.is::<async_nats::rustls::Error>())
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
 }
 
 /// A secret given as a value (from the environment, say) or as a file, `-` meaning

@@ -115,6 +115,10 @@ pub struct WorkerArgs {
     /// signed requests answer `rate_limited` until old nonces expire.
     #[arg(long, env = "ROSTER_NONCE_MAX_MIB", default_value_t = 256)]
     pub nonce_max_mib: u64,
+    /// Serve Prometheus metrics on `http://ADDR/metrics` and a health check on
+    /// `/healthz` (e.g. `127.0.0.1:9090`; port 0 picks one). Off when not given.
+    #[arg(long, env = "ROSTER_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for WorkerArgs {
@@ -143,6 +147,7 @@ impl Default for WorkerArgs {
             system_password: None,
             system_password_file: None,
             system_creds: None,
+            metrics_addr: None,
         }
     }
 }
@@ -163,6 +168,8 @@ pub struct WorkerConfig {
     pub callout: Option<std::sync::Arc<CalloutConfig>>,
     /// Where the handlers read the time (the system clock; adjustable in tests).
     pub clock: crate::time_util::Clock,
+    /// Where to serve `/metrics` and `/healthz`, if anywhere.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl WorkerConfig {
@@ -231,6 +238,7 @@ impl WorkerConfig {
                 window: Duration::from_secs(w.security_window_secs),
                 ..crate::audit::security::SecurityConfig::default()
             },
+            metrics_addr: w.metrics_addr,
             max_in_flight: w.max_in_flight,
             shutdown_grace: Duration::from_secs(w.shutdown_grace_secs),
             replicas: w.replicas,
@@ -274,7 +282,8 @@ impl WorkerArgs {
         if self.system_user.is_none() && self.system_creds.is_none() {
             return None;
         }
-        let mut a = NatsArgs::for_url(&nats.nats_url);
+        // The same server, so the same TLS settings.
+        let mut a = nats.same_server();
         a.nats_user = self.system_user.clone();
         a.nats_password = self.system_password.clone();
         a.nats_password_file = self.system_password_file.clone();

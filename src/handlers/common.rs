@@ -18,9 +18,15 @@ pub(crate) async fn evict(
     let Some(evictor) = &ctx.evictor else {
         return 0;
     };
+    let kind = match who {
+        crate::audit::Evicted::User(_) => "user",
+        crate::audit::Evicted::Machine(_) => "machine",
+        crate::audit::Evicted::MachineCredential(_) => "machine_credential",
+    };
     match evictor.evict_all(names).await {
         Ok(0) => 0,
         Ok(connections) => {
+            ctx.metrics.evicted(kind, connections);
             let event = crate::audit::Event::Evicted {
                 who,
                 revision,

@@ -60,6 +60,8 @@ pub struct Ctx {
     pub evictor: Option<crate::bus::Evictor>,
     /// Where handlers read the time (adjustable in tests).
     pub clock: crate::time_util::Clock,
+    /// The worker's metrics (requests, the callout, evictions).
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub use crate::wire::Endpoint;

@@ -8,8 +8,11 @@
 //! - `keys`: how each bucket names its records;
 //! - `users`, `machines`: the operations on those aggregates beyond one decision;
 //! - `page`: one page of a bucket in key order;
+//! - `backup`: every bucket's settings and live records out, and back in (`roster
+//!   backup`/`restore`);
 //! - `records`: the stored shapes (`kv-schema/`).
 
+pub mod backup;
 mod bucket;
 mod cas;
 mod keys;
@@ -102,6 +105,22 @@ macro_rules! buckets {
         /// The names and settings of every bucket, as documented in `kv-schema/README.md`.
         pub fn bucket_configs(cfg: &StoreConfig) -> Vec<kv::Config> {
             vec![$(bucket_config(cfg, $suffix, $desc),)*]
+        }
+
+        /// Every bucket's suffix (`users`, `user_keys`, …), in the order of the list.
+        pub const BUCKET_SUFFIXES: &[&str] = &[$($suffix,)*];
+
+        /// Whether `value` reads as the record type of bucket `suffix` (`None`: no
+        /// such bucket): a restore checks every value before it writes one.
+        fn check_record(suffix: &str, value: &serde_json::Value) -> Option<Result<(), String>> {
+            match suffix {
+                $($suffix => Some(
+                    <$rec as serde::Deserialize>::deserialize(value)
+                        .map(drop)
+                        .map_err(|e| e.to_string()),
+                ),)*
+                _ => None,
+            }
         }
 
         impl Store {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use roster::app::{App, Settings};
 use roster::audit::{AuditFilter, Auditor};
 use roster::client::RosterClient;
-use roster::config::{NatsArgs, WorkerArgs, WorkerConfig};
+use roster::config::{WorkerArgs, WorkerConfig};
 use roster::crypto::KeyPairs;
 use roster::domain::{Handle, Role};
 use roster::natsd::{NatsServer, ServerOptions};
@@ -27,6 +27,8 @@ pub(crate) struct TestEnv {
     /// What the workers were built from (to start more with `App::build`).
     pub(crate) settings: Settings,
     pub(crate) owner: RosterClient,
+    /// Where each worker serves `/metrics` (with `--metrics-addr`).
+    pub(crate) metrics_addrs: Vec<std::net::SocketAddr>,
     nats: async_nats::Client,
 }
 
@@ -56,18 +58,31 @@ impl TestEnv {
 
     pub(crate) async fn with_args(n: usize, args: WorkerArgs) -> Self {
         // Boxed: the setup future is large, and test threads have small stacks.
-        Box::pin(Self::build(n, args, false, None)).await
+        Box::pin(Self::build(n, args, false, None, None)).await
+    }
+
+    /// One worker answering the callout on a server running nats-config/tls.conf with
+    /// these files; everyone (worker, owner) connects with TLS.
+    pub(crate) async fn with_tls(tls: roster::natsd::ServerTls) -> Self {
+        Box::pin(Self::build(1, WorkerArgs::default(), true, None, Some(tls))).await
     }
 
     /// One worker answering the auth callout on a server running nats-config/dev.conf.
     /// The owner connects through the callout with its own nkey, like everyone else.
     pub(crate) async fn with_callout() -> Self {
-        Box::pin(Self::build(1, WorkerArgs::default(), true, None)).await
+        Box::pin(Self::build(1, WorkerArgs::default(), true, None, None)).await
     }
 
     /// [`TestEnv::with_callout`] with worker settings and JetStream's `max_file_store`.
     pub(crate) async fn with_callout_capped(args: WorkerArgs, max_file_store: &str) -> Self {
-        Box::pin(Self::build(1, args, true, Some(max_file_store.to_owned()))).await
+        Box::pin(Self::build(
+            1,
+            args,
+            true,
+            Some(max_file_store.to_owned()),
+            None,
+        ))
+        .await
     }
 
     async fn build(
@@ -75,11 +90,13 @@ impl TestEnv {
         args: WorkerArgs,
         callout: bool,
         max_file_store: Option<String>,
+        tls: Option<roster::natsd::ServerTls>,
     ) -> Self {
         let setup = callout.then(|| roster::natsd::CalloutSetup::generate().unwrap());
         let server = NatsServer::start(ServerOptions {
             callout: setup,
             max_file_store,
+            tls,
             ..Default::default()
         })
         .await
@@ -96,8 +113,10 @@ impl TestEnv {
         let nats = settings.nats.connect("test-admin").await.unwrap();
         let (store, audit) = worker::open_state(&nats, &cfg).await.unwrap();
         let mut workers = Vec::new();
+        let mut metrics_addrs = Vec::new();
         for _ in 0..n {
             let app = App::build(&settings, "test-worker").await.unwrap();
+            metrics_addrs.extend(app.metrics_addr());
             workers.push(app.into_worker());
         }
         let invite = roster::bootstrap::bootstrap(
@@ -110,7 +129,8 @@ impl TestEnv {
         .unwrap();
         let keys = KeyPairs::generate();
         let owner_conn = if callout {
-            NatsArgs::for_url(&server.url())
+            server
+                .client_args()
                 .connect_as("test-owner", &keys)
                 .await
                 .unwrap()
@@ -127,7 +147,8 @@ impl TestEnv {
         // reconnect to get the owner's.
         let owner = if callout {
             let keys = KeyPairs::from_secrets(&seeds.0, &seeds.1);
-            let conn = NatsArgs::for_url(&server.url())
+            let conn = server
+                .client_args()
                 .connect_as("test-owner", &keys)
                 .await
                 .unwrap();
@@ -143,13 +164,16 @@ impl TestEnv {
             cfg,
             settings,
             owner,
+            metrics_addrs,
             nats,
         }
     }
 
     /// Connects `keys` through the auth callout (its signing key as nkey).
     pub(crate) async fn connect_as(&self, keys: &KeyPairs) -> anyhow::Result<async_nats::Client> {
-        Ok(NatsArgs::for_url(&self.server.url())
+        Ok(self
+            .server
+            .client_args()
             .connect_as("test-client", keys)
             .await?)
     }
