@@ -122,8 +122,14 @@ fn roster(env: &[(&str, &Path)], args: &[&str]) -> Output {
     cmd.output().unwrap()
 }
 
+/// What the command said about a failure: with `--json` the error envelope is on stdout
+/// (see the exit-code table in README), otherwise one line on stderr.
 fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// A new member's identity file and its invite, for `roster register` over TLS.
@@ -179,6 +185,8 @@ async fn roster_connects_with_its_private_ca_and_says_why_without_it() {
         &[
             "register",
             "--json",
+            // The same identity again (register is idempotent): past the local guard.
+            "--force",
             "--nats-url",
             &url,
             "--invite-file",
@@ -188,7 +196,7 @@ async fn roster_connects_with_its_private_ca_and_says_why_without_it() {
     assert!(out.status.success(), "{}", stderr(&out));
 
     // A CA file that is not there is a local error naming it, before any connection.
-    let out = register(&["--tls-ca", "/nonexistent/ca.pem"]);
+    let out = register(&["--force", "--tls-ca", "/nonexistent/ca.pem"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("/nonexistent/ca.pem"),

@@ -310,12 +310,23 @@ pub fn report_clap(e: &clap::Error, json: bool) -> ExitCode {
         let _ = e.print();
         return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { EXIT_OK });
     }
+    // The message up to clap's usage block, on one line: "the following required
+    // arguments were not provided: --tls-cert <FILE>".
     let text = e.render().to_string();
-    let first = text
+    let message: Vec<&str> = text
         .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("invalid command line");
-    Failure::usage(first.trim_start_matches("error: ").trim()).report(true)
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let message = message.join(" ");
+    let message = message.trim_start_matches("error: ").trim();
+    let message = if message.is_empty() {
+        "invalid command line"
+    } else {
+        message
+    };
+    Failure::usage(message).report(true)
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 
 mod admin;
 mod args;
+mod backup;
 pub mod failure;
 mod guard;
 mod onboard;
-mod backup;
 mod output;
 mod service;
 mod values;
