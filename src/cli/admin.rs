@@ -324,6 +324,8 @@ pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 until: opt("--until", until)?,
                 limit: opt("--limit", limit)?,
                 stream: security.then_some(crate::wire::admin::AuditStream::Security),
+                outcome: None,
+                cursor: None,
             };
             finish(
                 &Out::new(client.json),
