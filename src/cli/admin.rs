@@ -1,5 +1,6 @@
 //! Admin commands over the bus: invites, users, the audit trail, sites, machines.
 
+use super::pages::{page_limit, pages};
 use super::*;
 
 pub(super) async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
@@ -43,20 +44,26 @@ pub(super) async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
             tenant,
             limit,
             cursor,
+            all,
         } => {
             let req = SiteListRequest {
                 tenant: tenant
                     .map(|t| parse("--tenant", Tenant::parse(&t)))
                     .transpose()?,
-                limit: opt("--limit", limit)?,
+                limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
             };
             let c = connect_client(&client).await?;
-            finish(
-                &Out::new(client.json),
-                c.site_list(&req).await,
-                output::site_list,
-            )
+            let res = pages(all, req.cursor.clone(), |cursor| {
+                let req = SiteListRequest {
+                    cursor,
+                    ..req.clone()
+                };
+                let c = &c;
+                async move { c.site_list(&req).await }
+            })
+            .await;
+            finish(&Out::new(client.json), res, output::site_list)
         }
         SiteCmd::Get {
             client,
@@ -107,6 +114,7 @@ pub(super) async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
             state,
             limit,
             cursor,
+            all,
         } => {
             let req = MachineListRequest {
                 site: site
@@ -125,15 +133,20 @@ pub(super) async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
                         anyhow::bail!("--state {o}: expected active, pending, rejected or revoked")
                     }
                 },
-                limit: opt("--limit", limit)?,
+                limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
             };
             let c = connect_client(&client).await?;
-            finish(
-                &Out::new(client.json),
-                c.machine_list(&req).await,
-                output::machine_list,
-            )
+            let res = pages(all, req.cursor.clone(), |cursor| {
+                let req = MachineListRequest {
+                    cursor,
+                    ..req.clone()
+                };
+                let c = &c;
+                async move { c.machine_list(&req).await }
+            })
+            .await;
+            finish(&Out::new(client.json), res, output::machine_list)
         }
         MachineCmd::Get { client, machine_id } => {
             let id = parse("machine id", MachineId::parse(&machine_id))?;
@@ -187,6 +200,7 @@ pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
             state,
             limit,
             cursor,
+            all,
         } => {
             let state = match state.as_deref() {
                 None => None,
@@ -201,14 +215,19 @@ pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
             let c = connect_client(&client).await?;
             let req = InviteListRequest {
                 state,
-                limit: opt("--limit", limit)?,
+                limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
             };
-            finish(
-                &Out::new(client.json),
-                c.invite_list(&req).await,
-                output::invite_list,
-            )
+            let res = pages(all, req.cursor.clone(), |cursor| {
+                let req = InviteListRequest {
+                    cursor,
+                    ..req.clone()
+                };
+                let c = &c;
+                async move { c.invite_list(&req).await }
+            })
+            .await;
+            finish(&Out::new(client.json), res, output::invite_list)
         }
         InviteCmd::Get { client, invite_id } => {
             let id = parse("invite id", InviteId::parse(&invite_id))?;
@@ -239,6 +258,7 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             status,
             limit,
             cursor,
+            all,
         } => {
             let role = role.map(|r| parse("--role", Role::parse(&r))).transpose()?;
             let status = match status.as_deref() {
@@ -251,14 +271,19 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             let req = UserListRequest {
                 role,
                 status,
-                limit: opt("--limit", limit)?,
+                limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
             };
-            finish(
-                &Out::new(client.json),
-                c.user_list(&req).await,
-                output::user_list,
-            )
+            let res = pages(all, req.cursor.clone(), |cursor| {
+                let req = UserListRequest {
+                    cursor,
+                    ..req.clone()
+                };
+                let c = &c;
+                async move { c.user_list(&req).await }
+            })
+            .await;
+            finish(&Out::new(client.json), res, output::user_list)
         }
         UserCmd::Get { client, handle } => {
             let handle = parse("handle", Handle::parse(&handle))?;
@@ -298,39 +323,6 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 &Out::new(client.json),
                 c.user_delete(&handle).await,
                 output::deleted,
-            )
-        }
-    }
-}
-
-pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
-    match cmd {
-        AuditCmd::Query {
-            client,
-            action,
-            actor,
-            target,
-            since,
-            until,
-            limit,
-            security,
-        } => {
-            let c = connect_client(&client).await.context("audit query")?;
-            let req = AuditQueryRequest {
-                action: opt("--action", action)?,
-                actor,
-                target,
-                since: opt("--since", since)?,
-                until: opt("--until", until)?,
-                limit: opt("--limit", limit)?,
-                stream: security.then_some(crate::wire::admin::AuditStream::Security),
-                outcome: None,
-                cursor: None,
-            };
-            finish(
-                &Out::new(client.json),
-                c.audit_query(&req).await,
-                output::audit,
             )
         }
     }

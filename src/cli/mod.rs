@@ -3,8 +3,14 @@
 
 mod admin;
 mod args;
+mod audit;
+mod context;
+mod manual;
 mod output;
+mod pages;
 mod service;
+mod status;
+mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,17 +30,42 @@ use crate::{bootstrap, identity, worker};
 
 use output::Out;
 
-use admin::{audit_cmd, invite_cmd, machine_cmd, site_cmd, user_cmd};
+use admin::{invite_cmd, machine_cmd, site_cmd, user_cmd};
 pub use args::*;
+use audit::audit_cmd;
+pub use context::{Context, ContextCmd};
 pub use service::wait_for_signal;
 use service::{bootstrap_cmd, callout_keys, dev, serve};
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match with_context(Cli::parse()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("error: {}", crate::store::error_chain(&*e));
+            return ExitCode::FAILURE;
+        }
+    };
     let server_side = matches!(cli.command, Command::Serve { .. } | Command::Dev { .. });
     init_tracing(cli.log_json, server_side);
     block_on(run(cli))
+}
+
+/// The command line in its context (`--context`, `ROSTER_CONTEXT` or the selected one):
+/// what flags and `ROSTER_*` leave unset comes from the context, by parsing again with
+/// the context's variables set. `roster context …` itself runs in none (a broken
+/// context must not keep one from fixing it), nor do completions and the man page.
+fn with_context(cli: Cli) -> anyhow::Result<Cli> {
+    if matches!(
+        cli.command,
+        Command::Context(_) | Command::Completions { .. } | Command::Man { .. }
+    ) {
+        return Ok(cli);
+    }
+    match context::effective(cli.context.as_deref())? {
+        Some((_, ctx)) if context::apply(&ctx) => Ok(Cli::parse()),
+        _ => Ok(cli),
+    }
 }
 
 /// Runs a command on a multi-threaded runtime: its exit code, or its error chain on
@@ -181,6 +212,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit_cmd(cmd).await,
         Command::Site(cmd) => site_cmd(cmd).await,
         Command::Machine(cmd) => machine_cmd(cmd).await,
+        Command::Whoami { client } => status::whoami(&client, cli.context.as_deref()).await,
+        Command::Ping { client, wait_ms } => status::ping(&client, wait_ms).await,
+        Command::Context(cmd) => context::context_cmd(cmd),
+        Command::Completions { shell } => manual::completions(shell),
+        Command::Man { out } => manual::man(out.as_deref()),
         Command::Enroll {
             client,
             site,
