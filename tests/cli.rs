@@ -448,6 +448,15 @@ async fn an_approved_machine_no_longer_shows_why_it_waited() {
     assert!(approved.out.contains("active") && !approved.out.contains("pending"));
     let after = sh.run_async(&["machine", "get", &id]).await;
     assert!(!after.out.contains("pending"), "{after:?}");
+    // In 80 columns the id people copy stays whole; lesser columns give way.
+    let narrow =
+        tokio::task::block_in_place(|| sh.run_with(&["machine", "list"], &[("COLUMNS", "80")]));
+    assert!(narrow.out.contains(&id), "{narrow:?}");
+    assert!(
+        narrow.out.lines().all(|l| l.chars().count() <= 80),
+        "{narrow:?}"
+    );
+    assert!(narrow.out.starts_with("MACHINE") && narrow.out.contains("CREATED"));
     env.check_kv_schemas().await;
 }
 

@@ -205,9 +205,18 @@ pub(crate) fn enrolled(v: &serde_json::Value) {
     );
 }
 
+/// A site as tables show it: its code in the default tenant, `tenant/SITE` elsewhere.
+fn site_label(tenant: &crate::domain::Tenant, site: &crate::domain::SiteCode) -> String {
+    if *tenant == crate::domain::Tenant::default_tenant() {
+        site.as_str().to_owned()
+    } else {
+        crate::domain::SiteRef::new(tenant, site).to_string()
+    }
+}
+
 fn site_row(s: &SiteView) -> Vec<String> {
     vec![
-        crate::domain::SiteRef::new(&s.tenant, &s.site).to_string(),
+        site_label(&s.tenant, &s.site),
         s.display_name.clone(),
         format!("{:?}", s.policy).to_lowercase(),
         s.fingerprint.clone(),
@@ -262,7 +271,7 @@ pub(crate) fn rotated(r: &RotateKeyReply) {
 fn machine_row(m: &MachineView) -> Vec<String> {
     vec![
         m.machine_id.to_string(),
-        crate::domain::SiteRef::new(&m.tenant, &m.site).to_string(),
+        site_label(&m.tenant, &m.site),
         m.state.clone(),
         m.machine_uid.clone(),
         m.hostname.clone().unwrap_or_default(),
@@ -276,7 +285,7 @@ const MACHINE_COLUMNS: &[Col] = &[
     Col("MACHINE", Fit::Late),
     Col("SITE", Fit::Early),
     Col("STATE", Fit::Fixed),
-    Col("UID", Fit::Early),
+    Col("UID", Fit::Drop),
     Col("HOSTNAME", Fit::Early),
     Col("CREATED", Fit::Fixed),
     Col("LAST ENROLLED", Fit::Drop),
