@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use crate::audit::{AuditFilter, Auditor};
+use crate::audit::Auditor;
 use crate::domain::Role;
 use crate::store::records::{InviteState, MachineState, UserStatus};
 use crate::store::{Store, StoreError};
@@ -92,12 +92,7 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
     let machines = values(&store.machines).await?;
     let uids = values(&store.machine_uids).await?;
     let creds = values(&store.credentials).await?;
-    let events = audit
-        .query(&AuditFilter {
-            limit: usize::MAX,
-            ..Default::default()
-        })
-        .await?;
+    let events = audit.read_all().await?;
     r.users = users.len();
     r.user_keys = keys.len();
     r.invites = invites.len();

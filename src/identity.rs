@@ -82,15 +82,28 @@ struct IdentityFile {
     created_at: String,
 }
 
-/// The default identity path: `$ROSTER_IDENTITY`, else `~/.config/roster/identity.json`.
+/// The default identity path: `$ROSTER_IDENTITY`, else `identity.json` in
+/// [`config_dir`].
 pub fn default_path() -> PathBuf {
     if let Some(p) = std::env::var_os("ROSTER_IDENTITY") {
         return PathBuf::from(p);
     }
-    let home = std::env::var_os("HOME")
+    config_dir().join("identity.json")
+}
+
+/// roster's configuration directory: `$XDG_CONFIG_HOME/roster` (an absolute path, as the
+/// XDG spec requires), else `~/.config/roster`.
+pub fn config_dir() -> PathBuf {
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".config/roster/identity.json")
+        .filter(|p| p.is_absolute());
+    let base = xdg.unwrap_or_else(|| {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(".config")
+    });
+    base.join("roster")
 }
 
 /// Writes new key pairs to `path` (mode 0600, atomically). Refuses to overwrite unless

@@ -101,6 +101,8 @@ impl Default for Templates {
                     "{prefix}.v1.register",
                     "{prefix}.v1.enroll",
                     "{prefix}.v1.revoke",
+                    "{prefix}.v1.whoami",
+                    "$SRV.PING.roster",
                     "id.{handle}.>",
                     "app.>",
                 ],
@@ -112,6 +114,8 @@ impl Default for Templates {
                     &[
                         "{prefix}.v1.enroll",
                         "{prefix}.v1.revoke",
+                        "{prefix}.v1.whoami",
+                        "$SRV.PING.roster",
                         "agents.{machine_id}.>",
                     ],
                     &["{inbox}.>", "agents.{machine_id}.>"],

@@ -263,13 +263,7 @@ async fn users_still_sign(env: &TestEnv, fresh: &NatsServer, p: &Populated) {
 }
 
 async fn audit_events(audit: &roster::audit::Auditor) -> Vec<roster::audit::AuditEvent> {
-    audit
-        .query(&roster::audit::AuditFilter {
-            limit: usize::MAX,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
+    audit.read_all().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

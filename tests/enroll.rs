@@ -152,6 +152,22 @@ async fn a_cloned_uid_waits_for_an_operator() {
         .await
         .unwrap();
     assert_eq!(approved.state, "active");
+    // Decided, it no longer waits for anything: the reason is history, kept in the event.
+    assert_eq!(approved.pending_reason, None);
+    let stored = env
+        .store
+        .machine(&pending.machine_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.value.pending_reason, None);
+    let event = env
+        .audit_events()
+        .await
+        .into_iter()
+        .find(|e| e.action == "machine.approved")
+        .unwrap();
+    assert_eq!(event.metadata["pending_reason"], "uid_collision");
     let idx = env
         .store
         .machine_uids
@@ -198,6 +214,10 @@ async fn an_approval_site_holds_every_new_machine_and_a_rejected_one_stays_out()
 
     let rejected = env.owner.machine_reject(&r.machine_id).await.unwrap();
     assert_eq!(rejected.state, "rejected");
+    assert_eq!(
+        rejected.pending_reason, None,
+        "a rejected machine waits for nothing"
+    );
     let err = a.enroll(&args("vault", &key, "host-4")).await.unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::EnrollmentDenied));
     // The uid was released: another agent may take it (and waits, by site policy).

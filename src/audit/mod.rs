@@ -1,20 +1,20 @@
 //! Audit events (PROTOCOL §5): the event type, the publisher that puts each event into
-//! the audit stream with a deterministic `Nats-Msg-Id` before the reply, and the reader
-//! behind `audit.query`.
+//! the audit stream with a deterministic `Nats-Msg-Id` before the reply, and (in
+//! `reader`) the pages behind `audit.query`.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer, stream};
-use futures::StreamExt;
+use async_nats::jetstream::{self, stream};
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
 pub mod backup;
 mod event;
+mod reader;
 pub mod security;
 
 pub use event::{Enrolled, Event, Evicted};
+pub(crate) use reader::read_stream;
+pub use reader::{target_matches, AuditFilter, AuditPage};
 
 use crate::store::{error_chain, StoreError};
 use crate::time_util;
@@ -157,20 +157,6 @@ pub fn event_id(dedup_key: &str) -> String {
     full[..32].to_owned()
 }
 
-/// Filters of `audit.query`, already validated.
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    /// A subject filter below `P.audit.` (`invite.created`, `user.>`).
-    pub action: Option<String>,
-    pub actor: Option<String>,
-    pub target: Option<String>,
-    pub since: Option<OffsetDateTime>,
-    pub until: Option<OffsetDateTime>,
-    pub limit: usize,
-    /// Read the security stream (strangers' refusals) instead of the audit stream.
-    pub security: bool,
-}
-
 /// Checks an action filter: dot-separated tokens of `[a-z0-9_-]`, the last may be `*`/`>`.
 pub fn valid_action_filter(s: &str) -> bool {
     let tokens: Vec<&str> = s.split('.').collect();
@@ -304,42 +290,6 @@ impl Auditor {
         let subject = format!("{}.audit.{}", self.subject_prefix, event.action);
         publish_event(&self.js, subject, event, 6).await
     }
-
-    /// Reads matching events: the most recent `limit`, oldest first.
-    pub async fn query(&self, f: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError> {
-        let (stream, root) = if f.security {
-            (self.security.stream(), "security")
-        } else {
-            (self.stream_name.as_str(), "audit")
-        };
-        let filter_subject = match &f.action {
-            Some(a) => format!("{}.{root}.{a}", self.subject_prefix),
-            None => format!("{}.{root}.>", self.subject_prefix),
-        };
-        let deliver_policy = match f.since {
-            Some(start_time) => consumer::DeliverPolicy::ByStartTime { start_time },
-            None => consumer::DeliverPolicy::All,
-        };
-        let mut out: VecDeque<AuditEvent> = VecDeque::new();
-        for_each_event(&self.js, stream, filter_subject, deliver_policy, |ev| {
-            if let Some(until) = f.until {
-                if time_util::parse_rfc3339(&ev.time).is_some_and(|t| t >= until) {
-                    return false;
-                }
-            }
-            if f.actor.as_ref().is_none_or(|a| *a == ev.actor.id)
-                && f.target.as_ref().is_none_or(|t| *t == ev.target.id)
-            {
-                out.push_back(ev);
-                if out.len() > f.limit {
-                    out.pop_front();
-                }
-            }
-            true
-        })
-        .await?;
-        Ok(out.into())
-    }
 }
 
 /// Opens the stream `want` names, creating it when missing (safe to race: another worker
@@ -421,79 +371,6 @@ pub(crate) async fn publish_event(
         }
     }
     Err(StoreError::Unavailable(last))
-}
-
-/// Every event of `stream` on `filter`, oldest first.
-pub(crate) async fn read_stream(
-    js: &jetstream::Context,
-    stream: &str,
-    filter: String,
-) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut out = Vec::new();
-    for_each_event(js, stream, filter, consumer::DeliverPolicy::All, |ev| {
-        out.push(ev);
-        true
-    })
-    .await?;
-    Ok(out)
-}
-
-/// Feeds the events of `stream` on `filter` from `deliver` to `f`, oldest first, until
-/// none are left or `f` returns false, through a short-lived ephemeral consumer.
-async fn for_each_event(
-    js: &jetstream::Context,
-    stream: &str,
-    filter: String,
-    deliver: consumer::DeliverPolicy,
-    mut f: impl FnMut(AuditEvent) -> bool,
-) -> Result<(), StoreError> {
-    let unavailable =
-        |e: &(dyn std::error::Error + 'static)| StoreError::Unavailable(error_chain(e));
-    let stream = js.get_stream(stream).await.map_err(|e| unavailable(&e))?;
-    let consumer = stream
-        .create_consumer(consumer::pull::Config {
-            filter_subject: filter,
-            deliver_policy: deliver,
-            ack_policy: consumer::AckPolicy::None,
-            inactive_threshold: Duration::from_secs(30),
-            memory_storage: true,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| unavailable(&e))?;
-    let name = consumer.cached_info().name.clone();
-    let mut pending = consumer.cached_info().num_pending;
-    'outer: while pending > 0 {
-        let mut batch = consumer
-            .fetch()
-            .max_messages(500)
-            .messages()
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let mut got = 0;
-        while let Some(msg) = batch.next().await {
-            let msg = msg.map_err(|e| unavailable(&*e))?;
-            got += 1;
-            pending = msg.info().map(|i| i.pending).unwrap_or(0);
-            if let Ok(ev) = serde_json::from_slice::<AuditEvent>(&msg.payload) {
-                if !f(ev) {
-                    break 'outer;
-                }
-            }
-        }
-        if got == 0 {
-            // Nothing came although the server said more was pending: ask again once.
-            let info = stream
-                .consumer_info(&name)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            if info.num_pending == 0 {
-                break;
-            }
-        }
-    }
-    let _ = stream.delete_consumer(&name).await;
-    Ok(())
 }
 
 #[cfg(test)]

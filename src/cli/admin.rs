@@ -1,6 +1,7 @@
 //! Admin commands over the bus: invites, users, the audit trail, sites, machines.
 
 use super::guard;
+use super::pages::{page_limit, pages};
 use super::*;
 
 /// A flag value outside the choices (clap checks them first; this is the backstop).
@@ -123,20 +124,26 @@ pub(super) async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
             tenant,
             limit,
             cursor,
+            all,
         } => {
             let req = SiteListRequest {
                 tenant: tenant
                     .map(|t| parse("--tenant", Tenant::parse(&t)))
                     .transpose()?,
-                limit: opt("--limit", limit)?,
+                limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
             };
             let c = connect_client(&client).await?;
-            finish(
-                &Out::new(client.json),
-                c.site_list(&req).await,
-                output::site_list,
-            )
+            let res = pages(all, req.cursor.clone(), |cursor| {
+                let req = SiteListRequest {
+                    cursor,
+                    ..req.clone()
+                };
+                let c = &c;
+                async move { c.site_list(&req).await }
+            })
+            .await;
+            finish(&Out::new(client.json), res, output::site_list)
         }
         SiteCmd::Get {
             client,
@@ -198,6 +205,7 @@ pub(super) async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
             state,
             limit,
             cursor,
+            all,
         } => {
             let req = MachineListRequest {
                 site: site
@@ -220,15 +228,20 @@ pub(super) async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
                         ))
                     }
                 },
-                limit: opt("--limit", limit)?,
+                limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
             };
             let c = connect_client(&client).await?;
-            finish(
-                &Out::new(client.json),
-                c.machine_list(&req).await,
-                output::machine_list,
-            )
+            let res = pages(all, req.cursor.clone(), |cursor| {
+                let req = MachineListRequest {
+                    cursor,
+                    ..req.clone()
+                };
+                let c = &c;
+                async move { c.machine_list(&req).await }
+            })
+            .await;
+            finish(&Out::new(client.json), res, output::machine_list)
         }
         MachineCmd::Get { client, machine_id } => {
             let id = parse("machine id", MachineId::parse(&machine_id))?;
@@ -282,6 +295,7 @@ pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
             state,
             limit,
             cursor,
+            all,
         } => {
             let state = match state.as_deref() {
                 None => None,
@@ -300,14 +314,19 @@ pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
             let c = connect_client(&client).await?;
             let req = InviteListRequest {
                 state,
-                limit: opt("--limit", limit)?,
+                limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
             };
-            finish(
-                &Out::new(client.json),
-                c.invite_list(&req).await,
-                output::invite_list,
-            )
+            let res = pages(all, req.cursor.clone(), |cursor| {
+                let req = InviteListRequest {
+                    cursor,
+                    ..req.clone()
+                };
+                let c = &c;
+                async move { c.invite_list(&req).await }
+            })
+            .await;
+            finish(&Out::new(client.json), res, output::invite_list)
         }
         InviteCmd::Get { client, invite_id } => {
             let id = parse("invite id", InviteId::parse(&invite_id))?;
@@ -338,6 +357,7 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             status,
             limit,
             cursor,
+            all,
         } => {
             let role = role.map(|r| parse("--role", Role::parse(&r))).transpose()?;
             let status = match status.as_deref() {
@@ -350,14 +370,19 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             let req = UserListRequest {
                 role,
                 status,
-                limit: opt("--limit", limit)?,
+                limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
             };
-            finish(
-                &Out::new(client.json),
-                c.user_list(&req).await,
-                output::user_list,
-            )
+            let res = pages(all, req.cursor.clone(), |cursor| {
+                let req = UserListRequest {
+                    cursor,
+                    ..req.clone()
+                };
+                let c = &c;
+                async move { c.user_list(&req).await }
+            })
+            .await;
+            finish(&Out::new(client.json), res, output::user_list)
         }
         UserCmd::Get { client, handle } => {
             let handle = parse("handle", Handle::parse(&handle))?;
@@ -405,37 +430,6 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 &Out::new(client.json),
                 c.user_delete(&handle).await,
                 output::deleted,
-            )
-        }
-    }
-}
-
-pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
-    match cmd {
-        AuditCmd::Query {
-            client,
-            action,
-            actor,
-            target,
-            since,
-            until,
-            limit,
-            security,
-        } => {
-            let req = AuditQueryRequest {
-                action: opt("--action", action)?,
-                actor,
-                target,
-                since: opt("--since", since)?,
-                until: opt("--until", until)?,
-                limit: opt("--limit", limit)?,
-                stream: security.then_some(crate::wire::admin::AuditStream::Security),
-            };
-            let c = connect_client(&client).await?;
-            finish(
-                &Out::new(client.json),
-                c.audit_query(&req).await,
-                output::audit,
             )
         }
     }

@@ -10,6 +10,10 @@ pub struct Cli {
     /// Log as JSON lines (for `serve` and `dev`).
     #[arg(long, global = true, env = "ROSTER_LOG_JSON")]
     pub log_json: bool,
+    /// Run in this context (see `roster context`) instead of the selected one. Flags and
+    /// `ROSTER_*` variables still win over what it sets.
+    #[arg(long, global = true, env = "ROSTER_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -200,6 +204,36 @@ pub enum Command {
     /// Enrolled machines: list, get, approve, reject.
     #[command(subcommand)]
     Machine(MachineCmd),
+    /// Who this identity is on the bus: handle, role and sites as the worker reports
+    /// them, the bus URL, the context, and whether a worker answers.
+    Whoami {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Ask every worker on the bus to answer (`$SRV.PING.roster`): how many did, and
+    /// how fast. Exits 1 when none did.
+    Ping {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Milliseconds to wait for answers.
+        #[arg(long, default_value_t = 1000)]
+        wait_ms: u64,
+    },
+    /// Named connection settings (URL, identity, creds, TLS files) in
+    /// `$XDG_CONFIG_HOME/roster/context/`, as `nats context` keeps them.
+    #[command(subcommand)]
+    Context(super::context::ContextCmd),
+    /// Print a shell completion script (`roster completions bash > /etc/bash_completion.d/roster`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write one page per command into `--out`.
+    Man {
+        /// Directory to write `roster.1` and a page per subcommand (`roster-user-list.1`) into.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Enroll this machine as an agent with a site's enrollment key.
     ///
     /// Uses (or creates) an agent identity (`--identity`, default `agent.json` beside
@@ -278,6 +312,9 @@ pub enum SiteCmd {
         limit: Option<u32>,
         #[arg(long, help = CURSOR_HELP)]
         cursor: Option<String>,
+        /// Follow the cursors and print every page as one list, oldest first.
+        #[arg(long, conflicts_with = "cursor")]
+        all: bool,
     },
     /// Show one site.
     Get {
@@ -330,6 +367,9 @@ pub enum MachineCmd {
         limit: Option<u32>,
         #[arg(long, help = CURSOR_HELP)]
         cursor: Option<String>,
+        /// Follow the cursors and print every page as one list, oldest first.
+        #[arg(long, conflicts_with = "cursor")]
+        all: bool,
     },
     /// Show one machine.
     Get {
@@ -359,7 +399,8 @@ pub enum MachineCmd {
 pub struct ClientArgs {
     #[command(flatten)]
     pub nats: NatsArgs,
-    /// Identity file to sign with (default `$ROSTER_IDENTITY` or ~/.config/roster/identity.json).
+    /// Identity file to sign with (default `$ROSTER_IDENTITY`, the context's, or
+    /// `$XDG_CONFIG_HOME/roster/identity.json`, i.e. ~/.config/roster/identity.json).
     #[arg(long, env = "ROSTER_IDENTITY")]
     pub identity: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -397,6 +438,9 @@ pub enum InviteCmd {
         limit: Option<u32>,
         #[arg(long, help = CURSOR_HELP)]
         cursor: Option<String>,
+        /// Follow the cursors and print every page as one list, oldest first.
+        #[arg(long, conflicts_with = "cursor")]
+        all: bool,
     },
     /// Show one invite.
     Get {
@@ -430,6 +474,9 @@ pub enum UserCmd {
         limit: Option<u32>,
         #[arg(long, help = CURSOR_HELP)]
         cursor: Option<String>,
+        /// Follow the cursors and print every page as one list, oldest first.
+        #[arg(long, conflicts_with = "cursor")]
+        all: bool,
     },
     /// Show one user.
     Get {
@@ -468,7 +515,8 @@ pub enum UserCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
-    /// Query audit events (most recent `--limit`, oldest first).
+    /// Query audit events: the most recent `--limit` (oldest first), then older pages
+    /// with `--cursor`, or every match with `--all`.
     Query {
         #[command(flatten)]
         client: ClientArgs,
@@ -478,18 +526,28 @@ pub enum AuditCmd {
         /// Actor id (handle, machine id or key).
         #[arg(long)]
         actor: Option<String>,
-        /// Target id.
+        /// Target: an id (`alice`) or the table's `type:id` form (`user:alice`).
         #[arg(long)]
         target: Option<String>,
-        /// RFC 3339 lower bound.
+        /// Only changes (`ok`) or only refusals (`denied`).
+        #[arg(long, value_parser = ["ok", "denied"])]
+        outcome: Option<String>,
+        /// Lower bound: RFC 3339 (`2026-11-30T14:00:00Z`) or a time ago (`90s`, `30m`,
+        /// `1h`, `2d`, `1w`).
         #[arg(long)]
         since: Option<String>,
-        /// RFC 3339 upper bound.
+        /// Upper bound (exclusive), in the same forms as `--since`.
         #[arg(long)]
         until: Option<String>,
-        /// Most events to print (default 100, at most 1000).
+        /// Most events per page (default 100, at most 1000; with `--all`, 1000).
         #[arg(long)]
         limit: Option<u32>,
+        /// The page before this cursor (printed on stderr under a page that has more).
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Follow the cursors back to the first match and print everything, oldest first.
+        #[arg(long)]
+        all: bool,
         /// Read the security stream instead: strangers' refused attempts (bad
         /// signatures, unknown keys and invites, denied enrollments, refused
         /// connections), counted per action, code and source per minute.

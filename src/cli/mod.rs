@@ -7,9 +7,15 @@ mod backup;
 pub mod failure;
 mod guard;
 mod onboard;
+mod audit;
+mod context;
+mod manual;
 mod output;
+mod pages;
 mod service;
 mod values;
+mod status;
+mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,8 +37,10 @@ use failure::{Class, Connecting, Failure, EXIT_CODES_HELP};
 use output::Out;
 use values::*;
 
-use admin::{audit_cmd, invite_cmd, machine_cmd, site_cmd, user_cmd};
+use admin::{invite_cmd, machine_cmd, site_cmd, user_cmd};
 pub use args::*;
+use audit::audit_cmd;
+pub use context::{Context, ContextCmd};
 pub use service::wait_for_signal;
 use service::{bootstrap_cmd, callout_keys, check_cmd, dev, serve};
 
@@ -42,12 +50,23 @@ use service::{bootstrap_cmd, callout_keys, check_cmd, dev, serve};
 pub fn main() -> ExitCode {
     // Before parsing succeeds only the raw arguments can say whether JSON was asked for.
     let raw_json = std::env::args_os().any(|a| a == "--json");
-    let parsed = Cli::command()
-        .try_get_matches()
-        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, wants_json(&m))));
-    let (cli, json) = match parsed {
+    let parse = || {
+        Cli::command()
+            .try_get_matches()
+            .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, wants_json(&m))))
+    };
+    let (cli, json) = match parse() {
         Ok(p) => p,
         Err(e) => return failure::report_clap(&e, raw_json),
+    };
+    // In a context, what flags and `ROSTER_*` leave unset comes from it: parse again.
+    let (cli, json) = match apply_context(&cli) {
+        Ok(false) => (cli, json),
+        Ok(true) => match parse() {
+            Ok(p) => p,
+            Err(e) => return failure::report_clap(&e, raw_json),
+        },
+        Err(e) => return failure::classify(&e).report(json),
     };
     let server_side = matches!(cli.command, Command::Serve { .. } | Command::Dev { .. });
     init_tracing(cli.log_json, server_side);
@@ -75,6 +94,23 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+}
+
+/// Applies the command line's context (`--context`, `ROSTER_CONTEXT` or the selected
+/// one): sets the `ROSTER_*` variables that flags and the environment leave unset; `true`
+/// when it set any, so the command line is parsed again. `roster context …` itself runs in none (a broken
+/// context must not keep one from fixing it), nor do completions and the man page.
+fn apply_context(cli: &Cli) -> anyhow::Result<bool> {
+    if matches!(
+        cli.command,
+        Command::Context(_) | Command::Completions { .. } | Command::Man { .. }
+    ) {
+        return Ok(false);
+    }
+    Ok(match context::effective(cli.context.as_deref())? {
+        Some((_, ctx)) => context::apply(&ctx),
+        None => false,
+    })
 }
 
 /// Runs a command on a multi-threaded runtime: its exit code, or its error chain on
@@ -189,6 +225,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit_cmd(cmd).await,
         Command::Site(cmd) => site_cmd(cmd).await,
         Command::Machine(cmd) => machine_cmd(cmd).await,
+        Command::Whoami { client } => status::whoami(&client, cli.context.as_deref()).await,
+        Command::Ping { client, wait_ms } => status::ping(&client, wait_ms).await,
+        Command::Context(cmd) => context::context_cmd(cmd),
+        Command::Completions { shell } => manual::completions(shell),
+        Command::Man { out } => manual::man(out.as_deref()),
         Command::Enroll {
             client,
             site,

@@ -6,6 +6,8 @@ use crate::wire::admin::{
 };
 use crate::wire::register::RegisterReply;
 
+use super::table::{self, key_or_id, when, Col, Fit};
+
 /// Output mode.
 pub(crate) struct Out {
     pub json: bool,
@@ -17,33 +19,32 @@ impl Out {
     }
 }
 
-/// Prints rows as left-aligned columns under a header.
-fn table(header: &[&str], rows: Vec<Vec<String>>) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let s: Vec<String> = cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{:<w$}", c, w = widths[i]))
-            .collect();
-        println!("{}", s.join("  ").trim_end());
-    };
-    line(header.iter().map(|s| s.to_string()).collect());
-    for r in rows {
-        line(r);
-    }
+/// Items in creation order (RFC 3339 times; one that does not parse sorts last), as
+/// lists print them: the store pages by key, which for ids is no order at all.
+pub(crate) fn by_created<T>(items: &[T], created: impl Fn(&T) -> &str) -> Vec<&T> {
+    let mut v: Vec<&T> = items.iter().collect();
+    super::pages::sort_by_created(&mut v, |i| created(i));
+    v
 }
 
-fn short(key: &str) -> String {
-    if key.chars().count() > 16 {
-        format!("{}…", key.chars().take(16).collect::<String>())
-    } else {
-        key.to_owned()
+/// A list's page: its items in creation order under `cols`, then the hint if there are
+/// more.
+fn list<T>(
+    cols: &[Col],
+    items: &[T],
+    created: impl Fn(&T) -> &str,
+    row: fn(&T) -> Vec<String>,
+    cursor: Option<&String>,
+) {
+    let rows: Vec<_> = by_created(items, created).into_iter().map(row).collect();
+    table::print(cols, &rows);
+    more(cursor);
+}
+
+/// Tells, on stderr (stdout holds only the table), that more pages remain.
+pub(crate) fn more(cursor: Option<&impl std::fmt::Display>) {
+    if let Some(c) = cursor {
+        eprintln!("(more: --cursor {c}, or --all for every page)");
     }
 }
 
@@ -71,26 +72,34 @@ fn invite_row(i: &InviteView) -> Vec<String> {
         i.handle.to_string(),
         i.role.to_string(),
         i.state.clone(),
-        i.expires_at.clone(),
+        when(&i.created_at, false),
+        when(&i.expires_at, false),
         i.created_by.clone(),
     ]
 }
 
+const INVITE_COLUMNS: &[Col] = &[
+    Col("INVITE", Fit::Late),
+    Col("HANDLE", Fit::Early),
+    Col("ROLE", Fit::Fixed),
+    Col("STATE", Fit::Fixed),
+    Col("CREATED", Fit::Fixed),
+    Col("EXPIRES", Fit::Drop),
+    Col("BY", Fit::Early),
+];
+
 pub(crate) fn invite_list(r: &InviteListReply) {
-    table(
-        &["INVITE", "HANDLE", "ROLE", "STATE", "EXPIRES", "BY"],
-        r.invites.iter().map(invite_row).collect(),
+    list(
+        INVITE_COLUMNS,
+        &r.invites,
+        |i| &i.created_at,
+        invite_row,
+        r.cursor.as_ref(),
     );
-    if let Some(c) = &r.cursor {
-        println!("(more: --cursor {c})");
-    }
 }
 
 pub(crate) fn invite(i: &InviteView) {
-    table(
-        &["INVITE", "HANDLE", "ROLE", "STATE", "EXPIRES", "BY"],
-        vec![invite_row(i)],
-    );
+    table::print(INVITE_COLUMNS, &[invite_row(i)]);
     if let (Some(at), Some(k)) = (&i.used_at, &i.used_sign_pub) {
         println!("used at {at} by key {k}");
     }
@@ -101,8 +110,8 @@ fn user_row(u: &UserView) -> Vec<String> {
         u.handle.to_string(),
         u.role.to_string(),
         u.status.clone(),
-        short(&u.sign_pub),
-        u.registered_at.clone(),
+        key_or_id(&u.sign_pub),
+        when(&u.registered_at, false),
         u.sites
             .iter()
             .map(|s| s.as_str())
@@ -111,24 +120,28 @@ fn user_row(u: &UserView) -> Vec<String> {
     ]
 }
 
-const USER_COLUMNS: &[&str] = &[
-    "HANDLE",
-    "ROLE",
-    "STATUS",
-    "SIGN_PUB",
-    "REGISTERED",
-    "SITES",
+/// A user's CREATED is when it registered.
+const USER_COLUMNS: &[Col] = &[
+    Col("HANDLE", Fit::Late),
+    Col("ROLE", Fit::Fixed),
+    Col("STATUS", Fit::Fixed),
+    Col("SIGN_PUB", Fit::Early),
+    Col("CREATED", Fit::Fixed),
+    Col("SITES", Fit::Early),
 ];
 
 pub(crate) fn user_list(r: &UserListReply) {
-    table(USER_COLUMNS, r.users.iter().map(user_row).collect());
-    if let Some(c) = &r.cursor {
-        println!("(more: --cursor {c})");
-    }
+    list(
+        USER_COLUMNS,
+        &r.users,
+        |u| &u.registered_at,
+        user_row,
+        r.cursor.as_ref(),
+    );
 }
 
 pub(crate) fn user(u: &UserView) {
-    table(USER_COLUMNS, vec![user_row(u)]);
+    table::print(USER_COLUMNS, &[user_row(u)]);
 }
 
 pub(crate) fn deleted(d: &DeleteReply) {
@@ -143,27 +156,37 @@ pub(crate) fn audit(r: &AuditQueryReply) {
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
             .unwrap_or_default()
     };
-    table(
-        &[
-            "TIME", "ACTION", "OUTCOME", "CODE", "COUNT", "ACTOR", "TARGET", "SOURCE",
-        ],
-        r.events
-            .iter()
-            .map(|e| {
-                vec![
-                    e.time.clone(),
-                    e.action.clone(),
-                    format!("{:?}", e.outcome).to_lowercase(),
-                    meta(e, "code"),
-                    meta(e, "count"),
-                    short(&e.actor.id),
-                    format!("{}:{}", e.target.kind, short(&e.target.id)),
-                    e.source.as_deref().map(short).unwrap_or_default(),
-                ]
-            })
-            .collect(),
-    );
+    let rows: Vec<_> = r
+        .events
+        .iter()
+        .map(|e| {
+            vec![
+                when(&e.time, true),
+                e.action.clone(),
+                format!("{:?}", e.outcome).to_lowercase(),
+                meta(e, "code"),
+                meta(e, "count"),
+                key_or_id(&e.actor.id),
+                // The form `--target` takes back.
+                format!("{}:{}", e.target.kind, key_or_id(&e.target.id)),
+                e.source.as_deref().map(key_or_id).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table::print(AUDIT_COLUMNS, &rows);
+    more(r.cursor.as_ref());
 }
+
+const AUDIT_COLUMNS: &[Col] = &[
+    Col("TIME", Fit::Fixed),
+    Col("ACTION", Fit::Late),
+    Col("OUTCOME", Fit::Fixed),
+    Col("CODE", Fit::Early),
+    Col("COUNT", Fit::Fixed),
+    Col("ACTOR", Fit::Late),
+    Col("TARGET", Fit::Late),
+    Col("SOURCE", Fit::Early),
+];
 
 pub(crate) fn enrolled(v: &serde_json::Value) {
     println!(
@@ -182,20 +205,35 @@ pub(crate) fn enrolled(v: &serde_json::Value) {
     );
 }
 
+/// A site as tables show it: its code in the default tenant, `tenant/SITE` elsewhere.
+fn site_label(tenant: &crate::domain::Tenant, site: &crate::domain::SiteCode) -> String {
+    if *tenant == crate::domain::Tenant::default_tenant() {
+        site.as_str().to_owned()
+    } else {
+        crate::domain::SiteRef::new(tenant, site).to_string()
+    }
+}
+
 fn site_row(s: &SiteView) -> Vec<String> {
     vec![
-        crate::domain::SiteRef::new(&s.tenant, &s.site).to_string(),
+        site_label(&s.tenant, &s.site),
         s.display_name.clone(),
         format!("{:?}", s.policy).to_lowercase(),
         s.fingerprint.clone(),
-        s.created_at.clone(),
+        when(&s.created_at, false),
     ]
 }
 
-const SITE_HEADER: [&str; 5] = ["SITE", "NAME", "POLICY", "KEY", "CREATED"];
+const SITE_COLUMNS: &[Col] = &[
+    Col("SITE", Fit::Late),
+    Col("NAME", Fit::Early),
+    Col("POLICY", Fit::Fixed),
+    Col("KEY", Fit::Fixed),
+    Col("CREATED", Fit::Fixed),
+];
 
 pub(crate) fn site_created(r: &SiteCreateReply) {
-    table(&SITE_HEADER, vec![site_row(&r.site)]);
+    table::print(SITE_COLUMNS, &[site_row(&r.site)]);
     println!(
         "\nenrollment key {} (shown once; bake it into the installer):\n\n  {}\n",
         r.site.fingerprint, r.enrollment_key
@@ -203,14 +241,17 @@ pub(crate) fn site_created(r: &SiteCreateReply) {
 }
 
 pub(crate) fn site_list(r: &SiteListReply) {
-    table(&SITE_HEADER, r.sites.iter().map(site_row).collect());
-    if let Some(c) = &r.cursor {
-        println!("(more: --cursor {c})");
-    }
+    list(
+        SITE_COLUMNS,
+        &r.sites,
+        |s| &s.created_at,
+        site_row,
+        r.cursor.as_ref(),
+    );
 }
 
 pub(crate) fn site(s: &SiteView) {
-    table(&SITE_HEADER, vec![site_row(s)]);
+    table::print(SITE_COLUMNS, &[site_row(s)]);
 }
 
 pub(crate) fn rotated(r: &RotateKeyReply) {
@@ -230,35 +271,38 @@ pub(crate) fn rotated(r: &RotateKeyReply) {
 fn machine_row(m: &MachineView) -> Vec<String> {
     vec![
         m.machine_id.to_string(),
-        crate::domain::SiteRef::new(&m.tenant, &m.site).to_string(),
+        site_label(&m.tenant, &m.site),
         m.state.clone(),
         m.machine_uid.clone(),
         m.hostname.clone().unwrap_or_default(),
-        m.last_enrolled_at.clone(),
+        when(&m.enrolled_at, false),
+        when(&m.last_enrolled_at, false),
     ]
 }
 
-const MACHINE_HEADER: [&str; 6] = [
-    "MACHINE",
-    "SITE",
-    "STATE",
-    "UID",
-    "HOSTNAME",
-    "LAST ENROLLED",
+/// A machine's CREATED is its first enrollment.
+const MACHINE_COLUMNS: &[Col] = &[
+    Col("MACHINE", Fit::Late),
+    Col("SITE", Fit::Early),
+    Col("STATE", Fit::Fixed),
+    Col("UID", Fit::Drop),
+    Col("HOSTNAME", Fit::Early),
+    Col("CREATED", Fit::Fixed),
+    Col("LAST ENROLLED", Fit::Drop),
 ];
 
 pub(crate) fn machine_list(r: &MachineListReply) {
-    table(
-        &MACHINE_HEADER,
-        r.machines.iter().map(machine_row).collect(),
+    list(
+        MACHINE_COLUMNS,
+        &r.machines,
+        |m| &m.enrolled_at,
+        machine_row,
+        r.cursor.as_ref(),
     );
-    if let Some(c) = &r.cursor {
-        println!("(more: --cursor {c})");
-    }
 }
 
 pub(crate) fn machine(m: &MachineView) {
-    table(&MACHINE_HEADER, vec![machine_row(m)]);
+    table::print(MACHINE_COLUMNS, &[machine_row(m)]);
     if let Some(r) = &m.pending_reason {
         println!("pending: {r}");
     }

@@ -402,6 +402,12 @@ impl RosterClient {
         self.call(Endpoint::Revoke, &body).await
     }
 
+    /// `P.v1.whoami`: this key's own record, as the worker sees it.
+    pub async fn whoami(&self) -> Result<crate::wire::whoami::WhoamiReply, ClientError> {
+        let req = crate::wire::whoami::WhoamiRequest {};
+        self.call(Endpoint::Whoami, &req).await
+    }
+
     /// `audit.query`.
     pub async fn audit_query(
         &self,

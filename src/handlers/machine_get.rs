@@ -1,6 +1,6 @@
 //! `admin.machine.get`: one machine.
 
-use crate::store::records::MachineRecord;
+use crate::store::records::{MachineRecord, MachineState};
 use crate::wire::admin::{MachineIdRequest, MachineView};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -15,7 +15,8 @@ pub(super) async fn handle(ctx: &Ctx, req: MachineIdRequest) -> Result<MachineVi
     Ok(view(&m.value))
 }
 
-/// The admin view of a machine (never its credential digest).
+/// The admin view of a machine (never its credential digest). A pending reason shows only
+/// while the machine is pending: a record decided before decisions cleared it keeps one.
 pub(crate) fn view(m: &MachineRecord) -> MachineView {
     MachineView {
         machine_id: m.machine_id.clone(),
@@ -29,7 +30,10 @@ pub(crate) fn view(m: &MachineRecord) -> MachineView {
         agent_version: m.agent_version.clone(),
         enrolled_at: m.enrolled_at.clone(),
         last_enrolled_at: m.last_enrolled_at.clone(),
-        pending_reason: m.pending_reason.clone(),
+        pending_reason: m
+            .pending_reason
+            .clone()
+            .filter(|_| m.state == MachineState::Pending),
         key_version: m.key_version,
         site_history: m
             .site_history

@@ -26,8 +26,8 @@ pub(super) async fn handle(
     Ok(view(&m))
 }
 
-/// Moves a pending machine to `to` with a CAS, checks the operator's site scope, and
-/// audits the decision. Deciding the same way twice is a success that changes nothing.
+/// Moves a pending machine to `to` with a CAS (clearing its pending reason, which the
+/// event keeps), checks the operator's site scope, and audits the decision. Deciding the same way twice is a success that changes nothing.
 pub(super) async fn decide(
     ctx: &Ctx,
     admin: &Admin,
@@ -50,12 +50,15 @@ pub(super) async fn decide(
                     format!("the machine is {}, not pending", cur.value.state.as_str()),
                 ));
             }
+            // The reason it waited is history once decided: it moves to the event
+            // (`extra`), and the record no longer shows it as current.
             let mut next = cur.value.clone();
+            let reason = next.pending_reason.take();
             next.state = to;
             next.decided_by = Some(admin.user.value.handle.to_string());
             next.decided_at = Some(now.clone());
             next.updated_at = Some(now.clone());
-            Ok(Decision::Put(next, cur.value.pending_reason.clone()))
+            Ok(Decision::Put(next, reason))
         })
         .await?;
     let cur = m

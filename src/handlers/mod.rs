@@ -25,6 +25,7 @@ mod user_delete;
 mod user_get;
 mod user_list;
 mod user_set_role;
+mod whoami;
 
 pub use invite_create::mint as mint_invite;
 pub use respond::{error_reply, handle, Handled};
@@ -170,6 +171,27 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// The signer as an active user, or `None` for a key that is not one (a machine's,
+    /// a stranger's): revoke and whoami go on without a user.
+    async fn signer_if_user(&self, signed: &Signed) -> Result<Option<Admin>, ApiError> {
+        match self.active_signer(signed).await {
+            Ok(a) => Ok(Some(a)),
+            Err(e) if e.code == ErrorCode::Unauthorized => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A refusal of a request signed by `by_user` if it is an active user (its audit
+/// event), else by a stranger (a security tally).
+fn refused_by(signed: &Signed, by_user: Option<&Admin>, e: ApiError) -> Refusal {
+    match by_user {
+        Some(a) => identity(signed, a)(e),
+        None => stranger(signed)(e),
+    }
+}
+
 impl Admin {
     /// Checks this admin holds `perm` somewhere (the handler checks where).
     fn require(&self, perm: Permission) -> Result<(), ApiError> {
@@ -253,18 +275,19 @@ async fn dispatch(
             let req = decode(body).map_err(&refuse)?;
             // A revoke by an active user (an admin, or a user revoking itself) is that
             // identity's; otherwise only a machine revoking itself may go on.
-            let by_user = match ctx.active_signer(&signed).await {
-                Ok(a) => Some(a),
-                Err(e) if e.code == ErrorCode::Unauthorized => None,
-                Err(e) => return Err(refuse(e)),
-            };
+            let by_user = ctx.signer_if_user(&signed).await.map_err(&refuse)?;
             let result = revoke::handle(ctx, &signed, by_user.as_ref(), req)
                 .await
                 .and_then(|reply| to_json(&reply));
-            match &by_user {
-                Some(a) => result.map_err(identity(&signed, a)),
-                None => result.map_err(&refuse),
-            }
+            result.map_err(|e| refused_by(&signed, by_user.as_ref(), e))
+        }
+        Endpoint::Whoami => {
+            let req = decode(body).map_err(&refuse)?;
+            let by_user = ctx.signer_if_user(&signed).await.map_err(&refuse)?;
+            let result = whoami::handle(ctx, &signed, by_user.as_ref(), req)
+                .await
+                .and_then(|reply| to_json(&reply));
+            result.map_err(|e| refused_by(&signed, by_user.as_ref(), e))
         }
         Endpoint::Admin(command) => {
             // An admin command is authorized before its body is judged: a stranger's

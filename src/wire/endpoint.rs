@@ -3,12 +3,14 @@
 
 use crate::authz::Permission;
 
-/// Every endpoint the worker serves: the three any key may call, and the admin commands.
+/// Every endpoint the worker serves: the four any key may call, and the admin commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     Register,
     Enroll,
     Revoke,
+    /// The signer's own record (an extension of PROTOCOL §4).
+    Whoami,
     Admin(Command),
 }
 
@@ -100,17 +102,24 @@ impl Command {
 impl Endpoint {
     /// Every endpoint, in the order they are registered with the micro service.
     pub fn all() -> impl Iterator<Item = Endpoint> {
-        [Endpoint::Register, Endpoint::Enroll, Endpoint::Revoke]
-            .into_iter()
-            .chain(Command::ALL.into_iter().map(Endpoint::Admin))
+        [
+            Endpoint::Register,
+            Endpoint::Enroll,
+            Endpoint::Revoke,
+            Endpoint::Whoami,
+        ]
+        .into_iter()
+        .chain(Command::ALL.into_iter().map(Endpoint::Admin))
     }
 
-    /// The admin command name (`invite.create`), or `register`, `enroll`, `revoke`.
+    /// The admin command name (`invite.create`), or `register`, `enroll`, `revoke`,
+    /// `whoami`.
     pub fn command(self) -> &'static str {
         match self {
             Endpoint::Register => "register",
             Endpoint::Enroll => "enroll",
             Endpoint::Revoke => "revoke",
+            Endpoint::Whoami => "whoami",
             Endpoint::Admin(c) => c.name(),
         }
     }

@@ -7,6 +7,7 @@ pub mod enroll;
 pub mod register;
 pub mod request;
 pub mod revoke;
+pub mod whoami;
 
 pub use endpoint::{Command, Endpoint};
 

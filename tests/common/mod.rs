@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use roster::app::{App, Settings};
-use roster::audit::{AuditFilter, Auditor};
+use roster::audit::Auditor;
 use roster::client::RosterClient;
 use roster::config::{WorkerArgs, WorkerConfig};
 use roster::crypto::KeyPairs;
@@ -212,13 +212,7 @@ impl TestEnv {
 
     /// Every audit event in the stream.
     pub(crate) async fn audit_events(&self) -> Vec<roster::audit::AuditEvent> {
-        self.audit
-            .query(&AuditFilter {
-                limit: 1_000_000,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
+        self.audit.read_all().await.unwrap()
     }
 
     /// The action of every audit event, in order.

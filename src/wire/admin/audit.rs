@@ -60,9 +60,12 @@ pub struct AuditQueryRequest {
     /// The actor's id (handle, machine id or key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
-    /// The target's id.
+    /// The target's id (`alice`), or `type:id` as tables print it (`user:alice`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// Only `ok` (changes) or only `denied` (refusals); an extension of PROTOCOL §4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<crate::audit::Outcome>,
     /// RFC 3339 lower bound (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<Rfc3339>,
@@ -71,6 +74,10 @@ pub struct AuditQueryRequest {
     pub until: Option<Rfc3339>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<PageLimit>,
+    /// A previous reply's `cursor`: the page of events before it (an extension of
+    /// PROTOCOL §4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<AuditCursor>,
     /// Which stream: `audit` (state changes and identities' refusals, the default) or
     /// `security` (strangers' refusals, aggregated per minute).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -85,11 +92,40 @@ pub enum AuditStream {
     Security,
 }
 
-/// `audit.query` reply: the most recent matching events, oldest first.
+/// `audit.query` reply: the most recent matching events (before the cursor, if one was
+/// given), oldest first, and a cursor when older matches remain.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQueryReply {
     pub events: Vec<crate::audit::AuditEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<AuditCursor>,
+}
+
+/// An `audit.query` cursor: opaque to clients; the stream sequence of the oldest event
+/// of the page it came with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AuditCursor(pub u64);
+
+impl TryFrom<String> for AuditCursor {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.parse::<u64>() {
+            Ok(n) if n > 0 && !s.starts_with(['+', '0']) => Ok(Self(n)),
+            _ => Err("cursor is not one this service returned".into()),
+        }
+    }
+}
+impl From<AuditCursor> for String {
+    fn from(c: AuditCursor) -> String {
+        c.0.to_string()
+    }
+}
+impl std::fmt::Display for AuditCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
 }
 
 impl Validate for AuditQueryRequest {}

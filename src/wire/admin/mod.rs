@@ -10,7 +10,9 @@ mod page;
 mod sites;
 mod users;
 
-pub use audit::{ActionFilter, AuditQueryReply, AuditQueryRequest, AuditStream, Rfc3339};
+pub use audit::{
+    ActionFilter, AuditCursor, AuditQueryReply, AuditQueryRequest, AuditStream, Rfc3339,
+};
 pub use invites::{
     InviteCreateReply, InviteCreateRequest, InviteIdRequest, InviteListReply, InviteListRequest,
     InviteStateFilter, InviteView, TtlSecs, MAX_INVITE_TTL_SECS,
