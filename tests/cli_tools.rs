@@ -275,11 +275,12 @@ async fn whoami_and_ping_say_who_the_key_is_and_which_workers_answer() {
         t.elapsed()
     );
 
-    // No worker: on a callout bus nobody gets in at all, and ping exits 1.
+    // No worker: on a callout bus nobody gets in at all: the bus refuses the connection
+    // (exit 3, the refusal code of the exit-code table).
     let worker = env.workers.pop().unwrap();
     worker.shutdown().await.unwrap();
     let none = sh.run_async(&["ping", "--identity", "owner.json"]).await;
-    assert_eq!(none.code, Some(1), "{none:?}");
+    assert_eq!(none.code, Some(3), "{none:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,6 @@
 //! clap's own order (flag, then environment, then default) does the rest. A context
 //! holds paths only, never a secret: passwords, tokens and seeds stay in their files.
 
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -310,10 +309,7 @@ pub(super) fn context_cmd(cmd: ContextCmd) -> anyhow::Result<ExitCode> {
             check_name(&name)?;
             let path = path_of(&name);
             anyhow::ensure!(path.exists(), "no context {name:?}");
-            if !yes && !confirm(&format!("delete context {name:?}?"))? {
-                eprintln!("nothing deleted");
-                return Ok(ExitCode::from(1));
-            }
+            super::guard::confirm(&format!("delete context {name:?}"), yes)?;
             std::fs::remove_file(&path).with_context(|| format!("deleting {}", path.display()))?;
             if selected()?.as_deref() == Some(name.as_str()) {
                 let sel = selection_file();
@@ -355,17 +351,6 @@ fn select_context(name: &str) -> anyhow::Result<()> {
 }
 
 /// Asks on the terminal; without one, refuses (the caller needs `--yes`).
-fn confirm(question: &str) -> anyhow::Result<bool> {
-    anyhow::ensure!(
-        std::io::stdin().is_terminal(),
-        "{question} Not on a terminal, so not asking: give --yes"
-    );
-    eprint!("{question} [y/N] ");
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
-}
-
 fn names() -> anyhow::Result<Vec<String>> {
     let dir = dir();
     let entries = match std::fs::read_dir(&dir) {

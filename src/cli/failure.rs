@@ -51,7 +51,8 @@ pub enum Class {
 }
 
 impl Class {
-    fn exit_code(self) -> u8 {
+    /// The process exit code of this class.
+    pub fn exit_code(self) -> u8 {
         match self {
             Class::Error => EXIT_ERROR,
             Class::Usage => EXIT_USAGE,

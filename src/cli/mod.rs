@@ -3,19 +3,19 @@
 
 mod admin;
 mod args;
+mod audit;
 mod backup;
+mod context;
 pub mod failure;
 mod guard;
-mod onboard;
-mod audit;
-mod context;
 mod manual;
+mod onboard;
 mod output;
 mod pages;
 mod service;
-mod values;
 mod status;
 mod table;
+mod values;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -149,9 +149,10 @@ pub(super) async fn whoami(a: &ClientArgs, context_flag: Option<&str>) -> anyhow
     let c = match connect_client(a).await {
         Ok(c) => c,
         Err(e) => {
-            doc["worker"] = format!("not asked: {}", crate::store::error_chain(&*e)).into();
+            let failure = super::failure::classify(&e);
+            doc["worker"] = format!("not asked: {}", failure.message).into();
             print_whoami(a.json, &doc, lines(&doc));
-            return Ok(ExitCode::FAILURE);
+            return Ok(ExitCode::from(failure.class.exit_code()));
         }
     };
     // A worker answers a PING within milliseconds; without one, asking who we are would
@@ -195,7 +196,8 @@ pub(super) async fn whoami(a: &ClientArgs, context_flag: Option<&str>) -> anyhow
             out.push(("handle", format!("none: {}: {}", e.code, e.message)));
             doc["error"] =
                 serde_json::to_value(crate::wire::ErrorEnvelope::from(&e))?["error"].take();
-            ExitCode::from(2)
+            // Refused by the worker (see the exit-code table in `failure`).
+            ExitCode::from(super::failure::EXIT_REFUSED)
         }
         Err(e) if pongs.is_empty() => {
             // Silence from both: no worker, or a callout bus that does not know this key
