@@ -497,3 +497,21 @@ fn completions_and_the_man_page_come_from_the_command_tree() {
     let page = std::fs::read_to_string(dir.join("roster-audit-query.1")).unwrap();
     assert!(page.contains("since"));
 }
+
+#[test]
+fn completions_and_the_man_page_survive_a_reader_that_stops_early() {
+    for args in [&["completions", "bash"][..], &["man"][..]] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_roster"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `| head -0`: the reader goes away before the first byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
