@@ -33,4 +33,5 @@ impl From<crypto::MalformedSecret> for ParseError {
 }
 
 #[cfg(test)]
+#[path = "domain_test.rs"]
 mod tests;
