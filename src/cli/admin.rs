@@ -122,9 +122,7 @@ pub(super) async fn site_cmd(cmd: SiteCmd) -> anyhow::Result<ExitCode> {
         SiteCmd::List {
             client,
             tenant,
-            limit,
-            cursor,
-            all,
+            page: PageArgs { limit, cursor, all },
         } => {
             let req = SiteListRequest {
                 tenant: tenant
@@ -203,9 +201,7 @@ pub(super) async fn machine_cmd(cmd: MachineCmd) -> anyhow::Result<ExitCode> {
             site,
             tenant,
             state,
-            limit,
-            cursor,
-            all,
+            page: PageArgs { limit, cursor, all },
         } => {
             let req = MachineListRequest {
                 site: site
@@ -293,9 +289,7 @@ pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
         InviteCmd::List {
             client,
             state,
-            limit,
-            cursor,
-            all,
+            page: PageArgs { limit, cursor, all },
         } => {
             let state = match state.as_deref() {
                 None => None,
@@ -355,9 +349,7 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             client,
             role,
             status,
-            limit,
-            cursor,
-            all,
+            page: PageArgs { limit, cursor, all },
         } => {
             let role = role.map(|r| parse("--role", Role::parse(&r))).transpose()?;
             let status = match status.as_deref() {

@@ -308,13 +308,8 @@ pub enum SiteCmd {
         /// Only this tenant's sites.
         #[arg(long)]
         tenant: Option<String>,
-        #[arg(long, help = LIMIT_HELP)]
-        limit: Option<u32>,
-        #[arg(long, help = CURSOR_HELP)]
-        cursor: Option<String>,
-        /// Follow the cursors and print every page as one list, oldest first.
-        #[arg(long, conflicts_with = "cursor")]
-        all: bool,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Show one site.
     Get {
@@ -363,13 +358,8 @@ pub enum MachineCmd {
         /// Only machines in this state.
         #[arg(long, value_parser = ["active", "pending", "rejected", "revoked"])]
         state: Option<String>,
-        #[arg(long, help = LIMIT_HELP)]
-        limit: Option<u32>,
-        #[arg(long, help = CURSOR_HELP)]
-        cursor: Option<String>,
-        /// Follow the cursors and print every page as one list, oldest first.
-        #[arg(long, conflicts_with = "cursor")]
-        all: bool,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Show one machine.
     Get {
@@ -392,6 +382,18 @@ pub enum MachineCmd {
         #[arg(help = MACHINE_ID_HELP)]
         machine_id: String,
     },
+}
+
+/// The paging options of every list command.
+#[derive(Debug, Clone, Args)]
+pub struct PageArgs {
+    #[arg(long, help = LIMIT_HELP)]
+    pub limit: Option<u32>,
+    #[arg(long, help = CURSOR_HELP)]
+    pub cursor: Option<String>,
+    /// Follow the cursors and print every page as one list, oldest first.
+    #[arg(long, conflicts_with = "cursor")]
+    pub all: bool,
 }
 
 /// Options of every client command.
@@ -434,13 +436,8 @@ pub enum InviteCmd {
         /// Only invites in this state.
         #[arg(long, value_parser = ["pending", "used", "cancelled", "expired"])]
         state: Option<String>,
-        #[arg(long, help = LIMIT_HELP)]
-        limit: Option<u32>,
-        #[arg(long, help = CURSOR_HELP)]
-        cursor: Option<String>,
-        /// Follow the cursors and print every page as one list, oldest first.
-        #[arg(long, conflicts_with = "cursor")]
-        all: bool,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Show one invite.
     Get {
@@ -470,13 +467,8 @@ pub enum UserCmd {
         /// Only users with this status.
         #[arg(long, value_parser = ["active", "revoked"])]
         status: Option<String>,
-        #[arg(long, help = LIMIT_HELP)]
-        limit: Option<u32>,
-        #[arg(long, help = CURSOR_HELP)]
-        cursor: Option<String>,
-        /// Follow the cursors and print every page as one list, oldest first.
-        #[arg(long, conflicts_with = "cursor")]
-        all: bool,
+        #[command(flatten)]
+        page: PageArgs,
     },
     /// Show one user.
     Get {
