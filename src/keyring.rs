@@ -12,10 +12,24 @@
 //!   dummy at a time and waits out the rest), so pool capacity stays with real sites.
 //! - Failed attempts are throttled per *source* (the requester's connection, else its
 //!   agent key), never per site: a stranger's wrong keys use up only that stranger's
-//!   budget, and a correct key from anyone else can always be tried. Each site runs at
-//!   most `site_concurrency` unverified keys at a time (the rest wait their turn, in
-//!   order), so one site's flood cannot take the pool from the others.
-//! - Cache hits are never throttled.
+//!   budget, and a correct key from anyone else can always be tried. The budget is
+//!   shared by every worker of the queue group: each failure is recorded in KV
+//!   (`roster_enroll_failures`, keyed by a digest of the source, one record holding the
+//!   failures of the last `fail_window`, written by compare-and-swap through the store),
+//!   so a source gets `fail_limit` failures per window in total, not per worker. What a
+//!   worker has in flight stays per worker (`running`), with its own failures as a floor
+//!   while the shared record is being written. Each site runs at most
+//!   `site_concurrency` unverified keys at a time (the rest wait their turn, in order),
+//!   so one site's flood cannot take the pool from the others.
+//! - Off the hot path: a cache hit (a verified key) is never throttled and never reads
+//!   or writes the shared record; only an attempt that would run Argon2 reads it, and
+//!   only a failure writes it.
+//! - The store down: an attempt that would run Argon2 cannot read the shared record, and
+//!   is refused as `unavailable` without running Argon2 (as every store error in
+//!   enroll); a failure that cannot be recorded is still denied, and logged. Racing
+//!   attempts of one source on several workers may each pass the check before any of
+//!   them fails: a burst spread over N workers costs at most N × `fail_limit` Argon2
+//!   runs once, after which every worker refuses the source for the window.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,7 +42,7 @@ use tracing::Instrument;
 use crate::crypto::{self, Argon2Params, Argon2Scratch, CacheKey};
 use crate::domain::EnrollmentKey;
 use crate::store::records::SiteRecord;
-use crate::store::Versioned;
+use crate::store::{SourceDigest, Store, StoreError, Versioned};
 
 /// Limits of the verifier.
 #[derive(Debug, Clone)]
@@ -38,7 +52,8 @@ pub struct KeyringConfig {
     /// Concurrent Argon2 runs; defaults to the number of cores less one (at least one),
     /// so a flood of bad keys always leaves a core for everything else.
     pub pool_size: usize,
-    /// Failed attempts per source allowed within `fail_window` before `rate_limited`.
+    /// Failed attempts per source allowed within `fail_window` before `rate_limited`,
+    /// counted by every worker together (at most 1000: one KV value holds them).
     pub fail_limit: usize,
     /// The throttle's window.
     pub fail_window: Duration,
@@ -245,24 +260,28 @@ impl KeyVerifier {
     }
 
     /// Checks `key` for the site `site_id` (`tenant/SITE`), whose record may not exist,
-    /// presented by `source` (the requester's connection, else its agent key).
+    /// presented by `source` (the requester's connection, else its agent key); `store`
+    /// holds the failures every worker recorded.
     ///
     /// Every Argon2 run for a key not yet verified holds one of the source's `fail_limit`
     /// slots while it runs, and a wrong key keeps it as a failure for `fail_window`: so a
     /// burst of wrong keys from one source costs at most `fail_limit` Argon2 runs per
     /// window, not as many as can be queued before the first one fails. The answer to a
     /// source depends only on that source's own history, never on the site existing.
+    /// A store that cannot be read is an error (no Argon2 ran).
     pub async fn verify(
         &self,
+        store: &Store,
         site_id: &str,
         site: Option<&Versioned<SiteRecord>>,
         key: &EnrollmentKey,
         source: &str,
         now: crate::time_util::Timestamp,
-    ) -> Verdict {
+    ) -> Result<Verdict, StoreError> {
+        let now_ms = now.unix_ms();
         let Some(site) = site else {
-            let Some(_slot) = self.reserve(source) else {
-                return Verdict::Throttled;
+            let Some(_slot) = self.reserve(store, source, now_ms).await? else {
+                return Ok(Verdict::Throttled);
             };
             match self.unknown_gate.try_acquire() {
                 Ok(_one) => {
@@ -275,8 +294,8 @@ impl KeyVerifier {
                 // Another unknown site's dummy is running: take as long, without the pool.
                 Err(_) => tokio::time::sleep(self.typical()).await,
             }
-            self.record_failure(source);
-            return Verdict::Denied;
+            self.record_failure(store, source, now_ms).await;
+            return Ok(Verdict::Denied);
         };
         let live: Vec<(u32, String)> = site
             .value
@@ -298,7 +317,7 @@ impl KeyVerifier {
         );
         let cached = self.cache.lock().ok().and_then(|c| c.get(&slot).cloned());
         let cell = match cached {
-            // A verified key: no Argon2, no throttle.
+            // A verified key: no Argon2, no throttle, no store.
             Some(cell) if cell.get().is_some_and(|v| v.is_some()) => {
                 self.metrics.key_cache(true);
                 cell
@@ -306,7 +325,7 @@ impl KeyVerifier {
             other => {
                 self.metrics.key_cache(false);
                 if self.saturated() {
-                    return Verdict::Throttled;
+                    return Ok(Verdict::Throttled);
                 }
                 match other {
                     Some(cell) => cell,
@@ -321,8 +340,8 @@ impl KeyVerifier {
         let outcome = cell
             .get_or_try_init(|| {
                 async {
-                    let Some(_slot) = self.reserve(source) else {
-                        return Err(());
+                    let Some(_slot) = self.reserve(store, source, now_ms).await? else {
+                        return Err(Stop::Throttled);
                     };
                     // The site's line: at most `site_concurrency` of its unverified keys
                     // on the pool at once, the rest in order (a fair semaphore).
@@ -330,7 +349,7 @@ impl KeyVerifier {
                     let Ok(Ok(_turn)) =
                         tokio::time::timeout(self.cfg.site_wait, gate.acquire_owned()).await
                     else {
-                        return Err(());
+                        return Err(Stop::Throttled);
                     };
                     let live = live.clone();
                     let started = Instant::now();
@@ -345,7 +364,7 @@ impl KeyVerifier {
                     self.note_duration(started.elapsed());
                     if verified.is_none() {
                         // Recorded while the slot is still held: no gap for another run.
-                        self.record_failure(source);
+                        self.record_failure(store, source, now_ms).await;
                     }
                     Ok(verified)
                 }
@@ -353,8 +372,9 @@ impl KeyVerifier {
             })
             .await;
         match outcome {
-            Err(()) => Verdict::Throttled,
-            Ok(Some(v)) if live.iter().any(|(lv, _)| lv == v) => Verdict::Valid(*v),
+            Err(Stop::Throttled) => Ok(Verdict::Throttled),
+            Err(Stop::Store(e)) => Err(e),
+            Ok(Some(v)) if live.iter().any(|(lv, _)| lv == v) => Ok(Verdict::Valid(*v)),
             Ok(result) => {
                 if result.is_none() {
                     // Keep only keys that verified; a wrong key leaves nothing behind.
@@ -362,7 +382,7 @@ impl KeyVerifier {
                         c.remove(&slot);
                     }
                 }
-                Verdict::Denied
+                Ok(Verdict::Denied)
             }
         }
     }
@@ -406,8 +426,17 @@ impl KeyVerifier {
     }
 
     /// Takes one of the source's throttle slots for an Argon2 run, unless its recent
-    /// failures and runs in progress already hold them all.
-    fn reserve<'a>(&'a self, source: &str) -> Option<Reservation<'a>> {
+    /// failures (recorded by any worker, and at least those this worker recorded) and
+    /// this worker's runs in progress already hold them all.
+    async fn reserve<'a>(
+        &'a self,
+        store: &Store,
+        source: &str,
+        now_ms: i64,
+    ) -> Result<Option<Reservation<'a>>, StoreError> {
+        let shared = store
+            .recent_failures(&SourceDigest::of(source), now_ms, self.cfg.fail_window)
+            .await?;
         let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
         if f.len() >= MAX_THROTTLED_SOURCES && !f.contains_key(source) {
             // Bounded memory: forget idle sources (runs in progress keep their count).
@@ -422,23 +451,48 @@ impl KeyVerifier {
         {
             entry.recent.pop_front();
         }
-        if entry.recent.len() + entry.running >= self.cfg.fail_limit {
-            return None;
+        if shared.max(entry.recent.len()) + entry.running >= self.cfg.fail_limit {
+            return Ok(None);
         }
         entry.running += 1;
-        Some(Reservation {
+        Ok(Some(Reservation {
             verifier: self,
             source: source.to_owned(),
-        })
+        }))
     }
 
-    fn record_failure(&self, source: &str) {
-        let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = f.entry(source.to_owned()).or_default();
-        entry.recent.push_back(Instant::now());
-        while entry.recent.len() > self.cfg.fail_limit {
-            entry.recent.pop_front();
+    /// Counts one failure of `source`: here at once, and in the shared record for every
+    /// worker. A shared record that cannot be written is logged; the denial stands.
+    async fn record_failure(&self, store: &Store, source: &str, now_ms: i64) {
+        {
+            let mut f = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+            let entry = f.entry(source.to_owned()).or_default();
+            entry.recent.push_back(Instant::now());
+            while entry.recent.len() > self.cfg.fail_limit {
+                entry.recent.pop_front();
+            }
         }
+        let digest = SourceDigest::of(source);
+        let noted = store
+            .note_failure(&digest, now_ms, self.cfg.fail_window, self.cfg.fail_limit)
+            .await;
+        if let Err(e) = noted {
+            tracing::warn!(error = %e, "could not record a failed enrollment for the shared throttle");
+        }
+    }
+}
+
+/// Why a verification stopped before Argon2.
+enum Stop {
+    /// The source's slots are all held, or the site's line is too long.
+    Throttled,
+    /// The shared failure count could not be read.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Store(e)
     }
 }
 

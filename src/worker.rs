@@ -49,7 +49,8 @@ pub enum WorkerError {
     Task(#[from] tokio::task::JoinError),
 }
 
-/// Opens (creating when missing) every bucket and the audit stream.
+/// Opens (creating when missing) every bucket and the audit and security streams; the
+/// security log sums its tallies with other workers' through the store.
 pub async fn open_state(
     client: &async_nats::Client,
     cfg: &WorkerConfig,
@@ -64,13 +65,15 @@ pub async fn open_state(
         // the CLI) may await it on a thread's own stack.
         let opened = Box::pin(async {
             let store = Store::ensure(&js, &cfg.store).await?;
-            let audit = Auditor::ensure(
-                js.clone(),
-                &cfg.handlers.prefix,
-                cfg.replicas,
-                cfg.security.clone(),
-            )
-            .await?;
+            // Security windows follow the worker's clock (adjustable in tests).
+            let security = crate::audit::security::SecurityConfig {
+                clock: cfg.clock.clone(),
+                ..cfg.security.clone()
+            };
+            let audit =
+                Auditor::ensure(js.clone(), &cfg.handlers.prefix, cfg.replicas, security).await?;
+            // Strangers' denials are summed over every worker through the store.
+            audit.security().share_through(store.clone());
             Ok::<_, WorkerError>((store, audit))
         })
         .await;

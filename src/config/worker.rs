@@ -93,8 +93,9 @@ pub struct WorkerArgs {
     /// Or a `.creds` file for the system-account connection.
     #[arg(long, env = "ROSTER_SYSTEM_CREDS")]
     pub system_creds: Option<PathBuf>,
-    /// Failed enrollments per source (connection, else agent key) within the window
-    /// before that source gets `rate_limited`; other sources are never affected.
+    /// Failed enrollments per source (connection, else agent key) within the window,
+    /// counted by all workers together, before that source gets `rate_limited`; other
+    /// sources are never affected (1 to 1000).
     #[arg(long, env = "ROSTER_ENROLL_FAIL_LIMIT", default_value_t = 20)]
     pub enroll_fail_limit: usize,
     /// The failed-enrollment window, in seconds.
@@ -108,7 +109,8 @@ pub struct WorkerArgs {
     #[arg(long, env = "ROSTER_SECURITY_MAX_AGE_DAYS", default_value_t = 30)]
     pub security_max_age_days: u64,
     /// The security log's aggregation window in seconds: at most one event per action,
-    /// code and source per window and worker (PROTOCOL §5 sets a minute).
+    /// code and source per window, whatever the number of workers (PROTOCOL §5 sets a
+    /// minute).
     #[arg(long, env = "ROSTER_SECURITY_WINDOW_SECS", default_value_t = 60)]
     pub security_window_secs: u64,
     /// Largest size of the nonce bucket (the replay window), in MiB. When it is full,
@@ -186,10 +188,16 @@ impl WorkerConfig {
         if !argon2.is_valid() {
             return Err(ConfigError::Argon2);
         }
+        // The shared failure record keeps one timestamp per failure in one KV value.
         flag(
-            w.enroll_fail_limit >= 1,
+            (1..=1000).contains(&w.enroll_fail_limit),
             "--enroll-fail-limit",
-            "at least 1",
+            "1 to 1000",
+        )?;
+        flag(
+            (1..=86_400).contains(&w.enroll_fail_window_secs),
+            "--enroll-fail-window-secs",
+            "1 to 86400",
         )?;
         flag(
             (1..=600).contains(&w.clock_window_secs),
@@ -231,6 +239,8 @@ impl WorkerConfig {
                 // could still be accepted with it.
                 nonce_ttl: window * 2 + Duration::from_secs(30),
                 nonce_max_bytes: (w.nonce_max_mib * 1024 * 1024) as i64,
+                enroll_fail_window: Duration::from_secs(w.enroll_fail_window_secs),
+                security_window: Duration::from_secs(w.security_window_secs),
             },
             security: crate::audit::security::SecurityConfig {
                 max_bytes: (w.security_max_mib * 1024 * 1024) as i64,

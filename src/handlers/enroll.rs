@@ -33,13 +33,14 @@ pub(super) async fn handle(
     let refusal = match ctx
         .keys
         .verify(
+            &ctx.store,
             &site_id,
             site.as_ref(),
             &req.enrollment_key,
             signed.source.as_deref().unwrap_or(&signed.key.to_hex()),
             ctx.clock.now(),
         )
-        .await
+        .await?
     {
         Verdict::Valid(v) => Ok(v),
         Verdict::Denied => Err(denied()),

@@ -92,14 +92,15 @@ async fn open_raw(
 }
 
 /// Every bucket of `bucket_prefix` that exists, with its settings and live records read
-/// from the stream leader. `on_bucket` hears of each as it is read.
+/// from the stream leader (but the shared counters, which forget by themselves).
+/// `on_bucket` hears of each as it is read.
 pub async fn export(
     js: &jetstream::Context,
     bucket_prefix: &str,
     mut on_bucket: impl FnMut(&BucketManifest),
 ) -> Result<Vec<BucketDump>, StoreError> {
     let mut out = Vec::new();
-    for suffix in BUCKET_SUFFIXES {
+    for suffix in BUCKET_SUFFIXES.iter().filter(|s| !super::counters::is_counter(s)) {
         let name = format!("{bucket_prefix}_{suffix}");
         let Some((bucket, c)) = open_raw(js, &name).await? else {
             continue;
@@ -122,14 +123,18 @@ pub async fn export(
     Ok(out)
 }
 
-/// Live keys of every bucket that holds roster's state (all but the nonces, which
-/// expire by themselves), by bucket name; buckets that hold none are left out.
+/// Live keys of every bucket that holds roster's state (all but the nonces and the
+/// shared counters, which expire by themselves), by bucket name; buckets that hold none
+/// are left out.
 pub async fn state_keys(
     js: &jetstream::Context,
     bucket_prefix: &str,
 ) -> Result<Vec<(String, usize)>, StoreError> {
     let mut out = Vec::new();
-    for suffix in BUCKET_SUFFIXES.iter().filter(|s| **s != "nonces") {
+    for suffix in BUCKET_SUFFIXES
+        .iter()
+        .filter(|s| **s != "nonces" && !super::counters::is_counter(s))
+    {
         let name = format!("{bucket_prefix}_{suffix}");
         if let Some((bucket, _)) = open_raw(js, &name).await? {
             let n = bucket.keys().await?.len();

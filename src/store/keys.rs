@@ -102,3 +102,62 @@ impl StoreKey for OwnersKey {
         Cow::Borrowed("owners")
     }
 }
+
+/// A throttled source by digest: `sha256("roster-v1 throttle-source\n" ‖ source)` in hex
+/// (sources are connection tokens, hosts or keys, and may hold characters KV keys do not
+/// allow; the digest also keeps them out of key listings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceDigest(String);
+
+impl SourceDigest {
+    /// The key of `source`.
+    pub fn of(source: &str) -> Self {
+        let mut text = b"roster-v1 throttle-source\n".to_vec();
+        text.extend_from_slice(source.as_bytes());
+        SourceDigest(crate::crypto::sha256_hex(&text))
+    }
+}
+
+impl StoreKey for SourceDigest {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
+    }
+}
+
+/// One security tally: `<window start, unix seconds>.<sha256(action ‖ code ‖ source) hex>`,
+/// so every worker names the same (action, code, source) in the same window alike.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TallyKey {
+    window: i64,
+    digest: String,
+}
+
+impl TallyKey {
+    /// The tally of (`action`, `code`, `source`) in the window starting at `window`.
+    pub fn new(window: i64, action: &str, code: &str, source: &str) -> Self {
+        let text = format!("roster-v1 security-tally\n{action}\n{code}\n{source}");
+        TallyKey {
+            window,
+            digest: crate::crypto::sha256_hex(text.as_bytes()),
+        }
+    }
+
+    /// The window's start (unix seconds).
+    pub fn window(&self) -> i64 {
+        self.window
+    }
+
+    /// The same tally in the window `secs` later.
+    pub fn next(&self, secs: i64) -> Self {
+        TallyKey {
+            window: self.window + secs,
+            digest: self.digest.clone(),
+        }
+    }
+}
+
+impl StoreKey for TallyKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Owned(format!("{}.{}", self.window, self.digest))
+    }
+}

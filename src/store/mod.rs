@@ -7,6 +7,9 @@
 //! - `cas`: the one read-decide-write loop;
 //! - `keys`: how each bucket names its records;
 //! - `users`, `machines`: the operations on those aggregates beyond one decision;
+//! - `counters`: what every worker shares instead of counting alone (the enrollment
+//!   throttle's failures, the security log's tallies), in bounded buckets that discard
+//!   their oldest records;
 //! - `page`: one page of a bucket in key order;
 //! - `backup`: every bucket's settings and live records out, and back in (`roster
 //!   backup`/`restore`);
@@ -15,6 +18,7 @@
 pub mod backup;
 mod bucket;
 mod cas;
+mod counters;
 mod keys;
 mod machines;
 mod page;
@@ -27,13 +31,14 @@ use async_nats::jetstream::{self, kv};
 
 use crate::domain::{Handle, InviteId, MachineId, SignKey, SiteRef};
 use records::{
-    CredentialIndexRecord, InviteRecord, KeyIndexRecord, MachineRecord, NonceRecord, OwnersRecord,
-    SiteRecord, UidIndexRecord, UserRecord,
+    CredentialIndexRecord, EnrollFailuresRecord, InviteRecord, KeyIndexRecord, MachineRecord,
+    NonceRecord, OwnersRecord, SecurityTallyRecord, SiteRecord, UidIndexRecord, UserRecord,
 };
 
 pub use bucket::{error_chain, jetstream_error_code, TypedBucket};
 pub use cas::{Decision, Known, Modified};
-pub use keys::{CredentialDigest, NonceKey, OwnersKey, StoreKey, UidKey};
+pub use counters::tally_max_age;
+pub use keys::{CredentialDigest, NonceKey, OwnersKey, SourceDigest, StoreKey, TallyKey, UidKey};
 pub use machines::UidClaim;
 pub use page::Page;
 pub use users::KeyBinding;
@@ -74,6 +79,10 @@ pub struct StoreConfig {
     pub nonce_ttl: Duration,
     /// Largest size of the nonce bucket; beyond it new nonces are refused (`rate_limited`).
     pub nonce_max_bytes: i64,
+    /// The enrollment throttle's window: the age limit of `enroll_failures`.
+    pub enroll_fail_window: Duration,
+    /// The security log's aggregation window (`security_tallies` keeps a few).
+    pub security_window: Duration,
 }
 
 impl Default for StoreConfig {
@@ -83,6 +92,8 @@ impl Default for StoreConfig {
             replicas: 1,
             nonce_ttl: Duration::from_secs(150),
             nonce_max_bytes: 256 * 1024 * 1024,
+            enroll_fail_window: Duration::from_secs(60),
+            security_window: Duration::from_secs(60),
         }
     }
 }
@@ -175,6 +186,10 @@ buckets! {
         "roster: (tenant, machine_uid digest) -> machine id";
     credentials: CredentialDigest => CredentialIndexRecord, "credentials",
         "roster: machine credential digest -> machine id";
+    enroll_failures: SourceDigest => EnrollFailuresRecord, "enroll_failures",
+        "roster: failed enrollment-key checks per source digest, shared by all workers";
+    security_tallies: TallyKey => SecurityTallyRecord, "security_tallies",
+        "roster: strangers' denials per (action, code, source) and window, summed over workers";
 }
 
 /// One bucket's configuration. Every bucket keeps one revision per key and small
@@ -193,6 +208,7 @@ fn bucket_config(cfg: &StoreConfig, suffix: &str, description: &str) -> kv::Conf
         c.max_age = cfg.nonce_ttl;
         c.max_bytes = cfg.nonce_max_bytes;
     }
+    counters::limits(cfg, suffix, &mut c);
     c
 }
 
@@ -260,6 +276,7 @@ async fn open<K: StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
                 })?,
         },
     };
+    counters::tune_stream(js, &cfg).await.map_err(stream_err)?;
     let stream = js
         .get_stream(format!("KV_{name}"))
         .await

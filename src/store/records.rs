@@ -254,3 +254,46 @@ pub struct CredentialIndexRecord {
     pub machine_id: crate::domain::MachineId,
     pub created_at: String,
 }
+
+/// `roster_enroll_failures`, key = [`super::SourceDigest`] of a source: its failed
+/// enrollment-key checks within the throttle window, shared by every worker. Expires
+/// with the bucket's `max_age` (the window), so a quiet source leaves nothing behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollFailuresRecord {
+    pub v: u32,
+    /// When each failure was recorded (Unix milliseconds), oldest first; only those
+    /// inside the window, at most the failure limit.
+    pub failures: Vec<i64>,
+}
+
+/// `roster_security_tallies`, key = [`super::TallyKey`]: one (action, code, source)'s
+/// strangers' denials in one window, summed over every worker, until one worker
+/// publishes it as the window's one security event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityTallyRecord {
+    pub v: u32,
+    /// The window's start, Unix seconds.
+    pub window: i64,
+    pub action: String,
+    pub code: String,
+    /// Where the denials came from (`unknown` when not known, `*` for a folded flood).
+    pub source: String,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// The first denial's claimed actor and target (never a secret).
+    pub actor: String,
+    pub target_id: String,
+    pub target_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// Set by the one worker that publishes the event; later counts go to the next window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+}
