@@ -276,7 +276,10 @@ impl SecurityLog {
             let merged = match self.inner.shared.get() {
                 Some(store) => {
                     let at = TallyKey::new(key.window, &key.action, &key.code, &key.source);
-                    match store.merge_tally(&at, &Self::as_record(&key, &tally), secs).await {
+                    match store
+                        .merge_tally(&at, &Self::as_record(&key, &tally), secs)
+                        .await
+                    {
                         Ok(landed) => Ok(landed),
                         Err(e) => Err(Some(e)),
                     }
@@ -374,10 +377,7 @@ impl SecurityLog {
 
     /// The one event of a shared tally, named by its key and window (not the worker).
     fn shared_event(r: SecurityTallyRecord) -> AuditEvent {
-        let dedup = format!(
-            "security/{}/{}/{}/{}",
-            r.window, r.action, r.code, r.source
-        );
+        let dedup = format!("security/{}/{}/{}/{}", r.window, r.action, r.code, r.source);
         Self::event(dedup, r)
     }
 

@@ -100,7 +100,10 @@ pub async fn export(
     mut on_bucket: impl FnMut(&BucketManifest),
 ) -> Result<Vec<BucketDump>, StoreError> {
     let mut out = Vec::new();
-    for suffix in BUCKET_SUFFIXES.iter().filter(|s| !super::counters::is_counter(s)) {
+    for suffix in BUCKET_SUFFIXES
+        .iter()
+        .filter(|s| !super::counters::is_counter(s))
+    {
         let name = format!("{bucket_prefix}_{suffix}");
         let Some((bucket, c)) = open_raw(js, &name).await? else {
             continue;

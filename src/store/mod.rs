@@ -242,6 +242,15 @@ async fn open<K: StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
     js: &jetstream::Context,
     cfg: kv::Config,
 ) -> Result<TypedBucket<K, T>, OpenError> {
+    // Boxed: `Store::ensure` awaits every bucket's `open` in one future, which would
+    // otherwise outgrow a test thread's stack.
+    Box::pin(open_boxed(js, cfg)).await
+}
+
+async fn open_boxed<K: StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
+    js: &jetstream::Context,
+    cfg: kv::Config,
+) -> Result<TypedBucket<K, T>, OpenError> {
     let name = cfg.bucket.clone();
     let stream_err = |e: Box<dyn std::error::Error + Send + Sync>| OpenError::Stream {
         bucket: name.clone(),
