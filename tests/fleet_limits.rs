@@ -297,10 +297,10 @@ async fn the_shared_counter_buckets_are_bounded_and_discard_the_oldest() {
     let env = TestEnv::start().await;
     let js = async_nats::jetstream::new(env.nats().clone());
     for (bucket, max_bytes, max_age) in [
-        ("roster_enroll_failures", 32 << 20, Duration::from_secs(60)),
+        ("roster_enroll_failures", 8 << 20, Duration::from_secs(60)),
         (
             "roster_security_tallies",
-            16 << 20,
+            8 << 20,
             roster::store::tally_max_age(Duration::from_secs(60)),
         ),
     ] {

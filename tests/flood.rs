@@ -55,6 +55,7 @@ async fn a_flood_of_strangers_fills_nothing_and_stops_nothing() {
     let args = WorkerArgs {
         security_max_mib: 1,
         nonce_max_mib: 4,
+        counters_max_mib: 1,
         ..WorkerArgs::default()
     };
     // 16 MB in all: the old one-event-per-denial audit (~420 B each) would need ~23 MB.
@@ -188,6 +189,7 @@ async fn the_bounded_streams_room_is_reserved_out_of_the_store() {
     let args = WorkerArgs {
         security_max_mib: 4,
         nonce_max_mib: 4,
+        counters_max_mib: 1,
         ..WorkerArgs::default()
     };
     let env = TestEnv::with_callout_capped(args, "16MB").await;
@@ -198,14 +200,15 @@ async fn the_bounded_streams_room_is_reserved_out_of_the_store() {
         max_bytes: mib * 1024 * 1024,
         ..Default::default()
     };
-    // 16 MB less the 8 MiB the security stream and the nonce bucket reserve: a stream
-    // asking for 9 MiB more does not fit, one asking for 6 MiB does. So nothing else can
-    // take the bounded streams' room, and they cannot take anyone else's.
-    let err = js.create_stream(stream("big", 9)).await.unwrap_err();
-    println!("9 MiB more: {err}");
+    // 16 MB less the 10 MiB the security stream, the nonce bucket and the two shared
+    // counter buckets reserve: a stream asking for 7 MiB more does not fit, one asking
+    // for 5 MiB does. So nothing else can take the bounded streams' room, and they
+    // cannot take anyone else's.
+    let err = js.create_stream(stream("big", 7)).await.unwrap_err();
+    println!("7 MiB more: {err}");
     assert!(
         err.to_string().to_lowercase().contains("insufficient"),
         "{err}"
     );
-    js.create_stream(stream("small", 6)).await.unwrap();
+    js.create_stream(stream("small", 5)).await.unwrap();
 }

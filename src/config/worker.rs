@@ -117,6 +117,10 @@ pub struct WorkerArgs {
     /// signed requests answer `rate_limited` until old nonces expire.
     #[arg(long, env = "ROSTER_NONCE_MAX_MIB", default_value_t = 256)]
     pub nonce_max_mib: u64,
+    /// Largest size of each shared-counter bucket (the enrollment throttle's failures,
+    /// the security log's tallies), in MiB; the oldest records go first.
+    #[arg(long, env = "ROSTER_COUNTERS_MAX_MIB", default_value_t = 8)]
+    pub counters_max_mib: u64,
     /// Serve Prometheus metrics on `http://ADDR/metrics` and a health check on
     /// `/healthz` (e.g. `127.0.0.1:9090`; port 0 picks one). Off when not given.
     #[arg(long, env = "ROSTER_METRICS_ADDR", value_name = "ADDR")]
@@ -140,6 +144,7 @@ impl Default for WorkerArgs {
             security_max_age_days: 30,
             security_window_secs: 60,
             nonce_max_mib: 256,
+            counters_max_mib: 8,
             callout_issuer_seed_file: None,
             callout_xkey_seed_file: None,
             callout_account: "ROSTER".into(),
@@ -224,6 +229,11 @@ impl WorkerConfig {
             "--nonce-max-mib",
             "1 to 1048576",
         )?;
+        flag(
+            (1..=1 << 20).contains(&w.counters_max_mib),
+            "--counters-max-mib",
+            "1 to 1048576",
+        )?;
         let window = Duration::from_secs(w.clock_window_secs);
         Ok(Self {
             clock: crate::time_util::Clock::system(),
@@ -241,6 +251,7 @@ impl WorkerConfig {
                 nonce_max_bytes: (w.nonce_max_mib * 1024 * 1024) as i64,
                 enroll_fail_window: Duration::from_secs(w.enroll_fail_window_secs),
                 security_window: Duration::from_secs(w.security_window_secs),
+                counters_max_bytes: (w.counters_max_mib * 1024 * 1024) as i64,
             },
             security: crate::audit::security::SecurityConfig {
                 max_bytes: (w.security_max_mib * 1024 * 1024) as i64,

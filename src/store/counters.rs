@@ -2,7 +2,8 @@
 //! rather than per process (issue 13): the enrollment throttle's failures per source
 //! (`roster_enroll_failures`) and the security log's tallies per (action, code, source)
 //! and window (`roster_security_tallies`). Both buckets are written by strangers'
-//! traffic, so both are bounded (`max_bytes`), forget by themselves (`max_age`) and
+//! traffic, so both are bounded (`max_bytes`, `--counters-max-mib`: a failure record
+//! is ~14 bytes per failure, a tally a few hundred bytes), forget by themselves (`max_age`) and
 //! discard their *oldest* records when full: a write never fails for lack of room, and a
 //! full bucket stops nothing else. Every write is a compare-and-swap through
 //! [`TypedBucket::modify`].
@@ -14,10 +15,6 @@ use async_nats::jetstream::{self, kv};
 use super::records::{EnrollFailuresRecord, SecurityTallyRecord, SCHEMA_V};
 use super::{Decision, SourceDigest, Store, StoreConfig, StoreError, TallyKey};
 
-/// Largest size of `roster_enroll_failures` (a record is at most ~14 bytes per failure).
-const ENROLL_FAILURES_MAX_BYTES: i64 = 32 * 1024 * 1024;
-/// Largest size of `roster_security_tallies` (a record is a few hundred bytes).
-const SECURITY_TALLIES_MAX_BYTES: i64 = 16 * 1024 * 1024;
 /// The most windows a tally may move forward when it arrives after its window's event
 /// was published (each move is one window later).
 const MAX_TALLY_MOVES: usize = 4;
@@ -39,11 +36,11 @@ pub(super) fn limits(cfg: &StoreConfig, suffix: &str, c: &mut kv::Config) {
             // A record lives the window after its last failure: then all its failures
             // are older than the window, and it would count nothing.
             c.max_age = cfg.enroll_fail_window;
-            c.max_bytes = ENROLL_FAILURES_MAX_BYTES;
+            c.max_bytes = cfg.counters_max_bytes;
         }
         SECURITY_TALLIES => {
             c.max_age = tally_max_age(cfg.security_window);
-            c.max_bytes = SECURITY_TALLIES_MAX_BYTES;
+            c.max_bytes = cfg.counters_max_bytes;
         }
         _ => {}
     }

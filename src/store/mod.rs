@@ -83,6 +83,8 @@ pub struct StoreConfig {
     pub enroll_fail_window: Duration,
     /// The security log's aggregation window (`security_tallies` keeps a few).
     pub security_window: Duration,
+    /// Largest size of each shared-counter bucket (`enroll_failures`, `security_tallies`).
+    pub counters_max_bytes: i64,
 }
 
 impl Default for StoreConfig {
@@ -94,6 +96,7 @@ impl Default for StoreConfig {
             nonce_max_bytes: 256 * 1024 * 1024,
             enroll_fail_window: Duration::from_secs(60),
             security_window: Duration::from_secs(60),
+            counters_max_bytes: 8 * 1024 * 1024,
         }
     }
 }
