@@ -156,11 +156,16 @@ async def counters(nc, js):
 async def main():
     binary = os.environ.get("NATS_SERVER_BIN", os.path.join(ROOT, ".tools/bin/nats-server"))
     d = tempfile.mkdtemp()
-    port = 14999
+    import socket
+    with socket.socket() as sock:  # a free port
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
     p = subprocess.Popen([binary, "-js", "-sd", d, "-p", str(port), "-a", "127.0.0.1"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         await asyncio.sleep(0.5)
+        if p.poll() is not None:
+            sys.exit(f"nats-server did not start on port {port}")
         nc = await nats.connect(f"nats://127.0.0.1:{port}")
         print("server", nc._server_info.get("version"))
         js = nc.jetstream()
