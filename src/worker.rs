@@ -73,7 +73,8 @@ pub async fn open_state(
             let audit =
                 Auditor::ensure(js.clone(), &cfg.handlers.prefix, cfg.replicas, security).await?;
             // Strangers' denials are summed over every worker through the store.
-            audit.security().share_through(store.clone());
+            // (An `Arc`: a `Store` is large, and test threads have small stacks.)
+            audit.security().share_through(Arc::new(store.clone()));
             Ok::<_, WorkerError>((store, audit))
         })
         .await;

@@ -123,7 +123,7 @@ struct Inner {
     tallies: Mutex<HashMap<Key, Tally>>,
     /// The shared tallies (set once the buckets are open; without them, each worker
     /// publishes what it counted itself).
-    shared: OnceLock<Store>,
+    shared: OnceLock<Arc<Store>>,
     /// Shared tallies this worker added to, with when to try publishing them (unix secs).
     pending: Mutex<HashMap<TallyKey, i64>>,
 }
@@ -207,7 +207,7 @@ impl SecurityLog {
 
     /// Sums this worker's tallies with every other worker's in `store`'s shared tallies
     /// from now on (the first store given is kept).
-    pub fn share_through(&self, store: Store) {
+    pub fn share_through(&self, store: Arc<Store>) {
         let _ = self.inner.shared.set(store);
     }
 
