@@ -96,6 +96,9 @@ pub enum BackupError {
     /// Reading or writing the buckets or streams failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The buckets or the index stream could not be opened after the import.
+    #[error(transparent)]
+    Open(#[from] crate::store::OpenError),
     /// A record or event could not be encoded.
     #[error("encoding the backup")]
     Encode(#[source] serde_json::Error),
@@ -347,6 +350,12 @@ pub async fn restore(
         summary
             .buckets
             .insert(format!("{bucket_prefix}_{}", d.manifest.suffix), n);
+    }
+    // Restored machines get their index entries (lists read them).
+    let store = crate::store::Store::ensure(js, &cfg.store).await?;
+    let indexed = store.index_unindexed_machines().await?;
+    if indexed > 0 {
+        progress(format!("{indexed} machines indexed"));
     }
     for (m, evs) in manifest.streams.iter().zip(&events) {
         let (published, there) =

@@ -31,14 +31,22 @@ pub async fn bootstrap(
     handle: &Handle,
     ttl: Duration,
 ) -> Result<InviteCreateReply, BootstrapError> {
-    let owners = store
-        .users
-        .page(None, 1, |u| {
-            (u.role == Role::Owner && u.status == UserStatus::Active).then_some(u.handle)
-        })
-        .await?;
-    if let Some(owner) = owners.items.into_iter().next() {
-        return Err(BootstrapError::OwnerExists(owner.to_string()));
+    // Every user is read if need be (bootstrap runs once, on a small roster).
+    let mut after = None;
+    loop {
+        let owners = store
+            .users
+            .page(">", after, 1, |u| {
+                (u.role == Role::Owner && u.status == UserStatus::Active).then_some(u.handle)
+            })
+            .await?;
+        if let Some(owner) = owners.items.into_iter().next() {
+            return Err(BootstrapError::OwnerExists(owner.to_string()));
+        }
+        match owners.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
     }
     let req = InviteCreateRequest {
         handle: handle.clone(),

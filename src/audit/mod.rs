@@ -238,6 +238,8 @@ impl Auditor {
             num_replicas: replicas,
             storage: stream::StorageType::File,
             duplicate_window: Duration::from_secs(120),
+            // Queries page through the server's subject index (batched direct get).
+            allow_direct: true,
             ..Default::default()
         };
         ensure_stream(&js, cfg).await?;
@@ -307,7 +309,10 @@ pub(crate) async fn ensure_stream(
             })?;
             let have = &info.config;
             let limited = want.max_bytes > 0 || !want.max_age.is_zero();
-            if limited && (have.max_bytes != want.max_bytes || have.max_age != want.max_age) {
+            let changed = (limited
+                && (have.max_bytes != want.max_bytes || have.max_age != want.max_age))
+                || have.allow_direct != want.allow_direct;
+            if changed {
                 js.update_stream(&want)
                     .await
                     .map_err(|source| AuditError::Update { name, source })?;

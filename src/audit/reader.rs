@@ -5,16 +5,25 @@
 //! oldest first; its cursor is the stream sequence of its oldest event, and the next page
 //! holds the `limit` matches before that. Paging goes back in time, as `tail` and
 //! `journalctl` do, so a request without a cursor answers what it always did.
+//!
+//! The server does the filtering it can (batched direct get, [`crate::store::scan`]): the
+//! action is the subject (`P.audit.<action>`, wildcards allowed), `since` and `until`
+//! become stream sequences by the server's time index, and the cursor is a sequence.
+//! Actor, target and outcome filters are applied to the events read, at most
+//! [`SCAN_BUDGET`] of them per page: a page that ran out of budget comes back short with
+//! a cursor, and the next page goes on from there.
 
 use std::collections::VecDeque;
-use std::time::Duration;
 
-use async_nats::jetstream::{self, consumer};
-use futures::StreamExt;
+use async_nats::jetstream;
 use time::OffsetDateTime;
 
 use super::{AuditEvent, Auditor, Outcome, Target};
+use crate::store::scan::{self, Scanner};
 use crate::store::{error_chain, StoreError};
+
+/// Most events one page reads to fill itself through filters the server cannot apply.
+pub(crate) const SCAN_BUDGET: u64 = 20_000;
 
 /// Filters of `audit.query`, already validated.
 #[derive(Debug, Clone, Default)]
@@ -69,7 +78,6 @@ pub struct AuditPage {
 /// One stored event and where the stream holds it.
 struct Stored {
     seq: u64,
-    published: OffsetDateTime,
     event: AuditEvent,
 }
 
@@ -101,49 +109,61 @@ impl Auditor {
         if state.messages == 0 || f.limit == 0 {
             return Ok(AuditPage::default());
         }
-        let floor = state.first_sequence.max(1);
+        let scanner = Scanner::new(self.js.client());
+        // The time range as stream sequences, by the server's time index.
+        let mut floor = state.first_sequence.max(1);
+        if let Some(since) = f.since {
+            match seq_at(&scanner, stream_name, since).await? {
+                Some(seq) => floor = floor.max(seq),
+                None => return Ok(AuditPage::default()),
+            }
+        }
         let mut hi = f
             .before
             .unwrap_or(u64::MAX)
             .min(state.last_sequence.saturating_add(1));
+        if let Some(until) = f.until {
+            if let Some(seq) = seq_at(&scanner, stream_name, until).await? {
+                hi = hi.min(seq);
+            }
+        }
         let want = f.limit.saturating_add(1);
         let mut step = FIRST_STEP.max(u64::try_from(want).unwrap_or(u64::MAX).min(MAX_STEP));
         let mut found: VecDeque<Stored> = VecDeque::new();
+        let mut scanned = 0u64;
+        let mut out_of_budget = false;
         // Step back from `hi` until the page has one match more than it shows (then older
-        // ones remain), the stream begins, or the events get older than `since`.
+        // ones remain), the range begins, or the scan budget is spent.
         while hi > floor && found.len() < want {
+            if scanned >= SCAN_BUDGET {
+                out_of_budget = true;
+                break;
+            }
             let lo = hi.saturating_sub(step).max(floor);
             let mut older = Vec::new();
-            let mut before_since = false;
-            let deliver = consumer::DeliverPolicy::ByStartSequence { start_sequence: lo };
-            for_each_event(
-                &self.js,
-                stream_name,
-                filter_subject.clone(),
-                deliver,
-                hi,
-                |s| {
-                    if f.since.is_some_and(|t| s.published < t) {
-                        before_since = true;
-                    } else if f.until.is_none_or(|t| s.published < t) && f.matches(&s.event) {
-                        older.push(s);
-                    }
-                    true
-                },
-            )
+            for_each_event(&scanner, stream_name, &filter_subject, lo, hi, |s| {
+                scanned += 1;
+                if f.matches(&s.event) {
+                    older.push(s);
+                }
+            })
             .await?;
             for s in older.into_iter().rev() {
                 found.push_front(s);
-            }
-            if before_since {
-                break;
             }
             hi = lo;
             step = step.saturating_mul(2).min(MAX_STEP);
         }
         let extra = found.len().saturating_sub(f.limit);
         found.drain(..extra);
-        let cursor = (extra > 0).then(|| found.front().map(|s| s.seq)).flatten();
+        let cursor = if extra > 0 {
+            found.front().map(|s| s.seq)
+        } else if out_of_budget {
+            // Nothing more matched within the budget: go on below what was read.
+            Some(found.front().map_or(hi, |s| s.seq.min(hi)))
+        } else {
+            None
+        };
         Ok(AuditPage {
             events: found.into_iter().map(|s| s.event).collect(),
             cursor,
@@ -171,88 +191,61 @@ pub(crate) async fn read_stream(
     stream: &str,
     filter: String,
 ) -> Result<Vec<AuditEvent>, StoreError> {
+    let scanner = Scanner::new(js.client());
     let mut out = Vec::new();
-    let deliver = consumer::DeliverPolicy::All;
-    for_each_event(js, stream, filter, deliver, u64::MAX, |s| {
-        out.push(s.event);
-        true
+    for_each_event(&scanner, stream, &filter, 1, u64::MAX, |s| {
+        out.push(s.event)
     })
     .await?;
     Ok(out)
 }
 
-/// Feeds the events of `stream` on `filter` from `deliver` to `f`, oldest first, until
-/// none are left, the stream sequence reaches `upto` (exclusive), or `f` returns false,
-/// through a short-lived ephemeral consumer.
-async fn for_each_event(
-    js: &jetstream::Context,
+/// The sequence of the first message stored at or after `t`, if any.
+async fn seq_at(
+    scanner: &Scanner,
     stream: &str,
-    filter: String,
-    deliver: consumer::DeliverPolicy,
+    t: OffsetDateTime,
+) -> Result<Option<u64>, StoreError> {
+    let batch = scanner.next(stream, scan::From::Time(t), ">", 1).await?;
+    Ok(batch.items.first().map(|i| i.seq))
+}
+
+/// Feeds the events of `stream` on `filter` with sequences in `from..upto` to `f`,
+/// oldest first, in batches the server filters by subject.
+async fn for_each_event(
+    scanner: &Scanner,
+    stream: &str,
+    filter: &str,
+    from: u64,
     upto: u64,
-    mut f: impl FnMut(Stored) -> bool,
+    mut f: impl FnMut(Stored),
 ) -> Result<(), StoreError> {
-    let stream = js.get_stream(stream).await.map_err(|e| unavailable(&e))?;
-    let start = match deliver {
-        consumer::DeliverPolicy::ByStartSequence { start_sequence } => start_sequence,
-        _ => 0,
-    };
-    let consumer = stream
-        .create_consumer(consumer::pull::Config {
-            filter_subject: filter,
-            deliver_policy: deliver,
-            ack_policy: consumer::AckPolicy::None,
-            inactive_threshold: Duration::from_secs(30),
-            memory_storage: true,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| unavailable(&e))?;
-    let name = consumer.cached_info().name.clone();
-    let mut pending = consumer.cached_info().num_pending;
-    // A batch never asks for more than the range holds (a short page stays cheap).
-    let batch_size = usize::try_from(upto.saturating_sub(start).clamp(1, 500)).unwrap_or(500);
-    'outer: while pending > 0 {
-        let mut batch = consumer
-            .fetch()
-            .max_messages(batch_size)
-            .messages()
-            .await
-            .map_err(|e| unavailable(&e))?;
-        let mut got = 0;
-        while let Some(msg) = batch.next().await {
-            let msg = msg.map_err(|e| unavailable(&*e))?;
-            got += 1;
-            let Ok(info) = msg.info() else {
-                pending = 0;
-                continue;
-            };
-            pending = info.pending;
-            if info.stream_sequence >= upto {
-                break 'outer;
+    let mut next = from;
+    while next < upto {
+        let want = usize::try_from(upto - next)
+            .unwrap_or(usize::MAX)
+            .clamp(1, 500);
+        let batch = scanner
+            .next(stream, scan::From::Seq(next), filter, want)
+            .await?;
+        let Some(last) = batch.items.last().map(|i| i.seq) else {
+            return Ok(());
+        };
+        for item in batch.items {
+            if item.seq >= upto {
+                return Ok(());
             }
-            let (seq, published) = (info.stream_sequence, info.published);
-            if let Ok(event) = serde_json::from_slice::<AuditEvent>(&msg.payload) {
-                if !f(Stored {
-                    seq,
-                    published,
+            if let Ok(event) = serde_json::from_slice::<AuditEvent>(&item.payload) {
+                f(Stored {
+                    seq: item.seq,
                     event,
-                }) {
-                    break 'outer;
-                }
+                });
             }
         }
-        if got == 0 {
-            // Nothing came although the server said more was pending: ask again once.
-            let info = stream
-                .consumer_info(&name)
-                .await
-                .map_err(|e| unavailable(&e))?;
-            if info.num_pending == 0 {
-                break;
-            }
+        if batch.pending == 0 {
+            return Ok(());
         }
+        next = last + 1;
     }
-    let _ = stream.delete_consumer(&name).await;
     Ok(())
 }

@@ -174,6 +174,7 @@ impl SecurityLog {
             max_message_size: 8 * 1024,
             discard: stream::DiscardPolicy::Old,
             duplicate_window: Duration::from_secs(120),
+            allow_direct: true,
             ..Default::default()
         };
         crate::audit::ensure_stream(&js, want).await?;

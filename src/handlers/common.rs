@@ -44,19 +44,38 @@ pub(crate) async fn evict(
     }
 }
 
-/// One page of a bucket in key order (see [`crate::store::TypedBucket::page`]), with the
-/// request's cursor and limit. Shared by every `list` command.
+/// Where a `list` command reads its page.
+pub(crate) enum Listing<'a> {
+    /// The bucket itself, on a key filter (`>` for all, `<tenant>.>`).
+    Bucket(&'a str),
+    /// The bucket's index, on a subject filter.
+    Index(&'a str),
+}
+
+/// One page of a listing (see [`crate::store::TypedBucket::page`]), with the request's
+/// cursor and limit. Shared by every `list` command.
 pub(crate) async fn list_page<K, T, V>(
     bucket: &crate::store::TypedBucket<K, T>,
+    from: Listing<'_>,
     cursor: Option<&wire::admin::Cursor>,
     limit: Option<wire::admin::PageLimit>,
     keep: impl FnMut(T) -> Option<V>,
 ) -> Result<(Vec<V>, Option<String>), ApiError>
 where
     K: crate::store::StoreKey,
-    T: Serialize + DeserializeOwned,
+    T: Serialize + DeserializeOwned + crate::store::Record,
 {
     let limit = wire::admin::PageLimit::or_default(limit);
-    let page = bucket.page(cursor.map(|c| c.as_str()), limit, keep).await?;
-    Ok((page.items, page.next))
+    let after = match cursor {
+        Some(c) => Some(
+            c.seq()
+                .ok_or_else(|| ApiError::bad_request("cursor is not one this service returned"))?,
+        ),
+        None => None,
+    };
+    let page = match from {
+        Listing::Bucket(filter) => bucket.page(filter, after, limit, keep).await?,
+        Listing::Index(filter) => bucket.page_indexed(filter, after, limit, keep).await?,
+    };
+    Ok((page.items, page.next.map(|n| n.to_string())))
 }

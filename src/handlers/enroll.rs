@@ -282,6 +282,7 @@ impl Fresh<'_> {
             decided_at: None,
             updated_at: None,
             revoked: None,
+            index_seq: None,
         }
     }
 }

@@ -1,17 +1,25 @@
-//! `admin.invite.list`: invites in id order, filtered by state, paged by cursor.
+//! `admin.invite.list`: invites in the order they were last written, filtered by state
+//! (applied to the records read, within the page's scan budget), paged by cursor.
 
 use crate::wire::admin::{InviteListReply, InviteListRequest};
 use crate::wire::ApiError;
 
+use super::common::Listing;
 use super::invite_get::view;
 use super::{list_page, Ctx};
 
 pub(super) async fn handle(ctx: &Ctx, req: InviteListRequest) -> Result<InviteListReply, ApiError> {
     let now = ctx.clock.now();
-    let (invites, cursor) = list_page(&ctx.store.invites, req.cursor.as_ref(), req.limit, |rec| {
-        let v = view(&rec, now);
-        req.state.is_none_or(|s| s.as_str() == v.state).then_some(v)
-    })
+    let (invites, cursor) = list_page(
+        &ctx.store.invites,
+        Listing::Bucket(">"),
+        req.cursor.as_ref(),
+        req.limit,
+        |rec| {
+            let v = view(&rec, now);
+            req.state.is_none_or(|s| s.as_str() == v.state).then_some(v)
+        },
+    )
     .await?;
     Ok(InviteListReply { invites, cursor })
 }

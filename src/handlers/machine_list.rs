@@ -1,9 +1,12 @@
-//! `admin.machine.list`: machines by id, filtered by site, tenant and state.
+//! `admin.machine.list`: machines filtered by tenant, site and state, through the
+//! machines' index (`<tenant>.<SITE>.<state>` subjects), in the order they entered
+//! their current place.
 
 use crate::store::records::MachineState;
 use crate::wire::admin::{MachineListReply, MachineListRequest, MachineStateFilter};
 use crate::wire::ApiError;
 
+use super::common::Listing;
 use super::machine_get::view;
 use super::{list_page, Ctx};
 
@@ -17,12 +20,22 @@ pub(super) async fn handle(
         MachineStateFilter::Rejected => MachineState::Rejected,
         MachineStateFilter::Revoked => MachineState::Revoked,
     });
-    let (machines, cursor) = list_page(&ctx.store.machines, req.cursor.as_ref(), req.limit, |m| {
-        let wanted = req.site.as_ref().is_none_or(|s| *s == m.site)
-            && req.tenant.as_ref().is_none_or(|t| *t == m.tenant)
-            && state.is_none_or(|s| s == m.state);
-        wanted.then(|| view(&m))
-    })
+    let filter = match (&req.tenant, &req.site, state) {
+        (None, None, None) => ">".to_owned(),
+        (tenant, site, state) => format!(
+            "{}.{}.{}",
+            tenant.as_ref().map_or("*", |t| t.as_str()),
+            site.as_ref().map_or("*", |s| s.as_str()),
+            state.map_or("*", MachineState::as_str)
+        ),
+    };
+    let (machines, cursor) = list_page(
+        &ctx.store.machines,
+        Listing::Index(&filter),
+        req.cursor.as_ref(),
+        req.limit,
+        |m| Some(view(&m)),
+    )
     .await?;
     Ok(MachineListReply { machines, cursor })
 }

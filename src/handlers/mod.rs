@@ -247,12 +247,15 @@ async fn dispatch(
     match ep {
         Endpoint::Register => {
             let req = decode(body).map_err(&refuse)?;
-            let reply = register::handle(ctx, &signed, req).await.map_err(&refuse)?;
+            // Each endpoint's future is boxed: together they would be one large future.
+            let reply = Box::pin(register::handle(ctx, &signed, req))
+                .await
+                .map_err(&refuse)?;
             to_json(&reply).map_err(&refuse)
         }
         Endpoint::Enroll => {
             let req = decode(body).map_err(&refuse)?;
-            match enroll::handle(ctx, &signed, req).await {
+            match Box::pin(enroll::handle(ctx, &signed, req)).await {
                 Ok(reply) => to_json(&reply).map_err(&refuse),
                 Err(enroll::EnrollError::Api(e)) => Err(refuse(e)),
                 Err(enroll::EnrollError::AtSite {
@@ -276,7 +279,7 @@ async fn dispatch(
             // A revoke by an active user (an admin, or a user revoking itself) is that
             // identity's; otherwise only a machine revoking itself may go on.
             let by_user = ctx.signer_if_user(&signed).await.map_err(&refuse)?;
-            let result = revoke::handle(ctx, &signed, by_user.as_ref(), req)
+            let result = Box::pin(revoke::handle(ctx, &signed, by_user.as_ref(), req))
                 .await
                 .and_then(|reply| to_json(&reply));
             result.map_err(|e| refused_by(&signed, by_user.as_ref(), e))
@@ -297,7 +300,9 @@ async fn dispatch(
             admin.require(command.permission()).map_err(&by)?;
             let req = AdminRequest::decode(command, body).map_err(&by)?;
             ctx.spend_nonce(&signed).await.map_err(&by)?;
-            admin_command(ctx, &signed, &admin, req).await.map_err(&by)
+            Box::pin(admin_command(ctx, &signed, &admin, req))
+                .await
+                .map_err(&by)
         }
     }
 }

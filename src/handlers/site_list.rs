@@ -1,18 +1,25 @@
-//! `admin.site.list`: sites in `tenant.SITE` order, optionally of one tenant.
+//! `admin.site.list`: sites in the order they were last written, optionally of one
+//! tenant (a key filter `<tenant>.>` the server applies).
 
 use crate::wire::admin::{SiteListReply, SiteListRequest};
 use crate::wire::ApiError;
 
+use super::common::Listing;
 use super::site_get::view;
 use super::{list_page, Ctx};
 
 pub(super) async fn handle(ctx: &Ctx, req: SiteListRequest) -> Result<SiteListReply, ApiError> {
-    let (sites, cursor) = list_page(&ctx.store.sites, req.cursor.as_ref(), req.limit, |s| {
-        req.tenant
-            .as_ref()
-            .is_none_or(|t| *t == s.tenant)
-            .then(|| view(&s))
-    })
+    let filter = req
+        .tenant
+        .as_ref()
+        .map_or_else(|| ">".to_owned(), |t| format!("{}.>", t.as_str()));
+    let (sites, cursor) = list_page(
+        &ctx.store.sites,
+        Listing::Bucket(&filter),
+        req.cursor.as_ref(),
+        req.limit,
+        |s| Some(view(&s)),
+    )
     .await?;
     Ok(SiteListReply { sites, cursor })
 }

@@ -86,7 +86,12 @@ async fn open_raw(
         .clone();
     let kv = js.get_key_value(name).await.map_err(|e| unavailable(&e))?;
     Ok(Some((
-        TypedBucket::new(kv, stream, name.to_owned()),
+        TypedBucket::new(
+            kv,
+            stream,
+            name.to_owned(),
+            super::scan::Scanner::new(js.client()),
+        ),
         config,
     )))
 }
@@ -207,6 +212,15 @@ pub async fn import(
     let mut written = 0;
     for (key, value) in &dump.records {
         let k = RawKey(key.clone());
+        // Index entries are not backed up: a restored machine gets a new one
+        // (`Store::index_unindexed_machines`).
+        let mut value = value.clone();
+        if m.suffix == "machines" {
+            if let Some(o) = value.as_object_mut() {
+                o.remove("index_seq");
+            }
+        }
+        let value = &value;
         let outcome = match bucket.get(&k).await? {
             None => bucket.create(&k, value).await,
             Some(_) if !overwrite => Err(StoreError::Conflict),

@@ -11,7 +11,9 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use serde::{de::DeserializeOwned, Serialize};
 
+use super::index::{Index, Record};
 use super::keys::StoreKey;
+use super::scan::Scanner;
 use super::{StoreError, Versioned};
 
 /// JetStream API error codes that mean "the revision you expected is not the current one".
@@ -94,26 +96,81 @@ where
 /// Anyone may read; only the store's operations write (at a revision).
 #[derive(Debug, Clone)]
 pub struct TypedBucket<K, T> {
+    // Shared: the bucket's handles are large (cached stream info), and every handler
+    // future that holds a store would carry them.
+    inner: std::sync::Arc<Inner>,
+    /// The bucket's secondary index, if its records have one.
+    pub(super) index: Option<std::sync::Arc<Index>>,
+    _t: PhantomData<fn(&K) -> T>,
+}
+
+#[derive(Debug)]
+struct Inner {
     kv: kv::Store,
     // The bucket's stream, for reads that must come from the leader.
     stream: jetstream::stream::Stream,
     name: String,
-    _t: PhantomData<fn(&K) -> T>,
+    /// Batched reads of the bucket's stream (pages, many records at once).
+    scanner: Scanner,
 }
 
-impl<K: StoreKey, T: Serialize + DeserializeOwned> TypedBucket<K, T> {
-    pub(super) fn new(kv: kv::Store, stream: jetstream::stream::Stream, name: String) -> Self {
+impl<K: StoreKey, T: Serialize + DeserializeOwned + Record> TypedBucket<K, T> {
+    pub(super) fn new(
+        kv: kv::Store,
+        stream: jetstream::stream::Stream,
+        name: String,
+        scanner: Scanner,
+    ) -> Self {
         Self {
-            kv,
-            stream,
-            name,
+            inner: std::sync::Arc::new(Inner {
+                kv,
+                stream,
+                name,
+                scanner,
+            }),
+            index: None,
             _t: PhantomData,
         }
     }
 
+    /// Batched reads of the bucket's stream.
+    pub(super) fn scanner(&self) -> &Scanner {
+        &self.inner.scanner
+    }
+
+    /// The same bucket with a secondary index.
+    pub(super) fn with_index(mut self, index: Index) -> Self {
+        self.index = Some(std::sync::Arc::new(index));
+        self
+    }
+
+    /// The bucket's secondary index (for `roster check`).
+    pub fn index(&self) -> Option<&Index> {
+        self.index.as_deref()
+    }
+
+    /// The name of the bucket's stream.
+    pub(super) fn stream_name(&self) -> String {
+        format!("KV_{}", self.inner.name)
+    }
+
+    /// The key a stream subject of this bucket names.
+    pub(super) fn key_of<'a>(&self, subject: &'a str) -> &'a str {
+        subject
+            .strip_prefix("$KV.")
+            .and_then(|s| s.strip_prefix(self.inner.name.as_str()))
+            .and_then(|s| s.strip_prefix('.'))
+            .unwrap_or(subject)
+    }
+
+    /// The stream subject of a stored key (or a filter below the bucket).
+    pub(super) fn key_subject(&self, key: &str) -> String {
+        format!("$KV.{}.{key}", self.inner.name)
+    }
+
     /// The bucket's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     fn encode(value: &T) -> Result<Bytes, StoreError> {
@@ -122,16 +179,17 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned> TypedBucket<K, T> {
             .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
-    fn decode(&self, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    pub(super) fn decode(&self, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
         serde_json::from_slice(bytes)
-            .map_err(|e| StoreError::Corrupt(format!("{}/{key}: {e}", self.name)))
+            .map_err(|e| StoreError::Corrupt(format!("{}/{key}: {e}", self.inner.name)))
     }
 
     /// Reads a key; tombstones read as absent.
     pub async fn get(&self, key: &K) -> Result<Option<Versioned<T>>, StoreError> {
         let key = key.store_key();
         let entry = with_retry(|| async {
-            self.kv
+            self.inner
+                .kv
                 .entry(key.as_ref())
                 .await
                 .map_err(|e| unavailable(&e))
@@ -149,9 +207,14 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned> TypedBucket<K, T> {
     /// Reads a key from the stream leader (`STREAM.MSG.GET`), never from a replica that
     /// may lag: for the consistency checker, where a stale read would be a false alarm.
     pub(super) async fn get_from_leader(&self, key: &str) -> Result<Option<T>, StoreError> {
-        let subject = format!("$KV.{}.{key}", self.name);
+        let subject = format!("$KV.{}.{key}", self.inner.name);
         let msg = with_retry(|| async {
-            match self.stream.get_last_raw_message_by_subject(&subject).await {
+            match self
+                .inner
+                .stream
+                .get_last_raw_message_by_subject(&subject)
+                .await
+            {
                 Ok(m) => Ok(Some(m)),
                 Err(e)
                     if e.kind() == jetstream::stream::LastRawMessageErrorKind::NoMessageFound =>
@@ -187,7 +250,8 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned> TypedBucket<K, T> {
         let key = key.store_key();
         let bytes = Self::encode(value)?;
         with_retry(|| async {
-            self.kv
+            self.inner
+                .kv
                 .create(key.as_ref(), bytes.clone())
                 .await
                 .map_err(|e| {
@@ -208,7 +272,8 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned> TypedBucket<K, T> {
         let key = key.store_key();
         let bytes = Self::encode(value)?;
         with_retry(|| async {
-            self.kv
+            self.inner
+                .kv
                 .update(key.as_ref(), bytes.clone(), revision)
                 .await
                 .map_err(|e| {
@@ -223,7 +288,8 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned> TypedBucket<K, T> {
     pub(super) async fn delete(&self, key: &K, revision: u64) -> Result<(), StoreError> {
         let key = key.store_key();
         with_retry(|| async {
-            self.kv
+            self.inner
+                .kv
                 .delete_expect_revision(key.as_ref(), Some(revision))
                 .await
                 .map_err(|e| {
@@ -237,7 +303,7 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned> TypedBucket<K, T> {
     /// Every live key, sorted.
     pub async fn keys(&self) -> Result<Vec<String>, StoreError> {
         let mut keys: Vec<String> = with_retry(|| async {
-            let stream = self.kv.keys().await.map_err(|e| unavailable(&e))?;
+            let stream = self.inner.kv.keys().await.map_err(|e| unavailable(&e))?;
             stream
                 .try_collect::<Vec<String>>()
                 .await
@@ -249,21 +315,13 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned> TypedBucket<K, T> {
         Ok(keys)
     }
 
-    /// Reads a key by its stored name (a key from [`Self::keys`]).
-    pub(super) async fn get_raw_key(&self, key: &str) -> Result<Option<T>, StoreError> {
-        match self.kv.get(key).await.map_err(|e| unavailable(&e))? {
-            Some(bytes) => self.decode(key, &bytes).map(Some),
-            None => Ok(None),
-        }
-    }
-
     /// The raw JSON of every live value, for schema checks.
     pub async fn dump_raw(&self) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
         let mut out = Vec::new();
         for key in self.keys().await? {
-            if let Some(bytes) = self.kv.get(&key).await.map_err(|e| unavailable(&e))? {
+            if let Some(bytes) = self.inner.kv.get(&key).await.map_err(|e| unavailable(&e))? {
                 let v = serde_json::from_slice(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("{}/{key}: {e}", self.name)))?;
+                    .map_err(|e| StoreError::Corrupt(format!("{}/{key}: {e}", self.inner.name)))?;
                 out.push((key, v));
             }
         }

@@ -5,6 +5,7 @@
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::bucket::TypedBucket;
+use super::index::Record;
 use super::keys::StoreKey;
 use super::{StoreError, Versioned};
 
@@ -51,7 +52,7 @@ pub enum Known<T> {
     Read(Option<Versioned<T>>),
 }
 
-impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone> TypedBucket<K, T> {
+impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<K, T> {
     /// Reads `key`, asks `decide`, and writes what it decided at the revision read.
     /// A lost race re-reads and asks again: `decide` must be a pure function of the
     /// record it is shown (it may run several times). Its errors end the loop unchanged.
@@ -92,11 +93,16 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone> TypedBucket<K, T> {
                         extra,
                     })
                 }
-                Decision::Put(value, extra) => {
+                Decision::Put(mut value, extra) => {
+                    // Boxed: the index work would otherwise grow every caller's future.
+                    let placed =
+                        Box::pin(self.place(key, cur.as_ref().map(|c| &c.value), &mut value))
+                            .await?;
                     let res = match &cur {
                         Some(c) => self.update(key, &value, c.revision).await,
                         None => self.create(key, &value).await,
                     };
+                    Box::pin(self.settle(placed, &res)).await;
                     res.map(|revision| Modified {
                         current: Some(Versioned { value, revision }),
                         changed: true,
@@ -111,7 +117,13 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone> TypedBucket<K, T> {
                             extra,
                         });
                     };
-                    self.delete(key, c.revision).await.map(|()| Modified {
+                    let res = self.delete(key, c.revision).await;
+                    let placed = Placed {
+                        added: None,
+                        stale: c.value.index_seq(),
+                    };
+                    Box::pin(self.settle(placed, &res)).await;
+                    res.map(|()| Modified {
                         current: None,
                         changed: true,
                         extra,
@@ -124,6 +136,56 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone> TypedBucket<K, T> {
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
+        }
+    }
+}
+
+/// The index entries one write adds and makes stale.
+#[derive(Debug, Default)]
+struct Placed {
+    /// The entry written for the new value (removed again if the write loses).
+    added: Option<u64>,
+    /// The old value's entry (removed once the write lands).
+    stale: Option<u64>,
+}
+
+impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<K, T> {
+    /// Before writing `next` over `cur`: if the bucket is indexed and the entry's subject
+    /// changes (or there is none yet), writes the new entry and names it in `next`.
+    async fn place(&self, key: &K, cur: Option<&T>, next: &mut T) -> Result<Placed, StoreError> {
+        let Some(index) = &self.index else {
+            return Ok(Placed::default());
+        };
+        let old_seq = cur.and_then(Record::index_seq);
+        let unchanged =
+            old_seq.is_some() && cur.and_then(Record::index_subject) == next.index_subject();
+        if unchanged {
+            next.set_index_seq(old_seq);
+            return Ok(Placed::default());
+        }
+        let added = match next.index_subject() {
+            Some(subject) => Some(index.add(&subject, &key.store_key()).await?),
+            None => None,
+        };
+        next.set_index_seq(added);
+        Ok(Placed {
+            added,
+            stale: old_seq,
+        })
+    }
+
+    /// After the write: removes the entry that is now stale (the old one if the write
+    /// landed, the new one if it lost). If the outcome is unknown, both stay: readers
+    /// skip whichever the record does not name.
+    async fn settle<V>(&self, placed: Placed, res: &Result<V, StoreError>) {
+        let Some(index) = &self.index else { return };
+        let stale = match res {
+            Ok(_) => placed.stale,
+            Err(StoreError::Conflict) => placed.added,
+            Err(_) => None,
+        };
+        if let Some(seq) = stale {
+            index.remove(seq).await;
         }
     }
 }

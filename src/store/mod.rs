@@ -19,15 +19,18 @@ pub mod backup;
 mod bucket;
 mod cas;
 mod counters;
+pub mod index;
 mod keys;
 mod machines;
 mod page;
 pub mod records;
+pub mod scan;
 mod users;
 
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
+use futures::future::BoxFuture;
 
 use crate::domain::{Handle, InviteId, MachineId, SignKey, SiteRef};
 use records::{
@@ -38,9 +41,10 @@ use records::{
 pub use bucket::{error_chain, jetstream_error_code, TypedBucket};
 pub use cas::{Decision, Known, Modified};
 pub use counters::tally_max_age;
+pub use index::Record;
 pub use keys::{CredentialDigest, NonceKey, OwnersKey, SourceDigest, StoreKey, TallyKey, UidKey};
 pub use machines::UidClaim;
-pub use page::Page;
+pub use page::{Page, SCAN_BUDGET};
 pub use users::KeyBinding;
 
 /// Why a store operation failed.
@@ -143,9 +147,10 @@ macro_rules! buckets {
                 js: &jetstream::Context,
                 cfg: &StoreConfig,
             ) -> Result<Self, OpenError> {
-                Ok(Self {
+                let store = Self {
                     $($field: open(js, bucket_config(cfg, $suffix, $desc)).await?,)*
-                })
+                };
+                Box::pin(store.with_indexes(js, cfg, true)).await
             }
 
             /// Opens every bucket as it is, creating and changing nothing (`roster check`):
@@ -154,9 +159,10 @@ macro_rules! buckets {
                 js: &jetstream::Context,
                 cfg: &StoreConfig,
             ) -> Result<Self, OpenError> {
-                Ok(Self {
+                let store = Self {
                     $($field: open_existing(js, format!("{}_{}", cfg.bucket_prefix, $suffix)).await?,)*
-                })
+                };
+                Box::pin(store.with_indexes(js, cfg, false)).await
             }
 
             /// The raw JSON of every live record, by bucket suffix and key (schema checks).
@@ -241,84 +247,130 @@ pub enum OpenError {
     },
 }
 
-async fn open<K: StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
-    js: &jetstream::Context,
+/// Opens (or creates) one bucket. The future is boxed where it is made, so opening nine
+/// buckets in a row stays small on the caller's stack (debug builds keep every inlined
+/// future apart, and test threads have 2 MiB stacks).
+fn open<'a, K: StoreKey + 'a, T: serde::Serialize + serde::de::DeserializeOwned + Record + 'a>(
+    js: &'a jetstream::Context,
     cfg: kv::Config,
-) -> Result<TypedBucket<K, T>, OpenError> {
-    // Boxed: `Store::ensure` awaits every bucket's `open` in one future, which would
-    // otherwise outgrow a test thread's stack.
-    Box::pin(open_boxed(js, cfg)).await
-}
-
-async fn open_boxed<K: StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
-    js: &jetstream::Context,
-    cfg: kv::Config,
-) -> Result<TypedBucket<K, T>, OpenError> {
-    let name = cfg.bucket.clone();
-    let stream_err = |e: Box<dyn std::error::Error + Send + Sync>| OpenError::Stream {
-        bucket: name.clone(),
-        source: e,
-    };
-    let kv = match js.get_key_value(&cfg.bucket).await {
-        Ok(store) => {
-            // A bucket made by an older version keeps its data but takes the current
-            // limits (the nonce bucket gained a size bound).
-            if let Ok(mut stream) = js.get_stream(format!("KV_{name}")).await {
-                if let Ok(info) = stream.info().await {
-                    let mut sc = info.config.clone();
-                    if sc.max_bytes != cfg.max_bytes.max(-1) && cfg.max_bytes > 0 {
-                        sc.max_bytes = cfg.max_bytes;
-                        js.update_stream(&sc)
-                            .await
-                            .map_err(|e| stream_err(Box::new(e)))?;
+) -> BoxFuture<'a, Result<TypedBucket<K, T>, OpenError>> {
+    Box::pin(async move {
+        let name = cfg.bucket.clone();
+        let stream_err = |e: Box<dyn std::error::Error + Send + Sync>| OpenError::Stream {
+            bucket: name.clone(),
+            source: e,
+        };
+        let kv = match js.get_key_value(&cfg.bucket).await {
+            Ok(store) => {
+                // A bucket made by an older version keeps its data but takes the current
+                // limits (the nonce bucket gained a size bound).
+                if let Ok(mut stream) = js.get_stream(format!("KV_{name}")).await {
+                    if let Ok(info) = stream.info().await {
+                        let mut sc = info.config.clone();
+                        if sc.max_bytes != cfg.max_bytes.max(-1) && cfg.max_bytes > 0 {
+                            sc.max_bytes = cfg.max_bytes;
+                            js.update_stream(&sc)
+                                .await
+                                .map_err(|e| stream_err(Box::new(e)))?;
+                        }
                     }
                 }
+                store
             }
-            store
-        }
-        Err(_) => match js.create_key_value(cfg.clone()).await {
-            Ok(store) => store,
-            // Another worker may have created it in between.
-            Err(source) => js
-                .get_key_value(&cfg.bucket)
-                .await
-                .map_err(|_| OpenError::Create {
-                    bucket: name.clone(),
-                    source,
-                })?,
-        },
-    };
-    counters::tune_stream(js, &cfg).await.map_err(stream_err)?;
-    let stream = js
-        .get_stream(format!("KV_{name}"))
-        .await
-        .map_err(|e| stream_err(Box::new(e)))?;
-    Ok(TypedBucket::new(kv, stream, name))
+            Err(_) => match js.create_key_value(cfg.clone()).await {
+                Ok(store) => store,
+                // Another worker may have created it in between.
+                Err(source) => {
+                    js.get_key_value(&cfg.bucket)
+                        .await
+                        .map_err(|_| OpenError::Create {
+                            bucket: name.clone(),
+                            source,
+                        })?
+                }
+            },
+        };
+        counters::tune_stream(js, &cfg).await.map_err(stream_err)?;
+        let stream = js
+            .get_stream(format!("KV_{name}"))
+            .await
+            .map_err(|e| stream_err(Box::new(e)))?;
+        Ok(TypedBucket::new(
+            kv,
+            stream,
+            name,
+            scan::Scanner::new(js.client()),
+        ))
+    })
 }
 
 /// Opens the bucket `name` as it is.
-async fn open_existing<K: StoreKey, T: serde::Serialize + serde::de::DeserializeOwned>(
-    js: &jetstream::Context,
+fn open_existing<
+    'a,
+    K: StoreKey + 'a,
+    T: serde::Serialize + serde::de::DeserializeOwned + Record + 'a,
+>(
+    js: &'a jetstream::Context,
     name: String,
-) -> Result<TypedBucket<K, T>, OpenError> {
-    let kv = js
-        .get_key_value(&name)
-        .await
-        .map_err(|source| OpenError::Missing {
-            bucket: name.clone(),
-            source,
-        })?;
-    let stream = js
-        .get_stream(format!("KV_{name}"))
-        .await
-        .map_err(|e| OpenError::Stream {
-            bucket: name.clone(),
-            source: Box::new(e),
-        })?;
-    Ok(TypedBucket::new(kv, stream, name))
+) -> BoxFuture<'a, Result<TypedBucket<K, T>, OpenError>> {
+    Box::pin(async move {
+        let kv = js
+            .get_key_value(&name)
+            .await
+            .map_err(|source| OpenError::Missing {
+                bucket: name.clone(),
+                source,
+            })?;
+        let stream = js
+            .get_stream(format!("KV_{name}"))
+            .await
+            .map_err(|e| OpenError::Stream {
+                bucket: name.clone(),
+                source: Box::new(e),
+            })?;
+        Ok(TypedBucket::new(
+            kv,
+            stream,
+            name,
+            scan::Scanner::new(js.client()),
+        ))
+    })
 }
 
 impl Store {
+    /// Attaches the secondary indexes (today: machines by tenant, site and state),
+    /// creating the index stream when `create` is set.
+    async fn with_indexes(
+        mut self,
+        js: &jetstream::Context,
+        cfg: &StoreConfig,
+        create: bool,
+    ) -> Result<Self, OpenError> {
+        let sc = index::stream_config(&cfg.bucket_prefix, &cfg.bucket_prefix, cfg.replicas);
+        let name = sc.name.clone();
+        let stream_err = |e: Box<dyn std::error::Error + Send + Sync>| OpenError::Stream {
+            bucket: name.clone(),
+            source: e,
+        };
+        let stream = if create {
+            js.get_or_create_stream(sc.clone())
+                .await
+                .map_err(|e| stream_err(Box::new(e)))?
+        } else {
+            js.get_stream(&name)
+                .await
+                .map_err(|e| stream_err(Box::new(e)))?
+        };
+        let machines = index::Index::new(
+            js.clone(),
+            stream,
+            name.clone(),
+            format!("{}.index.machines", cfg.bucket_prefix),
+        );
+        self.machines = self.machines.with_index(machines);
+        Ok(self)
+    }
+
     /// A user by handle.
     pub async fn user(&self, handle: &Handle) -> Result<Option<Versioned<UserRecord>>, StoreError> {
         self.users.get(handle).await

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{Handle, InviteId, KexKey, Role, SignKey, SiteCode};
 
 /// Current schema version of every record.
-pub const SCHEMA_V: u32 = 1;
+pub const SCHEMA_V: u32 = 2;
 
 /// `roster_users`, key = handle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,7 +232,41 @@ pub struct MachineRecord {
     pub updated_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
+    /// The stream sequence of the machine's entry in the index stream
+    /// (`<prefix>.index.machines.<tenant>.<SITE>.<state>`); set by the store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_seq: Option<u64>,
 }
+
+impl super::index::Record for MachineRecord {
+    fn index_subject(&self) -> Option<String> {
+        Some(format!(
+            "{}.{}.{}",
+            self.tenant.as_str(),
+            self.site.as_str(),
+            self.state.as_str()
+        ))
+    }
+    fn index_seq(&self) -> Option<u64> {
+        self.index_seq
+    }
+    fn set_index_seq(&mut self, seq: Option<u64>) {
+        self.index_seq = seq;
+    }
+}
+
+// Not indexed: their lists page the bucket itself.
+impl super::index::Record for UserRecord {}
+impl super::index::Record for KeyIndexRecord {}
+impl super::index::Record for InviteRecord {}
+impl super::index::Record for OwnersRecord {}
+impl super::index::Record for NonceRecord {}
+impl super::index::Record for SiteRecord {}
+impl super::index::Record for UidIndexRecord {}
+impl super::index::Record for CredentialIndexRecord {}
+impl super::index::Record for EnrollFailuresRecord {}
+impl super::index::Record for SecurityTallyRecord {}
+impl super::index::Record for serde_json::Value {}
 
 /// `roster_machine_uids`, key = `<tenant>.<sha256(machine_uid) hex>`: which machine owns a
 /// uid in a tenant. Written with `create`; a second agent key with the same uid goes to

@@ -59,6 +59,14 @@ pub(crate) struct BenchArgs {
     /// Write an SVG chart of the latency distribution here.
     #[arg(long)]
     pub(crate) chart: Option<PathBuf>,
+    /// Run only the scale phase: fill the store through the API up to each of these
+    /// machine counts (ascending, comma-separated, e.g. 1000,10000,100000) and measure
+    /// lists, gets, audit queries, enrollment throughput and worker RSS at each.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(usize))]
+    pub(crate) scale: Option<Vec<usize>>,
+    /// Sequential samples per measure at each scale size.
+    #[arg(long, default_value_t = 200, value_parser = at_least_one())]
+    pub(crate) scale_samples: usize,
     /// Print one JSON object on stdout (progress goes to stderr either way).
     #[arg(long)]
     pub(crate) json: bool,

@@ -15,6 +15,7 @@ mod measure;
 mod phases;
 mod register;
 mod report;
+mod scale;
 mod setup;
 
 use std::process::ExitCode;
@@ -39,6 +40,24 @@ fn main() -> ExitCode {
 async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     // Interrupted, the bench returns so its servers and temporary stores are dropped
     // (killed and removed), not left behind.
+    if let Some(sizes) = &args.scale {
+        let mut sizes = sizes.clone();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let results = tokio::select! {
+            r = scale::run(args, &sizes) => r?,
+            _ = roster::cli::wait_for_signal() => anyhow::bail!("interrupted; the bench's processes were stopped"),
+        };
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string(&serde_json::json!({ "scale": results }))?
+            );
+        } else {
+            print!("{}", scale::table(&results));
+        }
+        return Ok(());
+    }
     let report = tokio::select! {
         r = run(args) => r?,
         _ = roster::cli::wait_for_signal() => anyhow::bail!("interrupted; the bench's processes were stopped"),

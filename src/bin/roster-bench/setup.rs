@@ -75,6 +75,13 @@ impl Bench {
         results.into_iter().collect()
     }
 
+    /// Events in the audit stream now.
+    pub(crate) async fn audit_events(&self) -> anyhow::Result<u64> {
+        let js = async_nats::jetstream::new(self.conns[0].clone());
+        let mut s = js.get_stream(roster::audit::stream_name("roster")).await?;
+        Ok(s.info().await?.state.messages)
+    }
+
     /// A client on one of the connections, signing with `keys`.
     pub(crate) fn client(&self, i: usize, keys: KeyPairs) -> RosterClient {
         RosterClient::new(self.conns[i % self.conns.len()].clone(), "roster", keys)

@@ -38,15 +38,21 @@ impl From<PageLimit> for u32 {
     }
 }
 
-/// A list cursor: the last key of the previous page.
+/// A list cursor: opaque to clients; the stream sequence of the previous page's last
+/// record (decimal).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Cursor(String);
 
 impl Cursor {
-    /// The key after which the next page starts.
+    /// The cursor as sent.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+    /// The stream sequence after which the next page starts; `None` if the cursor is not
+    /// one this service returns.
+    pub fn seq(&self) -> Option<u64> {
+        self.0.parse().ok().filter(|n| *n > 0)
     }
 }
 impl TryFrom<String> for Cursor {

@@ -1,0 +1,275 @@
+//! Lists through the server's subject index (issue 13): machines by tenant, site and
+//! state from the index stream, each entry checked against its record; cursors that
+//! visit every record once while others are written; `roster check` counting no stale
+//! entries afterwards.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "tests fail loudly on purpose"
+)]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+
+use common::TestEnv;
+use roster::client::{EnrollArgs, RosterClient};
+use roster::crypto::KeyPairs;
+use roster::domain::{MachineId, Policy};
+use roster::wire::admin::MachineListReply;
+use roster::wire::{Command, Endpoint};
+use serde_json::{json, Value};
+
+fn agent(env: &TestEnv) -> RosterClient {
+    RosterClient::new(env.nats().clone(), "roster", KeyPairs::generate())
+}
+
+async fn enroll(env: &TestEnv, site: &str, key: &str, uid: &str) -> (RosterClient, MachineId) {
+    let a = agent(env);
+    let reply = a
+        .enroll(&EnrollArgs {
+            site: site.into(),
+            enrollment_key: key.into(),
+            machine_uid: uid.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    (a, reply.machine_id)
+}
+
+/// `roster check` finds nothing, and no stale index entry is left.
+async fn assert_checks_clean(env: &TestEnv) -> roster::check::Report {
+    let report = roster::check::check(&env.store, &env.audit).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.stale_index_entries, 0);
+    report
+}
+
+/// Every page of `machine.list` with `filter`, `limit` at a time: the ids in order.
+async fn all_pages(env: &TestEnv, filter: Value, limit: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut body = filter;
+    body["limit"] = json!(limit);
+    loop {
+        let page: MachineListReply = env
+            .owner
+            .call(Endpoint::Admin(Command::MachineList), &body)
+            .await
+            .unwrap();
+        assert!(page.machines.len() <= limit as usize);
+        out.extend(page.machines.iter().map(|m| m.machine_id.to_string()));
+        match page.cursor {
+            Some(c) => body["cursor"] = json!(c),
+            None => return out,
+        }
+        assert!(out.len() < 10_000, "the cursors never ran out");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn machine_lists_filter_by_site_and_state_through_the_index() {
+    let env = TestEnv::start().await;
+    let keys = [
+        ("ALPHA", env.site("ALPHA", Policy::Auto).await),
+        ("BETA", env.site("BETA", Policy::Auto).await),
+        ("GAMMA", env.site("GAMMA", Policy::Approval).await),
+    ];
+    let mut by_site: HashMap<&str, Vec<String>> = HashMap::new();
+    for i in 0..30 {
+        let (site, key) = &keys[i % 3];
+        let (_, id) = enroll(&env, site, key, &format!("node-{i}")).await;
+        by_site.entry(site).or_default().push(id.to_string());
+    }
+
+    // A site's machines, in enrollment order, each once, over pages of 3.
+    for (site, ids) in &by_site {
+        assert_eq!(&all_pages(&env, json!({ "site": site }), 3).await, ids);
+    }
+    // Sites are case-insensitive; tenant and state narrow the same index.
+    assert_eq!(
+        all_pages(&env, json!({"site": "alpha", "tenant": "default"}), 4).await,
+        by_site["ALPHA"]
+    );
+    assert_eq!(
+        all_pages(&env, json!({"state": "pending"}), 4).await,
+        by_site["GAMMA"]
+    );
+    assert!(
+        all_pages(&env, json!({"site": "GAMMA", "state": "active"}), 4)
+            .await
+            .is_empty()
+    );
+    assert!(all_pages(&env, json!({"site": "NOWHERE"}), 4)
+        .await
+        .is_empty());
+    assert!(all_pages(&env, json!({"tenant": "other"}), 4)
+        .await
+        .is_empty());
+    let everyone = all_pages(&env, json!({}), 7).await;
+    assert_eq!(everyone.len(), 30);
+    assert_eq!(everyone.iter().collect::<HashSet<_>>().len(), 30);
+
+    // Approving moves a machine from the pending entries to the active ones, at the end.
+    let gamma = &by_site["GAMMA"];
+    for id in &gamma[..3] {
+        env.owner
+            .machine_approve(&MachineId::parse(id).unwrap())
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        all_pages(&env, json!({"site": "GAMMA", "state": "active"}), 2).await,
+        gamma[..3].to_vec()
+    );
+    assert_eq!(
+        all_pages(&env, json!({"site": "GAMMA", "state": "pending"}), 2).await,
+        gamma[3..].to_vec()
+    );
+    let mut site_order = gamma[3..].to_vec();
+    site_order.extend_from_slice(&gamma[..3]);
+    assert_eq!(
+        all_pages(&env, json!({"site": "GAMMA"}), 5).await,
+        site_order
+    );
+
+    // A revoked machine lists under `revoked`; the old entries are gone.
+    let revoked = MachineId::parse(&by_site["BETA"][0]).unwrap();
+    env.owner.revoke_machine(&revoked, None).await.unwrap();
+    assert_eq!(
+        all_pages(&env, json!({"state": "revoked"}), 5).await,
+        vec![revoked.to_string()]
+    );
+    assert_eq!(
+        all_pages(&env, json!({"site": "BETA", "state": "active"}), 5).await,
+        by_site["BETA"][1..].to_vec()
+    );
+
+    assert_eq!(assert_checks_clean(&env).await.machines, 30);
+    env.check_kv_schemas().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursors_visit_every_machine_once_while_others_enroll_and_reenroll() {
+    let env = TestEnv::start().await;
+    let key = env.site("FLEET", Policy::Auto).await;
+    let mut first = Vec::new();
+    let mut agents = Vec::new();
+    for i in 0..24 {
+        let (a, id) = enroll(&env, "FLEET", &key, &format!("node-{i}")).await;
+        first.push(id.to_string());
+        agents.push((a, i));
+    }
+    // Page slowly while new machines enroll and the existing ones enroll again (new
+    // credentials, same place: their entries stay where they are).
+    let writer = {
+        let (env_nats, key) = (env.nats().clone(), key.clone());
+        tokio::spawn(async move {
+            let mut new_ids = Vec::new();
+            for (i, (a, n)) in agents.into_iter().enumerate() {
+                let re = EnrollArgs {
+                    site: "FLEET".into(),
+                    enrollment_key: key.clone(),
+                    machine_uid: format!("node-{n}"),
+                    ..Default::default()
+                };
+                a.enroll(&re).await.unwrap();
+                let fresh = RosterClient::new(env_nats.clone(), "roster", KeyPairs::generate());
+                let r = fresh
+                    .enroll(&EnrollArgs {
+                        site: "FLEET".into(),
+                        enrollment_key: key.clone(),
+                        machine_uid: format!("late-{i}"),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                new_ids.push(r.machine_id.to_string());
+            }
+            new_ids
+        })
+    };
+    let mut seen = Vec::new();
+    let mut body = json!({"site": "FLEET", "limit": 2});
+    loop {
+        let page: MachineListReply = env
+            .owner
+            .call(Endpoint::Admin(Command::MachineList), &body)
+            .await
+            .unwrap();
+        seen.extend(page.machines.iter().map(|m| m.machine_id.to_string()));
+        match page.cursor {
+            Some(c) => body["cursor"] = json!(c),
+            None => break,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let late = writer.await.unwrap();
+    // Every machine that was there is seen exactly once, in its place; new ones only
+    // after them; none twice.
+    assert_eq!(seen[..first.len()], first[..]);
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "a machine was listed twice");
+    assert!(seen[first.len()..].iter().all(|id| late.contains(id)));
+    // Afterwards the whole list is the 48, each once.
+    let all = all_pages(&env, json!({"site": "FLEET"}), 10).await;
+    assert_eq!(all.len(), 48);
+    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 48);
+    assert_checks_clean(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_enrollments_of_one_agent_leave_one_listed_machine() {
+    let env = TestEnv::start().await;
+    let key = env.site("RACE", Policy::Auto).await;
+    let keys = KeyPairs::generate();
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let a = RosterClient::new(
+                env.nats().clone(),
+                "roster",
+                KeyPairs::from_secrets(&keys.sign_seed(), &keys.kex_secret()),
+            );
+            let key = key.clone();
+            tokio::spawn(async move {
+                a.enroll(&EnrollArgs {
+                    site: "RACE".into(),
+                    enrollment_key: key,
+                    machine_uid: "the-one".into(),
+                    ..Default::default()
+                })
+                .await
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    for r in racers {
+        if r.await.unwrap().is_ok() {
+            ok += 1;
+        }
+    }
+    assert!(ok >= 1);
+    assert_eq!(all_pages(&env, json!({"site": "RACE"}), 5).await.len(), 1);
+    // The losers' entries, if any were written, are gone or skipped.
+    assert_checks_clean(&env).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cursor_not_from_this_service_is_refused() {
+    let env = TestEnv::start().await;
+    for cursor in ["abc", "0", "-1", "1.5"] {
+        let err = env
+            .owner
+            .call::<_, Value>(
+                Endpoint::Admin(Command::MachineList),
+                &json!({ "cursor": cursor }),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(roster::wire::ErrorCode::BadRequest),
+            "{cursor}"
+        );
+    }
+}
