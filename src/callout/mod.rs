@@ -106,6 +106,9 @@ pub async fn serve(
             _ = stop.wait_for(|s| *s) => break,
             m = sub.next() => match m { Some(m) => m, None => break },
         };
+        // From here to the published answer is what `roster_callout_duration_seconds`
+        // counts, the wait for a permit included.
+        let taken = std::time::Instant::now();
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
@@ -116,10 +119,11 @@ pub async fn serve(
                 return;
             };
             match respond(&ctx, &cfg, &msg).await {
-                Ok(body) => {
+                Ok((body, kind)) => {
                     if let Err(e) = client.publish(reply, body).await {
                         tracing::warn!(error = %e, "could not answer an auth callout");
                     }
+                    ctx.metrics.callout_answered(kind, taken.elapsed());
                 }
                 Err(e) => tracing::warn!(
                     error = %crate::store::error_chain(&e),
@@ -133,12 +137,12 @@ pub async fn serve(
 }
 
 /// One request: open it, decide, answer with the signed response (sealed if it came
-/// sealed).
+/// sealed); with the outcome's metric label.
 async fn respond(
     ctx: &Ctx,
     cfg: &CalloutConfig,
     msg: &async_nats::Message,
-) -> Result<Bytes, CalloutError> {
+) -> Result<(Bytes, &'static str), CalloutError> {
     let (req, server_xkey) = request::open(cfg, msg)?;
     let admission = match admit(ctx, &req).await {
         Ok(a) => a,
@@ -148,18 +152,22 @@ async fn respond(
             Admission::Denied("unavailable")
         }
     };
-    match &admission {
+    let kind = match &admission {
         Admission::Denied(why) => {
             ctx.metrics.denied(why);
             admit::audit_denied(ctx, &req, why);
+            "denied"
         }
-        Admission::User { .. } => ctx.metrics.admitted("user"),
-        Admission::Machine { .. } => ctx.metrics.admitted("machine"),
-        Admission::Onboarding { .. } => ctx.metrics.admitted("onboarding"),
+        Admission::User { .. } => "user",
+        Admission::Machine { .. } => "machine",
+        Admission::Onboarding { .. } => "onboarding",
+    };
+    if kind != "denied" {
+        ctx.metrics.admitted(kind);
     }
     let resp = claims::response(ctx, cfg, &req, &admission)?;
     let encoded = jwt::encode(&resp, &cfg.issuer)?;
-    request::seal(cfg, server_xkey.as_deref(), encoded)
+    Ok((request::seal(cfg, server_xkey.as_deref(), encoded)?, kind))
 }
 
 #[cfg(test)]
