@@ -108,6 +108,11 @@ fn storm_table(s: &serde_json::Value) -> String {
         f("all_admitted_ms"),
         f("all_admitted_after_ready_ms")
     ));
+    let r = &s["readmitted_after_ready_ms"];
+    out.push_str(&format!(
+        "  readmitted p50 / p99 (ms)     {:>10} / {}   (each client, from the server back)\n",
+        r["p50"], r["p99"]
+    ));
     out.push_str(&format!(
         "  admissions/s                  {:>10.0}    (first connects, 64 at a time: {:.0}/s)\n",
         f("admissions_per_s"),

@@ -24,7 +24,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use crate::measure::{peak_rss_mib, percentiles, Percentiles};
+use crate::measure::{peak_rss_mib, percentiles};
 use crate::progress;
 
 /// Sockets the bench needs besides one per client (its admin connections, the worker's
@@ -52,7 +52,7 @@ pub(crate) struct Storm {
     /// Clients admitted per second between the first and the last readmission.
     pub(crate) admissions_per_s: f64,
     /// Each client's readmission, from the restarted server serving (ms).
-    pub(crate) readmitted_after_ready_ms: Percentiles,
+    pub(crate) readmitted_after_ready_ms: Millis,
     /// Callout answers during the storm (retries and refusals included).
     pub(crate) callout_answers: u64,
     /// Per-answer time in the worker, from taking the request to publishing the answer
@@ -64,6 +64,14 @@ pub(crate) struct Storm {
     /// Clients connected at the end (must be all of them).
     pub(crate) connected_at_end: usize,
     pub(crate) worker_rss_mib: f64,
+}
+
+/// Percentiles in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Millis {
+    pub(crate) p50: u64,
+    pub(crate) p90: u64,
+    pub(crate) p99: u64,
 }
 
 /// One client's connection events: (client index, connected?, when).
@@ -201,12 +209,16 @@ pub(crate) async fn run(clients: usize) -> anyhow::Result<Storm> {
     let killed = Instant::now();
     server.restart().await?;
     let ready = Instant::now();
+    // A readmission is a client's first connect after its disconnect by the kill (an
+    // initial connect's event may still come in late).
+    let mut lost = vec![false; clients];
     let mut readmitted: Vec<Option<Instant>> = vec![None; clients];
     let mut left = clients;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while left > 0 {
         match tokio::time::timeout_at(deadline, rx.recv()).await {
-            Ok(Some((i, true, at))) if at > killed && readmitted[i].is_none() => {
+            Ok(Some((i, false, _))) => lost[i] = true,
+            Ok(Some((i, true, at))) if lost[i] && readmitted[i].is_none() => {
                 readmitted[i] = Some(at);
                 left -= 1;
             }
@@ -238,15 +250,12 @@ pub(crate) async fn run(clients: usize) -> anyhow::Result<Storm> {
         .iter()
         .map(|t| t.saturating_duration_since(ready))
         .collect();
-    let mut readmitted_after_ready_ms = percentiles(&since_ready);
-    // `percentiles` reads microseconds; this one is reported in milliseconds.
-    for p in [
-        &mut readmitted_after_ready_ms.p50_us,
-        &mut readmitted_after_ready_ms.p90_us,
-        &mut readmitted_after_ready_ms.p99_us,
-    ] {
-        *p /= 1000;
-    }
+    let p = percentiles(&since_ready);
+    let readmitted_after_ready_ms = Millis {
+        p50: p.p50_us / 1000,
+        p90: p.p90_us / 1000,
+        p99: p.p99_us / 1000,
+    };
     let storm = Storm {
         clients,
         users,
