@@ -78,11 +78,28 @@ impl App {
     /// Connects (the connections named after `name`), opens the state and starts serving;
     /// returns once the worker serves.
     pub async fn build(settings: &Settings, name: &str) -> Result<Self, AppError> {
-        let client = settings.nats.connect(name).await?;
+        // A worker's connections come back soon after a server restart (see
+        // `worker::reconnect_delay`): the fleet it admits reconnects at once.
+        let quick =
+            |o: async_nats::ConnectOptions| o.reconnect_delay_callback(worker::reconnect_delay);
+        let client = settings.nats.connect_tweaked(name, None, quick).await?;
         let system = match &settings.system {
-            Some(a) => Some(a.connect(&format!("{name}-system")).await?),
+            Some(a) => Some(
+                a.connect_tweaked(&format!("{name}-system"), None, quick)
+                    .await?,
+            ),
             None => None,
         };
+        let mut callout_conns = Vec::new();
+        if settings.worker.callout.is_some() {
+            for i in 0..settings.worker.callout_connections {
+                let conn = settings
+                    .nats
+                    .connect_tweaked(&format!("{name}-callout-{i}"), None, quick)
+                    .await?;
+                callout_conns.push(conn);
+            }
+        }
         if settings.worker.callout.is_some() && system.is_none() {
             tracing::warn!("the callout is on but no --system-user/--system-creds: revokes will not close live connections");
         }
@@ -92,8 +109,14 @@ impl App {
         };
         let metrics = crate::metrics::Metrics::new();
         let nats = client.clone();
-        let worker =
-            worker::start_with(client, system, settings.worker.clone(), metrics.clone()).await?;
+        let worker = worker::start_with(
+            client,
+            system,
+            callout_conns,
+            settings.worker.clone(),
+            metrics.clone(),
+        )
+        .await?;
         let metrics_addr = listener.map(|(listener, bound)| {
             // Healthy while the worker serves and its own NATS connection is up.
             let serving = metrics.clone();

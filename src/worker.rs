@@ -41,6 +41,9 @@ pub enum WorkerError {
     /// The connection could not be flushed (before serving, or while draining).
     #[error(transparent)]
     Flush(#[from] async_nats::client::FlushError),
+    /// The auth callout could not subscribe.
+    #[error(transparent)]
+    Callout(#[from] crate::callout::CalloutError),
     /// The worker's task ended without an error before it served.
     #[error("worker stopped before it was ready")]
     NotReady,
@@ -128,19 +131,34 @@ impl WorkerHandle {
     }
 }
 
+/// How soon a worker's own connections try again after losing the server: at once,
+/// then every 25, 50, 100 ms and from then on every 200 ms. The async-nats default
+/// doubles up to 4 s, so after a server restart the worker came back up to seconds
+/// after the fleet it admits, whose callouts meanwhile waited out the server's
+/// authorization timeout and were refused. A handful of workers retrying five times a
+/// second is no load on a server that is down.
+pub fn reconnect_delay(attempts: usize) -> Duration {
+    match attempts {
+        0 | 1 => Duration::ZERO,
+        n => Duration::from_millis(25 << (n - 2).min(3)),
+    }
+}
+
 /// Starts a worker on `client` and returns once it is serving.
 pub async fn start(
     client: async_nats::Client,
     cfg: WorkerConfig,
 ) -> Result<WorkerHandle, WorkerError> {
-    start_with(client, None, cfg, Metrics::new()).await
+    start_with(client, None, Vec::new(), cfg, Metrics::new()).await
 }
 
 /// Starts a worker counting into `metrics`; `system` is a system-account connection
-/// used to evict revoked identities' live connections.
+/// used to evict revoked identities' live connections; the callout answers on
+/// `callout_conns` (on `client` when there are none).
 pub async fn start_with(
     client: async_nats::Client,
     system: Option<async_nats::Client>,
+    callout_conns: Vec<async_nats::Client>,
     cfg: WorkerConfig,
     metrics: Metrics,
 ) -> Result<WorkerHandle, WorkerError> {
@@ -150,7 +168,7 @@ pub async fn start_with(
         Arc::new(crate::keyring::KeyVerifier::new(cfg.keyring.clone(), metrics.clone()).await);
     let evictor = system.map(crate::bus::Evictor::new);
     let task = tokio::spawn(run(
-        client,
+        (client, callout_conns),
         cfg,
         (keys.clone(), metrics.clone()),
         evictor,
@@ -173,7 +191,7 @@ pub async fn start_with(
 }
 
 async fn run(
-    client: async_nats::Client,
+    (client, callout_conns): (async_nats::Client, Vec<async_nats::Client>),
     cfg: WorkerConfig,
     (keys, metrics): (Arc<crate::keyring::KeyVerifier>, Metrics),
     evictor: Option<crate::bus::Evictor>,
@@ -237,14 +255,17 @@ async fn run(
             errors.clone(),
         )));
     }
-    let callout = cfg.callout.as_ref().map(|c| {
-        tokio::spawn(crate::callout::serve(
-            client.clone(),
-            ctx.clone(),
-            c.clone(),
-            stop.clone(),
-        ))
-    });
+    let callout = match &cfg.callout {
+        Some(c) => Some(
+            crate::callout::start(
+                callout_pool(&client, callout_conns, &ctx, &cfg).await?,
+                c.clone(),
+                stop.clone(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let sweeper = match (&cfg.callout, &ctx.evictor) {
         (Some(c), Some(evictor)) => Some(tokio::spawn(crate::bus::run_onboarding_sweeper(
             evictor.clone(),
@@ -381,4 +402,32 @@ async fn spawn_request(
         }
         .instrument(span),
     );
+}
+
+/// The callout's connections, each with the store read through it: `conns`, or the
+/// worker's own connection when there are none.
+async fn callout_pool(
+    client: &async_nats::Client,
+    conns: Vec<async_nats::Client>,
+    ctx: &Arc<Ctx>,
+    cfg: &WorkerConfig,
+) -> Result<Vec<(async_nats::Client, Arc<Ctx>)>, WorkerError> {
+    if conns.is_empty() {
+        return Ok(vec![(client.clone(), ctx.clone())]);
+    }
+    let mut pool = Vec::with_capacity(conns.len());
+    for conn in conns {
+        let store = Store::ensure(&async_nats::jetstream::new(conn.clone()), &cfg.store).await?;
+        let own = Arc::new(Ctx {
+            store,
+            audit: ctx.audit.clone(),
+            cfg: ctx.cfg.clone(),
+            keys: ctx.keys.clone(),
+            evictor: ctx.evictor.clone(),
+            clock: ctx.clock.clone(),
+            metrics: ctx.metrics.clone(),
+        });
+        pool.push((conn, own));
+    }
+    Ok(pool)
 }

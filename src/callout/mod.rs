@@ -46,6 +46,9 @@ pub enum CalloutError {
     /// The queue subscription to [`AUTH_SUBJECT`] failed.
     #[error("subscribing to {}", AUTH_SUBJECT)]
     Subscribe(#[source] async_nats::SubscribeError),
+    /// The subscription could not be flushed to the server.
+    #[error("subscribing to {}", AUTH_SUBJECT)]
+    Flush(#[source] async_nats::client::FlushError),
     /// The server's `Nats-Server-Xkey` is not a curve public key.
     #[error("server xkey")]
     ServerXkey(#[source] nkeys::error::Error),
@@ -89,23 +92,58 @@ pub fn generate_keys(
     ))
 }
 
-/// Serves the callout until `stop` turns true.
-pub async fn serve(
+/// Requests answered at once by one worker, over all its callout connections.
+const IN_FLIGHT: usize = 256;
+
+/// Subscribes every connection of `pool` (each with the store read through it) and,
+/// once the server has the subscriptions, serves the callout on them until `stop` turns
+/// true (the returned task). nats-server handles what one connection sends in order,
+/// the KV reads of `admit` and the answers alike, so one connection would admit a
+/// reconnecting fleet one client at a time on the server's side; each connection of the
+/// pool subscribes in the queue group, reads and answers on itself.
+pub async fn start(
+    pool: Vec<(async_nats::Client, Arc<Ctx>)>,
+    cfg: Arc<CalloutConfig>,
+    stop: watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, CalloutError> {
+    let permits = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut subs = Vec::with_capacity(pool.len());
+    for (client, ctx) in pool {
+        let sub = client
+            .queue_subscribe(AUTH_SUBJECT, crate::wire::SERVICE_NAME.to_owned())
+            .await
+            .map_err(CalloutError::Subscribe)?;
+        client.flush().await.map_err(CalloutError::Flush)?;
+        subs.push((client, ctx, sub));
+    }
+    let loops: Vec<_> = subs
+        .into_iter()
+        .map(|(client, ctx, sub)| {
+            serve_on(client, sub, ctx, cfg.clone(), permits.clone(), stop.clone())
+        })
+        .collect();
+    Ok(tokio::spawn(async move {
+        futures::future::join_all(loops).await;
+    }))
+}
+
+/// Answers the requests of one subscription until `stop`.
+async fn serve_on(
     client: async_nats::Client,
+    mut sub: async_nats::Subscriber,
     ctx: Arc<Ctx>,
     cfg: Arc<CalloutConfig>,
+    permits: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
-) -> Result<(), CalloutError> {
-    let mut sub = client
-        .queue_subscribe(AUTH_SUBJECT, crate::wire::SERVICE_NAME.to_owned())
-        .await
-        .map_err(CalloutError::Subscribe)?;
-    let permits = Arc::new(Semaphore::new(256));
+) {
     loop {
         let msg = tokio::select! {
             _ = stop.wait_for(|s| *s) => break,
             m = sub.next() => match m { Some(m) => m, None => break },
         };
+        // From here to the published answer is what `roster_callout_duration_seconds`
+        // counts, the wait for a permit included.
+        let taken = std::time::Instant::now();
         let Ok(permit) = permits.clone().acquire_owned().await else {
             break;
         };
@@ -116,10 +154,11 @@ pub async fn serve(
                 return;
             };
             match respond(&ctx, &cfg, &msg).await {
-                Ok(body) => {
+                Ok((body, kind)) => {
                     if let Err(e) = client.publish(reply, body).await {
                         tracing::warn!(error = %e, "could not answer an auth callout");
                     }
+                    ctx.metrics.callout_answered(kind, taken.elapsed());
                 }
                 Err(e) => tracing::warn!(
                     error = %crate::store::error_chain(&e),
@@ -129,16 +168,15 @@ pub async fn serve(
         });
     }
     let _ = sub.unsubscribe().await;
-    Ok(())
 }
 
 /// One request: open it, decide, answer with the signed response (sealed if it came
-/// sealed).
+/// sealed); with the outcome's metric label.
 async fn respond(
     ctx: &Ctx,
     cfg: &CalloutConfig,
     msg: &async_nats::Message,
-) -> Result<Bytes, CalloutError> {
+) -> Result<(Bytes, &'static str), CalloutError> {
     let (req, server_xkey) = request::open(cfg, msg)?;
     let admission = match admit(ctx, &req).await {
         Ok(a) => a,
@@ -148,18 +186,22 @@ async fn respond(
             Admission::Denied("unavailable")
         }
     };
-    match &admission {
+    let kind = match &admission {
         Admission::Denied(why) => {
             ctx.metrics.denied(why);
             admit::audit_denied(ctx, &req, why);
+            "denied"
         }
-        Admission::User { .. } => ctx.metrics.admitted("user"),
-        Admission::Machine { .. } => ctx.metrics.admitted("machine"),
-        Admission::Onboarding { .. } => ctx.metrics.admitted("onboarding"),
+        Admission::User { .. } => "user",
+        Admission::Machine { .. } => "machine",
+        Admission::Onboarding { .. } => "onboarding",
+    };
+    if kind != "denied" {
+        ctx.metrics.admitted(kind);
     }
     let resp = claims::response(ctx, cfg, &req, &admission)?;
     let encoded = jwt::encode(&resp, &cfg.issuer)?;
-    request::seal(cfg, server_xkey.as_deref(), encoded)
+    Ok((request::seal(cfg, server_xkey.as_deref(), encoded)?, kind))
 }
 
 #[cfg(test)]

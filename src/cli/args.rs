@@ -68,7 +68,9 @@ pub enum Command {
     /// Measure roster against the raw-NATS floor on this machine (runs `roster-bench`).
     ///
     /// Runs the `roster-bench` binary next to this one with these arguments (`roster
-    /// bench --help` lists them); it starts its own nats-server and worker.
+    /// bench --help` lists them); it starts its own nats-server and worker. `--storm`
+    /// runs only the reconnect storm (`--storm-clients`, 2,000, reconnecting at once
+    /// through the auth callout after a nats-server restart).
     #[command(disable_help_flag = true)]
     Bench {
         /// Arguments for `roster-bench` (`roster bench --help` lists them).

@@ -74,6 +74,12 @@ pub struct WorkerArgs {
     /// Lifetime of the user JWTs the callout issues, in seconds (the revocation backstop).
     #[arg(long, env = "ROSTER_CALLOUT_USER_TTL_SECS", default_value_t = 3600)]
     pub callout_user_ttl_secs: u64,
+    /// Connections the callout answers on (each in queue group `roster`). nats-server
+    /// handles what one connection sends in order (the callout's KV reads and its
+    /// answers), so after a server restart a single connection admits the reconnecting
+    /// fleet one at a time; several spread the storm over the server's cores.
+    #[arg(long, env = "ROSTER_CALLOUT_CONNECTIONS", default_value_t = 4)]
+    pub callout_connections: usize,
     /// JSON file with permission templates per role (see README); default built in.
     #[arg(long, env = "ROSTER_CALLOUT_PERMISSIONS")]
     pub callout_permissions: Option<PathBuf>,
@@ -145,6 +151,7 @@ impl Default for WorkerArgs {
             security_window_secs: 60,
             nonce_max_mib: 256,
             counters_max_mib: 8,
+            callout_connections: 4,
             callout_issuer_seed_file: None,
             callout_xkey_seed_file: None,
             callout_account: "ROSTER".into(),
@@ -173,6 +180,8 @@ pub struct WorkerConfig {
     pub security: crate::audit::security::SecurityConfig,
     /// The auth callout, when this worker answers it.
     pub callout: Option<std::sync::Arc<CalloutConfig>>,
+    /// Connections the callout answers on (`--callout-connections`).
+    pub callout_connections: usize,
     /// Where the handlers read the time (the system clock; adjustable in tests).
     pub clock: crate::time_util::Clock,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.
@@ -185,6 +194,11 @@ impl WorkerConfig {
         validate_prefix(&nats.prefix)?;
         flag(w.replicas >= 1 && w.replicas <= 5, "--replicas", "1 to 5")?;
         flag(w.max_in_flight >= 1, "--max-in-flight", "at least 1")?;
+        flag(
+            (1..=64).contains(&w.callout_connections),
+            "--callout-connections",
+            "1 to 64",
+        )?;
         let argon2 = crate::crypto::Argon2Params {
             m_kib: w.argon2_m_kib,
             t: w.argon2_t,
@@ -261,6 +275,7 @@ impl WorkerConfig {
             },
             metrics_addr: w.metrics_addr,
             max_in_flight: w.max_in_flight,
+            callout_connections: w.callout_connections,
             shutdown_grace: Duration::from_secs(w.shutdown_grace_secs),
             replicas: w.replicas,
             keyring: crate::keyring::KeyringConfig {

@@ -56,6 +56,17 @@ pub(crate) struct BenchArgs {
     /// Skip the second pass with `sync_interval: always`.
     #[arg(long)]
     pub(crate) skip_sync_always: bool,
+    /// Run only the reconnect storm: `--storm-clients` clients connected through the
+    /// auth callout reconnect at once after nats-server is killed and started again
+    /// (admissions per second, the callout's p50/p99, the worker's RSS). Without it the
+    /// storm runs last, after the other phases. Needs one open file per client: run
+    /// `ulimit -n 8192` first if the soft limit is lower (the bench says so).
+    #[arg(long)]
+    pub(crate) storm: bool,
+    /// Clients in the reconnect storm (nine in ten registered users with their signing
+    /// key as nkey, one in ten enrolled machines with their `cak_` credential).
+    #[arg(long, default_value_t = 2000, value_parser = at_least_one())]
+    pub(crate) storm_clients: usize,
     /// Write an SVG chart of the latency distribution here.
     #[arg(long)]
     pub(crate) chart: Option<PathBuf>,

@@ -17,6 +17,7 @@ mod register;
 mod report;
 mod scale;
 mod setup;
+mod storm;
 
 use std::process::ExitCode;
 
@@ -72,6 +73,9 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
 
 /// Runs the whole benchmark and returns the JSON report.
 async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
+    if args.storm {
+        return Ok(report::storm_only(&storm::run(args.storm_clients).await?));
+    }
     let (default, b) = register::run_mode(args, false).await?;
     let (admin_get, admin_get_errors) = phases::admin_read(&b, args.sequential).await?;
     let argon2_ceiling = phases::argon2(args.argon2_secs).await?;
@@ -88,6 +92,8 @@ async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         Some(r)
     };
 
+    let storm = storm::run(args.storm_clients).await?;
+
     if let Some(path) = &args.chart {
         std::fs::write(path, chart::chart(&default, always.as_ref()))?;
         progress(&format!("wrote {}", path.display()));
@@ -103,6 +109,7 @@ async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
         argon2_ceiling,
         flood,
         worker_rss_mib,
+        storm,
     }))
 }
 

@@ -3,6 +3,7 @@
 use crate::flood::Flood;
 use crate::measure::Percentiles;
 use crate::register::ModeResult;
+use crate::storm::Storm;
 
 /// Everything one run measured.
 pub(crate) struct Results {
@@ -18,6 +19,7 @@ pub(crate) struct Results {
     pub(crate) argon2_ceiling: f64,
     pub(crate) flood: Flood,
     pub(crate) worker_rss_mib: f64,
+    pub(crate) storm: Storm,
 }
 
 /// The JSON report (the shape of docs/bench-run*.json).
@@ -25,7 +27,7 @@ pub(crate) fn json(r: &Results) -> serde_json::Value {
     let d = &r.default;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let mut report = serde_json::json!({
-        "machine": { "cores": std::thread::available_parallelism().map_or(0, |n| n.get()), "nats_server": "2.15.1" },
+        "machine": machine(),
         "register_per_s": d.register_per_s,
         "register_floor_per_s": d.register_floor_per_s,
         "register_p50_us": d.register.p50_us,
@@ -65,6 +67,7 @@ pub(crate) fn json(r: &Results) -> serde_json::Value {
         "worker_rss_le_64_mib": r.worker_rss_mib <= 64.0,
     });
     report["targets_met"] = met;
+    report["reconnect_storm"] = serde_json::json!(r.storm);
     if let Some(a) = &r.always {
         report["sync_always"] = serde_json::json!({
             "register_per_s": a.register_per_s,
@@ -81,8 +84,60 @@ pub(crate) fn json(r: &Results) -> serde_json::Value {
     report
 }
 
+fn machine() -> serde_json::Value {
+    serde_json::json!({ "cores": std::thread::available_parallelism().map_or(0, |n| n.get()), "nats_server": "2.15.1" })
+}
+
+/// The report of `--storm` alone.
+pub(crate) fn storm_only(s: &Storm) -> serde_json::Value {
+    serde_json::json!({ "machine": machine(), "reconnect_storm": s })
+}
+
+/// The reconnect storm's lines of the table.
+fn storm_table(s: &serde_json::Value) -> String {
+    let f = |k: &str| s[k].as_f64().unwrap_or(0.0);
+    let mut out = format!(
+        "reconnect storm, {:.0} clients ({:.0} users, {:.0} machines), nats-server killed and restarted:\n",
+        f("clients"),
+        f("users"),
+        f("machines")
+    );
+    out.push_str(&format!(
+        "  server back / all admitted    {:>10.0} ms / {:.0} ms after the kill ({:.0} ms after the server was back)\n",
+        f("server_restart_ms"),
+        f("all_admitted_ms"),
+        f("all_admitted_after_ready_ms")
+    ));
+    let r = &s["readmitted_after_ready_ms"];
+    out.push_str(&format!(
+        "  readmitted p50 / p99 (ms)     {:>10} / {}   (each client, from the server back)\n",
+        r["p50"], r["p99"]
+    ));
+    out.push_str(&format!(
+        "  admissions/s                  {:>10.0}    (first connects, 64 at a time: {:.0}/s)\n",
+        f("admissions_per_s"),
+        f("initial_connect_per_s")
+    ));
+    out.push_str(&format!(
+        "  callout p50 / p99 (us)        {:>10.0} / {:.0}   ({:.0} answers, refusals {})\n",
+        f("callout_p50_us"),
+        f("callout_p99_us"),
+        f("callout_answers"),
+        s["callout_denied"]
+    ));
+    out.push_str(&format!(
+        "  connected at the end          {:>10.0}\n  worker peak RSS (MiB)         {:>10.1}\n",
+        f("connected_at_end"),
+        f("worker_rss_mib")
+    ));
+    out
+}
+
 /// A table for people.
 pub(crate) fn table(r: &serde_json::Value) -> String {
+    if r.get("register_per_s").is_none() {
+        return storm_table(&r["reconnect_storm"]);
+    }
     let f = |k: &str| r[k].as_f64().unwrap_or(0.0);
     let ratio = |k: &str| r["ratios"][k].as_f64().unwrap_or(0.0);
     let ok = |k: &str| {
@@ -170,5 +225,6 @@ pub(crate) fn table(r: &serde_json::Value) -> String {
             g("register_p50_vs_floor")
         ));
     }
+    out.push_str(&storm_table(&r["reconnect_storm"]));
     out
 }

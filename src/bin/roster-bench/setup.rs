@@ -55,24 +55,7 @@ impl Bench {
 
     /// Mints `n` member invites straight into KV (setup, not measured).
     pub(crate) async fn invites(&self, tag: &str, n: usize) -> anyhow::Result<Vec<String>> {
-        let store = &self.store;
-        let results: Vec<anyhow::Result<String>> = futures::stream::iter(0..n)
-            .map(|i| async move {
-                let req = InviteCreateRequest {
-                    handle: Handle::parse(&format!("{tag}-{i}"))
-                        .map_err(|e| anyhow::anyhow!("{e}"))?,
-                    role: Role::Member,
-                    ttl_secs: None,
-                };
-                let r =
-                    roster::handlers::mint_invite(store, &req, Duration::from_secs(3600), "bench")
-                        .await?;
-                Ok(r.token)
-            })
-            .buffer_unordered(64)
-            .collect()
-            .await;
-        results.into_iter().collect()
+        mint_invites(&self.store, tag, n).await
     }
 
     /// Events in the audit stream now.
@@ -110,4 +93,28 @@ async fn start_worker(url: &str, server: &NatsServer) -> anyhow::Result<WorkerPr
         ..Default::default()
     };
     Ok(WorkerProcess::start(&sibling_binary("roster")?, &NatsArgs::for_url(url), opts).await?)
+}
+
+/// Mints `n` member invites `<tag>-<i>` straight into KV, 64 at a time (setup, not
+/// measured).
+pub(crate) async fn mint_invites(
+    store: &roster::store::Store,
+    tag: &str,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
+    let results: Vec<anyhow::Result<String>> = futures::stream::iter(0..n)
+        .map(|i| async move {
+            let req = InviteCreateRequest {
+                handle: Handle::parse(&format!("{tag}-{i}")).map_err(|e| anyhow::anyhow!("{e}"))?,
+                role: Role::Member,
+                ttl_secs: None,
+            };
+            let r = roster::handlers::mint_invite(store, &req, Duration::from_secs(3600), "bench")
+                .await?;
+            Ok(r.token)
+        })
+        .buffered(64)
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
