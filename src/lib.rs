@@ -22,6 +22,8 @@
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
 //! - [`handlers`]: one file per endpoint (verify → decide → audit → reply), the signed-
 //!   request check, the dispatch over typed requests, the responder.
+//! - [`heal`]: the healer: every worker follows the buckets' changes and the audit tail
+//!   and finishes flows a crash interrupted (no client retry), each event once.
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
 //! - [`callout`]: the NATS auth callout: the server's request opened, who a connecting
 //!   client is (`admit`), and its user JWT.
@@ -62,6 +64,7 @@ pub mod domain;
 pub mod failpoint;
 pub mod handlers;
 pub mod harness;
+pub mod heal;
 pub mod identity;
 pub mod jwt;
 pub mod keyring;

@@ -277,6 +277,14 @@ async fn run(
         _ => None,
     };
     let flusher = tokio::spawn(ctx.audit.security().clone().run_flusher(stop.clone()));
+    let healer = tokio::spawn(crate::heal::run(
+        ctx.clone(),
+        crate::heal::HealConfig {
+            settle: cfg.heal_settle,
+            ..Default::default()
+        },
+        stop.clone(),
+    ));
     // Make sure the server has every subscription before anyone is told we are ready.
     client.flush().await?;
     tracing::info!(prefix = %cfg.handlers.prefix, endpoints = Endpoint::all().count(), "roster worker serving");
@@ -299,6 +307,7 @@ async fn run(
         if let Some(s) = sweeper {
             let _ = s.await;
         }
+        let _ = healer.await;
         // The last minute's security tallies, before the connection goes.
         let _ = flusher.await;
         // Every request task holds a permit; taking them all waits for the last one.

@@ -26,6 +26,8 @@ const BELOW: &[(&str, &str)] = &[
     ("config", "handlers"),
     ("handlers", "callout"),
     ("handlers", "worker"),
+    ("handlers", "heal"),
+    ("heal", "worker"),
     ("client", "handlers"),
     ("client", "worker"),
     ("client", "callout"),

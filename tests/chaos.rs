@@ -59,11 +59,22 @@ impl Bus {
     /// A `roster serve` process on this bus, serving once this returns; armed with
     /// `failpoint` it dies there. Its log goes to `workers.log` in the server's directory.
     async fn worker(&self, failpoint: Option<&str>) -> WorkerProcess {
+        self.worker_with(failpoint, Vec::new()).await
+    }
+
+    /// A healthy worker whose healer finishes changes older than a second.
+    async fn healing_worker(&self) -> WorkerProcess {
+        let args = vec!["--heal-settle-secs".into(), "1".into()];
+        self.worker_with(None, args).await
+    }
+
+    async fn worker_with(&self, failpoint: Option<&str>, args: Vec<String>) -> WorkerProcess {
         let mut env = vec![("ROSTER_LOG".to_owned(), "info".to_owned())];
         if let Some(f) = failpoint {
             env.push(("ROSTER_FAILPOINT".to_owned(), f.to_owned()));
         }
         let opts = WorkerOptions {
+            args,
             env,
             log: Some(self.server.dir().join("workers.log")),
             ..Default::default()
@@ -72,6 +83,17 @@ impl Bus {
         WorkerProcess::start(bin, &NatsArgs::for_url(&self.url()), opts)
             .await
             .expect("the worker serves")
+    }
+
+    /// How many events of `action` name `target` in the audit stream.
+    async fn events_of(&self, action: &str, target: &str) -> usize {
+        self.audit
+            .read_all()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == action && e.target.id == target)
+            .count()
     }
 
     async fn invite(&self, handle: &str, role: Role) -> String {
@@ -154,6 +176,74 @@ where
     unreachable!("the loop returns or panics")
 }
 
+/// One flow interrupted at failpoint `fp`: what it was, for the checks after.
+struct Crashed {
+    subject: RosterClient,
+    token: String,
+    enroll: EnrollArgs,
+    /// The request that never got its reply.
+    first: tokio::task::JoinHandle<Result<(), ClientError>>,
+}
+
+/// Arranges step `n` (`<prefix><n>`'s invite, registered first for a revoke), then sends
+/// its request to a worker armed with `fp` and waits for that worker to die there.
+async fn crash_at(
+    bus: &Bus,
+    owner: &RosterClient,
+    (site, site_key): (&str, &str),
+    prefix: &str,
+    n: usize,
+    fp: &str,
+) -> Crashed {
+    let mut w = bus.worker(None).await;
+    let subject = bus.client(Duration::from_secs(10));
+    let handle = format!("{prefix}{n}");
+    let token = bus.invite(&handle, Role::Member).await;
+    if fp.starts_with("revoke.") {
+        subject.register(&token).await.unwrap();
+    }
+    w.kill();
+
+    let mut armed = bus.worker(Some(fp)).await;
+    let enroll = EnrollArgs {
+        site: site.into(),
+        enrollment_key: site_key.into(),
+        machine_uid: format!("{prefix}-host-{n}"),
+        ..Default::default()
+    };
+    let first = {
+        let (subject, owner, token, enroll, fp) = (
+            same_keys(&subject),
+            owner.clone(),
+            token.clone(),
+            enroll.clone(),
+            fp.to_string(),
+        );
+        tokio::spawn(async move {
+            if fp.starts_with("register.") {
+                subject.register(&token).await.map(|_| ())
+            } else if fp.starts_with("enroll.") {
+                subject.enroll(&enroll).await.map(|_| ())
+            } else {
+                owner
+                    .revoke_user(&Handle::parse(&handle).unwrap(), None)
+                    .await
+                    .map(|_| ())
+            }
+        })
+    };
+    assert!(
+        armed.wait_exit(Duration::from_secs(30)).await.is_some(),
+        "{fp}: the worker crashed"
+    );
+    Crashed {
+        subject,
+        token,
+        enroll,
+        first,
+    }
+}
+
 fn is_lost(e: &ClientError) -> bool {
     matches!(e, ClientError::Nats(_)) || e.code() == Some(ErrorCode::Unavailable)
 }
@@ -168,48 +258,14 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
 
     let mut crashes = 0;
     for (n, fp) in roster::failpoint::ALL.iter().enumerate() {
-        // Arrange what this step needs, with a healthy worker.
-        let mut w = bus.worker(None).await;
-        let subject = bus.client(Duration::from_secs(10));
-        let token = bus.invite(&format!("crash{n}"), Role::Member).await;
-        if fp.starts_with("revoke.") {
-            subject.register(&token).await.unwrap();
-        }
-        w.kill();
-
-        // Act: the armed worker dies at the failpoint; the client sees no reply.
-        let mut armed = bus.worker(Some(fp)).await;
-        let enroll = EnrollArgs {
-            site: "CRASH".into(),
-            enrollment_key: site_key.clone(),
-            machine_uid: format!("host-{n}"),
-            ..Default::default()
-        };
-        let first = {
-            let (subject, owner, token, enroll, fp) = (
-                same_keys(&subject),
-                owner.clone(),
-                token.clone(),
-                enroll.clone(),
-                fp.to_string(),
-            );
-            tokio::spawn(async move {
-                if fp.starts_with("register.") {
-                    subject.register(&token).await.map(|_| ())
-                } else if fp.starts_with("enroll.") {
-                    subject.enroll(&enroll).await.map(|_| ())
-                } else {
-                    owner
-                        .revoke_user(&Handle::parse(&format!("crash{n}")).unwrap(), None)
-                        .await
-                        .map(|_| ())
-                }
-            })
-        };
-        // The worker dies at the failpoint; the request in flight never gets a reply.
-        let crashed = armed.wait_exit(Duration::from_secs(30)).await.is_some();
-        drop(armed);
-        assert!(crashed, "{fp}: the worker crashed");
+        // The armed worker dies at the failpoint; the request in flight never gets a
+        // reply.
+        let Crashed {
+            subject,
+            token,
+            enroll,
+            first,
+        } = crash_at(&bus, &owner, ("CRASH", &site_key), "crash", n, fp).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         if first.is_finished() {
             let r = first.await.unwrap();
@@ -437,4 +493,90 @@ async fn sigterm_under_load_loses_no_acknowledged_request() {
     );
     let report = bus.check().await;
     assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+/// What a healed flow must leave, polled until it holds (or 30 s pass).
+async fn healed_within_30s(fp: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(Instant::now() < deadline, "{fp}: not healed within 30 s");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_killed_at_every_step_is_healed_by_the_workers_with_no_retry() {
+    let bus = Bus::start(false).await;
+    let mut healthy = bus.worker(None).await;
+    let (owner, site_key) = bus.owner_and_site("heal").await;
+    healthy.kill();
+
+    for (n, fp) in roster::failpoint::ALL.iter().enumerate() {
+        let handle = format!("heal{n}");
+        let Crashed { subject, first, .. } =
+            crash_at(&bus, &owner, ("HEAL", &site_key), "heal", n, fp).await;
+        first.abort();
+
+        // Two healthy workers come up (both heal; each event is still stored once);
+        // nobody retries.
+        let _w = bus.healing_worker().await;
+        let _w2 = bus.healing_worker().await;
+        let h = Handle::parse(&handle).unwrap();
+        let machine = roster::domain::MachineId::for_agent(
+            &roster::domain::SignKey::from_bytes(*subject.keys().sign_pub_bytes()).unwrap(),
+        );
+        if *fp == "register.after_nonce" {
+            // Nothing was written: nothing to finish.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            assert!(bus.store.user(&h).await.unwrap().is_none(), "{fp}");
+        } else if fp.starts_with("register.") {
+            healed_within_30s(fp, async || {
+                bus.store.user(&h).await.unwrap().is_some()
+                    && bus.events_of("user.registered", &handle).await == 1
+            })
+            .await;
+        } else if *fp == "enroll.after_uid_claim" {
+            // The claim is released: the uid is free, no machine, no event.
+            healed_within_30s(fp, async || {
+                bus.store
+                    .machine_uids
+                    .keys()
+                    .await
+                    .unwrap()
+                    .iter()
+                    .all(|k| {
+                        !k.ends_with(&roster::crypto::sha256_hex(
+                            format!("heal-host-{n}").as_bytes(),
+                        ))
+                    })
+            })
+            .await;
+            assert!(bus.store.machine(&machine).await.unwrap().is_none(), "{fp}");
+            assert_eq!(bus.events_of("machine.enrolled", machine.as_str()).await, 0);
+        } else if fp.starts_with("enroll.") {
+            healed_within_30s(fp, async || {
+                bus.events_of("machine.enrolled", machine.as_str()).await == 1
+            })
+            .await;
+        } else {
+            healed_within_30s(fp, async || {
+                bus.events_of("user.revoked", &handle).await == 1
+            })
+            .await;
+        }
+        // Exactly once, even after the healer has looked again.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        for (action, target) in [
+            ("user.registered", handle.as_str()),
+            ("user.revoked", handle.as_str()),
+            ("machine.enrolled", machine.as_str()),
+        ] {
+            assert!(
+                bus.events_of(action, target).await <= 1,
+                "{fp}: {action} twice"
+            );
+        }
+        let report = bus.check().await;
+        assert!(report.problems.is_empty(), "{fp}: {:?}", report.problems);
+    }
 }

@@ -19,6 +19,19 @@ pub enum Enrolled {
     Again,
 }
 
+impl Enrolled {
+    /// How machine `m` enrolled: again (`again`: it had enrolled before), pending, or new.
+    pub fn of(again: bool, m: &MachineRecord) -> Self {
+        if again {
+            Enrolled::Again
+        } else if m.state == crate::store::records::MachineState::Pending {
+            Enrolled::Pending
+        } else {
+            Enrolled::New
+        }
+    }
+}
+
 /// Which live connections an eviction closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Evicted<'a> {

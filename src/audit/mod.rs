@@ -14,7 +14,7 @@ pub mod security;
 
 pub use event::{Enrolled, Event, Evicted};
 pub(crate) use reader::read_stream;
-pub use reader::{target_matches, AuditFilter, AuditPage};
+pub use reader::{target_matches, AuditFilter, AuditPage, Tailed};
 
 use crate::store::{error_chain, StoreError};
 use crate::time_util;

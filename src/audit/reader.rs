@@ -100,6 +100,7 @@ impl Auditor {
             Some(a) => format!("{}.{root}.{a}", self.subject_prefix),
             None => format!("{}.{root}.>", self.subject_prefix),
         };
+        let started = std::time::Instant::now();
         let stream = self
             .js
             .get_stream(stream_name)
@@ -109,6 +110,7 @@ impl Auditor {
         if state.messages == 0 || f.limit == 0 {
             return Ok(AuditPage::default());
         }
+        let info_us = started.elapsed().as_micros() as u64;
         let scanner = Scanner::new(self.js.client());
         // The time range as stream sequences, by the server's time index.
         let mut floor = state.first_sequence.max(1);
@@ -128,7 +130,27 @@ impl Auditor {
             }
         }
         let want = f.limit.saturating_add(1);
-        let mut step = FIRST_STEP.max(u64::try_from(want).unwrap_or(u64::MAX).min(MAX_STEP));
+        if hi <= floor {
+            return Ok(AuditPage::default());
+        }
+        // The first step back is sized from the server's count of matches in the range
+        // (its subject index answers it), so a sparse action takes one read, not a
+        // doubling series of them.
+        let in_range = matches_from(&scanner, stream_name, &filter_subject, floor)
+            .await?
+            .saturating_sub(matches_from(&scanner, stream_name, &filter_subject, hi).await?);
+        if in_range == 0 {
+            return Ok(AuditPage::default());
+        }
+        let want_u = u64::try_from(want).unwrap_or(u64::MAX);
+        let span = hi - floor;
+        let mut step = if in_range <= want_u {
+            span
+        } else {
+            let share = (span as f64) * (want_u as f64) / (in_range as f64) * 1.25;
+            (share.ceil() as u64).clamp(FIRST_STEP.min(span), span)
+        }
+        .min(MAX_STEP);
         let mut found: VecDeque<Stored> = VecDeque::new();
         let mut scanned = 0u64;
         let mut out_of_budget = false;
@@ -154,6 +176,16 @@ impl Auditor {
             hi = lo;
             step = step.saturating_mul(2).min(MAX_STEP);
         }
+        tracing::debug!(
+            in_range,
+            scanned,
+            found = found.len(),
+            from = hi,
+            step,
+            info_us,
+            us = started.elapsed().as_micros() as u64,
+            "audit query read its page"
+        );
         let extra = found.len().saturating_sub(f.limit);
         found.drain(..extra);
         let cursor = if extra > 0 {
@@ -198,6 +230,23 @@ pub(crate) async fn read_stream(
     })
     .await?;
     Ok(out)
+}
+
+/// How many messages on `filter` the stream holds at or after sequence `seq`.
+async fn matches_from(
+    scanner: &Scanner,
+    stream: &str,
+    filter: &str,
+    seq: u64,
+) -> Result<u64, StoreError> {
+    let batch = scanner
+        .next(stream, scan::From::Seq(seq), filter, 1)
+        .await?;
+    Ok(if batch.items.is_empty() {
+        0
+    } else {
+        1 + batch.pending
+    })
 }
 
 /// The sequence of the first message stored at or after `t`, if any.
@@ -248,4 +297,27 @@ async fn for_each_event(
         next = last + 1;
     }
     Ok(())
+}
+
+/// One stored event, for the healer's tail of the stream.
+#[derive(Debug, Clone)]
+pub struct Tailed {
+    pub seq: u64,
+    pub event: AuditEvent,
+}
+
+impl Auditor {
+    /// At most `max` events of the audit stream from `from` on, oldest first.
+    pub async fn tail(&self, from: scan::From, max: usize) -> Result<Vec<Tailed>, StoreError> {
+        let scanner = Scanner::new(self.js.client());
+        let batch = scanner.next(&self.stream_name, from, ">", max).await?;
+        Ok(batch
+            .items
+            .into_iter()
+            .filter_map(|i| {
+                let event = serde_json::from_slice(&i.payload).ok()?;
+                Some(Tailed { seq: i.seq, event })
+            })
+            .collect())
+    }
 }

@@ -80,6 +80,11 @@ pub struct WorkerArgs {
     /// fleet one at a time; several spread the storm over the server's cores.
     #[arg(long, env = "ROSTER_CALLOUT_CONNECTIONS", default_value_t = 4)]
     pub callout_connections: usize,
+    /// Seconds after which a change whose audit event has not appeared counts as
+    /// interrupted, and the healer finishes it (1 to 120; below the audit stream's
+    /// two-minute duplicate window, so each event is stored once).
+    #[arg(long, env = "ROSTER_HEAL_SETTLE_SECS", default_value_t = 10)]
+    pub heal_settle_secs: u64,
     /// JSON file with permission templates per role (see README); default built in.
     #[arg(long, env = "ROSTER_CALLOUT_PERMISSIONS")]
     pub callout_permissions: Option<PathBuf>,
@@ -152,6 +157,7 @@ impl Default for WorkerArgs {
             nonce_max_mib: 256,
             counters_max_mib: 8,
             callout_connections: 4,
+            heal_settle_secs: 10,
             callout_issuer_seed_file: None,
             callout_xkey_seed_file: None,
             callout_account: "ROSTER".into(),
@@ -182,6 +188,8 @@ pub struct WorkerConfig {
     pub callout: Option<std::sync::Arc<CalloutConfig>>,
     /// Connections the callout answers on (`--callout-connections`).
     pub callout_connections: usize,
+    /// How old an unfinished change must be before the healer finishes it.
+    pub heal_settle: Duration,
     /// Where the handlers read the time (the system clock; adjustable in tests).
     pub clock: crate::time_util::Clock,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.
@@ -194,6 +202,11 @@ impl WorkerConfig {
         validate_prefix(&nats.prefix)?;
         flag(w.replicas >= 1 && w.replicas <= 5, "--replicas", "1 to 5")?;
         flag(w.max_in_flight >= 1, "--max-in-flight", "at least 1")?;
+        flag(
+            (1..=120).contains(&w.heal_settle_secs),
+            "--heal-settle-secs",
+            "1 to 120",
+        )?;
         flag(
             (1..=64).contains(&w.callout_connections),
             "--callout-connections",
@@ -276,6 +289,7 @@ impl WorkerConfig {
             metrics_addr: w.metrics_addr,
             max_in_flight: w.max_in_flight,
             callout_connections: w.callout_connections,
+            heal_settle: Duration::from_secs(w.heal_settle_secs),
             shutdown_grace: Duration::from_secs(w.shutdown_grace_secs),
             replicas: w.replicas,
             keyring: crate::keyring::KeyringConfig {

@@ -295,13 +295,7 @@ async fn publish_events(
     moved_from: Option<&crate::domain::SiteCode>,
 ) -> Result<(), ApiError> {
     let actor = Actor::machine(&m.machine_id, m.hostname.as_deref());
-    let how = if reenrolled {
-        Enrolled::Again
-    } else if m.state == MachineState::Pending {
-        Enrolled::Pending
-    } else {
-        Enrolled::New
-    };
+    let how = Enrolled::of(reenrolled, m);
     let event = Event::MachineEnrolled {
         machine: m,
         revision,

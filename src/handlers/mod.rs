@@ -32,6 +32,7 @@ pub use respond::{error_reply, handle, Handled};
 pub use signed::{verify_signed, Signed};
 
 pub(crate) use common::{evict, list_page};
+pub(crate) use register::finish as finish_register;
 use respond::{identity, stranger, unproven, At, Refusal, Requester};
 use signed::header;
 

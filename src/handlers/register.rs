@@ -62,10 +62,40 @@ pub(super) async fn handle(
     crate::failpoint::hit("register.after_claim");
     let registered_at = inv.used_at.clone().unwrap_or_else(|| now.clone());
 
+    let user = Box::pin(finish(
+        ctx,
+        &invite_id,
+        &inv,
+        &signed.key,
+        &req.kex_pub,
+        &registered_at,
+    ))
+    .await?;
+    Ok(RegisterReply {
+        handle: user.handle,
+        role: user.role,
+        sign_pub: user.sign_pub,
+        kex_pub: user.kex_pub,
+        registered_at: user.registered_at,
+    })
+}
+
+/// Steps 2–5 of a register once the invite is claimed by these keys: bind the key,
+/// create the user, count an owner, record the event. Every step is idempotent, so a
+/// client's retry and the healer (the `heal` module) finish an interrupted register alike.
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    invite_id: &InviteId,
+    inv: &InviteRecord,
+    sign_pub: &crate::domain::SignKey,
+    kex_pub: &crate::domain::KexKey,
+    registered_at: &str,
+) -> Result<UserRecord, ApiError> {
+    let registered_at = registered_at.to_owned();
     // 2. Bind the signing key to the handle. Another user's key: the invite stays spent.
     match ctx
         .store
-        .bind_key(&signed.key, &inv.handle, &registered_at)
+        .bind_key(sign_pub, &inv.handle, &registered_at)
         .await
     {
         Ok(KeyBinding::Bound(_)) => {}
@@ -92,8 +122,8 @@ pub(super) async fn handle(
         handle: inv.handle.clone(),
         role: inv.role,
         status: UserStatus::Active,
-        sign_pub: signed.key,
-        kex_pub: req.kex_pub,
+        sign_pub: *sign_pub,
+        kex_pub: *kex_pub,
         registered_at: registered_at.clone(),
         invite_id: Some(invite_id.clone()),
         sites: Vec::new(),
@@ -106,7 +136,7 @@ pub(super) async fn handle(
         .modify_from(&inv.handle, Known::Absent, |cur| match cur {
             None => Ok(Decision::put(user.clone())),
             // A retry: the user is ours already.
-            Some(existing) if existing.value.sign_pub == signed.key => Ok(Decision::Keep(())),
+            Some(existing) if existing.value.sign_pub == *sign_pub => Ok(Decision::Keep(())),
             Some(_) => Err(ApiError::new(
                 ErrorCode::HandleTaken,
                 "this handle is already taken",
@@ -119,7 +149,7 @@ pub(super) async fn handle(
             if e.code == ErrorCode::HandleTaken {
                 // The handle belongs to someone else: undo our key binding so the key is
                 // free again, and refuse. A crash before the undo is repaired by a retry.
-                if let Err(undo) = ctx.store.unbind_key(&signed.key, &inv.handle).await {
+                if let Err(undo) = ctx.store.unbind_key(sign_pub, &inv.handle).await {
                     tracing::warn!(error = %undo, "could not undo a key binding");
                 }
             }
@@ -136,20 +166,14 @@ pub(super) async fn handle(
     // 5. Audit, deduplicated by invite: a retry publishes nothing new.
     let event = Event::UserRegistered {
         handle: &user.handle,
-        invite_id: &invite_id,
+        invite_id,
         role: user.role,
-        sign_pub: &signed.key,
+        sign_pub,
     };
     ctx.audit.record(Actor::user(&user.handle), event).await?;
     crate::failpoint::hit("register.after_audit");
 
-    Ok(RegisterReply {
-        handle: user.handle,
-        role: user.role,
-        sign_pub: user.sign_pub,
-        kex_pub: user.kex_pub,
-        registered_at: user.registered_at,
-    })
+    Ok(user)
 }
 
 /// The claim decision: a pending, unexpired invite becomes `used` by these keys; a

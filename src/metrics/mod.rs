@@ -83,6 +83,7 @@ struct Inner {
     argon2_runs: Counter,
     key_cache: Family<ResultLabels, Counter>,
     evictions: Family<KindLabels, Counter>,
+    healed: Family<KindLabels, Counter>,
     serving: AtomicBool,
 }
 
@@ -132,6 +133,13 @@ impl Metrics {
              (user, machine, onboarding, denied)",
             callout_latency.clone(),
         );
+        let healed = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "healed",
+            "Interrupted flows the healer finished, by kind (register, enroll, revoke, \
+             machine_revoke, uid_claim)",
+            healed.clone(),
+        );
         let argon2_queue = Gauge::default();
         registry.register(
             "argon2_queue_depth",
@@ -163,6 +171,7 @@ impl Metrics {
                 requests,
                 latency,
                 admissions,
+                healed,
                 denials,
                 callout_latency,
                 argon2_queue,
@@ -192,6 +201,11 @@ impl Metrics {
             .admissions
             .get_or_create(&KindLabels { kind })
             .inc();
+    }
+
+    /// The healer finished an interrupted flow of `kind`.
+    pub fn healed(&self, kind: &'static str) {
+        self.inner.healed.get_or_create(&KindLabels { kind }).inc();
     }
 
     /// The callout refused a connection for `reason`.

@@ -50,6 +50,11 @@ impl StoreKey for SiteRef {
 pub struct UidKey(String);
 
 impl UidKey {
+    /// A key as the bucket stores it (from a change feed).
+    pub(super) fn stored(key: &str) -> Self {
+        UidKey(key.to_owned())
+    }
+
     /// The key of `uid` in `tenant`.
     pub fn new(tenant: &Tenant, uid: &MachineUid) -> Self {
         UidKey(format!(

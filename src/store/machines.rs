@@ -68,6 +68,34 @@ impl Store {
             .map(drop)
     }
 
+    /// Releases the uid claim stored at `key` if it still names `machine` and that machine
+    /// was never written (an enrollment that died between its claim and its record);
+    /// true if it did. Should the machine appear meanwhile, its claim is put back.
+    pub async fn release_orphan_uid(
+        &self,
+        key: &str,
+        machine: &MachineId,
+    ) -> Result<bool, StoreError> {
+        let key = UidKey::stored(key);
+        let released = self
+            .machine_uids
+            .modify(&key, |cur| {
+                Ok::<_, StoreError>(match cur {
+                    Some(c) if c.value.machine_id == *machine => Decision::Delete(true),
+                    _ => Decision::Keep(false),
+                })
+            })
+            .await?;
+        if !(released.changed && released.extra) {
+            return Ok(false);
+        }
+        if let Some(m) = self.machine(machine).await? {
+            self.take_over_uid(&m.value, &m.value.enrolled_at).await?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
     /// Indexes a credential digest to its machine (idempotent).
     pub async fn index_credential(
         &self,

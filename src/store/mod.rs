@@ -19,6 +19,7 @@ pub mod backup;
 mod bucket;
 mod cas;
 mod counters;
+mod feed;
 pub mod index;
 mod keys;
 mod machines;
@@ -41,6 +42,7 @@ use records::{
 pub use bucket::{error_chain, jetstream_error_code, TypedBucket};
 pub use cas::{Decision, Known, Modified};
 pub use counters::tally_max_age;
+pub use feed::{Change, Since};
 pub use index::Record;
 pub use keys::{CredentialDigest, NonceKey, OwnersKey, SourceDigest, StoreKey, TallyKey, UidKey};
 pub use machines::UidClaim;

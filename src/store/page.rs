@@ -43,7 +43,13 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Record> TypedBucket<K, T> {
         mut keep: impl FnMut(T) -> Option<V>,
     ) -> Result<Page<V>, StoreError> {
         let stream = self.stream_name();
-        let subject = self.key_subject(filter);
+        // The whole bucket is `>`, not `$KV.<bucket>.>`: the server serves `>` without
+        // matching every key's subject (a wildcard over 100k keys walks them all).
+        let subject = if filter == ">" {
+            ">".to_owned()
+        } else {
+            self.key_subject(filter)
+        };
         let mut items = Vec::new();
         let mut pos = after.unwrap_or(0);
         let mut read = 0usize;

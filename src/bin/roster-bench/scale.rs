@@ -3,7 +3,7 @@
 //! One bus is filled through the real API, in steps up to each size: machines enroll
 //! (`--in-flight` at a time) into sites of about 1,000 machines each (a site per
 //! installer, their enrollments interleaved as a fleet's are), one registered user per
-//! 100 machines, and their audit events. At each size it measures, one request after
+//! 10 machines, and their audit events. At each size it measures, one request after
 //! another: `machine.list` of a site with its first 100, `machine.list` of an empty site,
 //! `machine.get`, `user.list` (100), `audit.query` with an action filter (100); then the
 //! enrollment throughput of the next 2,000 enrollments and the worker's RSS. The reads
@@ -28,7 +28,7 @@ use crate::setup::Bench;
 /// Machines per site.
 const SITE_SIZE: usize = 1000;
 /// Machines per registered user.
-const MACHINES_PER_USER: usize = 100;
+const MACHINES_PER_USER: usize = 10;
 /// Enrollments timed for the throughput at a size.
 const THROUGHPUT_BATCH: usize = 2000;
 

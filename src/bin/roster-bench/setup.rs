@@ -81,7 +81,11 @@ async fn start_worker(url: &str, server: &NatsServer) -> anyhow::Result<WorkerPr
     // A profiler wrapping the worker needs time to start, and to write its output.
     let slow = Duration::from_secs(120);
     let opts = WorkerOptions {
-        env: vec![("ROSTER_LOG".into(), "warn".into())],
+        // `ROSTER_BENCH_WORKER_LOG` (a `ROSTER_LOG` filter) looks inside the worker.
+        env: vec![(
+            "ROSTER_LOG".into(),
+            std::env::var("ROSTER_BENCH_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+        )],
         log: Some(server.dir().join("worker.log")),
         ready_within: slow,
         stop_grace: if wrapper.is_empty() {
