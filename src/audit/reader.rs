@@ -84,6 +84,8 @@ struct Stored {
 /// Sequences read per consumer at first when paging back; each further step back reads
 /// twice as many, so a sparse filter costs a few consumers, not one per event.
 const FIRST_STEP: u64 = 256;
+/// Most count probes that size a page's first step back.
+const PROBES: usize = 6;
 /// The most sequences one step back reads.
 const MAX_STEP: u64 = 1 << 20;
 
@@ -133,24 +135,39 @@ impl Auditor {
         if hi <= floor {
             return Ok(AuditPage::default());
         }
-        // The first step back is sized from the server's count of matches in the range
-        // (its subject index answers it), so a sparse action takes one read, not a
-        // doubling series of them.
+        // The first step back is sized from the server's counts of matches (its subject
+        // index answers them): a few probes find a start with about one page of matches
+        // before `hi`, however the matches cluster, so a page reads about its size.
+        let at_hi = matches_from(&scanner, stream_name, &filter_subject, hi).await?;
         let in_range = matches_from(&scanner, stream_name, &filter_subject, floor)
             .await?
-            .saturating_sub(matches_from(&scanner, stream_name, &filter_subject, hi).await?);
+            .saturating_sub(at_hi);
         if in_range == 0 {
             return Ok(AuditPage::default());
         }
         let want_u = u64::try_from(want).unwrap_or(u64::MAX);
-        let span = hi - floor;
-        let mut step = if in_range <= want_u {
-            span
-        } else {
-            let share = (span as f64) * (want_u as f64) / (in_range as f64) * 1.25;
-            (share.ceil() as u64).clamp(FIRST_STEP.min(span), span)
+        let mut lo = floor;
+        let mut count = in_range;
+        for _ in 0..PROBES {
+            if count <= want_u.saturating_mul(2) && count >= want_u {
+                break;
+            }
+            if count < want_u {
+                // Too few after `lo`: only reachable after a probe moved it up too far.
+                let wider = (hi - lo).saturating_mul(2).max(FIRST_STEP);
+                lo = hi.saturating_sub(wider).max(floor);
+            } else {
+                let share = ((hi - lo) as f64) * (want_u as f64) / (count as f64) * 1.2;
+                lo = hi.saturating_sub((share.ceil() as u64).max(1)).max(floor);
+            }
+            count = matches_from(&scanner, stream_name, &filter_subject, lo)
+                .await?
+                .saturating_sub(at_hi);
+            if lo == floor {
+                break;
+            }
         }
-        .min(MAX_STEP);
+        let mut step = (hi - lo).clamp(1, MAX_STEP);
         let mut found: VecDeque<Stored> = VecDeque::new();
         let mut scanned = 0u64;
         let mut out_of_budget = false;

@@ -20,7 +20,14 @@ pub(super) async fn handle(
         MachineStateFilter::Rejected => MachineState::Rejected,
         MachineStateFilter::Revoked => MachineState::Revoked,
     });
-    let filter = match (&req.tenant, &req.site, state) {
+    // A site is a `tenant/SITE` pair: a site filter without a tenant means the default
+    // tenant's site, as everywhere else a tenant is optional (never a same-named site of
+    // another tenant).
+    let tenant = match (&req.tenant, &req.site) {
+        (None, Some(_)) => Some(crate::domain::Tenant::default_tenant()),
+        (t, _) => t.clone(),
+    };
+    let filter = match (&tenant, &req.site, state) {
         (None, None, None) => ">".to_owned(),
         (tenant, site, state) => format!(
             "{}.{}.{}",
