@@ -3,6 +3,33 @@
 
 use super::*;
 
+/// Listens for Ctrl-C and SIGTERM from now on (the handlers are installed before this
+/// returns, so a signal sent right after cannot kill the process); the future ends on
+/// the first.
+pub(super) fn listen_for_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut i), Ok(mut t)) => {
+                    tokio::select! {
+                        _ = i.recv() => {},
+                        _ = t.recv() => {},
+                    }
+                }
+                _ => wait_for_signal().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        wait_for_signal()
+    }
+}
+
 /// Returns on Ctrl-C or, on Unix, SIGTERM.
 pub async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
@@ -189,6 +216,8 @@ pub(super) async fn dev(
     };
     let app = crate::app::App::build(&settings, "roster-dev-worker").await?;
     let metrics_url = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
+    // Listening before "ready" is printed: a Ctrl-C right after it stops dev cleanly.
+    let stop = listen_for_signal();
     if json {
         println!(
             "{}",
@@ -239,7 +268,7 @@ pub(super) async fn dev(
     // a server that still runs), then the server. Were the server to get the signal
     // too, it could die while the worker drains, and the worker would wait out its
     // whole grace period for a reconnect.
-    wait_for_signal().await;
+    stop.await;
     if !json {
         eprintln!("stopping…");
     }
