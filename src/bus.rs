@@ -97,6 +97,22 @@ struct ConnzConn {
     /// CONNZ's count of the connection's subscriptions.
     #[serde(default, rename = "subscriptions")]
     num_subscriptions: u64,
+    /// When the connection was made (RFC 3339, nanoseconds).
+    #[serde(default)]
+    start: Option<String>,
+}
+
+impl ConnzConn {
+    /// True unless the connection provably started at or after `t` (one that started
+    /// later was admitted with what its identity holds now).
+    fn started_before(&self, t: time::OffsetDateTime) -> bool {
+        self.start
+            .as_deref()
+            .and_then(|s| {
+                time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .is_none_or(|s| s < t)
+    }
 }
 
 impl Evictor {
@@ -105,11 +121,19 @@ impl Evictor {
         Self { sys }
     }
 
-    /// Kicks every connection whose NATS user is one of `names`; returns how many.
-    pub async fn evict_all(&self, names: &[String]) -> Result<usize, BusError> {
+    /// Kicks every connection whose NATS user is one of `names` (only those that
+    /// started before `before`, when given: a healer finishing a change closes what
+    /// the change should have closed, never a connection made since); returns how many.
+    pub async fn evict_all(
+        &self,
+        names: &[String],
+        before: Option<time::OffsetDateTime>,
+    ) -> Result<usize, BusError> {
         let mut kicked = 0;
         for name in names {
-            kicked += self.evict(name).await?;
+            let targets = self.connections(name).await?.into_iter();
+            let targets = targets.filter(|(_, c)| before.is_none_or(|t| c.started_before(t)));
+            kicked += self.kick(targets.map(|(s, c)| (s, c.cid))).await;
         }
         Ok(kicked)
     }

@@ -32,4 +32,13 @@ pub const ALL: &[&str] = &[
     "enroll.after_audit",
     "revoke.after_flip",
     "revoke.after_audit",
+    "set_role.after_write",
+    "set_role.after_audit",
+    "user_delete.after_mark",
+    "user_delete.after_audit",
+    "machine_decide.after_write",
+    "site_create.after_write",
+    "site_rotate_key.after_write",
+    "invite_create.after_write",
+    "invite_cancel.after_write",
 ];

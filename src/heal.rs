@@ -20,12 +20,23 @@
 //! - a machine uid claimed for a machine that was never written (the enrollment died
 //!   between its two writes, before anything was decided): the claim is released, so
 //!   the uid is free again; no event, since nothing happened;
-//! - a revoked user without `user.revoked`: the event, then the kick of its connections.
+//! - a revoked user or machine without its event: the event; and whether or not the
+//!   event came, the kick of its connections made before the revoke;
+//! - an admin change whose note (`store::records::ChangeNote`, written with the change)
+//!   has no event: the flow's own finishing steps (`handlers::finish`): a role change's
+//!   event and kick, a delete's key index, event, record and kick, an approval's or
+//!   rejection's event and uid (and a rejection's kick), a site's creation or key
+//!   rotation, an invite's creation or cancellation. The kicks that follow a loss of
+//!   permission run even when the event came (the worker may have died between the
+//!   two); they close only connections made before the change, so a healthy flow's
+//!   second look closes nothing.
 //!
-//! Admin changes other than revoke (role changes, deletes, approve and reject, sites,
-//! invites) are finished by the admin's retry; see docs/reliability.md.
+//! A record written again within the settle time keeps only its latest note: a change
+//! overwritten that fast by another is judged by the later one (see
+//! docs/reliability.md).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,12 +45,14 @@ use tokio::sync::watch;
 
 use crate::audit::{event_id, Actor, ActorType, Enrolled, Event, Evicted};
 use crate::domain::InviteId;
-use crate::handlers::Ctx;
+use crate::handlers::{finish, Ctx, Publish, Seen};
 use crate::store::records::{
-    InviteRecord, InviteState, MachineRecord, MachineState, UidIndexRecord, UserRecord, UserStatus,
+    InviteRecord, InviteState, MachineRecord, MachineState, Noted, SiteRecord, UidIndexRecord,
+    UserRecord, UserStatus,
 };
 use crate::store::scan;
-use crate::store::{Change, Since, StoreError};
+use crate::store::{Change, Since, StoreError, Versioned};
+use crate::wire::ApiError;
 
 /// How the healer runs.
 #[derive(Debug, Clone)]
@@ -93,22 +106,27 @@ impl Position {
     }
 }
 
+/// The feeds a healer follows, as indexes into its positions.
+const INVITES: usize = 0;
+const USERS: usize = 1;
+const MACHINES: usize = 2;
+const UIDS: usize = 3;
+const SITES: usize = 4;
+const FEEDS: usize = 5;
+
 struct Healer {
     ctx: Arc<Ctx>,
     cfg: HealConfig,
     start: OffsetDateTime,
     audit: Option<u64>,
-    invites: Position,
-    users: Position,
-    machines: Position,
-    uids: Position,
+    /// Per feed: where it stands.
+    pos: [Position; FEEDS],
     /// Event ids seen in the audit stream, with their events' times (pruned once no
     /// change still to be judged can be that old).
     seen: HashMap<String, OffsetDateTime>,
     order: VecDeque<(OffsetDateTime, String)>,
-    /// Per feed (invites, users, machines, uids): the time up to which its changes
-    /// are judged.
-    judged: [OffsetDateTime; 4],
+    /// Per feed: the time up to which its changes are judged.
+    judged: [OffsetDateTime; FEEDS],
     /// Machines written recently (a uid claim for one of them is not an orphan).
     recent_machines: HashSet<String>,
     recent_order: VecDeque<(OffsetDateTime, String)>,
@@ -122,13 +140,10 @@ impl Healer {
             cfg,
             start,
             audit: None,
-            invites: Position(None),
-            users: Position(None),
-            machines: Position(None),
-            uids: Position(None),
+            pos: [Position(None); FEEDS],
             seen: HashMap::new(),
             order: VecDeque::new(),
-            judged: [start; 4],
+            judged: [start; FEEDS],
             recent_machines: HashSet::new(),
             recent_order: VecDeque::new(),
         }
@@ -139,14 +154,92 @@ impl Healer {
     async fn tick(&mut self) -> Result<(), StoreError> {
         self.read_audit().await?;
         let settled = OffsetDateTime::now_utc() - self.cfg.settle;
-        self.follow_invites(settled).await?;
-        self.follow_users(settled).await?;
-        self.follow_machines(settled).await?;
+        let ctx = self.ctx.clone();
+        let store = &ctx.store;
+        loop {
+            let (changes, done) = self.ripe(INVITES, &store.invites, settled).await?;
+            for c in changes {
+                if let Some(v) = c.value {
+                    self.invite(c.seq, &c.key, v).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        loop {
+            let (changes, done) = self.ripe(USERS, &store.users, settled).await?;
+            for c in changes {
+                if let Some(v) = c.value {
+                    self.user(c.seq, v).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        loop {
+            let (changes, done) = self.ripe(MACHINES, &store.machines, settled).await?;
+            for c in changes {
+                let at = c.time.unwrap_or(settled);
+                self.recent_machines.insert(c.key.clone());
+                self.recent_order.push_back((at, c.key.clone()));
+                if let Some(v) = c.value {
+                    self.machine(c.seq, v).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        loop {
+            let (changes, done) = self.ripe(SITES, &store.sites, settled).await?;
+            for c in changes {
+                if let Some(v) = c.value {
+                    self.site(c.seq, v).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
         // Uid claims a settle time later still: by then the machine written after a
         // claim is among the recent machines, so a healthy enrollment costs no read.
-        self.follow_uids(settled - self.cfg.settle).await?;
+        let later = settled - self.cfg.settle;
+        loop {
+            let (changes, done) = self.ripe(UIDS, &store.machine_uids, later).await?;
+            for c in changes {
+                if let Some(u) = c.value {
+                    self.uid(&c.key, &u).await?;
+                }
+            }
+            if done {
+                break;
+            }
+        }
         self.prune();
         Ok(())
+    }
+
+    /// The next batch of `feed`'s changes old enough to judge, and whether the feed is
+    /// caught up; marks the feed judged up to them.
+    async fn ripe<K, T>(
+        &mut self,
+        feed: usize,
+        bucket: &crate::store::TypedBucket<K, T>,
+        settled: OffsetDateTime,
+    ) -> Result<(Vec<Change<T>>, bool), StoreError>
+    where
+        K: crate::store::StoreKey,
+        T: serde::Serialize + serde::de::DeserializeOwned + crate::store::Record,
+    {
+        let (changes, done) = next_ripe(bucket, &mut self.pos[feed], self.start, settled).await?;
+        self.judged[feed] = if done {
+            settled
+        } else {
+            changes.last().and_then(|c| c.time).unwrap_or(settled)
+        };
+        Ok((changes, done))
     }
 
     async fn read_audit(&mut self) -> Result<(), StoreError> {
@@ -195,33 +288,47 @@ impl Healer {
         self.seen.contains_key(&event_id(&event.dedup_key()))
     }
 
-    async fn follow_invites(&mut self, settled: OffsetDateTime) -> Result<(), StoreError> {
-        loop {
-            let (changes, done) = next_ripe(
-                &self.ctx.store.invites,
-                &mut self.invites,
-                self.start,
-                settled,
-            )
-            .await?;
-            for c in changes {
-                self.judged[0] = c.time.unwrap_or(settled);
-                if let Some(inv) = c.value {
-                    self.invite(&c.key, &inv).await;
-                }
+    /// Logs and counts what a finishing step did.
+    fn report(&self, kind: &'static str, what: &str, w: &Watch<'_>, r: Result<(), ApiError>) {
+        match r {
+            Ok(()) if w.published.load(Ordering::Relaxed) => {
+                tracing::info!(what, "healer: finished an interrupted {kind}");
+                self.ctx.metrics.healed(kind);
             }
-            if done {
-                self.judged[0] = settled;
-                return Ok(());
-            }
+            Ok(()) => {}
+            Err(e) => tracing::info!(what, code = ?e.code, "healer: could not finish a {kind}"),
         }
     }
 
-    /// A claimed invite whose `user.registered` never came: finish the register.
-    async fn invite(&mut self, key: &str, inv: &InviteRecord) {
-        if inv.state != InviteState::Used || inv.user_deleted_at.is_some() {
-            return;
+    /// A claimed invite whose `user.registered` never came: finish the register. A
+    /// creation or cancellation whose event never came: the event.
+    async fn invite(&mut self, revision: u64, key: &str, inv: InviteRecord) {
+        if inv.state == InviteState::Used && inv.user_deleted_at.is_none() {
+            self.register(key, &inv).await;
         }
+        let what = inv.invite_id.to_string();
+        match inv.note.as_ref().map(|n| &n.change) {
+            Some(Noted::InviteCreated) => {
+                let w = Watch::new(&self.seen);
+                let r = finish::invite_created(&self.ctx, &inv, w.publish()).await;
+                self.report("invite_create", &what, &w, r);
+            }
+            Some(Noted::InviteCancelled) => {
+                let cur = Versioned {
+                    value: inv.clone(),
+                    revision,
+                };
+                {
+                    let w = Watch::new(&self.seen);
+                    let r = finish::invite_cancelled(&self.ctx, &cur, w.publish()).await;
+                    self.report("invite_cancel", &what, &w, r);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn register(&mut self, key: &str, inv: &InviteRecord) {
         let (Ok(id), Some(sign_pub), Some(kex_pub)) =
             (InviteId::parse(key), inv.used_sign_pub, inv.used_kex_pub)
         else {
@@ -253,25 +360,36 @@ impl Healer {
         }
     }
 
-    async fn follow_users(&mut self, settled: OffsetDateTime) -> Result<(), StoreError> {
-        loop {
-            let (changes, done) =
-                next_ripe(&self.ctx.store.users, &mut self.users, self.start, settled).await?;
-            for c in changes {
-                self.judged[1] = c.time.unwrap_or(settled);
-                if let Some(u) = c.value {
-                    self.user(c.seq, &u).await;
+    /// A revoked user: `user.revoked` if it never came, then the kick of connections
+    /// made before the revoke. A role change or a delete with its note: its finishing
+    /// steps.
+    async fn user(&mut self, revision: u64, u: UserRecord) {
+        let cur = Versioned { value: u, revision };
+        let u = &cur.value;
+        let what = u.handle.to_string();
+        match u.note.as_ref().map(|n| &n.change) {
+            Some(Noted::RoleChanged { .. }) => {
+                {
+                    let w = Watch::new(&self.seen);
+                    let r = finish::user_role_changed(&self.ctx, &cur, w.publish()).await;
+                    self.report("set_role", &what, &w, r);
                 }
+                // The owner guard counts a promoted owner once its change is done.
+                if let Err(e) = self.ctx.store.owner_guard_follows(&u.handle).await {
+                    tracing::debug!(error = %e, "healer: could not update the owner guard");
+                }
+                return;
             }
-            if done {
-                self.judged[1] = settled;
-                return Ok(());
+            Some(Noted::Deleting) => {
+                {
+                    let w = Watch::new(&self.seen);
+                    let r = finish::user_deleted(&self.ctx, &cur, w.publish()).await;
+                    self.report("user_delete", &what, &w, r);
+                }
+                return;
             }
+            _ => {}
         }
-    }
-
-    /// A revoked user whose `user.revoked` never came: the event, then the kick.
-    async fn user(&mut self, revision: u64, u: &UserRecord) {
         let (UserStatus::Revoked, Some(rec)) = (u.status, u.revoked.as_ref()) else {
             return;
         };
@@ -281,70 +399,78 @@ impl Healer {
             by_self: rec.by == u.handle.as_str(),
             reason: rec.reason.as_deref(),
         };
-        if self.published(&event) {
-            return;
-        }
         let actor = Actor {
             id: rec.by.clone(),
             kind: ActorType::User,
             name: None,
         };
-        if self.ctx.audit.record(actor.clone(), event).await.is_err() {
-            return;
+        if !self.published(&event) {
+            if self.ctx.audit.record(actor.clone(), event).await.is_err() {
+                return;
+            }
+            tracing::info!(handle = %u.handle, "healer: finished an interrupted revoke");
+            self.ctx.metrics.healed("revoke");
         }
         let names = [crate::bus::user_conn_name(u.handle.as_str())];
-        crate::handlers::evict(
+        let before = crate::time_util::parse_rfc3339(&rec.at);
+        crate::handlers::evict_before(
             &self.ctx,
             &names,
             Evicted::User(&u.handle),
             &actor,
             revision,
+            before.or(Some(OffsetDateTime::now_utc())),
         )
         .await;
-        tracing::info!(handle = %u.handle, "healer: finished an interrupted revoke");
-        self.ctx.metrics.healed("revoke");
     }
 
-    async fn follow_machines(&mut self, settled: OffsetDateTime) -> Result<(), StoreError> {
-        loop {
-            let (changes, done) = next_ripe(
-                &self.ctx.store.machines,
-                &mut self.machines,
-                self.start,
-                settled,
-            )
-            .await?;
-            for c in changes {
-                let at = c.time.unwrap_or(settled);
-                self.judged[2] = at;
-                self.recent_machines.insert(c.key.clone());
-                self.recent_order.push_back((at, c.key.clone()));
-                if let Some(m) = c.value {
-                    self.machine(c.seq, &m).await;
-                }
+    /// A site's creation or key rotation whose event never came: the event.
+    async fn site(&mut self, revision: u64, s: SiteRecord) {
+        let what = format!("{}/{}", s.tenant.as_str(), s.site.as_str());
+        let cur = Versioned { value: s, revision };
+        match cur.value.note.as_ref().map(|n| &n.change) {
+            Some(Noted::SiteCreated) => {
+                let w = Watch::new(&self.seen);
+                let r = finish::site_created(&self.ctx, &cur, w.publish()).await;
+                self.report("site_create", &what, &w, r);
             }
-            if done {
-                self.judged[2] = settled;
-                return Ok(());
+            Some(Noted::KeyRotated { .. }) => {
+                let w = Watch::new(&self.seen);
+                let r = finish::site_key_rotated(&self.ctx, &cur, w.publish()).await;
+                self.report("site_rotate_key", &what, &w, r);
             }
+            _ => {}
         }
     }
 
-    /// A machine write whose event never came. An enrollment (new, pending or again):
-    /// the credential index entry, then `machine.enrolled`; a revocation: the event and
-    /// the kick. Approvals and rejections are the admin's to retry.
-    async fn machine(&mut self, revision: u64, m: &MachineRecord) {
+    /// A machine write whose event never came. An approval or rejection (its note):
+    /// its finishing steps. A revocation: the event, and the kick of connections made
+    /// before it. An enrollment (new, pending or again): the credential index entry,
+    /// then `machine.enrolled`.
+    async fn machine(&mut self, revision: u64, m: MachineRecord) {
+        if matches!(
+            m.note.as_ref().map(|n| &n.change),
+            Some(Noted::Decided { .. })
+        ) {
+            let what = m.machine_id.to_string();
+            let cur = Versioned { value: m, revision };
+            {
+                let w = Watch::new(&self.seen);
+                let r = finish::machine_decided(&self.ctx, &cur, w.publish()).await;
+                self.report("machine_decide", &what, &w, r);
+            }
+            return;
+        }
+        let m = &m;
+        if m.state == MachineState::Revoked {
+            self.machine_revoked(revision, m).await;
+            return;
+        }
         let candidates = [
             Event::MachineEnrolled {
                 machine: m,
                 revision,
                 how: Enrolled::New,
-            },
-            Event::MachineRevoked {
-                machine: m,
-                revision,
-                by_self: false,
-                reason: None,
             },
             Event::MachineDecided {
                 machine: m,
@@ -356,41 +482,8 @@ impl Healer {
         if candidates.iter().any(|e| self.published(e)) {
             return;
         }
-        let actor = Actor::machine(&m.machine_id, m.hostname.as_deref());
-        if m.state == MachineState::Revoked {
-            let Some(rec) = &m.revoked else { return };
-            let event = Event::MachineRevoked {
-                machine: m,
-                revision,
-                by_self: rec.by == m.machine_id.as_str(),
-                reason: rec.reason.as_deref(),
-            };
-            let by = Actor {
-                id: rec.by.clone(),
-                kind: if rec.by == m.machine_id.as_str() {
-                    ActorType::Machine
-                } else {
-                    ActorType::User
-                },
-                name: None,
-            };
-            if self.ctx.audit.record(by.clone(), event).await.is_ok() {
-                let names =
-                    crate::bus::machine_conn_names(m.machine_id.as_str(), &m.credential_sha256);
-                crate::handlers::evict(
-                    &self.ctx,
-                    &names,
-                    Evicted::Machine(&m.machine_id),
-                    &by,
-                    revision,
-                )
-                .await;
-                self.ctx.metrics.healed("machine_revoke");
-            }
-            return;
-        }
         if m.decided_at.is_some() && m.decided_at == m.updated_at {
-            // An approval or rejection: the admin's retry records it.
+            // A decision whose note a later write replaced: nothing of the enrollment's.
             return;
         }
         let now = self.ctx.clock.now().to_rfc3339();
@@ -409,32 +502,48 @@ impl Healer {
             revision,
             how,
         };
+        let actor = Actor::machine(&m.machine_id, m.hostname.as_deref());
         if self.ctx.audit.record(actor, event).await.is_ok() {
             tracing::info!(machine = %m.machine_id, "healer: finished an interrupted enrollment");
             self.ctx.metrics.healed("enroll");
         }
     }
 
-    async fn follow_uids(&mut self, settled: OffsetDateTime) -> Result<(), StoreError> {
-        loop {
-            let (changes, done) = next_ripe(
-                &self.ctx.store.machine_uids,
-                &mut self.uids,
-                self.start,
-                settled,
-            )
-            .await?;
-            for c in changes {
-                self.judged[3] = c.time.unwrap_or(settled);
-                if let Some(u) = c.value {
-                    self.uid(&c.key, &u).await?;
-                }
+    async fn machine_revoked(&mut self, revision: u64, m: &MachineRecord) {
+        let Some(rec) = &m.revoked else { return };
+        let by_self = rec.by == m.machine_id.as_str();
+        let event = Event::MachineRevoked {
+            machine: m,
+            revision,
+            by_self,
+            reason: rec.reason.as_deref(),
+        };
+        let by = Actor {
+            id: rec.by.clone(),
+            kind: if by_self {
+                ActorType::Machine
+            } else {
+                ActorType::User
+            },
+            name: None,
+        };
+        if !self.published(&event) {
+            if self.ctx.audit.record(by.clone(), event).await.is_err() {
+                return;
             }
-            if done {
-                self.judged[3] = settled;
-                return Ok(());
-            }
+            self.ctx.metrics.healed("machine_revoke");
         }
+        let names = crate::bus::machine_conn_names(m.machine_id.as_str(), &m.credential_sha256);
+        let before = crate::time_util::parse_rfc3339(&rec.at);
+        crate::handlers::evict_before(
+            &self.ctx,
+            &names,
+            Evicted::Machine(&m.machine_id),
+            &by,
+            revision,
+            before.or(Some(OffsetDateTime::now_utc())),
+        )
+        .await;
     }
 
     /// A uid claimed for a machine that was never written: release it.
@@ -455,6 +564,36 @@ impl Healer {
             self.ctx.metrics.healed("uid_claim");
         }
         Ok(())
+    }
+}
+
+/// A healer's view of the audit stream for one finishing step: the events it has seen,
+/// and whether the step published one it had not.
+struct Watch<'a> {
+    seen: &'a HashMap<String, OffsetDateTime>,
+    published: AtomicBool,
+}
+
+impl<'a> Watch<'a> {
+    fn new(seen: &'a HashMap<String, OffsetDateTime>) -> Self {
+        Self {
+            seen,
+            published: AtomicBool::new(false),
+        }
+    }
+
+    fn publish(&self) -> Publish<'_> {
+        Publish::Unseen(self)
+    }
+}
+
+impl Seen for Watch<'_> {
+    fn seen(&self, id: &str) -> bool {
+        let seen = self.seen.contains_key(id);
+        if !seen {
+            self.published.store(true, Ordering::Relaxed);
+        }
+        seen
     }
 }
 

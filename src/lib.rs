@@ -23,7 +23,8 @@
 //! - [`handlers`]: one file per endpoint (verify → decide → audit → reply), the signed-
 //!   request check, the dispatch over typed requests, the responder.
 //! - [`heal`]: the healer: every worker follows the buckets' changes and the audit tail
-//!   and finishes flows a crash interrupted (no client retry), each event once.
+//!   and finishes flows a crash interrupted (no client retry), each event once; admin
+//!   changes through the change note their write left (`store::records::ChangeNote`).
 //! - [`worker`]: the NATS micro service, backpressure and graceful shutdown.
 //! - [`callout`]: the NATS auth callout: the server's request opened, who a connecting
 //!   client is (`admit`), and its user JWT.

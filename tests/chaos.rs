@@ -17,11 +17,11 @@ use std::time::{Duration, Instant};
 use roster::client::{ClientError, EnrollArgs, RosterClient};
 use roster::config::{NatsArgs, WorkerArgs, WorkerConfig};
 use roster::crypto::KeyPairs;
-use roster::domain::{Handle, Policy, Role, SiteCode};
+use roster::domain::{Handle, InviteId, MachineId, Policy, Role, SignKey, SiteCode};
 use roster::harness::{WorkerOptions, WorkerProcess};
 use roster::natsd::{NatsServer, ServerOptions};
 use roster::store::Store;
-use roster::wire::admin::{InviteCreateRequest, SiteCreateRequest};
+use roster::wire::admin::{InviteCreateRequest, RotateKeyRequest, SiteCreateRequest};
 use roster::wire::ErrorCode;
 
 struct Bus {
@@ -83,6 +83,18 @@ impl Bus {
         WorkerProcess::start(bin, &NatsArgs::for_url(&self.url()), opts)
             .await
             .expect("the worker serves")
+    }
+
+    /// The id of the invite minted for `handle`.
+    async fn invite_of(&self, handle: &str) -> InviteId {
+        for k in self.store.invites.keys().await.unwrap() {
+            let id = InviteId::parse(&k).unwrap();
+            let inv = self.store.invite(&id).await.unwrap().unwrap();
+            if inv.value.handle.as_str() == handle {
+                return id;
+            }
+        }
+        panic!("no invite for {handle}")
     }
 
     /// How many events of `action` name `target` in the audit stream.
@@ -183,10 +195,79 @@ struct Crashed {
     enroll: EnrollArgs,
     /// The request that never got its reply.
     first: tokio::task::JoinHandle<Result<(), ClientError>>,
+    /// An admin flow's event, as (action, target id), once its change was written.
+    event: Option<(String, String)>,
+    /// The invite an `invite_cancel` flow cancels.
+    invite: Option<InviteId>,
 }
 
-/// Arranges step `n` (`<prefix><n>`'s invite, registered first for a revoke), then sends
-/// its request to a worker armed with `fp` and waits for that worker to die there.
+/// The flow a failpoint interrupts (`register`, `enroll`, `revoke`, `set_role`, …).
+fn flow(fp: &str) -> &str {
+    fp.split('.').next().unwrap_or(fp)
+}
+
+/// Names step `n`'s records: the subject's handle, a new site's code, a new invite's
+/// handle.
+fn names(prefix: &str, n: usize) -> (String, String, String) {
+    (
+        format!("{prefix}{n}"),
+        format!("{}-S{n}", prefix.to_uppercase()),
+        format!("{prefix}-i{n}"),
+    )
+}
+
+/// Sends step `n`'s request of `fp`'s flow (the interrupted one, or its retry).
+async fn send(
+    fp: &str,
+    (owner, subject): (&RosterClient, &RosterClient),
+    (prefix, n): (&str, usize),
+    token: &str,
+    enroll: &EnrollArgs,
+    invite: Option<&InviteId>,
+) -> Result<(), ClientError> {
+    let (handle, site, invitee) = names(prefix, n);
+    let h = Handle::parse(&handle).unwrap();
+    let machine =
+        MachineId::for_agent(&SignKey::from_bytes(*subject.keys().sign_pub_bytes()).unwrap());
+    match flow(fp) {
+        "register" => subject.register(token).await.map(drop),
+        "enroll" => subject.enroll(enroll).await.map(drop),
+        "revoke" => owner.revoke_user(&h, None).await.map(drop),
+        "set_role" => owner.user_set_role(&h, Role::Member, None).await.map(drop),
+        "user_delete" => owner.user_delete(&h).await.map(drop),
+        "machine_decide" => owner.machine_approve(&machine).await.map(drop),
+        "site_create" => owner.site_create(&site_req(&site)).await.map(drop),
+        "site_rotate_key" => {
+            let req = RotateKeyRequest {
+                site: SiteCode::parse(&site).unwrap(),
+                tenant: None,
+                grace_secs: None,
+            };
+            owner.site_rotate_key(&req).await.map(drop)
+        }
+        "invite_create" => owner
+            .invite_create(&Handle::parse(&invitee).unwrap(), Role::Member, None)
+            .await
+            .map(drop),
+        "invite_cancel" => owner.invite_cancel(invite.unwrap()).await.map(drop),
+        other => panic!("no flow {other}"),
+    }
+}
+
+fn site_req(code: &str) -> SiteCreateRequest {
+    SiteCreateRequest {
+        site: SiteCode::parse(code).unwrap(),
+        tenant: None,
+        display_name: None,
+        company: None,
+        policy: Some(Policy::Auto),
+    }
+}
+
+/// Arranges step `n` (`<prefix><n>`'s invite, registered first for the flows that
+/// change a user; a pending machine for a decision; a site to rotate; an invite to
+/// cancel), then sends its request to a worker armed with `fp` and waits for that
+/// worker to die there.
 async fn crash_at(
     bus: &Bus,
     owner: &RosterClient,
@@ -197,50 +278,96 @@ async fn crash_at(
 ) -> Crashed {
     let mut w = bus.worker(None).await;
     let subject = bus.client(Duration::from_secs(10));
-    let handle = format!("{prefix}{n}");
-    let token = bus.invite(&handle, Role::Member).await;
-    if fp.starts_with("revoke.") {
-        subject.register(&token).await.unwrap();
-    }
-    w.kill();
-
-    let mut armed = bus.worker(Some(fp)).await;
+    let (handle, new_site, invitee) = names(prefix, n);
+    let role = if flow(fp) == "set_role" {
+        Role::Admin
+    } else {
+        Role::Member
+    };
+    let token = bus.invite(&handle, role).await;
     let enroll = EnrollArgs {
         site: site.into(),
         enrollment_key: site_key.into(),
         machine_uid: format!("{prefix}-host-{n}"),
         ..Default::default()
     };
+    let mut invite = None;
+    match flow(fp) {
+        "revoke" | "set_role" | "user_delete" => {
+            subject.register(&token).await.unwrap();
+        }
+        "machine_decide" => {
+            // Another agent holds the uid: the subject's enrollment waits for approval.
+            bus.client(Duration::from_secs(10))
+                .enroll(&enroll)
+                .await
+                .unwrap();
+            let r = subject.enroll(&enroll).await.unwrap();
+            assert_eq!(r.state, "pending");
+        }
+        "site_rotate_key" => {
+            owner.site_create(&site_req(&new_site)).await.unwrap();
+        }
+        "invite_cancel" => {
+            let who = Handle::parse(&invitee).unwrap();
+            invite = Some(
+                owner
+                    .invite_create(&who, Role::Member, None)
+                    .await
+                    .unwrap()
+                    .invite_id,
+            );
+        }
+        _ => {}
+    }
+    w.kill();
+
+    let mut armed = bus.worker(Some(fp)).await;
     let first = {
-        let (subject, owner, token, enroll, fp) = (
+        let (subject, owner, token, enroll, fp, invite) = (
             same_keys(&subject),
             owner.clone(),
             token.clone(),
             enroll.clone(),
             fp.to_string(),
+            invite.clone(),
         );
+        let prefix = prefix.to_owned();
         tokio::spawn(async move {
-            if fp.starts_with("register.") {
-                subject.register(&token).await.map(|_| ())
-            } else if fp.starts_with("enroll.") {
-                subject.enroll(&enroll).await.map(|_| ())
-            } else {
-                owner
-                    .revoke_user(&Handle::parse(&handle).unwrap(), None)
-                    .await
-                    .map(|_| ())
-            }
+            let who = (&owner, &subject);
+            send(&fp, who, (&prefix, n), &token, &enroll, invite.as_ref()).await
         })
     };
     assert!(
         armed.wait_exit(Duration::from_secs(30)).await.is_some(),
         "{fp}: the worker crashed"
     );
+    let machine =
+        MachineId::for_agent(&SignKey::from_bytes(*subject.keys().sign_pub_bytes()).unwrap());
+    let event = match flow(fp) {
+        "set_role" => Some(("user.role_changed", handle.clone())),
+        "user_delete" => Some(("user.deleted", handle.clone())),
+        "machine_decide" => Some(("machine.approved", machine.to_string())),
+        "site_create" | "site_rotate_key" => {
+            let action = if flow(fp) == "site_create" {
+                "site.created"
+            } else {
+                "site.key_rotated"
+            };
+            Some((action, format!("default/{new_site}")))
+        }
+        "invite_create" => Some(("invite.created", bus.invite_of(&invitee).await.to_string())),
+        "invite_cancel" => Some(("invite.cancelled", invite.clone().unwrap().to_string())),
+        _ => None,
+    }
+    .map(|(a, t)| (a.to_owned(), t));
     Crashed {
         subject,
         token,
         enroll,
         first,
+        event,
+        invite,
     }
 }
 
@@ -265,6 +392,8 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
             token,
             enroll,
             first,
+            invite,
+            ..
         } = crash_at(&bus, &owner, ("CRASH", &site_key), "crash", n, fp).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         if first.is_finished() {
@@ -286,10 +415,26 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
             let r = until_served(fp, || retry.enroll(&enroll)).await;
             assert_eq!(r.state, "active", "{fp}");
             assert!(retry.open_credential(&r).is_ok());
-        } else {
+        } else if fp.starts_with("revoke.") {
             let h = Handle::parse(&format!("crash{n}")).unwrap();
             let r = until_served(fp, || owner.revoke_user(&h, None)).await;
             assert_eq!(r.status, "revoked", "{fp}");
+        } else {
+            // An admin command sent again completes (a site created already is a
+            // conflict: it exists, which is what the admin wanted).
+            let who = (&owner, &retry);
+            let r = until_served(fp, || async {
+                match send(fp, who, ("crash", n), &token, &enroll, invite.as_ref()).await {
+                    Err(e) if e.code() == Some(ErrorCode::Conflict) => Ok(()),
+                    r => r,
+                }
+            })
+            .await;
+            assert_eq!(r, (), "{fp}");
+        }
+        if flow(fp) == "site_create" {
+            // The retry finds the site (`conflict`); its event is the healer's to publish.
+            healed_within_30s(fp, async || bus.check().await.problems.is_empty()).await;
         }
         let report = bus.check().await;
         assert!(report.problems.is_empty(), "{fp}: {:?}", report.problems);
@@ -513,8 +658,12 @@ async fn a_worker_killed_at_every_step_is_healed_by_the_workers_with_no_retry() 
 
     for (n, fp) in roster::failpoint::ALL.iter().enumerate() {
         let handle = format!("heal{n}");
-        let Crashed { subject, first, .. } =
-            crash_at(&bus, &owner, ("HEAL", &site_key), "heal", n, fp).await;
+        let Crashed {
+            subject,
+            first,
+            event,
+            ..
+        } = crash_at(&bus, &owner, ("HEAL", &site_key), "heal", n, fp).await;
         first.abort();
 
         // Two healthy workers come up (both heal; each event is still stored once);
@@ -558,6 +707,11 @@ async fn a_worker_killed_at_every_step_is_healed_by_the_workers_with_no_retry() 
                 bus.events_of("machine.enrolled", machine.as_str()).await == 1
             })
             .await;
+        } else if let Some((action, target)) = &event {
+            healed_within_30s(fp, async || bus.events_of(action, target).await == 1).await;
+            if flow(fp) == "user_delete" {
+                healed_within_30s(fp, async || bus.store.user(&h).await.unwrap().is_none()).await;
+            }
         } else {
             healed_within_30s(fp, async || {
                 bus.events_of("user.revoked", &handle).await == 1
@@ -566,10 +720,12 @@ async fn a_worker_killed_at_every_step_is_healed_by_the_workers_with_no_retry() 
         }
         // Exactly once, even after the healer has looked again.
         tokio::time::sleep(Duration::from_secs(3)).await;
+        let admin = event.clone().unwrap_or_default();
         for (action, target) in [
             ("user.registered", handle.as_str()),
             ("user.revoked", handle.as_str()),
             ("machine.enrolled", machine.as_str()),
+            (admin.0.as_str(), admin.1.as_str()),
         ] {
             assert!(
                 bus.events_of(action, target).await <= 1,

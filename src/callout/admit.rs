@@ -58,6 +58,7 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
         let inbox = inbox_for_nkey(nkey);
         if let Some(u) = ctx.store.user_by_key(&key).await? {
             return Ok(match u.value.status {
+                _ if u.value.deleting() => Admission::Denied("deleted"),
                 UserStatus::Active => Admission::User {
                     handle: u.value.handle.to_string(),
                     role: u.value.role,

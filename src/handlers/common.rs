@@ -15,6 +15,18 @@ pub(crate) async fn evict(
     actor: &Actor,
     revision: u64,
 ) -> usize {
+    evict_before(ctx, names, who, actor, revision, None).await
+}
+
+/// [`evict`], of only the connections made before `before` (when given).
+pub(crate) async fn evict_before(
+    ctx: &Ctx,
+    names: &[String],
+    who: crate::audit::Evicted<'_>,
+    actor: &Actor,
+    revision: u64,
+    before: Option<time::OffsetDateTime>,
+) -> usize {
     let Some(evictor) = &ctx.evictor else {
         return 0;
     };
@@ -23,7 +35,7 @@ pub(crate) async fn evict(
         crate::audit::Evicted::Machine(_) => "machine",
         crate::audit::Evicted::MachineCredential(_) => "machine_credential",
     };
-    match evictor.evict_all(names).await {
+    match evictor.evict_all(names, before).await {
         Ok(0) => 0,
         Ok(connections) => {
             ctx.metrics.evicted(kind, connections);
@@ -40,6 +52,58 @@ pub(crate) async fn evict(
         Err(e) => {
             tracing::warn!(error = %e, "eviction failed");
             0
+        }
+    }
+}
+
+/// Whether a step that finishes a change publishes the change's event.
+#[derive(Clone, Copy)]
+pub(crate) enum Publish<'a> {
+    /// Yes: the handler that just made the change.
+    Always,
+    /// No: a repeat that changed nothing.
+    Never,
+    /// Only if the audit stream does not hold it yet: a healer, which follows the
+    /// stream.
+    Unseen(&'a dyn Seen),
+}
+
+/// What a healer knows of the audit stream.
+pub(crate) trait Seen: Sync {
+    /// True when the event `id` is in the stream (a finishing step then skips it).
+    fn seen(&self, id: &str) -> bool;
+}
+
+impl Publish<'_> {
+    /// True when `event` is to be published.
+    pub(crate) fn wants(&self, event: &Event<'_>) -> bool {
+        match self {
+            Publish::Always => true,
+            Publish::Never => false,
+            Publish::Unseen(s) => !s.seen(&crate::audit::event_id(&event.dedup_key())),
+        }
+    }
+
+    /// Publishes `event` by `actor` if [`Self::wants`] it.
+    pub(crate) async fn record(
+        &self,
+        ctx: &Ctx,
+        actor: Actor,
+        event: Event<'_>,
+    ) -> Result<(), StoreError> {
+        if self.wants(&event) {
+            ctx.audit.record(actor, event).await?;
+        }
+        Ok(())
+    }
+
+    /// Which connections a kick that follows a change made at `at` closes: all of them
+    /// (the handler), or a healer's only those made before the change (a connection
+    /// made since was admitted with what its identity holds now).
+    pub(crate) fn kick_before(&self, at: &str) -> Option<time::OffsetDateTime> {
+        match self {
+            Publish::Unseen(_) => crate::time_util::parse_rfc3339(at),
+            _ => None,
         }
     }
 }

@@ -283,6 +283,7 @@ impl Fresh<'_> {
             updated_at: None,
             revoked: None,
             index_seq: None,
+            note: None,
         }
     }
 }

@@ -1,11 +1,12 @@
 //! `admin.invite.cancel`: a pending (or expired) invite becomes `cancelled`.
 
 use crate::audit::Event;
-use crate::store::records::InviteState;
-use crate::store::Decision;
+use crate::store::records::{ChangeNote, InviteRecord, InviteState, Noted};
+use crate::store::{Decision, Versioned};
 use crate::wire::admin::{InviteIdRequest, InviteView};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::invite_get::view;
 use super::{Admin, Ctx};
 
@@ -36,19 +37,42 @@ pub(super) async fn handle(
             next.state = InviteState::Cancelled;
             next.cancelled_at = Some(now.clone());
             next.cancelled_by = Some(admin.user.value.handle.to_string());
+            next.note = Some(admin.note(&now, Noted::InviteCancelled));
             Ok(Decision::put(next))
         })
         .await?;
+    crate::failpoint::hit("invite_cancel.after_write");
     let cur = m
         .current
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such invite"))?;
     if m.changed {
-        let event = Event::InviteCancelled {
-            invite_id: &id,
-            revision: cur.revision,
-            handle: &cur.value.handle,
-        };
-        ctx.audit.record(admin.actor(), event).await?;
+        finish(ctx, &cur, Publish::Always).await?;
     }
     Ok(view(&cur.value, ctx.clock.now()))
+}
+
+/// `invite.cancelled`, from the cancel's note (by the handler, or by a healer).
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    cur: &Versioned<InviteRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let Some(
+        note @ ChangeNote {
+            change: Noted::InviteCancelled,
+            ..
+        },
+    ) = &cur.value.note
+    else {
+        return Ok(());
+    };
+    let event = Event::InviteCancelled {
+        invite_id: &cur.value.invite_id,
+        revision: cur.revision,
+        handle: &cur.value.handle,
+    };
+    publish
+        .record(ctx, super::user_delete::note_actor(note), event)
+        .await?;
+    Ok(())
 }

@@ -5,12 +5,13 @@ use std::time::Duration;
 use crate::audit::Event;
 use crate::authz;
 use crate::crypto::{Secret, SecretKind};
-use crate::store::records::{InviteRecord, InviteState, SCHEMA_V};
+use crate::store::records::{ChangeNote, InviteRecord, InviteState, Noted, SCHEMA_V};
 use crate::store::Store;
 use crate::time_util::Timestamp;
 use crate::wire::admin::{InviteCreateReply, InviteCreateRequest};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::{Admin, Ctx, Signed};
 
 pub(super) async fn handle(
@@ -30,16 +31,47 @@ pub(super) async fn handle(
     }
     let ttl = req.ttl_secs.map_or(ctx.cfg.invite_default_ttl, |t| t.get());
     let by = admin.user.value.handle.as_str();
-    let minted = mint_at(&ctx.store, &req, ttl, by, ctx.clock.now()).await?;
+    let request = Some(signed.request_key());
+    let minted = mint_at(&ctx.store, &req, ttl, by, request.clone(), ctx.clock.now()).await?;
+    crate::failpoint::hit("invite_create.after_write");
     let event = Event::InviteCreated {
         invite_id: &minted.invite_id,
         handle: &req.handle,
         role: req.role,
         expires_at: &minted.expires_at,
-        request: Some(signed.request_key()),
+        request,
     };
     ctx.audit.record(admin.actor(), event).await?;
     Ok(minted)
+}
+
+/// `invite.created` for an invite whose creation note says its worker died before
+/// publishing it (the healer's path).
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    rec: &InviteRecord,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let Some(
+        note @ ChangeNote {
+            change: Noted::InviteCreated,
+            ..
+        },
+    ) = &rec.note
+    else {
+        return Ok(());
+    };
+    let event = Event::InviteCreated {
+        invite_id: &rec.invite_id,
+        handle: &rec.handle,
+        role: rec.role,
+        expires_at: &rec.expires_at,
+        request: note.request.clone(),
+    };
+    publish
+        .record(ctx, super::user_delete::note_actor(note), event)
+        .await?;
+    Ok(())
 }
 
 /// Mints and stores an invite now (system clock). Shared with `roster bootstrap`.
@@ -50,7 +82,7 @@ pub async fn mint(
     created_by: &str,
 ) -> Result<InviteCreateReply, ApiError> {
     let now = crate::time_util::Clock::system().now();
-    mint_at(store, req, ttl, created_by, now).await
+    mint_at(store, req, ttl, created_by, None, now).await
 }
 
 /// Mints and stores an invite created at `now`.
@@ -59,6 +91,7 @@ async fn mint_at(
     req: &InviteCreateRequest,
     ttl: Duration,
     created_by: &str,
+    request: Option<String>,
     now: Timestamp,
 ) -> Result<InviteCreateReply, ApiError> {
     if store.user(&req.handle).await?.is_some() {
@@ -85,6 +118,12 @@ async fn mint_at(
         cancelled_at: None,
         cancelled_by: None,
         user_deleted_at: None,
+        note: Some(ChangeNote::new(
+            created_by,
+            request,
+            &now.to_rfc3339(),
+            Noted::InviteCreated,
+        )),
     };
     // A fresh 256-bit token cannot collide; a conflict here would be a bug, not a race.
     store.invites.create(&invite_id, &rec).await?;

@@ -15,8 +15,5 @@ pub(super) async fn handle(
     req: MachineIdRequest,
 ) -> Result<MachineView, ApiError> {
     let m = decide(ctx, admin, &req.machine_id, MachineState::Active).await?;
-    ctx.store
-        .take_over_uid(&m, &ctx.clock.now().to_rfc3339())
-        .await?;
     Ok(view(&m))
 }

@@ -31,8 +31,21 @@ pub use invite_create::mint as mint_invite;
 pub use respond::{error_reply, handle, Handled};
 pub use signed::{verify_signed, Signed};
 
-pub(crate) use common::{evict, list_page};
+pub(crate) use common::{evict, evict_before, list_page, Publish, Seen};
 pub(crate) use register::finish as finish_register;
+
+/// Each admin flow's finishing steps, from the note its write left (`store::records::
+/// ChangeNote`): what the handler runs after its write, and what a healer runs when
+/// the handler's worker died before it did.
+pub(crate) mod finish {
+    pub(crate) use super::invite_cancel::finish as invite_cancelled;
+    pub(crate) use super::invite_create::finish as invite_created;
+    pub(crate) use super::machine_reject::finish as machine_decided;
+    pub(crate) use super::site_create::finish as site_created;
+    pub(crate) use super::site_rotate_key::finish as site_key_rotated;
+    pub(crate) use super::user_delete::finish as user_deleted;
+    pub(crate) use super::user_set_role::finish as user_role_changed;
+}
 use respond::{identity, stranger, unproven, At, Refusal, Requester};
 use signed::header;
 
@@ -101,6 +114,15 @@ impl Admin {
     pub fn actor(&self) -> Actor {
         Actor::user(&self.user.value.handle)
     }
+
+    /// A note of `change`, made by this admin at `at`, for the record it writes.
+    pub fn note(
+        &self,
+        at: &str,
+        change: crate::store::records::Noted,
+    ) -> crate::store::records::ChangeNote {
+        crate::store::records::ChangeNote::new(self.user.value.handle.as_str(), None, at, change)
+    }
 }
 
 /// Maps a store failure to the wire. Details go to the log, not to the requester.
@@ -161,7 +183,7 @@ impl Ctx {
         self.store
             .user_by_key(&signed.key)
             .await?
-            .filter(|u| u.value.status == UserStatus::Active)
+            .filter(|u| u.value.status == UserStatus::Active && !u.value.deleting())
             .map(|user| Admin { user })
             .ok_or_else(|| {
                 ApiError::new(

@@ -129,6 +129,7 @@ pub(crate) async fn finish(
         sites: Vec::new(),
         updated_at: None,
         revoked: None,
+        note: None,
     };
     let made = ctx
         .store

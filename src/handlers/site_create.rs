@@ -4,11 +4,12 @@ use crate::audit::Event;
 use crate::authz::Permission;
 use crate::crypto::{self, Secret, SecretKind};
 use crate::domain::{Policy, SiteRef, Tenant};
-use crate::store::records::{SiteKey, SiteRecord, SCHEMA_V};
-use crate::store::StoreError;
+use crate::store::records::{ChangeNote, Noted, SiteKey, SiteRecord, SCHEMA_V};
+use crate::store::{StoreError, Versioned};
 use crate::wire::admin::{SiteCreateReply, SiteCreateRequest};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::site_get::view;
 use super::{Admin, Ctx};
 
@@ -38,6 +39,7 @@ pub(super) async fn handle(
             created_at: now.clone(),
             retires_at: None,
         }],
+        note: Some(admin.note(&now, Noted::SiteCreated)),
         created_at: now,
         created_by: admin.user.value.handle.to_string(),
         updated_at: None,
@@ -53,18 +55,50 @@ pub(super) async fn handle(
         }
         Err(e) => return Err(e.into()),
     };
+    crate::failpoint::hit("site_create.after_write");
     let v = view(&rec);
-    let event = Event::SiteCreated {
-        site: &place,
-        revision,
-        policy: rec.policy,
-        fingerprint: &v.fingerprint,
-    };
-    ctx.audit.record(admin.actor(), event).await?;
+    finish(
+        ctx,
+        &Versioned {
+            value: rec,
+            revision,
+        },
+        Publish::Always,
+    )
+    .await?;
     Ok(SiteCreateReply {
         site: v,
         enrollment_key: key.expose().to_owned(),
     })
+}
+
+/// `site.created`, from the creation's note (by the handler, or by a healer).
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    cur: &Versioned<SiteRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let Some(
+        note @ ChangeNote {
+            change: Noted::SiteCreated,
+            ..
+        },
+    ) = &cur.value.note
+    else {
+        return Ok(());
+    };
+    let place = SiteRef::new(&cur.value.tenant, &cur.value.site);
+    let fingerprint = view(&cur.value).fingerprint;
+    let event = Event::SiteCreated {
+        site: &place,
+        revision: cur.revision,
+        policy: cur.value.policy,
+        fingerprint: &fingerprint,
+    };
+    publish
+        .record(ctx, super::user_delete::note_actor(note), event)
+        .await?;
+    Ok(())
 }
 
 /// Mints a `cek_` key and its Argon2id PHC string (hashed on the Argon2 pool).

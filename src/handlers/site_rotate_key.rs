@@ -5,12 +5,13 @@ use crate::audit::Event;
 use crate::authz::Permission;
 use crate::crypto;
 use crate::domain::{SiteRef, Tenant};
-use crate::store::records::SiteKey;
-use crate::store::Decision;
+use crate::store::records::{ChangeNote, Noted, SiteKey, SiteRecord};
+use crate::store::{Decision, Versioned};
 use crate::time_util;
 use crate::wire::admin::{RotateKeyReply, RotateKeyRequest};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::site_create::mint_key;
 use super::{Admin, Ctx};
 
@@ -57,20 +58,18 @@ pub(super) async fn handle(
             });
             next.key_version = version;
             next.updated_at = Some(time_util::rfc3339(now));
+            let grace_secs = grace.as_secs();
+            next.note =
+                Some(admin.note(&time_util::rfc3339(now), Noted::KeyRotated { grace_secs }));
             Ok::<_, ApiError>(Decision::Put(next, version))
         })
         .await?;
+    crate::failpoint::hit("site_rotate_key.after_write");
     let version = m.extra;
-    let revision = m.current.map_or(0, |c| c.revision);
     let label = format!("v{version} ({fingerprint})");
-    let event = Event::SiteKeyRotated {
-        site: &place,
-        revision,
-        version,
-        fingerprint: &label,
-        grace_secs: grace.as_secs(),
-    };
-    ctx.audit.record(admin.actor(), event).await?;
+    if let Some(cur) = &m.current {
+        finish(ctx, cur, Publish::Always).await?;
+    }
     Ok(RotateKeyReply {
         site: req.site,
         tenant,
@@ -79,4 +78,40 @@ pub(super) async fn handle(
         fingerprint: label,
         previous_valid_until: until,
     })
+}
+
+/// `site.key_rotated`, from the rotation's note (by the handler, or by a healer).
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    cur: &Versioned<SiteRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let Some(
+        note @ ChangeNote {
+            change: Noted::KeyRotated { grace_secs },
+            ..
+        },
+    ) = &cur.value.note
+    else {
+        return Ok(());
+    };
+    let s = &cur.value;
+    let place = SiteRef::new(&s.tenant, &s.site);
+    let fingerprint = s
+        .keys
+        .iter()
+        .find(|k| k.version == s.key_version)
+        .map_or_else(String::new, |k| k.fingerprint.clone());
+    let label = format!("v{} ({fingerprint})", s.key_version);
+    let event = Event::SiteKeyRotated {
+        site: &place,
+        revision: cur.revision,
+        version: s.key_version,
+        fingerprint: &label,
+        grace_secs: *grace_secs,
+    };
+    publish
+        .record(ctx, super::user_delete::note_actor(note), event)
+        .await?;
+    Ok(())
 }

@@ -1,17 +1,29 @@
 //! `admin.user.delete`: hard delete. The signing key may register again with a new invite.
 //!
 //! Order: owner guard (refuses to delete the last owner), then mark the redeemed invite
-//! so a late register retry cannot bring the user back, then the key index, then the
-//! user record. Each step is idempotent, so a retry after a crash completes the delete.
+//! so a late register retry cannot bring the user back, then mark the user itself as
+//! being deleted (a `Deleting` note: from here on it counts as gone), then [`finish`]:
+//! the key index, `user.deleted`, the record, the kick. Each step is idempotent, so the
+//! admin's retry, or a healer finding the note (`heal.rs`), completes the delete.
 
-use crate::audit::{Event, Evicted};
+use crate::audit::{Actor, Event, Evicted};
 use crate::authz;
-use crate::domain::Role;
-use crate::store::{Decision, StoreError};
+use crate::domain::{Handle, Role};
+use crate::store::records::{ChangeNote, Noted, UserRecord};
+use crate::store::{Decision, StoreError, Versioned};
 use crate::wire::admin::{DeleteReply, HandleRequest};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::{Admin, Ctx, Signed};
+
+fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such user")
+}
+
+fn last_owner() -> ApiError {
+    ApiError::new(ErrorCode::LastOwner, "the last owner cannot be deleted")
+}
 
 pub(super) async fn handle(
     ctx: &Ctx,
@@ -21,8 +33,17 @@ pub(super) async fn handle(
 ) -> Result<DeleteReply, ApiError> {
     let handle = req.handle;
     let Some(user) = ctx.store.user(&handle).await? else {
-        return Err(ApiError::new(ErrorCode::NotFound, "no such user"));
+        return Err(not_found());
     };
+    let reply = DeleteReply {
+        handle: handle.clone(),
+        deleted: true,
+    };
+    if user.value.deleting() {
+        // A delete already under way (its worker died): finish it.
+        finish(ctx, &user, Publish::Always).await?;
+        return Ok(reply);
+    }
     let role = user.value.role;
     if !authz::may_manage(admin.user.value.role, role) {
         return Err(ApiError::new(
@@ -34,13 +55,10 @@ pub(super) async fn handle(
         ));
     }
     if role == Role::Owner && !ctx.store.remove_owner(&handle).await? {
-        return Err(ApiError::new(
-            ErrorCode::LastOwner,
-            "the last owner cannot be deleted",
-        ));
+        return Err(last_owner());
     }
+    let now = ctx.clock.now().to_rfc3339();
     if let Some(invite_id) = &user.value.invite_id {
-        let now = ctx.clock.now().to_rfc3339();
         ctx.store
             .invites
             .modify(invite_id, |cur| {
@@ -55,39 +73,82 @@ pub(super) async fn handle(
             })
             .await?;
     }
-    let sign_pub = user.value.sign_pub;
-    ctx.store.unbind_key(&sign_pub, &handle).await?;
     // The record we checked, or nothing: a user changed meanwhile is decided again.
-    let last_owner = || ApiError::new(ErrorCode::LastOwner, "the last owner cannot be deleted");
-    ctx.store
+    let note = ChangeNote::new(
+        admin.user.value.handle.as_str(),
+        Some(signed.request_key()),
+        &now,
+        Noted::Deleting,
+    );
+    let marked = ctx
+        .store
         .modify_user(&handle, last_owner, |cur| match cur {
-            Some(c) if c.revision == user.revision => Ok(Decision::Delete(())),
+            Some(c) if c.revision == user.revision => {
+                let mut next = c.value.clone();
+                next.note = Some(note.clone());
+                next.updated_at = Some(now.clone());
+                Ok(Decision::put(next))
+            }
             Some(_) => Err(ApiError::new(
                 ErrorCode::Conflict,
                 "the user changed concurrently; retry",
             )),
-            None => Ok(Decision::Keep(())),
+            None => Err(not_found()),
         })
         .await?;
-    let event = Event::UserDeleted {
-        handle: &handle,
-        revision: user.revision,
-        role,
-        sign_pub: &sign_pub,
-        request: signed.request_key(),
+    let marked = marked.current.ok_or_else(not_found)?;
+    crate::failpoint::hit("user_delete.after_mark");
+    finish(ctx, &marked, Publish::Always).await?;
+    Ok(reply)
+}
+
+/// Finishes the delete of a user marked `Deleting` (by the handler, or by a healer after
+/// a crash): the key index entry, `user.deleted` (its revision is the mark's), the
+/// record (only at the mark's revision), then the kick of its connections.
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    marked: &Versioned<UserRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let u = &marked.value;
+    let Some(note) = u.note.as_ref().filter(|_| u.deleting()) else {
+        return Err(ApiError::new(
+            ErrorCode::Conflict,
+            "the user is not being deleted",
+        ));
     };
-    ctx.audit.record(admin.actor(), event).await?;
-    let names = [crate::bus::user_conn_name(handle.as_str())];
-    super::evict(
-        ctx,
-        &names,
-        Evicted::User(&handle),
-        &admin.actor(),
-        user.revision,
-    )
-    .await;
-    Ok(DeleteReply {
+    let handle: &Handle = &u.handle;
+    ctx.store.unbind_key(&u.sign_pub, handle).await?;
+    let actor = note_actor(note);
+    let event = Event::UserDeleted {
         handle,
-        deleted: true,
-    })
+        revision: marked.revision,
+        role: u.role,
+        sign_pub: &u.sign_pub,
+        request: note.request.clone().unwrap_or_default(),
+    };
+    publish.record(ctx, actor.clone(), event).await?;
+    crate::failpoint::hit("user_delete.after_audit");
+    ctx.store
+        .users
+        .modify(handle, |cur| {
+            Ok::<_, StoreError>(match cur {
+                Some(c) if c.revision == marked.revision => Decision::Delete(()),
+                _ => Decision::Keep(()),
+            })
+        })
+        .await?;
+    let names = [crate::bus::user_conn_name(handle.as_str())];
+    let before = publish.kick_before(&note.at);
+    let who = Evicted::User(handle);
+    super::common::evict_before(ctx, &names, who, &actor, marked.revision, before).await;
+    Ok(())
+}
+
+/// The audit actor a note names: `system` (`roster bootstrap`), or a user by handle.
+pub(crate) fn note_actor(note: &ChangeNote) -> Actor {
+    match Handle::parse(&note.by) {
+        Ok(h) if note.by != "system" => Actor::user(&h),
+        _ => Actor::system(),
+    }
 }

@@ -7,12 +7,15 @@
 
 use crate::audit::{Event, Evicted};
 use crate::authz;
-use crate::domain::{Role, SiteCode};
-use crate::store::records::UserRecord;
-use crate::store::Decision;
+use crate::domain::Role;
+use crate::store::records::{ChangeNote, Noted, UserRecord};
+use crate::store::{Decision, Versioned};
+
+use super::user_delete::note_actor;
 use crate::wire::admin::{SetRoleRequest, UserView};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::user_get::view;
 use super::{Admin, Ctx, Signed};
 
@@ -43,38 +46,70 @@ pub(super) async fn handle(
         .modify_user(&req.handle, last_owner, |cur| {
             let cur = cur.ok_or_else(not_found)?;
             may_change(actor_role, &cur.value)?;
-            let before = (cur.value.role, cur.value.sites.clone());
             if cur.value.role == req.role && cur.value.sites == sites {
-                return Ok(Decision::Keep(before)); // nothing to change
+                return Ok(Decision::Keep(())); // nothing to change
             }
             let mut next = cur.value.clone();
             next.role = req.role;
             next.sites = sites.clone();
             next.updated_at = Some(now.clone());
-            Ok(Decision::Put(next, before))
+            next.note = Some(ChangeNote::new(
+                admin.user.value.handle.as_str(),
+                Some(signed.request_key()),
+                &now,
+                Noted::RoleChanged {
+                    from: cur.value.role,
+                    from_sites: cur.value.sites.clone(),
+                },
+            ));
+            Ok(Decision::put(next))
         })
         .await;
     let m = decided?;
+    crate::failpoint::hit("set_role.after_write");
     let cur = m.current.ok_or_else(not_found)?;
     if !m.changed {
         return Ok(view(&cur.value));
     }
-    let (old_role, old_sites): (Role, Vec<SiteCode>) = m.extra;
-    let event = Event::UserRoleChanged {
-        handle: &req.handle,
-        revision: cur.revision,
-        from: old_role,
-        to: req.role,
-        sites: &sites,
-        request: signed.request_key(),
-    };
-    ctx.audit.record(admin.actor(), event).await?;
-    if authz::loses_permissions(old_role, &old_sites, req.role, &sites) {
-        let names = [crate::bus::user_conn_name(req.handle.as_str())];
-        let who = Evicted::User(&req.handle);
-        super::evict(ctx, &names, who, &admin.actor(), cur.revision).await;
-    }
+    finish(ctx, &cur, Publish::Always).await?;
     Ok(view(&cur.value))
+}
+
+/// What follows a role change's write, from its note (by the handler, or by a healer
+/// after a crash): `user.role_changed`, then the kick if the user lost permissions.
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    cur: &Versioned<UserRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let u = &cur.value;
+    let Some(
+        note @ ChangeNote {
+            change: Noted::RoleChanged { from, from_sites },
+            ..
+        },
+    ) = &u.note
+    else {
+        return Ok(());
+    };
+    let actor = note_actor(note);
+    let event = Event::UserRoleChanged {
+        handle: &u.handle,
+        revision: cur.revision,
+        from: *from,
+        to: u.role,
+        sites: &u.sites,
+        request: note.request.clone().unwrap_or_default(),
+    };
+    publish.record(ctx, actor.clone(), event).await?;
+    crate::failpoint::hit("set_role.after_audit");
+    if authz::loses_permissions(*from, from_sites, u.role, &u.sites) {
+        let names = [crate::bus::user_conn_name(u.handle.as_str())];
+        let who = Evicted::User(&u.handle);
+        let before = publish.kick_before(&note.at);
+        super::common::evict_before(ctx, &names, who, &actor, cur.revision, before).await;
+    }
+    Ok(())
 }
 
 /// An actor may change only users whose role it may manage.

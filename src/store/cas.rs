@@ -94,6 +94,12 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
                     })
                 }
                 Decision::Put(mut value, extra) => {
+                    // A note describes the write that made it, never a later one.
+                    if value.note().is_some()
+                        && value.note() == cur.as_ref().and_then(|c| c.value.note())
+                    {
+                        value.clear_note();
+                    }
                     // Boxed: the index work would otherwise grow every caller's future.
                     let placed =
                         Box::pin(self.place(key, cur.as_ref().map(|c| &c.value), &mut value))

@@ -22,7 +22,8 @@ use serde::{Deserialize, Serialize};
 use super::scan::{self, Scanner, StreamItem};
 use super::{error_chain, StoreError};
 
-/// A record type that may have an index entry. The defaults: not indexed.
+/// What the store's CAS loop maintains for a record: its index entry (default: not
+/// indexed) and its change note (default: none; see `records::ChangeNote`).
 pub trait Record {
     /// The entry's subject below the bucket's index prefix, when the record is indexed.
     fn index_subject(&self) -> Option<String> {
@@ -34,6 +35,12 @@ pub trait Record {
     }
     /// Names the record's current entry.
     fn set_index_seq(&mut self, _seq: Option<u64>) {}
+    /// The admin change the record's latest write made, for the healer.
+    fn note(&self) -> Option<&super::records::ChangeNote> {
+        None
+    }
+    /// Drops the note (a write that did not make it must not carry it on).
+    fn clear_note(&mut self) {}
 }
 
 /// What an index entry holds.

@@ -29,6 +29,9 @@ pub struct UserRecord {
     pub updated_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
+    /// The admin change this record's latest write made (see [`ChangeNote`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ChangeNote>,
 }
 
 /// Who revoked an identity, when and why.
@@ -98,6 +101,9 @@ pub struct InviteRecord {
     /// registration must not bring the user back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_deleted_at: Option<String>,
+    /// The admin change this record's latest write made (see [`ChangeNote`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ChangeNote>,
 }
 
 /// The stored state of an invite. `expired` is derived at read time from `expires_at`.
@@ -149,6 +155,9 @@ pub struct SiteRecord {
     pub created_by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
+    /// The admin change this record's latest write made (see [`ChangeNote`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ChangeNote>,
 }
 
 /// One enrollment key of a site's ring.
@@ -236,6 +245,9 @@ pub struct MachineRecord {
     /// (`<prefix>.index.machines.<tenant>.<SITE>.<state>`); set by the store.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index_seq: Option<u64>,
+    /// The admin change this record's latest write made (see [`ChangeNote`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ChangeNote>,
 }
 
 impl super::index::Record for MachineRecord {
@@ -253,15 +265,104 @@ impl super::index::Record for MachineRecord {
     fn set_index_seq(&mut self, seq: Option<u64>) {
         self.index_seq = seq;
     }
+    fn note(&self) -> Option<&ChangeNote> {
+        self.note.as_ref()
+    }
+    fn clear_note(&mut self) {
+        self.note = None;
+    }
 }
 
-// Not indexed: their lists page the bucket itself.
-impl super::index::Record for UserRecord {}
+/// Records that carry a [`ChangeNote`] (not indexed: their lists page the bucket).
+macro_rules! noted {
+    ($($t:ty),*) => {$(
+        impl super::index::Record for $t {
+            fn note(&self) -> Option<&ChangeNote> {
+                self.note.as_ref()
+            }
+            fn clear_note(&mut self) {
+                self.note = None;
+            }
+        }
+    )*};
+}
+noted!(UserRecord, InviteRecord, SiteRecord);
+
+impl UserRecord {
+    /// True while an interrupted `user.delete` is being finished: the user counts as
+    /// gone (it signs nothing, the bus refuses it, it is no owner).
+    pub fn deleting(&self) -> bool {
+        matches!(
+            self.note,
+            Some(ChangeNote {
+                change: Noted::Deleting,
+                ..
+            })
+        )
+    }
+}
+
+/// What an admin change did, kept on the record it wrote so that a healer can publish
+/// the change's audit event (and do what followed it: a kick, the uid, the delete) when
+/// the admin's worker died before it did. A note lives for one write: the store's CAS
+/// loop drops a note that a later write would carry over unchanged, so a record's note
+/// always describes its latest revision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeNote {
+    /// Who made the change: a handle, or `system` (`roster bootstrap`).
+    pub by: String,
+    /// The signed request's key, as the event's metadata names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    pub at: String,
+    pub change: Noted,
+}
+
+impl ChangeNote {
+    /// A note of `change` by `by` now.
+    pub fn new(by: &str, request: Option<String>, at: &str, change: Noted) -> Self {
+        ChangeNote {
+            by: by.to_owned(),
+            request,
+            at: at.to_owned(),
+            change,
+        }
+    }
+}
+
+/// The admin changes that leave a note, with what their events need that the record
+/// itself no longer says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Noted {
+    /// `user.set_role`: the role and sites before.
+    RoleChanged {
+        from: Role,
+        from_sites: Vec<SiteCode>,
+    },
+    /// `user.delete`, between marking the user and deleting its record.
+    Deleting,
+    /// `machine.approve` / `machine.reject` (the record's state says which), with the
+    /// reason the machine waited.
+    Decided {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pending_reason: Option<String>,
+    },
+    /// `site.create`.
+    SiteCreated,
+    /// `site.rotate_key`, with the previous key's grace.
+    KeyRotated { grace_secs: u64 },
+    /// `invite.create`.
+    InviteCreated,
+    /// `invite.cancel`.
+    InviteCancelled,
+}
+
+// Not indexed and never noted.
 impl super::index::Record for KeyIndexRecord {}
-impl super::index::Record for InviteRecord {}
 impl super::index::Record for OwnersRecord {}
 impl super::index::Record for NonceRecord {}
-impl super::index::Record for SiteRecord {}
 impl super::index::Record for UidIndexRecord {}
 impl super::index::Record for CredentialIndexRecord {}
 impl super::index::Record for EnrollFailuresRecord {}

@@ -201,7 +201,7 @@ impl Store {
 }
 
 fn active_owner(u: &UserRecord) -> bool {
-    u.role == Role::Owner && u.status == UserStatus::Active
+    u.role == Role::Owner && u.status == UserStatus::Active && !u.deleting()
 }
 
 /// True when `d` turns an active owner into something else (or deletes it).
