@@ -14,7 +14,9 @@
 //! - [`store`]: the only code that touches JetStream KV: a typed bucket per record with its
 //!   own key type, the one read-decide-write loop (`TypedBucket::modify`), the
 //!   per-aggregate operations (bind a key, the owner guard, uids, credentials, a page).
-//! - [`authz`]: roles and the permission catalog.
+//! - [`authz`]: pure RBAC (PROTOCOL §8): the permission catalog, role names and
+//!   definitions, assignments and the one computation of effective permissions
+//!   (`Grants`), no escalation; plus the v1 one-role model the handlers still use.
 //! - [`audit`]: typed audit events (`audit::Event`, one variant per action), their
 //!   publisher and the query reader; [`audit::security`]:
 //!   strangers' denials, aggregated per minute into a bounded stream of their own.

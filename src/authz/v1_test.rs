@@ -1,4 +1,4 @@
-//! Unit tests of `authz` (a separate file so test-only unwraps stay out of the module).
+//! Unit tests of the v1 model (a separate file so test-only unwraps stay out of the module).
 
 use super::*;
 
