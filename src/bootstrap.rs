@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use crate::audit::{Actor, Auditor, Event};
-use crate::domain::{Handle, Role};
+use crate::authz::{Assignment, PlatformRole};
+use crate::domain::Handle;
 use crate::handlers::mint_invite;
-use crate::store::records::UserStatus;
-use crate::store::{Store, StoreError};
-use crate::wire::admin::{InviteCreateReply, InviteCreateRequest};
+use crate::store::{owner_scopes, OwnersKey, Store, StoreError};
+use crate::wire::admin::InviteCreateReply;
 use crate::wire::ApiError;
 
 /// Why bootstrap refused.
@@ -37,7 +37,9 @@ pub async fn bootstrap(
         let owners = store
             .users
             .page(">", after, 1, |u| {
-                (u.role == Role::Owner && u.status == UserStatus::Active).then_some(u.handle)
+                owner_scopes(&u)
+                    .contains(&OwnersKey::Platform)
+                    .then_some(u.handle)
             })
             .await?;
         if let Some(owner) = owners.items.into_iter().next() {
@@ -48,16 +50,13 @@ pub async fn bootstrap(
             None => break,
         }
     }
-    let req = InviteCreateRequest {
-        handle: handle.clone(),
-        role: Role::Owner,
-        ttl_secs: None,
-    };
-    let minted = mint_invite(store, &req, ttl, "system").await?;
+    // The first owner is a platform owner (PROTOCOL §8).
+    let first = Assignment::platform(PlatformRole::Owner);
+    let minted = mint_invite(store, handle, &first, ttl, "system").await?;
     let event = Event::InviteCreated {
         invite_id: &minted.invite_id,
         handle,
-        role: Role::Owner,
+        assignment: &first,
         expires_at: &minted.expires_at,
         request: None,
     };

@@ -7,9 +7,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::audit::Auditor;
-use crate::domain::Role;
 use crate::store::records::{InviteState, MachineState, UserStatus};
-use crate::store::{Store, StoreError};
+use crate::store::{OwnersKey, Store, StoreError};
 
 /// One broken invariant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -175,17 +174,24 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
             }
         }
     }
-    let owners = store.owners_from_leader().await?.owners;
-    for h in &owners {
-        let real = users
-            .get(h.as_str())
-            .is_some_and(|u| u.role == Role::Owner && u.status == UserStatus::Active);
-        if !real {
-            r.problem(
-                "owner_guard_overcount",
-                "meta/owners".into(),
-                format!("lists '{h}', not an active owner"),
-            );
+    for (key, guard) in store.owner_guards_from_leader().await? {
+        let scope = match key.strip_prefix("owners.") {
+            Some(t) => crate::domain::Tenant::parse(t).ok().map(OwnersKey::Tenant),
+            None => Some(OwnersKey::Platform),
+        };
+        for h in &guard.owners {
+            let real = users.get(h.as_str()).is_some_and(|u| {
+                scope
+                    .as_ref()
+                    .is_some_and(|s| crate::store::owner_scopes(u).contains(s))
+            });
+            if !real {
+                r.problem(
+                    "owner_guard_overcount",
+                    format!("meta/{key}"),
+                    format!("lists '{h}', not an active owner there"),
+                );
+            }
         }
     }
     for (k, s) in &sites {

@@ -47,8 +47,8 @@ use crate::audit::{event_id, Actor, ActorType, Enrolled, Event, Evicted};
 use crate::domain::InviteId;
 use crate::handlers::{finish, Ctx, Publish, Seen};
 use crate::store::records::{
-    InviteRecord, InviteState, MachineRecord, MachineState, Noted, SiteRecord, UidIndexRecord,
-    UserRecord, UserStatus,
+    InviteRecord, InviteState, MachineRecord, MachineState, Noted, RoleRecord, SiteRecord,
+    UidIndexRecord, UserRecord, UserStatus,
 };
 use crate::store::scan;
 use crate::store::{Change, Since, StoreError, Versioned};
@@ -112,7 +112,8 @@ const USERS: usize = 1;
 const MACHINES: usize = 2;
 const UIDS: usize = 3;
 const SITES: usize = 4;
-const FEEDS: usize = 5;
+const ROLES: usize = 5;
+const FEEDS: usize = 6;
 
 struct Healer {
     ctx: Arc<Ctx>,
@@ -197,6 +198,17 @@ impl Healer {
             for c in changes {
                 if let Some(v) = c.value {
                     self.site(c.seq, v).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        loop {
+            let (changes, done) = self.ripe(ROLES, &store.roles, settled).await?;
+            for c in changes {
+                if let Some(v) = c.value {
+                    self.role(c.seq, v).await;
                 }
             }
             if done {
@@ -337,7 +349,7 @@ impl Healer {
         let expected = Event::UserRegistered {
             handle: &inv.handle,
             invite_id: &id,
-            role: inv.role,
+            assignment: &inv.assignment,
             sign_pub: &sign_pub,
         };
         if self.published(&expected) {
@@ -368,7 +380,7 @@ impl Healer {
         let u = &cur.value;
         let what = u.handle.to_string();
         match u.note.as_ref().map(|n| &n.change) {
-            Some(Noted::RoleChanged { .. }) => {
+            Some(Noted::Assignments { .. }) => {
                 {
                     let w = Watch::new(&self.seen);
                     let r = finish::user_role_changed(&self.ctx, &cur, w.publish()).await;
@@ -441,6 +453,29 @@ impl Healer {
             }
             _ => {}
         }
+    }
+
+    /// A role's creation, update or delete whose event never came: its finishing step.
+    async fn role(&mut self, revision: u64, r: RoleRecord) {
+        let what = format!("{}/{}", r.tenant.as_str(), r.name.as_str());
+        let cur = Versioned { value: r, revision };
+        let w = Watch::new(&self.seen);
+        let (kind, res) = match cur.value.note.as_ref().map(|n| &n.change) {
+            Some(Noted::RoleCreated) => (
+                "role_create",
+                finish::role_created(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::RoleUpdated { .. }) => (
+                "role_update",
+                finish::role_updated(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::Deleting) => (
+                "role_delete",
+                finish::role_deleted(&self.ctx, &cur, w.publish()).await,
+            ),
+            _ => return,
+        };
+        self.report(kind, &what, &w, res);
     }
 
     /// A machine write whose event never came. An approval or rejection (its note):

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Role;
+use crate::authz::Builtin;
 
 /// Publish and subscribe lists of one kind of identity. Placeholders: `{prefix}`,
 /// `{inbox}`, `{handle}`, `{machine_id}`.
@@ -164,13 +164,13 @@ impl Templates {
         })
     }
 
-    /// The template of a role.
-    pub fn for_role(&self, role: Role) -> &Template {
+    /// The template of a built-in role.
+    pub fn for_role(&self, role: Builtin) -> &Template {
         match role {
-            Role::Owner => &self.owner,
-            Role::Admin => &self.admin,
-            Role::Operator => &self.operator,
-            Role::Member => &self.member,
+            Builtin::Owner => &self.owner,
+            Builtin::Admin => &self.admin,
+            Builtin::Operator => &self.operator,
+            Builtin::Member => &self.member,
         }
     }
 }

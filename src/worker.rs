@@ -28,6 +28,9 @@ pub enum WorkerError {
     /// The audit or the security stream could not be opened.
     #[error(transparent)]
     Audit(#[from] AuditError),
+    /// The first records (the default tenant's roles) could not be written.
+    #[error("seeding the default tenant")]
+    Seed(#[from] crate::store::StoreError),
     /// The micro service did not start.
     #[error("starting the micro service")]
     Service(#[source] async_nats::Error),
@@ -78,6 +81,11 @@ pub async fn open_state(
             // Strangers' denials are summed over every worker through the store.
             // (An `Arc`: a `Store` is large, and test threads have small stacks.)
             audit.security().share_through(Arc::new(store.clone()));
+            // The default tenant's built-in roles, seeded once (never overwritten).
+            let now = cfg.clock.now().to_rfc3339();
+            store
+                .seed_roles(&crate::domain::Tenant::default_tenant(), &now)
+                .await?;
             Ok::<_, WorkerError>((store, audit))
         })
         .await;

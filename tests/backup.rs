@@ -283,12 +283,12 @@ async fn a_damaged_backup_is_refused_before_anything_is_written() {
         "--json",
     ]));
 
-    // A user record that is not one: alice's role is no role.
+    // A user record that is not one: alice's status is no status.
     let users = dir.join("kv/users.jsonl");
     let body = std::fs::read_to_string(&users).unwrap();
     let mut lines: Vec<String> = body.lines().map(str::to_owned).collect();
     let at = lines.iter().position(|l| l.contains("\"member\"")).unwrap();
-    lines[at] = lines[at].replace("\"member\"", "\"emperor\"");
+    lines[at] = lines[at].replace("\"active\"", "\"emperor\"");
     std::fs::write(&users, lines.join("\n")).unwrap();
     let fresh = NatsServer::start(Default::default()).await.unwrap();
     let out = roster(&["restore", "--nats-url", &fresh.url(), "--from", d]);

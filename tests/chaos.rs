@@ -109,15 +109,18 @@ impl Bus {
     }
 
     async fn invite(&self, handle: &str, role: Role) -> String {
-        let req = InviteCreateRequest {
-            handle: Handle::parse(handle).unwrap(),
-            role,
-            ttl_secs: None,
-        };
-        roster::handlers::mint_invite(&self.store, &req, Duration::from_secs(3600), "test")
-            .await
-            .unwrap()
-            .token
+        let req = InviteCreateRequest::new(Handle::parse(handle).unwrap(), role);
+        let a = req.assignment();
+        roster::handlers::mint_invite(
+            &self.store,
+            &req.handle,
+            &a,
+            Duration::from_secs(3600),
+            "test",
+        )
+        .await
+        .unwrap()
+        .token
     }
 
     fn client(&self, timeout: Duration) -> RosterClient {

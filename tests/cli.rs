@@ -215,10 +215,7 @@ fn help_shows_defaults_role_names_and_the_exit_codes() {
         .render_help()
         .to_string();
     assert!(invite.contains("[default: member]"), "{invite}");
-    assert!(
-        invite.contains("[possible values: owner, admin, operator, member]"),
-        "{invite}"
-    );
+    assert!(invite.contains("custom roles"), "{invite}");
     let mut site = roster::cli::Cli::command();
     let rotate = site
         .find_subcommand_mut("site")

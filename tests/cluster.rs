@@ -189,13 +189,10 @@ async fn killing_the_invites_leader_during_the_race_still_gives_one_winner() {
     const RACERS: usize = 200;
     for round in 0..3 {
         let handle = format!("cluster-{round}");
-        let req = InviteCreateRequest {
-            handle: Handle::parse(&handle).unwrap(),
-            role: Role::Member,
-            ttl_secs: None,
-        };
+        let req = InviteCreateRequest::new(Handle::parse(&handle).unwrap(), Role::Member);
         let token = loop {
-            match roster::handlers::mint_invite(&store, &req, Duration::from_secs(3600), "test")
+            let (h, a) = (&req.handle, req.assignment());
+            match roster::handlers::mint_invite(&store, h, &a, Duration::from_secs(3600), "test")
                 .await
             {
                 Ok(r) => break r.token,

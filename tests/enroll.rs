@@ -356,10 +356,10 @@ async fn operators_act_only_at_their_sites() {
         op.site_create(&req).await.unwrap_err().code(),
         Some(ErrorCode::Forbidden)
     );
-    // Reading is allowed everywhere; members cannot even read.
+    // It reads its sites only (PROTOCOL §4); members cannot even read.
     assert_eq!(
         op.site_list(&Default::default()).await.unwrap().sites.len(),
-        2
+        1
     );
     let member = env.user("mem", Role::Member).await;
     assert_eq!(

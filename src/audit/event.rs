@@ -5,8 +5,11 @@
 use serde_json::{Map, Value};
 
 use super::{Actor, AuditEvent, Outcome, Target};
-use crate::domain::{Handle, InviteId, MachineId, Policy, Role, SignKey, SiteCode, SiteRef};
-use crate::store::records::MachineRecord;
+use std::collections::BTreeSet;
+
+use crate::authz::{AssignScope, Assignment, Permission};
+use crate::domain::{Handle, InviteId, MachineId, Policy, SignKey, SiteCode, SiteRef, Tenant};
+use crate::store::records::{AssignAction, MachineRecord, RoleRecord};
 
 /// What a machine's enrollment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +53,7 @@ pub enum Event<'a> {
     InviteCreated {
         invite_id: &'a InviteId,
         handle: &'a Handle,
-        role: Role,
+        assignment: &'a Assignment,
         expires_at: &'a str,
         /// The signed request's key (`None`: minted by `roster bootstrap`).
         request: Option<String>,
@@ -65,18 +68,30 @@ pub enum Event<'a> {
     UserRegistered {
         handle: &'a Handle,
         invite_id: &'a InviteId,
-        role: Role,
+        assignment: &'a Assignment,
         sign_pub: &'a SignKey,
     },
-    /// `user.role_changed`.
-    UserRoleChanged {
+    /// `user.role_changed` (`set_role`), `user.assigned`, `user.unassigned`.
+    UserAssignments {
         handle: &'a Handle,
         revision: u64,
-        from: Role,
-        to: Role,
-        sites: &'a [SiteCode],
+        action: AssignAction,
+        /// The assignment set, added or removed.
+        assignment: &'a Assignment,
+        before: &'a [Assignment],
+        after: &'a [Assignment],
         request: String,
     },
+    /// `role.created`.
+    RoleCreated { role: &'a RoleRecord, revision: u64 },
+    /// `role.updated`.
+    RoleUpdated {
+        role: &'a RoleRecord,
+        revision: u64,
+        before: &'a BTreeSet<Permission>,
+    },
+    /// `role.deleted`.
+    RoleDeleted { role: &'a RoleRecord, revision: u64 },
     /// `user.revoked`.
     UserRevoked {
         handle: &'a Handle,
@@ -88,7 +103,7 @@ pub enum Event<'a> {
     UserDeleted {
         handle: &'a Handle,
         revision: u64,
-        role: Role,
+        assignments: &'a [Assignment],
         sign_pub: &'a SignKey,
         request: String,
     },
@@ -166,7 +181,14 @@ impl Event<'_> {
             Event::InviteCreated { .. } => "invite.created",
             Event::InviteCancelled { .. } => "invite.cancelled",
             Event::UserRegistered { .. } => "user.registered",
-            Event::UserRoleChanged { .. } => "user.role_changed",
+            Event::UserAssignments { action, .. } => match action {
+                AssignAction::SetRole => "user.role_changed",
+                AssignAction::Assign => "user.assigned",
+                AssignAction::Unassign => "user.unassigned",
+            },
+            Event::RoleCreated { .. } => "role.created",
+            Event::RoleUpdated { .. } => "role.updated",
+            Event::RoleDeleted { .. } => "role.deleted",
             Event::UserRevoked { .. } => "user.revoked",
             Event::UserDeleted { .. } => "user.deleted",
             Event::Evicted { who, .. } => match who {
@@ -204,7 +226,7 @@ impl Event<'_> {
                 revision,
                 ..
             } => format!("{action}/{invite_id}/{revision}"),
-            Event::UserRoleChanged {
+            Event::UserAssignments {
                 handle, revision, ..
             }
             | Event::UserRevoked {
@@ -216,6 +238,13 @@ impl Event<'_> {
             Event::Evicted { revision, .. } => {
                 format!("{action}/{}/{revision}", self.target().id)
             }
+            Event::RoleCreated { role, revision }
+            | Event::RoleUpdated { role, revision, .. }
+            | Event::RoleDeleted { role, revision } => format!(
+                "{action}/{}.{}/{revision}",
+                role.tenant.as_str(),
+                role.name.key()
+            ),
             Event::SiteCreated { site, revision, .. }
             | Event::SiteKeyRotated { site, revision, .. } => format!(
                 "{action}/{}.{}/{revision}",
@@ -248,7 +277,7 @@ impl Event<'_> {
                 Target::new("invite", invite_id.as_str())
             }
             Event::UserRegistered { handle, .. }
-            | Event::UserRoleChanged { handle, .. }
+            | Event::UserAssignments { handle, .. }
             | Event::UserRevoked { handle, .. }
             | Event::UserDeleted { handle, .. }
             | Event::Evicted {
@@ -268,7 +297,30 @@ impl Event<'_> {
             | Event::MachineRevoked { machine, .. } => {
                 Target::new("machine", machine.machine_id.as_str())
             }
+            Event::RoleCreated { role, .. }
+            | Event::RoleUpdated { role, .. }
+            | Event::RoleDeleted { role, .. } => Target::new(
+                "role",
+                format!("{}/{}", role.tenant.as_str(), role.name.as_str()),
+            ),
             Event::Denied { command, .. } => Target::new("endpoint", *command),
+        }
+    }
+
+    /// The tenant the change happened in, when it has one (its site's, its role's, its
+    /// assignment's).
+    pub fn tenant(&self) -> Option<Tenant> {
+        if let Some(p) = self.place() {
+            return Some(p.tenant);
+        }
+        match self {
+            Event::InviteCreated { assignment, .. }
+            | Event::UserRegistered { assignment, .. }
+            | Event::UserAssignments { assignment, .. } => assignment.scope().tenant().cloned(),
+            Event::RoleCreated { role, .. }
+            | Event::RoleUpdated { role, .. }
+            | Event::RoleDeleted { role, .. } => Some(role.tenant.clone()),
+            _ => None,
         }
     }
 
@@ -311,13 +363,13 @@ impl Event<'_> {
         match self {
             Event::InviteCreated {
                 handle,
-                role,
+                assignment,
                 expires_at,
                 request,
                 ..
             } => {
                 put("handle", handle.as_str().into());
-                put("role", role.as_str().into());
+                put_assignment(assignment, &mut put);
                 put("expires_at", (*expires_at).into());
                 match request {
                     Some(r) => put("request", r.as_str().into()),
@@ -327,26 +379,40 @@ impl Event<'_> {
             Event::InviteCancelled { handle, .. } => put("handle", handle.as_str().into()),
             Event::UserRegistered {
                 invite_id,
-                role,
+                assignment,
                 sign_pub,
                 ..
             } => {
                 put("invite_id", invite_id.as_str().into());
-                put("role", role.as_str().into());
+                put_assignment(assignment, &mut put);
                 put("sign_pub", sign_pub.to_hex().into());
             }
-            Event::UserRoleChanged {
-                from,
-                to,
-                sites,
+            Event::UserAssignments {
+                assignment,
+                before,
+                after,
                 request,
                 ..
             } => {
-                put("from", from.as_str().into());
-                put("to", to.as_str().into());
-                let sites: Vec<Value> = sites.iter().map(|s| s.as_str().into()).collect();
-                put("sites", sites.into());
+                put_assignment(assignment, &mut put);
+                put("before", serde_json::to_value(before).unwrap_or_default());
+                put("after", serde_json::to_value(after).unwrap_or_default());
                 put("request", request.as_str().into());
+            }
+            Event::RoleCreated { role, .. } | Event::RoleDeleted { role, .. } => {
+                put("builtin", role.builtin.into());
+                put(
+                    "permissions",
+                    serde_json::to_value(&role.permissions).unwrap_or_default(),
+                );
+            }
+            Event::RoleUpdated { role, before, .. } => {
+                put("builtin", role.builtin.into());
+                put("before", serde_json::to_value(before).unwrap_or_default());
+                put(
+                    "after",
+                    serde_json::to_value(&role.permissions).unwrap_or_default(),
+                );
             }
             Event::UserRevoked {
                 by_self, reason, ..
@@ -357,12 +423,15 @@ impl Event<'_> {
                 }
             }
             Event::UserDeleted {
-                role,
+                assignments,
                 sign_pub,
                 request,
                 ..
             } => {
-                put("role", role.as_str().into());
+                put(
+                    "assignments",
+                    serde_json::to_value(assignments).unwrap_or_default(),
+                );
                 put("sign_pub", sign_pub.to_hex().into());
                 put("request", request.as_str().into());
             }
@@ -434,12 +503,25 @@ impl Event<'_> {
             self.target(),
         );
         if let Some(place) = self.place() {
-            ev.tenant = Some(place.tenant.as_str().to_owned());
             ev.site = Some(place.site.as_str().to_owned());
         }
+        ev.tenant = self.tenant().map(|t| t.as_str().to_owned());
         ev.source = self.source();
         ev.metadata = self.metadata();
         ev
+    }
+}
+
+/// An assignment's role, tenant and site (or `scope: platform`) as metadata.
+fn put_assignment(a: &Assignment, put: &mut impl FnMut(&str, Value)) {
+    put("role", a.role().as_str().into());
+    match a.scope() {
+        AssignScope::Platform => put("scope", "platform".into()),
+        AssignScope::Tenant(t) => put("assigned_tenant", t.as_str().into()),
+        AssignScope::Site(s) => {
+            put("assigned_tenant", s.tenant.as_str().into());
+            put("assigned_site", s.site.as_str().into());
+        }
     }
 }
 

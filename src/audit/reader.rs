@@ -43,6 +43,8 @@ pub struct AuditFilter {
     pub before: Option<u64>,
     /// Read the security stream (strangers' refusals) instead of the audit stream.
     pub security: bool,
+    /// Only events of these tenants (a scan within the page's budget, like `actor`).
+    pub tenants: Option<Vec<String>>,
 }
 
 impl AuditFilter {
@@ -54,6 +56,10 @@ impl AuditFilter {
                 .as_ref()
                 .is_none_or(|t| target_matches(t, &ev.target))
             && self.outcome.is_none_or(|o| o == ev.outcome)
+            && self
+                .tenants
+                .as_ref()
+                .is_none_or(|ts| ev.tenant.as_ref().is_some_and(|t| ts.contains(t)))
     }
 }
 

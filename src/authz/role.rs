@@ -119,6 +119,13 @@ impl Ord for RoleName {
         self.key.cmp(&other.key)
     }
 }
+/// A role name equals the built-in of the v1 model it names.
+impl PartialEq<crate::domain::Role> for RoleName {
+    fn eq(&self, other: &crate::domain::Role) -> bool {
+        self.key() == other.as_str()
+    }
+}
+
 impl TryFrom<String> for RoleName {
     type Error = RoleError;
     fn try_from(s: String) -> Result<Self, RoleError> {

@@ -3,20 +3,36 @@
 //! token, or nothing; and the security tally of a refusal.
 
 use crate::audit::Target;
+use crate::authz::{AssignScope, Assignment, Builtin};
 use crate::bus::{inbox_for_nkey, machine_conn_name, machine_credential_conn_name};
 use crate::crypto;
-use crate::domain::{Credential, MachineId, Role, SignKey};
+use crate::domain::{Credential, MachineId, SignKey};
 use crate::handlers::Ctx;
 use crate::jwt::AuthRequestClaims;
 use crate::store::records::{MachineState, UserStatus};
 use crate::store::StoreError;
+
+/// The user template a user's connections get: the highest built-in it holds anywhere
+/// (`owner` above `admin` above `operator` above `member`; a platform role counts as
+/// its name); a custom role counts as `member`, whose template the operator may widen.
+pub(crate) fn bus_template(assignments: &[Assignment]) -> Builtin {
+    assignments
+        .iter()
+        .map(|a| match (a.scope(), a.role().builtin()) {
+            (_, Some(b)) => b,
+            (AssignScope::Platform, None) | (_, None) => Builtin::Member,
+        })
+        .min()
+        .unwrap_or(Builtin::Member)
+}
 
 /// Who a connecting client is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
     User {
         handle: String,
-        role: Role,
+        /// Which user template its connection gets ([`bus_template`]).
+        template: Builtin,
         inbox: String,
     },
     Machine {
@@ -61,7 +77,7 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
                 _ if u.value.deleting() => Admission::Denied("deleted"),
                 UserStatus::Active => Admission::User {
                     handle: u.value.handle.to_string(),
-                    role: u.value.role,
+                    template: bus_template(&u.value.assignments),
                     inbox,
                 },
                 UserStatus::Revoked => Admission::Denied("revoked"),

@@ -78,12 +78,12 @@ fn user_claims(
     let (name, template) = match a {
         Admission::User {
             handle,
-            role,
+            template,
             inbox,
         } => {
             vars.insert("handle", handle.clone());
             vars.insert("inbox", inbox.clone());
-            (user_conn_name(handle), cfg.templates.for_role(*role))
+            (user_conn_name(handle), cfg.templates.for_role(*template))
         }
         Admission::Machine {
             machine_id,

@@ -275,16 +275,23 @@ pub(super) async fn invite_cmd(cmd: InviteCmd) -> anyhow::Result<ExitCode> {
             client,
             handle,
             role,
+            tenant,
+            site,
             ttl_secs,
         } => {
             let handle = parse("--handle", Handle::parse(&handle))?;
-            let role = parse("--role", Role::parse(&role))?;
+            let role = parse("--role", RoleName::parse(&role))?;
+            let tenant = tenant
+                .map(|t| parse("--tenant", Tenant::parse(&t)))
+                .transpose()?;
+            let site = site
+                .map(|s| parse("--site", SiteCode::parse(&s)))
+                .transpose()?;
             let c = connect_client(&client).await?;
-            finish(
-                &Out::new(client.json),
-                c.invite_create(&handle, role, ttl_secs).await,
-                output::invite_created,
-            )
+            let made = c
+                .invite_create_at(&handle, role, tenant.as_ref(), site.as_ref(), ttl_secs)
+                .await;
+            finish(&Out::new(client.json), made, output::invite_created)
         }
         InviteCmd::List {
             client,
@@ -348,10 +355,16 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
         UserCmd::List {
             client,
             role,
+            tenant,
             status,
             page: PageArgs { limit, cursor, all },
         } => {
-            let role = role.map(|r| parse("--role", Role::parse(&r))).transpose()?;
+            let role = role
+                .map(|r| parse("--role", RoleName::parse(&r)))
+                .transpose()?;
+            let tenant = tenant
+                .map(|t| parse("--tenant", Tenant::parse(&t)))
+                .transpose()?;
             let status = match status.as_deref() {
                 None => None,
                 Some("active") => Some(UserStatusFilter::Active),
@@ -361,6 +374,7 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             let c = connect_client(&client).await?;
             let req = UserListRequest {
                 role,
+                tenant,
                 status,
                 limit: opt("--limit", page_limit(limit, all))?,
                 cursor: opt("--cursor", cursor)?,
@@ -389,10 +403,14 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             client,
             handle,
             role,
+            tenant,
             sites,
         } => {
             let handle = parse("handle", Handle::parse(&handle))?;
-            let role = parse("role", Role::parse(&role))?;
+            let role = parse("role", RoleName::parse(&role))?;
+            let tenant = tenant
+                .map(|t| parse("--tenant", Tenant::parse(&t)))
+                .transpose()?;
             let sites = sites
                 .map(|v| {
                     v.iter()
@@ -401,9 +419,15 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 })
                 .transpose()?;
             let c = connect_client(&client).await?;
+            let req = crate::wire::admin::SetRoleRequest {
+                handle,
+                role,
+                tenant,
+                sites,
+            };
             finish(
                 &Out::new(client.json),
-                c.user_set_role(&handle, role, sites).await,
+                c.user_set_role_req(&req).await,
                 output::user,
             )
         }

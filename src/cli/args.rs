@@ -424,9 +424,16 @@ pub enum InviteCmd {
         /// Handle the invitee gets: 3-32 lowercase letters, digits, `-` and `_`.
         #[arg(long)]
         handle: String,
-        /// Role the invitee gets (at most your own).
-        #[arg(long, default_value = "member", value_parser = ROLES, ignore_case = true)]
+        /// Role the invitee gets: a built-in (owner, admin, operator, member) or one of
+        /// the tenant's custom roles; nothing beyond what you hold yourself there.
+        #[arg(long, default_value = "member")]
         role: String,
+        /// The tenant it is for (default `default`).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Only at this site of the tenant (a site-scoped first assignment).
+        #[arg(long)]
+        site: Option<String>,
         /// Lifetime in seconds (default 7 days, at most 30 days).
         #[arg(long)]
         ttl_secs: Option<u64>,
@@ -463,9 +470,12 @@ pub enum UserCmd {
     List {
         #[command(flatten)]
         client: ClientArgs,
-        /// Only users with this role.
-        #[arg(long, value_parser = ROLES, ignore_case = true)]
+        /// Only users holding this role (in `--tenant`, when given).
+        #[arg(long)]
         role: Option<String>,
+        /// Only users holding an assignment in this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
         /// Only users with this status.
         #[arg(long, value_parser = ["active", "revoked"])]
         status: Option<String>,
@@ -479,16 +489,19 @@ pub enum UserCmd {
         /// The user's handle.
         handle: String,
     },
-    /// Change a user's role (and an operator's sites).
+    /// Replace a user's assignments in one tenant with one role (tenant-wide, or at
+    /// `--sites` only).
     SetRole {
         #[command(flatten)]
         client: ClientArgs,
         /// The user's handle.
         handle: String,
-        /// The new role (at most your own).
-        #[arg(value_parser = ROLES, ignore_case = true)]
+        /// The role: a built-in or a custom role of the tenant (nothing beyond your own).
         role: String,
-        /// Comma-separated site codes (operators only).
+        /// The tenant (default `default`).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Comma-separated site codes: the role at these sites only.
         #[arg(long, value_delimiter = ',')]
         sites: Option<Vec<String>>,
     },
@@ -520,6 +533,9 @@ pub enum AuditCmd {
         /// Actor id (handle, machine id or key).
         #[arg(long)]
         actor: Option<String>,
+        /// Only events of this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
         /// Target: an id (`alice`) or the table's `type:id` form (`user:alice`).
         #[arg(long)]
         target: Option<String>,

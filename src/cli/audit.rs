@@ -12,6 +12,7 @@ pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             client,
             action,
             actor,
+            tenant,
             target,
             outcome,
             since,
@@ -26,6 +27,9 @@ pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             let mut req = AuditQueryRequest {
                 action: opt("--action", action)?,
                 actor,
+                tenant: tenant
+                    .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
                 target,
                 outcome: match outcome.as_deref() {
                     None => None,

@@ -24,9 +24,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
+use crate::authz::RoleName;
 use crate::client::{BusEvents, ClientError, RosterClient};
 use crate::config::{NatsArgs, WorkerArgs, WorkerConfig};
-use crate::domain::{Handle, InviteId, Label, MachineId, Policy, Role, SiteCode, Tenant};
+use crate::domain::{Handle, InviteId, Label, MachineId, Policy, SiteCode, Tenant};
 use crate::natsd::{NatsServer, ServerOptions};
 use crate::wire::admin::{
     AuditQueryRequest, InviteListRequest, InviteStateFilter, UserListRequest, UserStatusFilter,
@@ -365,6 +366,6 @@ fn opt<X, T: TryFrom<X, Error = String>>(what: &str, v: Option<X>) -> anyhow::Re
 }
 
 /// A flag's value parsed into its domain type (a usage error if it does not parse).
-fn parse<T>(what: &str, r: Result<T, crate::domain::ParseError>) -> anyhow::Result<T> {
+fn parse<T, E: std::fmt::Display>(what: &str, r: Result<T, E>) -> anyhow::Result<T> {
     r.map_err(|e| Failure::usage(format!("{what}: {e}")).into())
 }

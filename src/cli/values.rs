@@ -10,8 +10,6 @@ pub(super) const MACHINE_ID_HELP: &str =
     "Machine id (`m-` and 32 hex characters, as `machine list` shows it).";
 /// The help of every invite id argument.
 pub(super) const INVITE_ID_HELP: &str = "Invite id (32 hex characters, as `invite list` shows it).";
-/// The role names, as every role flag and argument takes them.
-pub(super) const ROLES: [&str; 4] = ["owner", "admin", "operator", "member"];
 
 /// A duration: `0`, or a number with `s`, `m`, `h` or `d` (a bare number is seconds).
 pub(super) fn parse_duration_secs(s: &str) -> Result<u64, String> {

@@ -15,8 +15,9 @@ use async_nats::HeaderMap;
 use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::authz::RoleName;
 use crate::crypto::{self, KeyPairs};
-use crate::domain::{Handle, InviteId, MachineId, Role, SiteCode, Tenant};
+use crate::domain::{Handle, InviteId, MachineId, SiteCode, Tenant};
 use crate::wire;
 use crate::wire::admin::*;
 use crate::wire::enroll::EnrollReply;
@@ -176,15 +177,34 @@ impl RosterClient {
         self.call(Endpoint::Register, &body).await
     }
 
-    /// `invite.create`.
+    /// `invite.create` in the default tenant.
     pub async fn invite_create(
         &self,
         handle: &Handle,
-        role: Role,
+        role: impl Into<RoleName>,
+        ttl_secs: Option<u64>,
+    ) -> Result<InviteCreateReply, ClientError> {
+        self.invite_create_at(handle, role, None, None, ttl_secs)
+            .await
+    }
+
+    /// `invite.create` for `role` in `tenant` (default `default`), at `site` when given.
+    pub async fn invite_create_at(
+        &self,
+        handle: &Handle,
+        role: impl Into<RoleName>,
+        tenant: Option<&Tenant>,
+        site: Option<&SiteCode>,
         ttl_secs: Option<u64>,
     ) -> Result<InviteCreateReply, ClientError> {
         // Sent as given, so an out-of-range ttl reaches the worker and gets its code.
-        let mut body = serde_json::json!({ "handle": handle, "role": role });
+        let mut body = serde_json::json!({ "handle": handle, "role": role.into() });
+        if let Some(t) = tenant {
+            body["tenant"] = t.as_str().into();
+        }
+        if let Some(s) = site {
+            body["site"] = s.as_str().into();
+        }
         if let Some(t) = ttl_secs {
             body["ttl_secs"] = t.into();
         }
@@ -238,19 +258,69 @@ impl RosterClient {
         .await
     }
 
-    /// `user.set_role`.
+    /// `user.set_role` in the default tenant.
     pub async fn user_set_role(
         &self,
         handle: &Handle,
-        role: Role,
+        role: impl Into<RoleName>,
         sites: Option<Vec<SiteCode>>,
     ) -> Result<UserView, ClientError> {
         let req = SetRoleRequest {
             handle: handle.clone(),
-            role,
+            role: role.into(),
+            tenant: None,
             sites,
         };
         self.call(Endpoint::Admin(Command::UserSetRole), &req).await
+    }
+
+    /// `user.set_role`, any request.
+    pub async fn user_set_role_req(&self, req: &SetRoleRequest) -> Result<UserView, ClientError> {
+        self.call(Endpoint::Admin(Command::UserSetRole), req).await
+    }
+
+    /// `user.assign`.
+    pub async fn user_assign(&self, req: &AssignRequest) -> Result<UserView, ClientError> {
+        self.call(Endpoint::Admin(Command::UserAssign), req).await
+    }
+
+    /// `user.unassign`.
+    pub async fn user_unassign(&self, req: &AssignRequest) -> Result<UserView, ClientError> {
+        self.call(Endpoint::Admin(Command::UserUnassign), req).await
+    }
+
+    /// `role.catalog`.
+    pub async fn role_catalog(&self) -> Result<RoleCatalogReply, ClientError> {
+        self.call(
+            Endpoint::Admin(Command::RoleCatalog),
+            &RoleCatalogRequest {},
+        )
+        .await
+    }
+
+    /// `role.list`.
+    pub async fn role_list(&self, req: &RoleListRequest) -> Result<RoleListReply, ClientError> {
+        self.call(Endpoint::Admin(Command::RoleList), req).await
+    }
+
+    /// `role.get`.
+    pub async fn role_get(&self, req: &RoleNameRequest) -> Result<RoleView, ClientError> {
+        self.call(Endpoint::Admin(Command::RoleGet), req).await
+    }
+
+    /// `role.create`.
+    pub async fn role_create(&self, req: &RoleCreateRequest) -> Result<RoleView, ClientError> {
+        self.call(Endpoint::Admin(Command::RoleCreate), req).await
+    }
+
+    /// `role.update`.
+    pub async fn role_update(&self, req: &RoleUpdateRequest) -> Result<RoleView, ClientError> {
+        self.call(Endpoint::Admin(Command::RoleUpdate), req).await
+    }
+
+    /// `role.delete`.
+    pub async fn role_delete(&self, req: &RoleNameRequest) -> Result<RoleDeleteReply, ClientError> {
+        self.call(Endpoint::Admin(Command::RoleDelete), req).await
     }
 
     /// `user.delete`.

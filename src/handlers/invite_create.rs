@@ -3,8 +3,9 @@
 use std::time::Duration;
 
 use crate::audit::Event;
-use crate::authz;
+use crate::authz::{AssignScope, Assignment, Permission};
 use crate::crypto::{Secret, SecretKind};
+use crate::domain::Handle;
 use crate::store::records::{ChangeNote, InviteRecord, InviteState, Noted, SCHEMA_V};
 use crate::store::Store;
 use crate::time_util::Timestamp;
@@ -20,24 +21,34 @@ pub(super) async fn handle(
     admin: &Admin,
     req: InviteCreateRequest,
 ) -> Result<InviteCreateReply, ApiError> {
-    if !authz::may_manage(admin.user.value.role, req.role) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!(
-                "a {} cannot mint an invite for role {}",
-                admin.user.value.role, req.role
-            ),
-        ));
+    let a = req.assignment();
+    match a.scope() {
+        AssignScope::Site(s) => {
+            admin.require(Permission::InviteCreate, &s.tenant, Some(&s.site))?
+        }
+        AssignScope::Tenant(t) => admin.require(Permission::InviteCreate, t, None)?,
+        AssignScope::Platform => admin.require_platform(Permission::InviteCreate)?,
     }
+    // Nobody mints an invite for a role holding a permission they lack there.
+    admin.may_grant(ctx, &a).await?;
     let ttl = req.ttl_secs.map_or(ctx.cfg.invite_default_ttl, |t| t.get());
     let by = admin.user.value.handle.as_str();
     let request = Some(signed.request_key());
-    let minted = mint_at(&ctx.store, &req, ttl, by, request.clone(), ctx.clock.now()).await?;
+    let minted = mint_at(
+        &ctx.store,
+        &req.handle,
+        &a,
+        ttl,
+        by,
+        request.clone(),
+        ctx.clock.now(),
+    )
+    .await?;
     crate::failpoint::hit("invite_create.after_write");
     let event = Event::InviteCreated {
         invite_id: &minted.invite_id,
         handle: &req.handle,
-        role: req.role,
+        assignment: &a,
         expires_at: &minted.expires_at,
         request,
     };
@@ -64,7 +75,7 @@ pub(crate) async fn finish(
     let event = Event::InviteCreated {
         invite_id: &rec.invite_id,
         handle: &rec.handle,
-        role: rec.role,
+        assignment: &rec.assignment,
         expires_at: &rec.expires_at,
         request: note.request.clone(),
     };
@@ -74,27 +85,30 @@ pub(crate) async fn finish(
     Ok(())
 }
 
-/// Mints and stores an invite now (system clock). Shared with `roster bootstrap`.
+/// Mints and stores an invite for `handle` with first assignment `assignment` now
+/// (system clock). Shared with `roster bootstrap`.
 pub async fn mint(
     store: &Store,
-    req: &InviteCreateRequest,
+    handle: &Handle,
+    assignment: &Assignment,
     ttl: Duration,
     created_by: &str,
 ) -> Result<InviteCreateReply, ApiError> {
     let now = crate::time_util::Clock::system().now();
-    mint_at(store, req, ttl, created_by, None, now).await
+    mint_at(store, handle, assignment, ttl, created_by, None, now).await
 }
 
 /// Mints and stores an invite created at `now`.
 async fn mint_at(
     store: &Store,
-    req: &InviteCreateRequest,
+    handle: &Handle,
+    assignment: &Assignment,
     ttl: Duration,
     created_by: &str,
     request: Option<String>,
     now: Timestamp,
 ) -> Result<InviteCreateReply, ApiError> {
-    if store.user(&req.handle).await?.is_some() {
+    if store.user(handle).await?.is_some() {
         return Err(ApiError::new(
             ErrorCode::HandleTaken,
             "a user with this handle exists",
@@ -106,8 +120,8 @@ async fn mint_at(
         v: SCHEMA_V,
         invite_id: invite_id.clone(),
         token_sha256: token.digest_hex(),
-        handle: req.handle.clone(),
-        role: req.role,
+        handle: handle.clone(),
+        assignment: assignment.clone(),
         state: InviteState::Pending,
         created_at: now.to_rfc3339(),
         created_by: created_by.to_owned(),
@@ -131,7 +145,8 @@ async fn mint_at(
         token: token.expose().to_owned(),
         invite_id,
         handle: rec.handle,
-        role: rec.role,
+        role: rec.assignment.role().clone(),
+        tenant: super::invite_get::tenant_label(&rec.assignment),
         expires_at: rec.expires_at,
     })
 }

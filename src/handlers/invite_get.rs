@@ -1,19 +1,35 @@
 //! `admin.invite.get`: one invite, never its token.
 
+use crate::authz::Permission;
 use crate::store::records::{InviteRecord, InviteState};
 use crate::wire::admin::{InviteIdRequest, InviteView};
 use crate::wire::{ApiError, ErrorCode};
 
 use super::register::is_expired;
-use super::Ctx;
+use super::{Admin, Ctx};
 
-pub(super) async fn handle(ctx: &Ctx, req: InviteIdRequest) -> Result<InviteView, ApiError> {
+pub(super) async fn handle(
+    ctx: &Ctx,
+    admin: &Admin,
+    req: InviteIdRequest,
+) -> Result<InviteView, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such invite");
     let inv = ctx
         .store
         .invite(&req.invite_id)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such invite"))?;
+        .ok_or_else(not_found)?;
+    if !admin.sees_scope(Permission::InviteRead, inv.value.assignment.scope()) {
+        return Err(not_found());
+    }
     Ok(view(&inv.value, ctx.clock.now()))
+}
+
+/// The tenant an assignment lies in, as views name it (`platform` for platform scope).
+pub(crate) fn tenant_label(a: &crate::authz::Assignment) -> String {
+    a.scope()
+        .tenant()
+        .map_or_else(|| "platform".to_owned(), |t| t.as_str().to_owned())
 }
 
 /// The admin view of an invite; `expired` is derived from `expires_at`.
@@ -27,7 +43,9 @@ pub(crate) fn view(rec: &InviteRecord, now: crate::time_util::Timestamp) -> Invi
     InviteView {
         invite_id: rec.invite_id.clone(),
         handle: rec.handle.clone(),
-        role: rec.role,
+        role: rec.assignment.role().clone(),
+        assignment: rec.assignment.clone(),
+        tenant: tenant_label(&rec.assignment),
         state: state.to_owned(),
         created_at: rec.created_at.clone(),
         created_by: rec.created_by.clone(),

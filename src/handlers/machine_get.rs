@@ -1,17 +1,31 @@
 //! `admin.machine.get`: one machine.
 
+use crate::authz::Permission;
 use crate::store::records::{MachineRecord, MachineState};
 use crate::wire::admin::{MachineIdRequest, MachineView};
 use crate::wire::{ApiError, ErrorCode};
 
-use super::Ctx;
+use super::{Admin, Ctx};
 
-pub(super) async fn handle(ctx: &Ctx, req: MachineIdRequest) -> Result<MachineView, ApiError> {
+pub(super) async fn handle(
+    ctx: &Ctx,
+    admin: &Admin,
+    req: MachineIdRequest,
+) -> Result<MachineView, ApiError> {
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such machine");
     let m = ctx
         .store
         .machine(&req.machine_id)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such machine"))?;
+        .ok_or_else(not_found)?;
+    // A machine the reader may not see does not exist for it.
+    if !admin.sees(
+        Permission::MachineRead,
+        &m.value.tenant,
+        Some(&m.value.site),
+    ) {
+        return Err(not_found());
+    }
     Ok(view(&m.value))
 }
 

@@ -2,16 +2,18 @@
 //! machines' index (`<tenant>.<SITE>.<state>` subjects), in the order they entered
 //! their current place.
 
+use crate::authz::{Permission, Visibility};
 use crate::store::records::MachineState;
 use crate::wire::admin::{MachineListReply, MachineListRequest, MachineStateFilter};
 use crate::wire::ApiError;
 
 use super::common::Listing;
 use super::machine_get::view;
-use super::{list_page, Ctx};
+use super::{list_page, Admin, Ctx};
 
 pub(super) async fn handle(
     ctx: &Ctx,
+    admin: &Admin,
     req: MachineListRequest,
 ) -> Result<MachineListReply, ApiError> {
     let state = req.state.map(|s| match s {
@@ -27,7 +29,17 @@ pub(super) async fn handle(
         (None, Some(_)) => Some(crate::domain::Tenant::default_tenant()),
         (t, _) => t.clone(),
     };
-    let filter = match (&tenant, &req.site, state) {
+    // A reader who sees one site of the tenant only is served from that site's
+    // subjects; any other partial view filters the page (which goes on past the rest).
+    let mut site = req.site.clone();
+    if let (Some(t), None) = (&tenant, &site) {
+        if let Visibility::Sites(only) = admin.grants.visible_sites(Permission::MachineRead, t) {
+            if only.len() == 1 {
+                site = only.into_iter().next();
+            }
+        }
+    }
+    let filter = match (&tenant, &site, state) {
         (None, None, None) => ">".to_owned(),
         (tenant, site, state) => format!(
             "{}.{}.{}",
@@ -41,7 +53,11 @@ pub(super) async fn handle(
         Listing::Index(&filter),
         req.cursor.as_ref(),
         req.limit,
-        |m| Some(view(&m)),
+        |m| {
+            admin
+                .sees(Permission::MachineRead, &m.tenant, Some(&m.site))
+                .then(|| view(&m))
+        },
     )
     .await?;
     Ok(MachineListReply { machines, cursor })

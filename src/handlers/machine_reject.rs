@@ -39,7 +39,18 @@ pub(super) async fn decide(
         .machines
         .modify(id, |cur| {
             let cur = cur.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such machine"))?;
-            admin.require_at(Permission::MachineApprove, &cur.value.site)?;
+            if !admin.sees(
+                Permission::MachineRead,
+                &cur.value.tenant,
+                Some(&cur.value.site),
+            ) {
+                return Err(ApiError::new(ErrorCode::NotFound, "no such machine"));
+            }
+            admin.require(
+                Permission::MachineApprove,
+                &cur.value.tenant,
+                Some(&cur.value.site),
+            )?;
             if cur.value.state == to {
                 return Ok(Decision::Keep(()));
             }

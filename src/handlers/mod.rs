@@ -16,15 +16,23 @@ mod machine_reject;
 mod register;
 mod respond;
 mod revoke;
+mod role_catalog;
+mod role_create;
+mod role_delete;
+mod role_get;
+mod role_list;
+mod role_update;
 mod signed;
 mod site_create;
 mod site_get;
 mod site_list;
 mod site_rotate_key;
+mod user_assign;
 mod user_delete;
 mod user_get;
 mod user_list;
 mod user_set_role;
+mod user_unassign;
 mod whoami;
 
 pub use invite_create::mint as mint_invite;
@@ -41,6 +49,9 @@ pub(crate) mod finish {
     pub(crate) use super::invite_cancel::finish as invite_cancelled;
     pub(crate) use super::invite_create::finish as invite_created;
     pub(crate) use super::machine_reject::finish as machine_decided;
+    pub(crate) use super::role_create::finish as role_created;
+    pub(crate) use super::role_delete::finish as role_deleted;
+    pub(crate) use super::role_update::finish as role_updated;
     pub(crate) use super::site_create::finish as site_created;
     pub(crate) use super::site_rotate_key::finish as site_key_rotated;
     pub(crate) use super::user_delete::finish as user_deleted;
@@ -54,9 +65,9 @@ use bytes::Bytes;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::audit::{Actor, Auditor, Event, Target};
-use crate::authz::{self, Permission, Scope};
+use crate::authz::{self, Grants, Permission};
 use crate::crypto;
-use crate::domain::{Nonce, SignKey};
+use crate::domain::{Nonce, SignKey, SiteCode, Tenant};
 use crate::store::records::{UserRecord, UserStatus};
 use crate::store::{Store, StoreError, Versioned};
 use crate::wire::request::{decode, AdminRequest};
@@ -81,33 +92,153 @@ pub struct Ctx {
 
 pub use crate::wire::Endpoint;
 
-/// The signer of an admin command, with its active user record.
+/// The signer of an admin command: its active user record, and what its assignments
+/// grant it where (PROTOCOL §8), computed once per request.
 #[derive(Debug, Clone)]
 pub struct Admin {
     pub user: Versioned<UserRecord>,
+    pub grants: Grants,
 }
 
 impl Admin {
-    /// Checks that this admin may use `perm` at `site` (operators only at their sites).
-    pub fn require_at(
+    fn forbidden(&self, perm: Permission, place: &str) -> ApiError {
+        ApiError::new(
+            ErrorCode::Forbidden,
+            format!(
+                "{} may not use {} {place}",
+                self.user.value.handle,
+                perm.key()
+            ),
+        )
+    }
+
+    /// Checks that this admin holds `perm` in `tenant`, at `site` (`None`: at tenant
+    /// level).
+    pub fn require(
         &self,
         perm: Permission,
-        site: &crate::domain::SiteCode,
+        tenant: &Tenant,
+        site: Option<&SiteCode>,
     ) -> Result<(), ApiError> {
-        let u = &self.user.value;
-        match authz::scope(u.role, perm) {
-            Scope::All => Ok(()),
-            Scope::AssignedSites if u.sites.contains(site) => Ok(()),
-            _ => Err(ApiError::new(
+        if self.grants.allows(perm, tenant, site) {
+            return Ok(());
+        }
+        Err(match site {
+            Some(s) => self.forbidden(perm, &format!("at site {}/{}", tenant.as_str(), s.as_str())),
+            None => self.forbidden(perm, &format!("in tenant {}", tenant.as_str())),
+        })
+    }
+
+    /// Checks that this admin holds `perm` at platform scope.
+    pub fn require_platform(&self, perm: Permission) -> Result<(), ApiError> {
+        if self.grants.allows_platform(perm) {
+            Ok(())
+        } else {
+            Err(self.forbidden(perm, "at platform scope"))
+        }
+    }
+
+    /// True when this admin may see records of `tenant`'s site `site` with `perm`
+    /// (lists filter on it; a `get` of anything else is `not_found`).
+    pub fn sees(&self, perm: Permission, tenant: &Tenant, site: Option<&SiteCode>) -> bool {
+        match site {
+            Some(s) => self.grants.visible_sites(perm, tenant).allows(s),
+            None => self.grants.allows(perm, tenant, None),
+        }
+    }
+
+    /// True when this admin may see with `perm` what is placed at `scope`: a platform
+    /// thing at platform scope only; a tenant-wide thing wherever it reaches any site of
+    /// the tenant; a site's thing at that site.
+    pub fn sees_scope(&self, perm: Permission, scope: &authz::AssignScope) -> bool {
+        match scope {
+            authz::AssignScope::Platform => self.grants.allows_platform(perm),
+            authz::AssignScope::Tenant(t) => {
+                self.grants.visible_sites(perm, t) != authz::Visibility::None
+            }
+            authz::AssignScope::Site(s) => self.sees(perm, &s.tenant, Some(&s.site)),
+        }
+    }
+
+    /// True when this admin may see user `u` with `perm`: through any of its
+    /// assignments (a user holding none is the platform's to see).
+    pub fn sees_user(&self, perm: Permission, u: &UserRecord) -> bool {
+        self.grants.allows_platform(perm)
+            || u.assignments
+                .iter()
+                .any(|a| self.sees_scope(perm, a.scope()))
+    }
+
+    /// Checks that this admin may change user `target` with `perm` (revoke, delete, a
+    /// change of its assignments): it sees the user (else `not_found`), holds `perm`
+    /// wherever the user holds anything, and holds every permission the user holds
+    /// there (no acting on someone above oneself: `forbidden`).
+    pub async fn may_change(
+        &self,
+        ctx: &Ctx,
+        perm: Permission,
+        target: &UserRecord,
+    ) -> Result<(), ApiError> {
+        if !self.sees_user(perm, target) && !self.sees_user(Permission::UserRead, target) {
+            return Err(ApiError::new(ErrorCode::NotFound, "no such user"));
+        }
+        for a in &target.assignments {
+            let held = match a.scope() {
+                authz::AssignScope::Platform => self.grants.allows_platform(perm),
+                authz::AssignScope::Tenant(t) => self.grants.allows(perm, t, None),
+                authz::AssignScope::Site(s) => self.grants.allows(perm, &s.tenant, Some(&s.site)),
+            };
+            if !held {
+                return Err(self.forbidden(perm, &format!("on {}", target.handle)));
+            }
+        }
+        let theirs = grants_of(ctx, &target.assignments).await?;
+        authz::may_change_user(&self.grants, &theirs).map_err(|e| {
+            ApiError::new(
                 ErrorCode::Forbidden,
                 format!(
-                    "{} may not use {} at site {}",
-                    u.handle,
-                    perm.as_str(),
-                    site.as_str()
+                    "{} holds what {} does not: {e}",
+                    target.handle, self.user.value.handle
                 ),
-            )),
+            )
+        })
+    }
+
+    /// Checks that this admin may grant `a` (assign it, or mint an invite for it): it
+    /// holds every permission of the role where the assignment applies (`forbidden`),
+    /// and the role exists (`not_found`).
+    pub async fn may_grant(&self, ctx: &Ctx, a: &authz::Assignment) -> Result<(), ApiError> {
+        let table = ctx.store.role_table(std::slice::from_ref(a)).await?;
+        if let Some(t) = a.scope().tenant() {
+            if authz::RoleResolver::permissions(&table, t, a.role()).is_none() {
+                return Err(ApiError::new(
+                    ErrorCode::NotFound,
+                    format!("no role {} in tenant {}", a.role().as_str(), t.as_str()),
+                ));
+            }
         }
+        authz::may_assign(&self.grants, a, &table).map_err(|e| {
+            ApiError::new(
+                ErrorCode::Forbidden,
+                format!(
+                    "{} may not grant {} there: {e}",
+                    self.user.value.handle,
+                    a.role().as_str()
+                ),
+            )
+        })
+    }
+
+    /// True when this admin may use `perm` somewhere (the dispatcher's first check;
+    /// the handler checks where).
+    fn holds_somewhere(&self, perm: Permission) -> bool {
+        self.grants.platform().contains(perm)
+            || (!perm.is_platform_only()
+                && (self.grants.in_every_tenant().contains(perm)
+                    || self
+                        .grants
+                        .tenants()
+                        .any(|t| self.grants.visible_sites(perm, t) != authz::Visibility::None)))
     }
 
     /// The audit actor for this admin.
@@ -123,6 +254,15 @@ impl Admin {
     ) -> crate::store::records::ChangeNote {
         crate::store::records::ChangeNote::new(self.user.value.handle.as_str(), None, at, change)
     }
+}
+
+/// What `assignments` grant, with their tenants' roles read now.
+pub(crate) async fn grants_of(
+    ctx: &Ctx,
+    assignments: &[authz::Assignment],
+) -> Result<Grants, StoreError> {
+    let table = ctx.store.role_table(assignments).await?;
+    Ok(Grants::new(assignments, &table))
 }
 
 /// Maps a store failure to the wire. Details go to the log, not to the requester.
@@ -184,13 +324,18 @@ impl Ctx {
             .user_by_key(&signed.key)
             .await?
             .filter(|u| u.value.status == UserStatus::Active && !u.value.deleting())
-            .map(|user| Admin { user })
             .ok_or_else(|| {
                 ApiError::new(
                     ErrorCode::Unauthorized,
                     "the signing key is not an active user",
                 )
             })
+            .map(|user| async move {
+                let table = self.store.role_table(&user.value.assignments).await?;
+                let grants = Grants::new(&user.value.assignments, &table);
+                Ok::<_, ApiError>(Admin { user, grants })
+            })?
+            .await
     }
 }
 
@@ -217,15 +362,12 @@ fn refused_by(signed: &Signed, by_user: Option<&Admin>, e: ApiError) -> Refusal 
 
 impl Admin {
     /// Checks this admin holds `perm` somewhere (the handler checks where).
-    fn require(&self, perm: Permission) -> Result<(), ApiError> {
-        let role = self.user.value.role;
-        if authz::scope(role, perm) == Scope::None {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!("role {role} lacks {}", perm.as_str()),
-            ));
+    fn require_somewhere(&self, perm: Permission) -> Result<(), ApiError> {
+        if self.holds_somewhere(perm) {
+            Ok(())
+        } else {
+            Err(self.forbidden(perm, "anywhere"))
         }
-        Ok(())
     }
 }
 
@@ -320,7 +462,7 @@ async fn dispatch(
             // refusal says `unauthorized`, whatever it sent.
             let admin = ctx.active_signer(&signed).await.map_err(&refuse)?;
             let by = identity(&signed, &admin);
-            admin.require(command.permission()).map_err(&by)?;
+            admin.require_somewhere(command.permission()).map_err(&by)?;
             let req = AdminRequest::decode(command, body).map_err(&by)?;
             ctx.spend_nonce(&signed).await.map_err(&by)?;
             Box::pin(admin_command(ctx, &signed, &admin, req))
@@ -340,21 +482,29 @@ async fn admin_command(
     use AdminRequest as R;
     match req {
         R::SiteCreate(r) => to_json(&site_create::handle(ctx, admin, r).await?),
-        R::SiteList(r) => to_json(&site_list::handle(ctx, r).await?),
-        R::SiteGet(r) => to_json(&site_get::handle(ctx, r).await?),
+        R::SiteList(r) => to_json(&site_list::handle(ctx, admin, r).await?),
+        R::SiteGet(r) => to_json(&site_get::handle(ctx, admin, r).await?),
         R::SiteRotateKey(r) => to_json(&site_rotate_key::handle(ctx, admin, r).await?),
-        R::MachineList(r) => to_json(&machine_list::handle(ctx, r).await?),
-        R::MachineGet(r) => to_json(&machine_get::handle(ctx, r).await?),
+        R::MachineList(r) => to_json(&machine_list::handle(ctx, admin, r).await?),
+        R::MachineGet(r) => to_json(&machine_get::handle(ctx, admin, r).await?),
         R::MachineApprove(r) => to_json(&machine_approve::handle(ctx, admin, r).await?),
         R::MachineReject(r) => to_json(&machine_reject::handle(ctx, admin, r).await?),
         R::InviteCreate(r) => to_json(&invite_create::handle(ctx, signed, admin, r).await?),
-        R::InviteList(r) => to_json(&invite_list::handle(ctx, r).await?),
-        R::InviteGet(r) => to_json(&invite_get::handle(ctx, r).await?),
+        R::InviteList(r) => to_json(&invite_list::handle(ctx, admin, r).await?),
+        R::InviteGet(r) => to_json(&invite_get::handle(ctx, admin, r).await?),
         R::InviteCancel(r) => to_json(&invite_cancel::handle(ctx, admin, r).await?),
-        R::UserList(r) => to_json(&user_list::handle(ctx, r).await?),
-        R::UserGet(r) => to_json(&user_get::handle(ctx, r).await?),
+        R::UserList(r) => to_json(&user_list::handle(ctx, admin, r).await?),
+        R::UserGet(r) => to_json(&user_get::handle(ctx, admin, r).await?),
         R::UserSetRole(r) => to_json(&user_set_role::handle(ctx, signed, admin, r).await?),
+        R::UserAssign(r) => to_json(&user_assign::handle(ctx, signed, admin, r).await?),
+        R::UserUnassign(r) => to_json(&user_unassign::handle(ctx, signed, admin, r).await?),
         R::UserDelete(r) => to_json(&user_delete::handle(ctx, signed, admin, r).await?),
-        R::AuditQuery(r) => to_json(&audit_query::handle(ctx, r).await?),
+        R::RoleCatalog(r) => to_json(&role_catalog::handle(r)),
+        R::RoleList(r) => to_json(&role_list::handle(ctx, admin, r).await?),
+        R::RoleGet(r) => to_json(&role_get::handle(ctx, admin, r).await?),
+        R::RoleCreate(r) => to_json(&role_create::handle(ctx, signed, admin, r).await?),
+        R::RoleUpdate(r) => to_json(&role_update::handle(ctx, signed, admin, r).await?),
+        R::RoleDelete(r) => to_json(&role_delete::handle(ctx, signed, admin, r).await?),
+        R::AuditQuery(r) => to_json(&audit_query::handle(ctx, admin, r).await?),
     }
 }

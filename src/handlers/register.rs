@@ -6,7 +6,7 @@
 
 use crate::audit::{Actor, Event};
 use crate::crypto;
-use crate::domain::{InviteId, Role};
+use crate::domain::InviteId;
 use crate::store::records::{InviteRecord, InviteState, UserRecord, UserStatus, SCHEMA_V};
 use crate::store::{Decision, KeyBinding, Known, StoreError, Versioned};
 use crate::time_util::Timestamp;
@@ -72,8 +72,8 @@ pub(super) async fn handle(
     ))
     .await?;
     Ok(RegisterReply {
+        role: super::user_get::home_role(&user),
         handle: user.handle,
-        role: user.role,
         sign_pub: user.sign_pub,
         kex_pub: user.kex_pub,
         registered_at: user.registered_at,
@@ -120,13 +120,18 @@ pub(crate) async fn finish(
     let user = UserRecord {
         v: SCHEMA_V,
         handle: inv.handle.clone(),
-        role: inv.role,
+        tenant: inv
+            .assignment
+            .scope()
+            .tenant()
+            .cloned()
+            .unwrap_or_else(crate::domain::Tenant::default_tenant),
+        assignments: vec![inv.assignment.clone()],
         status: UserStatus::Active,
         sign_pub: *sign_pub,
         kex_pub: *kex_pub,
         registered_at: registered_at.clone(),
         invite_id: Some(invite_id.clone()),
-        sites: Vec::new(),
         updated_at: None,
         revoked: None,
         note: None,
@@ -159,16 +164,16 @@ pub(crate) async fn finish(
     };
     crate::failpoint::hit("register.after_user");
 
-    // 4. Count a new owner in the last-owner guard.
-    if user.role == Role::Owner {
-        ctx.store.add_owner(&user.handle).await?;
+    // 4. Count a new owner in its last-owner guard.
+    for scope in crate::store::owner_scopes(&user) {
+        ctx.store.add_owner(&scope, &user.handle).await?;
     }
 
     // 5. Audit, deduplicated by invite: a retry publishes nothing new.
     let event = Event::UserRegistered {
         handle: &user.handle,
         invite_id,
-        role: user.role,
+        assignment: &inv.assignment,
         sign_pub,
     };
     ctx.audit.record(Actor::user(&user.handle), event).await?;

@@ -3,7 +3,7 @@
 //! its live connections (the callout refuses the reconnect).
 
 use crate::audit::{Actor, ActorType, Event, Evicted};
-use crate::authz::{self, Permission, Scope};
+use crate::authz::Permission;
 use crate::domain::{Handle, MachineId};
 use crate::store::records::{MachineState, Revocation, UserStatus};
 use crate::store::Decision;
@@ -56,18 +56,9 @@ async fn revoke_user(
     let actor = signer.actor();
     let by_self = signer.user.value.handle == handle;
     if !by_self {
-        let role = signer.user.value.role;
-        if authz::scope(role, Permission::UserRevoke) != Scope::All
-            || !authz::may_manage(role, first.value.role)
-        {
-            return Err(ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "a {role} cannot revoke a user whose role is {}",
-                    first.value.role
-                ),
-            ));
-        }
+        signer
+            .may_change(ctx, Permission::UserRevoke, &first.value)
+            .await?;
     }
     let now = ctx.clock.now().to_rfc3339();
     let last_owner = || ApiError::new(ErrorCode::LastOwner, "the last owner cannot be revoked");
@@ -147,7 +138,11 @@ async fn revoke_machine(
                 "the signing key is not an active user",
             )
         })?;
-        admin.require_at(Permission::MachineRevoke, &first.value.site)?;
+        let (t, s) = (&first.value.tenant, &first.value.site);
+        if !admin.sees(Permission::MachineRead, t, Some(s)) {
+            return Err(not_found());
+        }
+        admin.require(Permission::MachineRevoke, t, Some(s))?;
         (admin.actor(), false)
     };
     let now = ctx.clock.now().to_rfc3339();

@@ -18,8 +18,8 @@ pub(super) async fn handle(
     admin: &Admin,
     req: SiteCreateRequest,
 ) -> Result<SiteCreateReply, ApiError> {
-    admin.require_at(Permission::SiteManage, &req.site)?;
     let tenant = req.tenant.unwrap_or_else(Tenant::default_tenant);
+    admin.require(Permission::SiteManage, &tenant, Some(&req.site))?;
     let (key, phc) = mint_key(ctx).await?;
     let now = ctx.clock.now().to_rfc3339();
     let rec = SiteRecord {

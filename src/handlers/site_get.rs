@@ -1,19 +1,25 @@
 //! `admin.site.get`: one site (never a key).
 
+use crate::authz::Permission;
 use crate::domain::Tenant;
 use crate::store::records::SiteRecord;
 use crate::wire::admin::{SiteRef, SiteView};
 use crate::wire::{ApiError, ErrorCode};
 
-use super::Ctx;
+use super::{Admin, Ctx};
 
-pub(super) async fn handle(ctx: &Ctx, req: SiteRef) -> Result<SiteView, ApiError> {
+pub(super) async fn handle(ctx: &Ctx, admin: &Admin, req: SiteRef) -> Result<SiteView, ApiError> {
     let tenant = req.tenant.unwrap_or_else(Tenant::default_tenant);
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such site");
+    // A site the reader may not see does not exist for it.
+    if !admin.sees(Permission::SiteRead, &tenant, Some(&req.site)) {
+        return Err(not_found());
+    }
     let site = ctx
         .store
         .site(&crate::domain::SiteRef::new(&tenant, &req.site))
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such site"))?;
+        .ok_or_else(not_found)?;
     Ok(view(&site.value))
 }
 

@@ -20,8 +20,8 @@ pub(super) async fn handle(
     admin: &Admin,
     req: RotateKeyRequest,
 ) -> Result<RotateKeyReply, ApiError> {
-    admin.require_at(Permission::SiteManage, &req.site)?;
     let tenant = req.tenant.unwrap_or_else(Tenant::default_tenant);
+    admin.require(Permission::SiteManage, &tenant, Some(&req.site))?;
     let grace = req.grace_secs.map(|g| g.get()).unwrap_or_default();
     let (key, phc) = mint_key(ctx).await?;
     let fingerprint = crypto::fingerprint(&key);

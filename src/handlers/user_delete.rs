@@ -1,14 +1,14 @@
 //! `admin.user.delete`: hard delete. The signing key may register again with a new invite.
 //!
-//! Order: owner guard (refuses to delete the last owner), then mark the redeemed invite
-//! so a late register retry cannot bring the user back, then mark the user itself as
-//! being deleted (a `Deleting` note: from here on it counts as gone), then [`finish`]:
-//! the key index, `user.deleted`, the record, the kick. Each step is idempotent, so the
+//! Order: mark the user as being deleted (a `Deleting` note, under the owner guards,
+//! which refuse to delete the last owner: from here on it counts as gone), then
+//! [`finish`]: the redeemed invite marked (a late register retry cannot bring the user
+//! back), the key index, `user.deleted`, the record, the kick. Each step is idempotent, so the
 //! admin's retry, or a healer finding the note (`heal.rs`), completes the delete.
 
 use crate::audit::{Actor, Event, Evicted};
-use crate::authz;
-use crate::domain::{Handle, Role};
+use crate::authz::Permission;
+use crate::domain::Handle;
 use crate::store::records::{ChangeNote, Noted, UserRecord};
 use crate::store::{Decision, StoreError, Versioned};
 use crate::wire::admin::{DeleteReply, HandleRequest};
@@ -44,35 +44,10 @@ pub(super) async fn handle(
         finish(ctx, &user, Publish::Always).await?;
         return Ok(reply);
     }
-    let role = user.value.role;
-    if !authz::may_manage(admin.user.value.role, role) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!(
-                "a {} cannot delete a user whose role is {role}",
-                admin.user.value.role
-            ),
-        ));
-    }
-    if role == Role::Owner && !ctx.store.remove_owner(&handle).await? {
-        return Err(last_owner());
-    }
+    admin
+        .may_change(ctx, Permission::UserDelete, &user.value)
+        .await?;
     let now = ctx.clock.now().to_rfc3339();
-    if let Some(invite_id) = &user.value.invite_id {
-        ctx.store
-            .invites
-            .modify(invite_id, |cur| {
-                Ok::<_, StoreError>(match cur {
-                    Some(inv) if inv.value.user_deleted_at.is_none() => {
-                        let mut next = inv.value.clone();
-                        next.user_deleted_at = Some(now.clone());
-                        Decision::put(next)
-                    }
-                    _ => Decision::Keep(()),
-                })
-            })
-            .await?;
-    }
     // The record we checked, or nothing: a user changed meanwhile is decided again.
     let note = ChangeNote::new(
         admin.user.value.handle.as_str(),
@@ -118,12 +93,27 @@ pub(crate) async fn finish(
         ));
     };
     let handle: &Handle = &u.handle;
+    if let Some(invite_id) = &u.invite_id {
+        ctx.store
+            .invites
+            .modify(invite_id, |cur| {
+                Ok::<_, StoreError>(match cur {
+                    Some(inv) if inv.value.user_deleted_at.is_none() => {
+                        let mut next = inv.value.clone();
+                        next.user_deleted_at = Some(note.at.clone());
+                        Decision::put(next)
+                    }
+                    _ => Decision::Keep(()),
+                })
+            })
+            .await?;
+    }
     ctx.store.unbind_key(&u.sign_pub, handle).await?;
     let actor = note_actor(note);
     let event = Event::UserDeleted {
         handle,
         revision: marked.revision,
-        role: u.role,
+        assignments: &u.assignments,
         sign_pub: &u.sign_pub,
         request: note.request.clone().unwrap_or_default(),
     };

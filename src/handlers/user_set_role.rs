@@ -1,23 +1,25 @@
-//! `admin.user.set_role`: change a user's role (and an operator's sites).
+//! `admin.user.set_role`: replace a user's assignments in one tenant (PROTOCOL §4, §8);
+//! also the change `user.assign` and `user.unassign` share ([`change`]).
 //!
-//! The change runs under the owner guard (`Store::modify_user`): demoting an owner first
-//! takes it out of the guard, refused as `last_owner` if none would remain; promoting
-//! one adds it after the write. A crash or a lost race leaves the guard at worst
-//! under-counting, which only makes it stricter, and the retry completes it.
+//! The change runs under the owner guards (`Store::modify_user`): taking an owner away
+//! (a demotion, an unassignment) first takes it out of the guard of that tenant or the
+//! platform, refused as `last_owner` if none would remain; a new owner is added after
+//! the write. A crash or a lost race leaves a guard at worst under-counting, which only
+//! makes it stricter. The signer must be able to change the user (it holds what the
+//! user holds, where the user holds it) and to grant what it assigns.
 
 use crate::audit::{Event, Evicted};
-use crate::authz;
-use crate::domain::Role;
-use crate::store::records::{ChangeNote, Noted, UserRecord};
+use crate::authz::{self, Assignment, Permission};
+use crate::domain::Handle;
+use crate::store::records::{AssignAction, ChangeNote, Noted, UserRecord};
 use crate::store::{Decision, Versioned};
-
-use super::user_delete::note_actor;
 use crate::wire::admin::{SetRoleRequest, UserView};
 use crate::wire::{ApiError, ErrorCode};
 
 use super::common::Publish;
+use super::user_delete::note_actor;
 use super::user_get::view;
-use super::{Admin, Ctx, Signed};
+use super::{grants_of, Admin, Ctx, Signed};
 
 fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such user")
@@ -29,37 +31,76 @@ pub(super) async fn handle(
     admin: &Admin,
     req: SetRoleRequest,
 ) -> Result<UserView, ApiError> {
-    let actor_role = admin.user.value.role;
-    let mut sites = req.sites.clone().unwrap_or_default();
-    sites.sort();
-    sites.dedup();
-    if !authz::may_manage(actor_role, req.role) {
-        return Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!("a {actor_role} cannot grant role {}", req.role),
-        ));
+    let tenant = req.tenant();
+    let new = req.assignments();
+    for a in &new {
+        admin.may_grant(ctx, a).await?;
     }
+    let first = new
+        .first()
+        .cloned()
+        .ok_or_else(|| ApiError::bad_request("no assignment"))?;
+    let change = Change {
+        action: AssignAction::SetRole,
+        assignment: first,
+    };
+    apply(ctx, signed, admin, &req.handle, change, |cur| {
+        let mut next: Vec<Assignment> = cur
+            .iter()
+            .filter(|a| a.scope().tenant() != Some(&tenant))
+            .cloned()
+            .collect();
+        next.extend(new.iter().cloned());
+        next
+    })
+    .await
+}
+
+/// An assignment command's change: which, and the assignment it names.
+pub(super) struct Change {
+    pub action: AssignAction,
+    pub assignment: Assignment,
+}
+
+/// Changes `handle`'s assignments to `edit(current)` as `change` says, under the owner
+/// guards, with a note; then [`finish`]es. An edit that changes nothing is a success
+/// that writes nothing.
+pub(super) async fn apply(
+    ctx: &Ctx,
+    signed: &Signed,
+    admin: &Admin,
+    handle: &Handle,
+    change: Change,
+    edit: impl Fn(&[Assignment]) -> Vec<Assignment>,
+) -> Result<UserView, ApiError> {
+    let target = ctx.store.user(handle).await?.ok_or_else(not_found)?;
+    admin
+        .may_change(ctx, Permission::UserSetRole, &target.value)
+        .await?;
     let now = ctx.clock.now().to_rfc3339();
-    let last_owner = || ApiError::new(ErrorCode::LastOwner, "the last owner cannot be demoted");
+    let last_owner = || ApiError::new(ErrorCode::LastOwner, "the last owner cannot be removed");
     let decided = ctx
         .store
-        .modify_user(&req.handle, last_owner, |cur| {
+        .modify_user(handle, last_owner, |cur| {
             let cur = cur.ok_or_else(not_found)?;
-            may_change(actor_role, &cur.value)?;
-            if cur.value.role == req.role && cur.value.sites == sites {
+            if cur.value.deleting() {
+                return Err(not_found());
+            }
+            let after = edit(&cur.value.assignments);
+            if after == cur.value.assignments {
                 return Ok(Decision::Keep(())); // nothing to change
             }
             let mut next = cur.value.clone();
-            next.role = req.role;
-            next.sites = sites.clone();
+            next.assignments = after;
             next.updated_at = Some(now.clone());
             next.note = Some(ChangeNote::new(
                 admin.user.value.handle.as_str(),
                 Some(signed.request_key()),
                 &now,
-                Noted::RoleChanged {
-                    from: cur.value.role,
-                    from_sites: cur.value.sites.clone(),
+                Noted::Assignments {
+                    action: change.action,
+                    assignment: change.assignment.clone(),
+                    before: cur.value.assignments.clone(),
                 },
             ));
             Ok(Decision::put(next))
@@ -68,15 +109,15 @@ pub(super) async fn handle(
     let m = decided?;
     crate::failpoint::hit("set_role.after_write");
     let cur = m.current.ok_or_else(not_found)?;
-    if !m.changed {
-        return Ok(view(&cur.value));
+    if m.changed {
+        finish(ctx, &cur, Publish::Always).await?;
     }
-    finish(ctx, &cur, Publish::Always).await?;
     Ok(view(&cur.value))
 }
 
-/// What follows a role change's write, from its note (by the handler, or by a healer
-/// after a crash): `user.role_changed`, then the kick if the user lost permissions.
+/// What follows an assignment change's write, from its note (by the handler, or by a
+/// healer after a crash): its event, then the kick if the user lost permissions
+/// anywhere (PROTOCOL §6).
 pub(crate) async fn finish(
     ctx: &Ctx,
     cur: &Versioned<UserRecord>,
@@ -85,7 +126,12 @@ pub(crate) async fn finish(
     let u = &cur.value;
     let Some(
         note @ ChangeNote {
-            change: Noted::RoleChanged { from, from_sites },
+            change:
+                Noted::Assignments {
+                    action,
+                    assignment,
+                    before,
+                },
             ..
         },
     ) = &u.note
@@ -93,36 +139,26 @@ pub(crate) async fn finish(
         return Ok(());
     };
     let actor = note_actor(note);
-    let event = Event::UserRoleChanged {
+    let event = Event::UserAssignments {
         handle: &u.handle,
         revision: cur.revision,
-        from: *from,
-        to: u.role,
-        sites: &u.sites,
+        action: *action,
+        assignment,
+        before,
+        after: &u.assignments,
         request: note.request.clone().unwrap_or_default(),
     };
     publish.record(ctx, actor.clone(), event).await?;
     crate::failpoint::hit("set_role.after_audit");
-    if authz::loses_permissions(*from, from_sites, u.role, &u.sites) {
+    let (was, now) = (
+        grants_of(ctx, before).await?,
+        grants_of(ctx, &u.assignments).await?,
+    );
+    if authz::loses_any_permission(&was, &now) {
         let names = [crate::bus::user_conn_name(u.handle.as_str())];
         let who = Evicted::User(&u.handle);
         let before = publish.kick_before(&note.at);
         super::common::evict_before(ctx, &names, who, &actor, cur.revision, before).await;
     }
     Ok(())
-}
-
-/// An actor may change only users whose role it may manage.
-fn may_change(actor_role: Role, user: &UserRecord) -> Result<(), ApiError> {
-    if authz::may_manage(actor_role, user.role) {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            ErrorCode::Forbidden,
-            format!(
-                "a {actor_role} cannot change a user whose role is {}",
-                user.role
-            ),
-        ))
-    }
 }

@@ -98,13 +98,38 @@ impl StoreKey for NonceKey {
     }
 }
 
-/// The one record of the meta bucket: the owner guard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OwnersKey;
+/// The meta bucket's records: the owner guards.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OwnersKey {
+    /// The platform's owners: `owners`.
+    Platform,
+    /// A tenant's owners: `owners.<tenant>`.
+    Tenant(Tenant),
+}
 
 impl StoreKey for OwnersKey {
     fn store_key(&self) -> Cow<'_, str> {
-        Cow::Borrowed("owners")
+        match self {
+            OwnersKey::Platform => Cow::Borrowed("owners"),
+            OwnersKey::Tenant(t) => Cow::Owned(format!("owners.{}", t.as_str())),
+        }
+    }
+}
+
+/// A role of a tenant: `<tenant>.<role key>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleKey(String);
+
+impl RoleKey {
+    /// The key of role `name` in `tenant`.
+    pub fn new(tenant: &Tenant, name: &crate::authz::RoleName) -> Self {
+        RoleKey(format!("{}.{}", tenant.as_str(), name.key()))
+    }
+}
+
+impl StoreKey for RoleKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
     }
 }
 

@@ -25,6 +25,7 @@ mod keys;
 mod machines;
 mod page;
 pub mod records;
+mod roles;
 pub mod scan;
 mod users;
 
@@ -36,7 +37,8 @@ use futures::future::BoxFuture;
 use crate::domain::{Handle, InviteId, MachineId, SignKey, SiteRef};
 use records::{
     CredentialIndexRecord, EnrollFailuresRecord, InviteRecord, KeyIndexRecord, MachineRecord,
-    NonceRecord, OwnersRecord, SecurityTallyRecord, SiteRecord, UidIndexRecord, UserRecord,
+    NonceRecord, OwnersRecord, RoleRecord, SecurityTallyRecord, SiteRecord, UidIndexRecord,
+    UserRecord,
 };
 
 pub use bucket::{error_chain, jetstream_error_code, TypedBucket};
@@ -44,10 +46,12 @@ pub use cas::{Decision, Known, Modified};
 pub use counters::tally_max_age;
 pub use feed::{Change, Since};
 pub use index::Record;
-pub use keys::{CredentialDigest, NonceKey, OwnersKey, SourceDigest, StoreKey, TallyKey, UidKey};
+pub use keys::{
+    CredentialDigest, NonceKey, OwnersKey, RoleKey, SourceDigest, StoreKey, TallyKey, UidKey,
+};
 pub use machines::UidClaim;
 pub use page::{Page, SCAN_BUDGET};
-pub use users::KeyBinding;
+pub use users::{owner_scopes, KeyBinding};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +196,7 @@ buckets! {
     nonces: NonceKey => NonceRecord, "nonces",
         "roster: request nonces seen within the replay window";
     sites: SiteRef => SiteRecord, "sites", "roster: sites and their enrollment key rings";
+    roles: RoleKey => RoleRecord, "roles", "roster: each tenant's roles (built-in and custom)";
     machines: MachineId => MachineRecord, "machines", "roster: machines by machine id";
     machine_uids: UidKey => UidIndexRecord, "machine_uids",
         "roster: (tenant, machine_uid digest) -> machine id";

@@ -3,10 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Handle, InviteId, KexKey, Role, SignKey, SiteCode};
+use std::collections::BTreeSet;
+
+use crate::authz::{Assignment, Permission, RoleDef, RoleName};
+use crate::domain::{Handle, InviteId, KexKey, SignKey, SiteCode, Tenant};
 
 /// Current schema version of every record.
-pub const SCHEMA_V: u32 = 2;
+pub const SCHEMA_V: u32 = 3;
 
 /// `roster_users`, key = handle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,7 +17,11 @@ pub const SCHEMA_V: u32 = 2;
 pub struct UserRecord {
     pub v: u32,
     pub handle: Handle,
-    pub role: Role,
+    /// The tenant its invite named (its home: where `role` and `sites` of its view are
+    /// read, and whose archive deletes it when it holds nothing elsewhere).
+    pub tenant: Tenant,
+    /// What it holds where (PROTOCOL §8); the invite's assignment first.
+    pub assignments: Vec<Assignment>,
     pub status: UserStatus,
     pub sign_pub: SignKey,
     pub kex_pub: KexKey,
@@ -22,9 +29,6 @@ pub struct UserRecord {
     /// The invite this user redeemed (absent for users made some other way).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invite_id: Option<InviteId>,
-    /// An operator's sites.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sites: Vec<SiteCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,7 +86,8 @@ pub struct InviteRecord {
     /// SHA-256 of the token text; the token itself is never stored.
     pub token_sha256: String,
     pub handle: Handle,
-    pub role: Role,
+    /// The new user's first assignment.
+    pub assignment: Assignment,
     pub state: InviteState,
     pub created_at: String,
     pub created_by: String,
@@ -115,10 +120,11 @@ pub enum InviteState {
     Cancelled,
 }
 
-/// `roster_meta`, key `owners`: the handles counted by the last-owner guard. Every change
-/// that removes an owner CASes this record first, so two racing demotions cannot both
-/// pass the guard. It may under-count (a crash after a new owner's user record was
-/// written but before this was), never over-count.
+/// `roster_meta`, key `owners` (the platform's owners) or `owners.<tenant>` (a tenant's):
+/// the handles counted by one last-owner guard. Every change that removes an owner CASes
+/// this record first, so two racing demotions cannot both pass the guard. It may
+/// under-count (a crash after a new owner's user record was written but before this
+/// was), never over-count.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OwnersRecord {
@@ -286,7 +292,7 @@ macro_rules! noted {
         }
     )*};
 }
-noted!(UserRecord, InviteRecord, SiteRecord);
+noted!(UserRecord, InviteRecord, SiteRecord, RoleRecord);
 
 impl UserRecord {
     /// True while an interrupted `user.delete` is being finished: the user counts as
@@ -336,13 +342,19 @@ impl ChangeNote {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Noted {
-    /// `user.set_role`: the role and sites before.
-    RoleChanged {
-        from: Role,
-        from_sites: Vec<SiteCode>,
+    /// `user.set_role`, `user.assign`, `user.unassign`: which (its event's action), the
+    /// assignment it set, added or removed, and the assignments before.
+    Assignments {
+        action: AssignAction,
+        assignment: Assignment,
+        before: Vec<Assignment>,
     },
-    /// `user.delete`, between marking the user and deleting its record.
+    /// `user.delete` or `role.delete`, between marking the record and deleting it.
     Deleting,
+    /// `role.create`.
+    RoleCreated,
+    /// `role.update`: the permissions before.
+    RoleUpdated { before: BTreeSet<Permission> },
     /// `machine.approve` / `machine.reject` (the record's state says which), with the
     /// reason the machine waited.
     Decided {
@@ -357,6 +369,64 @@ pub enum Noted {
     InviteCreated,
     /// `invite.cancel`.
     InviteCancelled,
+}
+
+/// Which assignment command changed a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssignAction {
+    /// `user.set_role`: replaced its tenant-scope assignment (or its site assignments).
+    SetRole,
+    /// `user.assign`.
+    Assign,
+    /// `user.unassign`.
+    Unassign,
+}
+
+/// `roster_roles`, key = `<tenant>.<role key>` ([`RoleName::key`]): one role of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRecord {
+    pub v: u32,
+    pub tenant: Tenant,
+    pub name: RoleName,
+    pub builtin: bool,
+    pub permissions: BTreeSet<Permission>,
+    #[serde(default)]
+    pub description: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
+    /// The admin change this record's latest write made (see [`ChangeNote`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ChangeNote>,
+}
+
+impl RoleRecord {
+    /// A record of `def` in `tenant`, created at `now`.
+    pub fn new(tenant: &Tenant, def: RoleDef, now: &str) -> Self {
+        RoleRecord {
+            v: SCHEMA_V,
+            tenant: tenant.clone(),
+            name: def.name,
+            builtin: def.builtin,
+            permissions: def.permissions,
+            description: def.description,
+            created_at: now.to_owned(),
+            updated_at: None,
+            note: None,
+        }
+    }
+
+    /// The role as the authorization rules see it.
+    pub fn def(&self) -> RoleDef {
+        RoleDef {
+            name: self.name.clone(),
+            builtin: self.builtin,
+            permissions: self.permissions.clone(),
+            description: self.description.clone(),
+        }
+    }
 }
 
 // Not indexed and never noted.

@@ -1,8 +1,10 @@
-//! Users and what hangs off them: the signing-key index, the owner guard, request nonces.
+//! Users and what hangs off them: the signing-key index, the owner guards (the
+//! platform's and each tenant's), request nonces.
 
 use super::records::{KeyIndexRecord, NonceRecord, OwnersRecord, UserRecord, UserStatus, SCHEMA_V};
 use super::{Decision, Modified, NonceKey, OwnersKey, Store, StoreError, Versioned};
-use crate::domain::{Handle, Role, SignKey};
+use crate::authz::{AssignScope, Builtin};
+use crate::domain::{Handle, SignKey};
 
 /// What binding a signing key to a handle found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,28 +94,35 @@ impl Store {
             .map(drop)
     }
 
-    /// The owner-guard record (empty when it was never written).
-    pub async fn owners(&self) -> Result<OwnersRecord, StoreError> {
+    /// An owner-guard record (empty when it was never written).
+    pub async fn owners(&self, scope: &OwnersKey) -> Result<OwnersRecord, StoreError> {
         Ok(self
             .meta
-            .get(&OwnersKey)
+            .get(scope)
             .await?
             .map_or_else(empty_owners, |v| v.value))
     }
 
-    /// The owner-guard record as the stream leader has it (for the consistency checker).
-    pub async fn owners_from_leader(&self) -> Result<OwnersRecord, StoreError> {
-        Ok(self
-            .meta
-            .get_from_leader("owners")
-            .await?
-            .unwrap_or_else(empty_owners))
+    /// Every owner-guard record as the stream leader has them, by key (for the
+    /// consistency checker).
+    pub async fn owner_guards_from_leader(
+        &self,
+    ) -> Result<Vec<(String, OwnersRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for key in self.meta.keys().await? {
+            if key == "owners" || key.starts_with("owners.") {
+                if let Some(r) = self.meta.get_from_leader(&key).await? {
+                    out.push((key, r));
+                }
+            }
+        }
+        Ok(out)
     }
 
-    /// Adds `handle` to the owner guard (idempotent).
-    pub async fn add_owner(&self, handle: &Handle) -> Result<(), StoreError> {
+    /// Adds `handle` to the owner guard of `scope` (idempotent).
+    pub async fn add_owner(&self, scope: &OwnersKey, handle: &Handle) -> Result<(), StoreError> {
         self.meta
-            .modify(&OwnersKey, |cur| {
+            .modify(scope, |cur| {
                 let mut next = cur.map_or_else(empty_owners, |c| c.value.clone());
                 if next.owners.contains(handle) {
                     return Ok::<_, StoreError>(Decision::Keep(()));
@@ -126,13 +135,17 @@ impl Store {
             .map(drop)
     }
 
-    /// Removes `handle` from the owner guard if at least one other owner stays.
-    /// `Ok(false)`: it would leave no owner. Idempotent when `handle` is not listed but
-    /// others are.
-    pub async fn remove_owner(&self, handle: &Handle) -> Result<bool, StoreError> {
+    /// Removes `handle` from the owner guard of `scope` if at least one other owner
+    /// stays. `Ok(false)`: it would leave no owner. Idempotent when `handle` is not
+    /// listed but others are.
+    pub async fn remove_owner(
+        &self,
+        scope: &OwnersKey,
+        handle: &Handle,
+    ) -> Result<bool, StoreError> {
         let m = self
             .meta
-            .modify(&OwnersKey, |cur| {
+            .modify(scope, |cur| {
                 let owners = cur.map_or_else(Vec::new, |c| c.value.owners.clone());
                 let remaining: Vec<Handle> =
                     owners.iter().filter(|h| *h != handle).cloned().collect();
@@ -171,15 +184,19 @@ impl Store {
         E: From<StoreError>,
     {
         let first = self.user(handle).await?;
-        let asked = takes_owner_away(first.as_ref(), &decide(first.as_ref())?);
-        if asked && !self.remove_owner(handle).await? {
-            return Err(last_owner());
+        let asked = owners_taken_away(first.as_ref(), &decide(first.as_ref())?);
+        for scope in &asked {
+            if !self.remove_owner(scope, handle).await? {
+                // Put back what this call took out before it found the last owner.
+                self.owner_guard_follows(handle).await?;
+                return Err(last_owner());
+            }
         }
         let decided = self
             .users
             .modify(handle, |cur| {
                 let d = decide(cur)?;
-                if !asked && takes_owner_away(cur, &d) {
+                if !owners_taken_away(cur, &d).is_subset(&asked) {
                     return Err(StoreError::Conflict.into());
                 }
                 Ok(d)
@@ -189,27 +206,48 @@ impl Store {
         decided
     }
 
-    /// Puts `handle` back into the owner guard if it is an active owner. The guard may
+    /// Puts `handle` back into every owner guard it is an active owner of. A guard may
     /// under-count after an interrupted or refused change (which only makes it
     /// stricter); every change of an owner ends with this.
     pub async fn owner_guard_follows(&self, handle: &Handle) -> Result<(), StoreError> {
-        match self.user(handle).await? {
-            Some(u) if active_owner(&u.value) => self.add_owner(handle).await,
-            _ => Ok(()),
+        let Some(u) = self.user(handle).await? else {
+            return Ok(());
+        };
+        for scope in owner_scopes(&u.value) {
+            self.add_owner(&scope, handle).await?;
         }
+        Ok(())
     }
 }
 
-fn active_owner(u: &UserRecord) -> bool {
-    u.role == Role::Owner && u.status == UserStatus::Active && !u.deleting()
+/// The owner guards an active user counts in: the platform's if it holds platform
+/// `owner`, each tenant's where it holds `owner` at tenant scope. Revoked users, and
+/// users being deleted, count nowhere.
+pub fn owner_scopes(u: &UserRecord) -> std::collections::BTreeSet<OwnersKey> {
+    if u.status != UserStatus::Active || u.deleting() {
+        return Default::default();
+    }
+    u.assignments
+        .iter()
+        .filter(|a| a.role().builtin() == Some(Builtin::Owner))
+        .filter_map(|a| match a.scope() {
+            AssignScope::Platform => Some(OwnersKey::Platform),
+            AssignScope::Tenant(t) => Some(OwnersKey::Tenant(t.clone())),
+            AssignScope::Site(_) => None,
+        })
+        .collect()
 }
 
-/// True when `d` turns an active owner into something else (or deletes it).
-fn takes_owner_away<R>(cur: Option<&Versioned<UserRecord>>, d: &Decision<UserRecord, R>) -> bool {
-    let was = cur.is_some_and(|c| active_owner(&c.value));
+/// The owner guards `d` takes `cur` out of (a demotion, an unassignment, a revoke, a
+/// delete).
+fn owners_taken_away<R>(
+    cur: Option<&Versioned<UserRecord>>,
+    d: &Decision<UserRecord, R>,
+) -> std::collections::BTreeSet<OwnersKey> {
+    let was = cur.map(|c| owner_scopes(&c.value)).unwrap_or_default();
     match d {
-        Decision::Keep(_) => false,
-        Decision::Put(next, _) => was && !active_owner(next),
+        Decision::Keep(_) => Default::default(),
+        Decision::Put(next, _) => was.difference(&owner_scopes(next)).cloned().collect(),
         Decision::Delete(_) => was,
     }
 }

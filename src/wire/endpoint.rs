@@ -24,7 +24,15 @@ pub enum Command {
     UserList,
     UserGet,
     UserSetRole,
+    UserAssign,
+    UserUnassign,
     UserDelete,
+    RoleCatalog,
+    RoleList,
+    RoleGet,
+    RoleCreate,
+    RoleUpdate,
+    RoleDelete,
     AuditQuery,
     SiteCreate,
     SiteList,
@@ -38,7 +46,7 @@ pub enum Command {
 
 impl Command {
     /// Every admin command, in the order they are registered with the micro service.
-    pub const ALL: [Command; 17] = [
+    pub const ALL: [Command; 25] = [
         Command::InviteCreate,
         Command::InviteList,
         Command::InviteGet,
@@ -46,7 +54,15 @@ impl Command {
         Command::UserList,
         Command::UserGet,
         Command::UserSetRole,
+        Command::UserAssign,
+        Command::UserUnassign,
         Command::UserDelete,
+        Command::RoleCatalog,
+        Command::RoleList,
+        Command::RoleGet,
+        Command::RoleCreate,
+        Command::RoleUpdate,
+        Command::RoleDelete,
         Command::AuditQuery,
         Command::SiteCreate,
         Command::SiteList,
@@ -68,7 +84,15 @@ impl Command {
             Command::UserList => "user.list",
             Command::UserGet => "user.get",
             Command::UserSetRole => "user.set_role",
+            Command::UserAssign => "user.assign",
+            Command::UserUnassign => "user.unassign",
             Command::UserDelete => "user.delete",
+            Command::RoleCatalog => "role.catalog",
+            Command::RoleList => "role.list",
+            Command::RoleGet => "role.get",
+            Command::RoleCreate => "role.create",
+            Command::RoleUpdate => "role.update",
+            Command::RoleDelete => "role.delete",
             Command::AuditQuery => "audit.query",
             Command::SiteCreate => "site.create",
             Command::SiteList => "site.list",
@@ -88,7 +112,13 @@ impl Command {
             Command::InviteList | Command::InviteGet => Permission::InviteRead,
             Command::InviteCancel => Permission::InviteCancel,
             Command::UserList | Command::UserGet => Permission::UserRead,
-            Command::UserSetRole => Permission::UserSetRole,
+            Command::UserSetRole | Command::UserAssign | Command::UserUnassign => {
+                Permission::UserSetRole
+            }
+            Command::RoleCatalog | Command::RoleList | Command::RoleGet => Permission::RoleRead,
+            Command::RoleCreate | Command::RoleUpdate | Command::RoleDelete => {
+                Permission::RoleManage
+            }
             Command::UserDelete => Permission::UserDelete,
             Command::AuditQuery => Permission::AuditRead,
             Command::SiteCreate | Command::SiteRotateKey => Permission::SiteManage,

@@ -53,6 +53,9 @@ pub enum ErrorCode {
     LastOwner,
     EnrollmentDenied,
     RateLimited,
+    TenantInactive,
+    BuiltinRoleImmutable,
+    BuiltinRoleNonDeletable,
     Unavailable,
     Internal,
 }
@@ -78,6 +81,9 @@ impl ErrorCode {
             ErrorCode::LastOwner => "last_owner",
             ErrorCode::EnrollmentDenied => "enrollment_denied",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TenantInactive => "tenant_inactive",
+            ErrorCode::BuiltinRoleImmutable => "builtin_role_immutable",
+            ErrorCode::BuiltinRoleNonDeletable => "builtin_role_non_deletable",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -95,8 +101,11 @@ impl ErrorCode {
             | ErrorCode::InviteUsed
             | ErrorCode::KeyRegistered
             | ErrorCode::HandleTaken
-            | ErrorCode::LastOwner => 409,
+            | ErrorCode::LastOwner
+            | ErrorCode::BuiltinRoleImmutable
+            | ErrorCode::BuiltinRoleNonDeletable => 409,
             ErrorCode::InviteExpired | ErrorCode::InviteCancelled => 410,
+            ErrorCode::TenantInactive => 423,
             ErrorCode::RateLimited => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
@@ -132,6 +141,11 @@ impl ApiError {
             code,
             message: message.into(),
         }
+    }
+    /// A role rule's refusal, with its PROTOCOL code.
+    pub fn role(e: &crate::authz::RoleError) -> Self {
+        let code = ErrorCode::from_wire(e.code()).unwrap_or(ErrorCode::BadRequest);
+        Self::new(code, e.to_string())
     }
     /// Shorthand for `bad_request`.
     pub fn bad_request(message: impl Into<String>) -> Self {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Handle, InviteToken, KexKey, Role, SignKey};
+use crate::domain::{Handle, InviteToken, KexKey, SignKey};
 
 /// Body of a register request; the signing key travels in `Roster-Key`.
 #[derive(Debug, Serialize, Deserialize)]
@@ -21,7 +21,7 @@ pub struct RegisterReply {
     /// The handle the invite was minted for.
     pub handle: Handle,
     /// The role the invite grants.
-    pub role: Role,
+    pub role: crate::authz::RoleName,
     /// The registered signing key.
     pub sign_pub: SignKey,
     /// The registered key-exchange key.

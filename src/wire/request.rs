@@ -2,9 +2,10 @@
 //! the dispatcher matches on [`AdminRequest`] and hands each handler its own type.
 
 use super::admin::{
-    AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest, InviteListRequest,
-    MachineIdRequest, MachineListRequest, RotateKeyRequest, SetRoleRequest, SiteCreateRequest,
-    SiteListRequest, SiteRef, UserListRequest, Validate,
+    AssignRequest, AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest,
+    InviteListRequest, MachineIdRequest, MachineListRequest, RoleCatalogRequest, RoleCreateRequest,
+    RoleListRequest, RoleNameRequest, RoleUpdateRequest, RotateKeyRequest, SetRoleRequest,
+    SiteCreateRequest, SiteListRequest, SiteRef, UserListRequest, Validate,
 };
 use super::{decode_body, ApiError, Command};
 
@@ -18,7 +19,15 @@ pub enum AdminRequest {
     UserList(UserListRequest),
     UserGet(HandleRequest),
     UserSetRole(SetRoleRequest),
+    UserAssign(AssignRequest),
+    UserUnassign(AssignRequest),
     UserDelete(HandleRequest),
+    RoleCatalog(RoleCatalogRequest),
+    RoleList(RoleListRequest),
+    RoleGet(RoleNameRequest),
+    RoleCreate(RoleCreateRequest),
+    RoleUpdate(RoleUpdateRequest),
+    RoleDelete(RoleNameRequest),
     AuditQuery(AuditQueryRequest),
     SiteCreate(SiteCreateRequest),
     SiteList(SiteListRequest),
@@ -48,7 +57,15 @@ impl AdminRequest {
             Command::UserList => AdminRequest::UserList(decode(body)?),
             Command::UserGet => AdminRequest::UserGet(decode(body)?),
             Command::UserSetRole => AdminRequest::UserSetRole(decode(body)?),
+            Command::UserAssign => AdminRequest::UserAssign(decode(body)?),
+            Command::UserUnassign => AdminRequest::UserUnassign(decode(body)?),
             Command::UserDelete => AdminRequest::UserDelete(decode(body)?),
+            Command::RoleCatalog => AdminRequest::RoleCatalog(decode(body)?),
+            Command::RoleList => AdminRequest::RoleList(decode(body)?),
+            Command::RoleGet => AdminRequest::RoleGet(decode(body)?),
+            Command::RoleCreate => AdminRequest::RoleCreate(decode(body)?),
+            Command::RoleUpdate => AdminRequest::RoleUpdate(decode(body)?),
+            Command::RoleDelete => AdminRequest::RoleDelete(decode(body)?),
             Command::AuditQuery => AdminRequest::AuditQuery(decode(body)?),
             Command::SiteCreate => AdminRequest::SiteCreate(decode(body)?),
             Command::SiteList => AdminRequest::SiteList(decode(body)?),

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use futures::StreamExt;
+use roster::authz::{Assignment, Builtin};
 use roster::client::RosterClient;
 use roster::config::{NatsArgs, WorkerArgs, WorkerConfig};
 use roster::crypto::KeyPairs;
-use roster::domain::{Handle, Role};
+use roster::domain::{Handle, Tenant};
 use roster::harness::{sibling_binary, WorkerOptions, WorkerProcess};
 use roster::natsd::{NatsServer, ServerOptions};
-use roster::wire::admin::InviteCreateRequest;
 
 /// A bus with a roster worker and an owner, ready to measure.
 pub(crate) struct Bench {
@@ -108,13 +108,17 @@ pub(crate) async fn mint_invites(
 ) -> anyhow::Result<Vec<String>> {
     let results: Vec<anyhow::Result<String>> = futures::stream::iter(0..n)
         .map(|i| async move {
-            let req = InviteCreateRequest {
-                handle: Handle::parse(&format!("{tag}-{i}")).map_err(|e| anyhow::anyhow!("{e}"))?,
-                role: Role::Member,
-                ttl_secs: None,
-            };
-            let r = roster::handlers::mint_invite(store, &req, Duration::from_secs(3600), "bench")
-                .await?;
+            let handle =
+                Handle::parse(&format!("{tag}-{i}")).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let member = Assignment::tenant(Builtin::Member.role_name(), Tenant::default_tenant());
+            let r = roster::handlers::mint_invite(
+                store,
+                &handle,
+                &member,
+                Duration::from_secs(3600),
+                "bench",
+            )
+            .await?;
             Ok(r.token)
         })
         .buffered(64)

@@ -19,7 +19,7 @@ fn shown_once_replies_serialise_the_secret_but_never_debug_it() {
     let token = Secret::mint(SecretKind::Invite);
     let t = token.expose();
     let dbg = round_trip_debug::<InviteCreateReply>(&format!(
-        r#"{{"token":"{t}","invite_id":"{}","handle":"bob","role":"member","expires_at":"2030-01-01T00:00:00Z"}}"#,
+        r#"{{"token":"{t}","invite_id":"{}","handle":"bob","role":"member","tenant":"default","expires_at":"2030-01-01T00:00:00Z"}}"#,
         "ab".repeat(16)
     ));
     assert!(!dbg.contains(&t[4..]), "{dbg}");

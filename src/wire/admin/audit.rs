@@ -60,6 +60,9 @@ pub struct AuditQueryRequest {
     /// The actor's id (handle, machine id or key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// Only events of this tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<crate::domain::Tenant>,
     /// The target's id (`alice`), or `type:id` as tables print it (`user:alice`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,

@@ -5,8 +5,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{Cursor, PageLimit, Validate};
+use crate::authz::{Assignment, RoleName};
 use crate::crypto::Redacted;
-use crate::domain::{Handle, InviteId, Role};
+use crate::domain::{Handle, InviteId, SiteCode, Tenant};
 
 /// An invite lifetime in seconds: 1 s to 30 days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,11 +47,39 @@ impl From<TtlSecs> for u64 {
 pub struct InviteCreateRequest {
     /// The handle the invitee will get.
     pub handle: Handle,
-    /// The role the invitee will get.
-    pub role: Role,
+    /// The role the invitee will get (its first assignment).
+    pub role: RoleName,
+    /// Where: this tenant (default `default`) …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Tenant>,
+    /// … at this site only, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<SiteCode>,
     /// Lifetime in seconds; default 7 days, at most 30 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl_secs: Option<TtlSecs>,
+}
+
+impl InviteCreateRequest {
+    /// An invite for `handle` as `role` in the default tenant.
+    pub fn new(handle: Handle, role: impl Into<RoleName>) -> Self {
+        InviteCreateRequest {
+            handle,
+            role: role.into(),
+            tenant: None,
+            site: None,
+            ttl_secs: None,
+        }
+    }
+
+    /// The new user's first assignment.
+    pub fn assignment(&self) -> Assignment {
+        let t = self.tenant.clone().unwrap_or_else(Tenant::default_tenant);
+        match &self.site {
+            Some(s) => Assignment::site(self.role.clone(), crate::domain::SiteRef::new(&t, s)),
+            None => Assignment::tenant(self.role.clone(), t),
+        }
+    }
 }
 
 /// `invite.create` reply: the token is shown here once and never again (and never in
@@ -65,7 +94,9 @@ pub struct InviteCreateReply {
     /// The handle.
     pub handle: Handle,
     /// The role.
-    pub role: Role,
+    pub role: RoleName,
+    /// The tenant it is for (`platform` for a platform owner's invite).
+    pub tenant: String,
     /// Expiry, RFC 3339 UTC.
     pub expires_at: String,
 }
@@ -77,6 +108,7 @@ impl fmt::Debug for InviteCreateReply {
             .field("invite_id", &self.invite_id)
             .field("handle", &self.handle)
             .field("role", &self.role)
+            .field("tenant", &self.tenant)
             .field("expires_at", &self.expires_at)
             .finish()
     }
@@ -87,7 +119,11 @@ impl fmt::Debug for InviteCreateReply {
 pub struct InviteView {
     pub invite_id: InviteId,
     pub handle: Handle,
-    pub role: Role,
+    pub role: RoleName,
+    /// The new user's first assignment (its role, tenant and site).
+    pub assignment: Assignment,
+    /// Its tenant (`platform` for a platform owner's invite).
+    pub tenant: String,
     /// `pending`, `used`, `cancelled` or `expired`.
     pub state: String,
     pub created_at: String,
@@ -154,6 +190,15 @@ pub struct InviteIdRequest {
     pub invite_id: InviteId,
 }
 
-impl Validate for InviteCreateRequest {}
+impl Validate for InviteCreateRequest {
+    fn validate(&self) -> Result<(), crate::wire::ApiError> {
+        if self.site.is_some() && self.role.builtin() == Some(crate::authz::Builtin::Owner) {
+            return Err(crate::wire::ApiError::bad_request(
+                "owner is held at tenant or platform scope, not at a site",
+            ));
+        }
+        Ok(())
+    }
+}
 impl Validate for InviteListRequest {}
 impl Validate for InviteIdRequest {}

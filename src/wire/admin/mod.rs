@@ -1,5 +1,5 @@
 //! `P.v1.admin.<command>`: request and reply bodies of the admin commands, one file per
-//! family (`invites`, `users`, `sites`, `machines`, `audit`), the paging every list shares
+//! family (`invites`, `users`, `roles`, `sites`, `machines`, `audit`), the paging every list shares
 //! (`page`), and the cross-field check [`Validate`]. All of it is re-exported here, so
 //! every path stays `wire::admin::…`.
 
@@ -7,6 +7,7 @@ mod audit;
 mod invites;
 mod machines;
 mod page;
+mod roles;
 mod sites;
 mod users;
 
@@ -21,13 +22,17 @@ pub use machines::{
     MachineIdRequest, MachineListReply, MachineListRequest, MachineStateFilter, MachineView,
 };
 pub use page::{Cursor, PageLimit, DEFAULT_LIMIT, MAX_LIMIT};
+pub use roles::{
+    tenant_or_default, CatalogEntry, RoleCatalogReply, RoleCatalogRequest, RoleCreateRequest,
+    RoleDeleteReply, RoleListReply, RoleListRequest, RoleNameRequest, RoleUpdateRequest, RoleView,
+};
 pub use sites::{
     GraceSecs, RotateKeyReply, RotateKeyRequest, SiteCreateReply, SiteCreateRequest, SiteListReply,
     SiteListRequest, SiteRef, SiteView,
 };
 pub use users::{
-    DeleteReply, HandleRequest, SetRoleRequest, UserListReply, UserListRequest, UserStatusFilter,
-    UserView,
+    AssignRequest, DeleteReply, HandleRequest, PlatformScope, SetRoleRequest, UserListReply,
+    UserListRequest, UserStatusFilter, UserView,
 };
 
 /// Checks of a request that span fields; run before anything is written.

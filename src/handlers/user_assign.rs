@@ -1,0 +1,31 @@
+//! `admin.user.assign`: give a user one more assignment (PROTOCOL §8). Assigning what it
+//! already holds is a success that changes nothing.
+
+use crate::store::records::AssignAction;
+use crate::wire::admin::{AssignRequest, UserView};
+use crate::wire::ApiError;
+
+use super::user_set_role::{apply, Change};
+use super::{Admin, Ctx, Signed};
+
+pub(super) async fn handle(
+    ctx: &Ctx,
+    signed: &Signed,
+    admin: &Admin,
+    req: AssignRequest,
+) -> Result<UserView, ApiError> {
+    let a = req.assignment()?;
+    admin.may_grant(ctx, &a).await?;
+    let change = Change {
+        action: AssignAction::Assign,
+        assignment: a.clone(),
+    };
+    apply(ctx, signed, admin, &req.handle, change, |cur| {
+        let mut next = cur.to_vec();
+        if !next.contains(&a) {
+            next.push(a.clone());
+        }
+        next
+    })
+    .await
+}
