@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 
 use super::{Actor, AuditEvent, Outcome, Target};
 use crate::domain::{Handle, InviteId, MachineId, Policy, Role, SignKey, SiteCode, SiteRef};
-use crate::store::records::MachineRecord;
+use crate::domain::{ProductName, Tenant, TenantStatus};
+use crate::store::records::{MachineRecord, TenantRecord};
 
 /// What a machine's enrollment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +142,33 @@ pub enum Event<'a> {
         by_self: bool,
         reason: Option<&'a str>,
     },
+    /// `tenant.created` (slugs are never reused, so once per tenant).
+    TenantCreated {
+        tenant: &'a TenantRecord,
+        revision: u64,
+    },
+    /// `tenant.updated`: `fields` are those whose values changed, in record order.
+    TenantUpdated {
+        tenant: &'a TenantRecord,
+        revision: u64,
+        fields: &'a [&'static str],
+    },
+    /// `tenant.status_changed`.
+    TenantStatusChanged {
+        tenant: &'a Tenant,
+        revision: u64,
+        from: TenantStatus,
+        to: TenantStatus,
+    },
+    /// `tenant.product_set`: never the configuration itself, only its size.
+    TenantProductSet {
+        tenant: &'a Tenant,
+        revision: u64,
+        product: &'a ProductName,
+        enabled: bool,
+        expires_at: Option<&'a str>,
+        config_bytes: usize,
+    },
     /// A refused request of an active user (`action` is the command's, `denied`).
     Denied {
         action: &'a str,
@@ -187,6 +215,10 @@ impl Event<'_> {
                 approved: false, ..
             } => "machine.rejected",
             Event::MachineRevoked { .. } => "machine.revoked",
+            Event::TenantCreated { .. } => "tenant.created",
+            Event::TenantUpdated { .. } => "tenant.updated",
+            Event::TenantStatusChanged { .. } => "tenant.status_changed",
+            Event::TenantProductSet { .. } => "tenant.product_set",
             Event::Denied { action, .. } => action,
             Event::EnrollDenied { .. } => "machine.enroll",
         }
@@ -234,6 +266,12 @@ impl Event<'_> {
             | Event::MachineRevoked {
                 machine, revision, ..
             } => format!("{action}/{}/{revision}", machine.machine_id),
+            Event::TenantCreated { tenant, .. } => format!("{action}/{}", tenant.tenant),
+            Event::TenantUpdated { revision, .. }
+            | Event::TenantStatusChanged { revision, .. }
+            | Event::TenantProductSet { revision, .. } => {
+                format!("{action}/{}/{revision}", self.target().id)
+            }
             Event::Denied {
                 command, request, ..
             } => format!("denied/{command}/{request}"),
@@ -268,7 +306,27 @@ impl Event<'_> {
             | Event::MachineRevoked { machine, .. } => {
                 Target::new("machine", machine.machine_id.as_str())
             }
+            Event::TenantCreated { tenant, .. } | Event::TenantUpdated { tenant, .. } => {
+                Target::new("tenant", tenant.tenant.as_str())
+            }
+            Event::TenantStatusChanged { tenant, .. } | Event::TenantProductSet { tenant, .. } => {
+                Target::new("tenant", tenant.as_str())
+            }
             Event::Denied { command, .. } => Target::new("endpoint", *command),
+        }
+    }
+
+    /// The tenant of a change that belongs to a tenant but to no site (a tenant's own
+    /// changes); a change at a site says its tenant through [`Event::place`].
+    pub fn tenant(&self) -> Option<&Tenant> {
+        match self {
+            Event::TenantCreated { tenant, .. } | Event::TenantUpdated { tenant, .. } => {
+                Some(&tenant.tenant)
+            }
+            Event::TenantStatusChanged { tenant, .. } | Event::TenantProductSet { tenant, .. } => {
+                Some(tenant)
+            }
+            _ => None,
         }
     }
 
@@ -413,6 +471,46 @@ impl Event<'_> {
                     put("reason", (*r).into());
                 }
             }
+            Event::TenantCreated { tenant, .. } => {
+                for field in TENANT_FIELDS {
+                    if let Some(v) = tenant_field(tenant, field) {
+                        put(field, v);
+                    }
+                }
+                put("status", tenant.status.as_str().into());
+            }
+            Event::TenantUpdated { tenant, fields, .. } => {
+                let names: Vec<Value> = fields.iter().map(|f| (*f).into()).collect();
+                put("fields", names.into());
+                let values: Map<String, Value> = fields
+                    .iter()
+                    .map(|f| {
+                        (
+                            (*f).to_owned(),
+                            tenant_field(tenant, f).unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect();
+                put("values", values.into());
+            }
+            Event::TenantStatusChanged { from, to, .. } => {
+                put("from", from.as_str().into());
+                put("to", to.as_str().into());
+            }
+            Event::TenantProductSet {
+                product,
+                enabled,
+                expires_at,
+                config_bytes,
+                ..
+            } => {
+                put("product", product.as_str().into());
+                put("enabled", (*enabled).into());
+                if let Some(at) = expires_at {
+                    put("expires_at", (*at).into());
+                }
+                put("config_bytes", (*config_bytes).into());
+            }
             Event::Denied { code, .. } => put("code", (*code).into()),
             Event::EnrollDenied {
                 code, machine_uid, ..
@@ -436,6 +534,8 @@ impl Event<'_> {
         if let Some(place) = self.place() {
             ev.tenant = Some(place.tenant.as_str().to_owned());
             ev.site = Some(place.site.as_str().to_owned());
+        } else if let Some(tenant) = self.tenant() {
+            ev.tenant = Some(tenant.as_str().to_owned());
         }
         ev.source = self.source();
         ev.metadata = self.metadata();
@@ -451,5 +551,44 @@ fn machine_state(m: &MachineRecord, put: &mut impl FnMut(&str, Value)) {
     put("agent_pub", m.agent_pub.to_hex().into());
     if let Some(r) = &m.pending_reason {
         put("pending_reason", r.as_str().into());
+    }
+}
+
+/// The tenant fields events show (all but `products`, shown by name, and the times).
+const TENANT_FIELDS: [&str; 10] = [
+    "name",
+    "kind",
+    "plan",
+    "trial_ends_at",
+    "contract_start",
+    "contract_end",
+    "erp_customer_id",
+    "stripe_customer_id",
+    "sales_owner",
+    "products",
+];
+
+/// A tenant field's value as an event shows it: products by name only (a configuration
+/// is the tenant's business, and may hold anything); `None` when absent.
+fn tenant_field(t: &TenantRecord, field: &str) -> Option<Value> {
+    let text = |s: &str| Some(Value::from(s));
+    match field {
+        "name" => text(&t.name),
+        "kind" => text(t.kind.as_str()),
+        "plan" => text(t.plan.as_str()),
+        "trial_ends_at" => t.trial_ends_at.as_deref().and_then(text),
+        "contract_start" => t.contract_start.map(|d| d.to_text().into()),
+        "contract_end" => t.contract_end.map(|d| d.to_text().into()),
+        "erp_customer_id" => t.erp_customer_id.as_ref().and_then(|i| text(i.as_str())),
+        "stripe_customer_id" => t.stripe_customer_id.as_ref().and_then(|i| text(i.as_str())),
+        "sales_owner" => t.sales_owner.as_deref().and_then(text),
+        "products" => Some(
+            t.products
+                .keys()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        _ => None,
     }
 }

@@ -13,6 +13,7 @@ mod machine_approve;
 mod machine_get;
 mod machine_list;
 mod machine_reject;
+mod platform;
 mod register;
 mod respond;
 mod revoke;
@@ -21,6 +22,13 @@ mod site_create;
 mod site_get;
 mod site_list;
 mod site_rotate_key;
+mod tenant_claims;
+mod tenant_create;
+mod tenant_get;
+mod tenant_list;
+mod tenant_set_product;
+mod tenant_set_status;
+mod tenant_update;
 mod user_delete;
 mod user_get;
 mod user_list;
@@ -298,7 +306,11 @@ async fn dispatch(
             // refusal says `unauthorized`, whatever it sent.
             let admin = ctx.active_signer(&signed).await.map_err(&refuse)?;
             let by = identity(&signed, &admin);
-            admin.require(command.permission()).map_err(&by)?;
+            match command.permission() {
+                Some(perm) => admin.require(perm),
+                None => platform::authorize_platform(&admin, command),
+            }
+            .map_err(&by)?;
             let req = AdminRequest::decode(command, body).map_err(&by)?;
             ctx.spend_nonce(&signed).await.map_err(&by)?;
             Box::pin(admin_command(ctx, &signed, &admin, req))
@@ -334,5 +346,11 @@ async fn admin_command(
         R::UserSetRole(r) => to_json(&user_set_role::handle(ctx, signed, admin, r).await?),
         R::UserDelete(r) => to_json(&user_delete::handle(ctx, signed, admin, r).await?),
         R::AuditQuery(r) => to_json(&audit_query::handle(ctx, r).await?),
+        R::TenantCreate(r) => to_json(&tenant_create::handle(ctx, admin, r).await?),
+        R::TenantList(r) => to_json(&tenant_list::handle(ctx, r).await?),
+        R::TenantGet(r) => to_json(&tenant_get::handle(ctx, r).await?),
+        R::TenantUpdate(r) => to_json(&tenant_update::handle(ctx, admin, r).await?),
+        R::TenantSetStatus(r) => to_json(&tenant_set_status::handle(ctx, admin, r).await?),
+        R::TenantSetProduct(r) => to_json(&tenant_set_product::handle(ctx, admin, r).await?),
     }
 }

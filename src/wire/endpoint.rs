@@ -34,11 +34,17 @@ pub enum Command {
     MachineGet,
     MachineApprove,
     MachineReject,
+    TenantCreate,
+    TenantList,
+    TenantGet,
+    TenantUpdate,
+    TenantSetStatus,
+    TenantSetProduct,
 }
 
 impl Command {
     /// Every admin command, in the order they are registered with the micro service.
-    pub const ALL: [Command; 17] = [
+    pub const ALL: [Command; 23] = [
         Command::InviteCreate,
         Command::InviteList,
         Command::InviteGet,
@@ -56,6 +62,12 @@ impl Command {
         Command::MachineGet,
         Command::MachineApprove,
         Command::MachineReject,
+        Command::TenantCreate,
+        Command::TenantList,
+        Command::TenantGet,
+        Command::TenantUpdate,
+        Command::TenantSetStatus,
+        Command::TenantSetProduct,
     ];
 
     /// The command's name (`invite.create`).
@@ -78,12 +90,20 @@ impl Command {
             Command::MachineGet => "machine.get",
             Command::MachineApprove => "machine.approve",
             Command::MachineReject => "machine.reject",
+            Command::TenantCreate => "tenant.create",
+            Command::TenantList => "tenant.list",
+            Command::TenantGet => "tenant.get",
+            Command::TenantUpdate => "tenant.update",
+            Command::TenantSetStatus => "tenant.set_status",
+            Command::TenantSetProduct => "tenant.set_product",
         }
     }
 
-    /// The permission the command needs.
-    pub fn permission(self) -> Permission {
-        match self {
+    /// The permission the command needs; `None` for the platform-scope commands
+    /// (`tenant.*`), whose `tenant:read` / `tenant:manage` the permission catalog does not
+    /// hold yet (see [`Command::platform_permission`]).
+    pub fn permission(self) -> Option<Permission> {
+        Some(match self {
             Command::InviteCreate => Permission::InviteCreate,
             Command::InviteList | Command::InviteGet => Permission::InviteRead,
             Command::InviteCancel => Permission::InviteCancel,
@@ -95,6 +115,25 @@ impl Command {
             Command::SiteList | Command::SiteGet => Permission::SiteRead,
             Command::MachineList | Command::MachineGet => Permission::MachineRead,
             Command::MachineApprove | Command::MachineReject => Permission::MachineApprove,
+            Command::TenantCreate
+            | Command::TenantList
+            | Command::TenantGet
+            | Command::TenantUpdate
+            | Command::TenantSetStatus
+            | Command::TenantSetProduct => return None,
+        })
+    }
+
+    /// The platform-scope permission a tenant command needs (PROTOCOL §7, §8):
+    /// `tenant:read` or `tenant:manage`; `None` for every other command.
+    pub fn platform_permission(self) -> Option<&'static str> {
+        match self {
+            Command::TenantList | Command::TenantGet => Some("tenant:read"),
+            Command::TenantCreate
+            | Command::TenantUpdate
+            | Command::TenantSetStatus
+            | Command::TenantSetProduct => Some("tenant:manage"),
+            _ => None,
         }
     }
 }
@@ -148,7 +187,7 @@ impl Endpoint {
     /// The permission an admin command needs (`None` for the public endpoints).
     pub fn permission(self) -> Option<Permission> {
         match self {
-            Endpoint::Admin(c) => Some(c.permission()),
+            Endpoint::Admin(c) => c.permission(),
             _ => None,
         }
     }

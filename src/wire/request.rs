@@ -4,7 +4,9 @@
 use super::admin::{
     AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest, InviteListRequest,
     MachineIdRequest, MachineListRequest, RotateKeyRequest, SetRoleRequest, SiteCreateRequest,
-    SiteListRequest, SiteRef, UserListRequest, Validate,
+    SiteListRequest, SiteRef, TenantCreateRequest, TenantListRequest, TenantRef,
+    TenantSetProductRequest, TenantSetStatusRequest, TenantUpdateRequest, UserListRequest,
+    Validate,
 };
 use super::{decode_body, ApiError, Command};
 
@@ -28,6 +30,12 @@ pub enum AdminRequest {
     MachineGet(MachineIdRequest),
     MachineApprove(MachineIdRequest),
     MachineReject(MachineIdRequest),
+    TenantCreate(TenantCreateRequest),
+    TenantList(TenantListRequest),
+    TenantGet(TenantRef),
+    TenantUpdate(TenantUpdateRequest),
+    TenantSetStatus(TenantSetStatusRequest),
+    TenantSetProduct(TenantSetProductRequest),
 }
 
 /// Decodes a body strictly (`deny_unknown_fields`, an object only) and validates it.
@@ -58,6 +66,12 @@ impl AdminRequest {
             Command::MachineGet => AdminRequest::MachineGet(decode(body)?),
             Command::MachineApprove => AdminRequest::MachineApprove(decode(body)?),
             Command::MachineReject => AdminRequest::MachineReject(decode(body)?),
+            Command::TenantCreate => AdminRequest::TenantCreate(decode(body)?),
+            Command::TenantList => AdminRequest::TenantList(decode(body)?),
+            Command::TenantGet => AdminRequest::TenantGet(decode(body)?),
+            Command::TenantUpdate => AdminRequest::TenantUpdate(decode(body)?),
+            Command::TenantSetStatus => AdminRequest::TenantSetStatus(decode(body)?),
+            Command::TenantSetProduct => AdminRequest::TenantSetProduct(decode(body)?),
         })
     }
 }

@@ -1,5 +1,5 @@
 //! `P.v1.admin.<command>`: request and reply bodies of the admin commands, one file per
-//! family (`invites`, `users`, `sites`, `machines`, `audit`), the paging every list shares
+//! family (`invites`, `users`, `sites`, `machines`, `audit`, `tenants`), the paging every list shares
 //! (`page`), and the cross-field check [`Validate`]. All of it is re-exported here, so
 //! every path stays `wire::admin::…`.
 
@@ -8,6 +8,7 @@ mod invites;
 mod machines;
 mod page;
 mod sites;
+mod tenants;
 mod users;
 
 pub use audit::{
@@ -24,6 +25,11 @@ pub use page::{Cursor, PageLimit, DEFAULT_LIMIT, MAX_LIMIT};
 pub use sites::{
     GraceSecs, RotateKeyReply, RotateKeyRequest, SiteCreateReply, SiteCreateRequest, SiteListReply,
     SiteListRequest, SiteRef, SiteView,
+};
+pub use tenants::{
+    check_contract, Patch, ProductSpec, ProductView, TenantCreateRequest, TenantListReply,
+    TenantListRequest, TenantRef, TenantSetProductRequest, TenantSetStatusRequest,
+    TenantUpdateRequest, TenantView,
 };
 pub use users::{
     DeleteReply, HandleRequest, SetRoleRequest, UserListReply, UserListRequest, UserStatusFilter,
