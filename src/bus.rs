@@ -138,6 +138,25 @@ impl Evictor {
         Ok(kicked)
     }
 
+    /// Kicks every connection whose NATS user is in `names`, from one listing of every
+    /// server's connections (many identities at once: an archived tenant's); returns
+    /// how many were kicked.
+    pub async fn evict_set(
+        &self,
+        names: &std::collections::HashSet<String>,
+    ) -> Result<usize, BusError> {
+        if names.is_empty() {
+            return Ok(0);
+        }
+        let all = self.connections_matching(None).await?;
+        let targets = all.into_iter().filter(|(_, c)| {
+            c.authorized_user
+                .as_ref()
+                .is_some_and(|u| names.contains(u))
+        });
+        Ok(self.kick(targets.map(|(s, c)| (s, c.cid))).await)
+    }
+
     /// Kicks every connection whose NATS user is `name`, on every server. Returns how
     /// many were kicked.
     pub async fn evict(&self, name: &str) -> Result<usize, BusError> {
@@ -163,9 +182,20 @@ impl Evictor {
 
     /// Every live connection whose NATS user is `name`, with its server, on every server.
     async fn connections(&self, name: &str) -> Result<Vec<(String, ConnzConn)>, BusError> {
+        self.connections_matching(Some(name)).await
+    }
+
+    /// Every live connection (of NATS user `name`, when given), with its server.
+    async fn connections_matching(
+        &self,
+        name: Option<&str>,
+    ) -> Result<Vec<(String, ConnzConn)>, BusError> {
         let inbox = self.sys.new_inbox();
         let mut sub = self.sys.subscribe(inbox.clone()).await?;
-        let filter = serde_json::json!({ "user": name, "auth": true, "limit": 100_000 });
+        let filter = match name {
+            Some(n) => serde_json::json!({ "user": n, "auth": true, "limit": 100_000 }),
+            None => serde_json::json!({ "auth": true, "limit": 100_000 }),
+        };
         self.sys
             .publish_with_reply(
                 "$SYS.REQ.SERVER.PING.CONNZ",
@@ -186,7 +216,7 @@ impl Evictor {
                 continue;
             };
             for c in data.connections {
-                if c.authorized_user.as_deref().is_none_or(|u| u == name) {
+                if name.is_none_or(|n| c.authorized_user.as_deref().is_none_or(|u| u == n)) {
                     found.push((server.id.clone(), c));
                 }
             }

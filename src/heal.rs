@@ -48,7 +48,7 @@ use crate::domain::InviteId;
 use crate::handlers::{finish, Ctx, Publish, Seen};
 use crate::store::records::{
     InviteRecord, InviteState, MachineRecord, MachineState, Noted, RoleRecord, SiteRecord,
-    UidIndexRecord, UserRecord, UserStatus,
+    TenantRecord, UidIndexRecord, UserRecord, UserStatus,
 };
 use crate::store::scan;
 use crate::store::{Change, Since, StoreError, Versioned};
@@ -113,7 +113,8 @@ const MACHINES: usize = 2;
 const UIDS: usize = 3;
 const SITES: usize = 4;
 const ROLES: usize = 5;
-const FEEDS: usize = 6;
+const TENANTS: usize = 6;
+const FEEDS: usize = 7;
 
 struct Healer {
     ctx: Arc<Ctx>,
@@ -215,6 +216,18 @@ impl Healer {
                 break;
             }
         }
+        loop {
+            let (changes, done) = self.ripe(TENANTS, &store.tenants, settled).await?;
+            for c in changes {
+                if let Some(v) = c.value {
+                    self.tenant(v).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        self.trials().await?;
         // Uid claims a settle time later still: by then the machine written after a
         // claim is among the recent machines, so a healthy enrollment costs no read.
         let later = settled - self.cfg.settle;
@@ -453,6 +466,39 @@ impl Healer {
             }
             _ => {}
         }
+    }
+
+    /// An archived tenant whose state was not purged (its worker died): the purge.
+    async fn tenant(&mut self, t: TenantRecord) {
+        if t.status != crate::domain::TenantStatus::Archived || t.purged_at.is_some() {
+            return;
+        }
+        match finish::tenant_purged(&self.ctx, &t.tenant, &Actor::system()).await {
+            Ok(()) => {
+                tracing::info!(tenant = %t.tenant, "healer: finished an interrupted archive");
+                self.ctx.metrics.healed("tenant_archive");
+            }
+            Err(e) => {
+                tracing::info!(tenant = %t.tenant, code = ?e.code, "healer: could not purge an archived tenant")
+            }
+        }
+    }
+
+    /// Trials that ended: each gets `tenant.trial_expired` once (the worker whose mark
+    /// lands publishes it).
+    async fn trials(&mut self) -> Result<(), StoreError> {
+        let now = self.ctx.clock.now();
+        for t in self.ctx.store.ended_trials(now).await? {
+            if let Some(ends) = self.ctx.store.mark_trial_expired(&t, now).await? {
+                let event = Event::TenantTrialExpired {
+                    tenant: &t,
+                    trial_ends_at: &ends,
+                };
+                self.ctx.audit.record(Actor::system(), event).await?;
+                tracing::info!(tenant = %t, "a trial ended; the tenant acts as frozen");
+            }
+        }
+        Ok(())
     }
 
     /// A role's creation, update or delete whose event never came: its finishing step.

@@ -5,7 +5,8 @@
 //! - [`config`]: NATS connection options, worker and callout settings from flags and
 //!   `ROSTER_*`; one `ConfigError`.
 //! - [`domain`]: newtypes parsed at the edge, one file per kind: names (Handle, Role,
-//!   SiteCode, SiteRef), keys (SignKey, KexKey), ids (InviteId, MachineId), tokens.
+//!   Tenant, SiteCode, SiteRef), keys (SignKey, KexKey), ids (InviteId, MachineId), tokens,
+//!   tenancy (a tenant's status and its moves, kind, plan, products, customer ids).
 //! - [`crypto`]: every use of Ed25519, X25519, digests, Argon2, the sealing and the secret
 //!   formats, on raw bytes, one file per job (it sits below `domain`, which wraps its
 //!   results in checked types).
@@ -13,17 +14,20 @@
 //!   `Debug`), error codes, the signed-request headers.
 //! - [`store`]: the only code that touches JetStream KV: a typed bucket per record with its
 //!   own key type, the one read-decide-write loop (`TypedBucket::modify`), the
-//!   per-aggregate operations (bind a key, the owner guard, uids, credentials, a page).
+//!   per-aggregate operations (bind a key, the owner guards, uids, credentials, a page,
+//!   the tenant registry and its customer-id claims, each tenant's roles).
 //! - [`authz`]: pure RBAC (PROTOCOL §8): the permission catalog, role names and
 //!   definitions, assignments and the one computation of effective permissions
-//!   (`Grants`), no escalation; plus the v1 one-role model the handlers still use.
+//!   (`Grants`), no escalation; plus the v1 one-role model (the `domain::Role` names
+//!   tests and the CLI use for the built-ins).
 //! - [`audit`]: typed audit events (`audit::Event`, one variant per action), their
 //!   publisher and the query reader; [`audit::security`]:
 //!   strangers' denials, aggregated per minute into a bounded stream of their own.
 //! - [`time_util`]: `Timestamp` and the `Clock` handlers read (adjustable in tests).
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
 //! - [`handlers`]: one file per endpoint (verify → decide → audit → reply), the signed-
-//!   request check, the dispatch over typed requests, the responder.
+//!   request check, the dispatch over typed requests, the responder, and (`platform`)
+//!   who may use the platform-scope tenant commands.
 //! - [`heal`]: the healer: every worker follows the buckets' changes and the audit tail
 //!   and finishes flows a crash interrupted (no client retry), each event once; admin
 //!   changes through the change note their write left (`store::records::ChangeNote`).

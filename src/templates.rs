@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::authz::Builtin;
 
 /// Publish and subscribe lists of one kind of identity. Placeholders: `{prefix}`,
-/// `{inbox}`, `{handle}`, `{machine_id}`.
+/// `{inbox}`, `{handle}`, `{machine_id}`, and `{tenant}`/`{product}`: a subject naming
+/// them is repeated for each (tenant, product) pair the identity may use.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Template {
@@ -85,16 +86,20 @@ fn t(p: &[&str], s: &[&str]) -> Template {
 
 impl Default for Templates {
     fn default() -> Self {
+        // Application traffic: `app.<tenant>.<product>.>` for each enabled product of
+        // each tenant the identity belongs to (PROTOCOL §7); a platform owner or admin
+        // gets `app.*.*.>`.
+        let app = "app.{tenant}.{product}.>";
         let admin = t(
-            &["{prefix}.v1.>", "$SRV.>", "id.>", "agents.>", "app.>"],
-            &["{inbox}.>", "id.>", "agents.>", "app.>", "{prefix}.audit.>"],
+            &["{prefix}.v1.>", "$SRV.>", "id.>", "agents.>", app],
+            &["{inbox}.>", "id.>", "agents.>", app, "{prefix}.audit.>"],
         );
         Self {
             owner: admin.clone(),
             admin,
             operator: t(
-                &["{prefix}.v1.>", "$SRV.>", "id.{handle}.>", "app.>"],
-                &["{inbox}.>", "id.{handle}.>", "app.>"],
+                &["{prefix}.v1.>", "$SRV.>", "id.{handle}.>", app],
+                &["{inbox}.>", "id.{handle}.>", app],
             ),
             member: t(
                 &[
@@ -104,9 +109,9 @@ impl Default for Templates {
                     "{prefix}.v1.whoami",
                     "$SRV.PING.roster",
                     "id.{handle}.>",
-                    "app.>",
+                    app,
                 ],
-                &["{inbox}.>", "id.{handle}.>", "app.>"],
+                &["{inbox}.>", "id.{handle}.>", app],
             ),
             machine: Template {
                 limits: MACHINE_LIMITS,
@@ -117,8 +122,9 @@ impl Default for Templates {
                         "{prefix}.v1.whoami",
                         "$SRV.PING.roster",
                         "agents.{machine_id}.>",
+                        app,
                     ],
-                    &["{inbox}.>", "agents.{machine_id}.>"],
+                    &["{inbox}.>", "agents.{machine_id}.>", app],
                 )
             },
             onboarding: Template {

@@ -53,6 +53,35 @@ pub enum WorkerError {
     /// The worker's task panicked or was cancelled.
     #[error(transparent)]
     Task(#[from] tokio::task::JoinError),
+    /// The `default` tenant could not be written.
+    #[error("writing the default tenant")]
+    DefaultTenant(#[source] crate::store::StoreError),
+}
+
+/// Writes the `default` tenant if it is missing (PROTOCOL §7: it exists from the first
+/// start, `active`). Every worker calls this at start; the one whose `create` lands
+/// publishes `tenant.created` (by `system`). A failed publish is logged, not fatal: the
+/// tenant exists, and its event is the only thing missing.
+async fn seed_default_tenant(
+    store: &Store,
+    audit: &Auditor,
+    clock: &crate::time_util::Clock,
+) -> Result<(), WorkerError> {
+    let Some(created) = store
+        .ensure_default_tenant(clock.now())
+        .await
+        .map_err(WorkerError::DefaultTenant)?
+    else {
+        return Ok(());
+    };
+    let event = crate::audit::Event::TenantCreated {
+        tenant: &created.value,
+        revision: created.revision,
+    };
+    if let Err(e) = audit.record(crate::audit::Actor::system(), event).await {
+        tracing::warn!(error = %e, "could not publish tenant.created for the default tenant");
+    }
+    Ok(())
 }
 
 /// Opens (creating when missing) every bucket and the audit and security streams; the
@@ -81,6 +110,7 @@ pub async fn open_state(
             // Strangers' denials are summed over every worker through the store.
             // (An `Arc`: a `Store` is large, and test threads have small stacks.)
             audit.security().share_through(Arc::new(store.clone()));
+            seed_default_tenant(&store, &audit, &cfg.clock).await?;
             // The default tenant's built-in roles, seeded once (never overwritten).
             let now = cfg.clock.now().to_rfc3339();
             store

@@ -78,9 +78,21 @@ async fn a_demoted_admin_is_evicted_within_a_second_and_reconnects_as_a_member()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_member_is_evicted_and_comes_back_only_to_the_onboarding_lane() {
     let env = TestEnv::with_callout().await;
+    // The default tenant's product `chat`: its members' application traffic.
+    let chat = roster::domain::ProductName::parse("chat").unwrap();
+    env.owner
+        .tenant_set_product(
+            &roster::domain::Tenant::default_tenant(),
+            &chat,
+            true,
+            None,
+            Default::default(),
+        )
+        .await
+        .unwrap();
     let keys = registered(&env, "dora", Role::Member).await;
     let (conn, mut events) = watched(&env, &keys).await.unwrap();
-    conn.publish("app.chat", Bytes::from_static(b"hi"))
+    conn.publish("app.default.chat.room", Bytes::from_static(b"hi"))
         .await
         .unwrap();
     conn.flush().await.unwrap();
@@ -102,7 +114,7 @@ async fn a_deleted_member_is_evicted_and_comes_back_only_to_the_onboarding_lane(
     assert!(gone <= replied + Duration::from_secs(1));
     // Its key is a stranger's now: the reconnect gets only the onboarding lane.
     assert!(event(&mut events, "connected").await.is_some());
-    conn.publish("app.chat", Bytes::from_static(b"still?"))
+    conn.publish("app.default.chat.room", Bytes::from_static(b"still?"))
         .await
         .unwrap();
     assert!(

@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 use roster::crypto::{Secret, SecretKind};
 use roster::domain::{
-    Handle, InviteId, KexKey, MachineId, MachineUid, Role, SignKey, SiteCode, Tenant,
+    Handle, InviteId, KexKey, MachineId, MachineUid, ProductName, Role, SignKey, SiteCode, Tenant,
 };
 use roster::handlers::{verify_signed, HandlerConfig};
 use roster::wire::{
@@ -39,6 +39,12 @@ fn all_decoders(body: &[u8]) {
     decodes_or_bad_request::<admin::RotateKeyRequest>(body);
     decodes_or_bad_request::<admin::MachineListRequest>(body);
     decodes_or_bad_request::<admin::MachineIdRequest>(body);
+    decodes_or_bad_request::<admin::TenantCreateRequest>(body);
+    decodes_or_bad_request::<admin::TenantListRequest>(body);
+    decodes_or_bad_request::<admin::TenantRef>(body);
+    decodes_or_bad_request::<admin::TenantUpdateRequest>(body);
+    decodes_or_bad_request::<admin::TenantSetStatusRequest>(body);
+    decodes_or_bad_request::<admin::TenantSetProductRequest>(body);
 }
 
 /// JSON objects built from the protocol's own field names with arbitrary values.
@@ -74,6 +80,21 @@ fn json_objects() -> impl Strategy<Value = String> {
         "policy",
         "display_name",
         "machine_id",
+        "name",
+        "status",
+        "kind",
+        "plan",
+        "trial_ends_at",
+        "contract_start",
+        "contract_end",
+        "erp_customer_id",
+        "stripe_customer_id",
+        "sales_owner",
+        "products",
+        "product",
+        "enabled",
+        "config",
+        "expires_at",
     ]);
     let value = prop_oneof![
         any::<i64>().prop_map(|n| n.to_string()),
@@ -114,7 +135,14 @@ proptest! {
             prop_assert!(h.as_str().bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-'));
         }
         if let Ok(t) = Tenant::parse(&s) {
-            prop_assert_eq!(Handle::parse(t.as_str()).is_ok(), true);
+            // The slug rule: one KV key token and one NATS subject token.
+            prop_assert!((3..=40).contains(&t.as_str().len()));
+            prop_assert!(t.as_str().bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-'));
+            prop_assert!(!t.as_str().starts_with('-') && !t.as_str().ends_with('-'));
+        }
+        if let Ok(p) = ProductName::parse(&s) {
+            prop_assert!(!p.as_str().is_empty() && p.as_str().len() <= 32);
+            prop_assert!(p.as_str().bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_' || c == b'-'));
         }
         if let Ok(code) = SiteCode::parse(&s) {
             prop_assert_eq!(code.as_str(), s.to_ascii_uppercase());

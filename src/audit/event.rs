@@ -8,8 +8,9 @@ use super::{Actor, AuditEvent, Outcome, Target};
 use std::collections::BTreeSet;
 
 use crate::authz::{AssignScope, Assignment, Permission};
-use crate::domain::{Handle, InviteId, MachineId, Policy, SignKey, SiteCode, SiteRef, Tenant};
-use crate::store::records::{AssignAction, MachineRecord, RoleRecord};
+use crate::domain::{Handle, InviteId, MachineId, Policy, SignKey, SiteCode, SiteRef};
+use crate::domain::{ProductName, Tenant, TenantStatus};
+use crate::store::records::{AssignAction, MachineRecord, RoleRecord, TenantRecord};
 
 /// What a machine's enrollment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +157,48 @@ pub enum Event<'a> {
         by_self: bool,
         reason: Option<&'a str>,
     },
+    /// `tenant.created` (slugs are never reused, so once per tenant).
+    TenantCreated {
+        tenant: &'a TenantRecord,
+        revision: u64,
+    },
+    /// `tenant.updated`: `fields` are those whose values changed, in record order.
+    TenantUpdated {
+        tenant: &'a TenantRecord,
+        revision: u64,
+        fields: &'a [&'static str],
+    },
+    /// `tenant.status_changed`.
+    TenantStatusChanged {
+        tenant: &'a Tenant,
+        revision: u64,
+        from: TenantStatus,
+        to: TenantStatus,
+    },
+    /// `tenant.product_set`: never the configuration itself, only its size.
+    TenantProductSet {
+        tenant: &'a Tenant,
+        revision: u64,
+        product: &'a ProductName,
+        enabled: bool,
+        expires_at: Option<&'a str>,
+        config_bytes: usize,
+    },
+    /// `tenant.trial_expired`, once per end of a trial.
+    TenantTrialExpired {
+        tenant: &'a Tenant,
+        trial_ends_at: &'a str,
+    },
+    /// `tenant.purged`: an archived tenant's state deleted (PROTOCOL §7).
+    TenantPurged {
+        tenant: &'a Tenant,
+        users: usize,
+        users_deleted: usize,
+        machines: usize,
+        sites: usize,
+        roles: usize,
+        invites: usize,
+    },
     /// A refused request of an active user (`action` is the command's, `denied`).
     Denied {
         action: &'a str,
@@ -209,6 +252,12 @@ impl Event<'_> {
                 approved: false, ..
             } => "machine.rejected",
             Event::MachineRevoked { .. } => "machine.revoked",
+            Event::TenantCreated { .. } => "tenant.created",
+            Event::TenantUpdated { .. } => "tenant.updated",
+            Event::TenantStatusChanged { .. } => "tenant.status_changed",
+            Event::TenantProductSet { .. } => "tenant.product_set",
+            Event::TenantTrialExpired { .. } => "tenant.trial_expired",
+            Event::TenantPurged { .. } => "tenant.purged",
             Event::Denied { action, .. } => action,
             Event::EnrollDenied { .. } => "machine.enroll",
         }
@@ -263,6 +312,17 @@ impl Event<'_> {
             | Event::MachineRevoked {
                 machine, revision, ..
             } => format!("{action}/{}/{revision}", machine.machine_id),
+            Event::TenantCreated { tenant, .. } => format!("{action}/{}", tenant.tenant),
+            Event::TenantPurged { tenant, .. } => format!("{action}/{tenant}"),
+            Event::TenantTrialExpired {
+                tenant,
+                trial_ends_at,
+            } => format!("{action}/{tenant}/{trial_ends_at}"),
+            Event::TenantUpdated { revision, .. }
+            | Event::TenantStatusChanged { revision, .. }
+            | Event::TenantProductSet { revision, .. } => {
+                format!("{action}/{}/{revision}", self.target().id)
+            }
             Event::Denied {
                 command, request, ..
             } => format!("denied/{command}/{request}"),
@@ -303,6 +363,13 @@ impl Event<'_> {
                 "role",
                 format!("{}/{}", role.tenant.as_str(), role.name.as_str()),
             ),
+            Event::TenantCreated { tenant, .. } | Event::TenantUpdated { tenant, .. } => {
+                Target::new("tenant", tenant.tenant.as_str())
+            }
+            Event::TenantStatusChanged { tenant, .. }
+            | Event::TenantProductSet { tenant, .. }
+            | Event::TenantTrialExpired { tenant, .. }
+            | Event::TenantPurged { tenant, .. } => Target::new("tenant", tenant.as_str()),
             Event::Denied { command, .. } => Target::new("endpoint", *command),
         }
     }
@@ -320,6 +387,13 @@ impl Event<'_> {
             Event::RoleCreated { role, .. }
             | Event::RoleUpdated { role, .. }
             | Event::RoleDeleted { role, .. } => Some(role.tenant.clone()),
+            Event::TenantCreated { tenant, .. } | Event::TenantUpdated { tenant, .. } => {
+                Some(tenant.tenant.clone())
+            }
+            Event::TenantStatusChanged { tenant, .. }
+            | Event::TenantProductSet { tenant, .. }
+            | Event::TenantTrialExpired { tenant, .. }
+            | Event::TenantPurged { tenant, .. } => Some((*tenant).clone()),
             _ => None,
         }
     }
@@ -482,6 +556,65 @@ impl Event<'_> {
                     put("reason", (*r).into());
                 }
             }
+            Event::TenantCreated { tenant, .. } => {
+                for field in TENANT_FIELDS {
+                    if let Some(v) = tenant_field(tenant, field) {
+                        put(field, v);
+                    }
+                }
+                put("status", tenant.status.as_str().into());
+            }
+            Event::TenantUpdated { tenant, fields, .. } => {
+                let names: Vec<Value> = fields.iter().map(|f| (*f).into()).collect();
+                put("fields", names.into());
+                let values: Map<String, Value> = fields
+                    .iter()
+                    .map(|f| {
+                        (
+                            (*f).to_owned(),
+                            tenant_field(tenant, f).unwrap_or(Value::Null),
+                        )
+                    })
+                    .collect();
+                put("values", values.into());
+            }
+            Event::TenantStatusChanged { from, to, .. } => {
+                put("from", from.as_str().into());
+                put("to", to.as_str().into());
+            }
+            Event::TenantProductSet {
+                product,
+                enabled,
+                expires_at,
+                config_bytes,
+                ..
+            } => {
+                put("product", product.as_str().into());
+                put("enabled", (*enabled).into());
+                if let Some(at) = expires_at {
+                    put("expires_at", (*at).into());
+                }
+                put("config_bytes", (*config_bytes).into());
+            }
+            Event::TenantTrialExpired { trial_ends_at, .. } => {
+                put("trial_ends_at", (*trial_ends_at).into());
+            }
+            Event::TenantPurged {
+                users,
+                users_deleted,
+                machines,
+                sites,
+                roles,
+                invites,
+                ..
+            } => {
+                put("users", (*users).into());
+                put("users_deleted", (*users_deleted).into());
+                put("machines", (*machines).into());
+                put("sites", (*sites).into());
+                put("roles", (*roles).into());
+                put("invites", (*invites).into());
+            }
             Event::Denied { code, .. } => put("code", (*code).into()),
             Event::EnrollDenied {
                 code, machine_uid, ..
@@ -533,5 +666,44 @@ fn machine_state(m: &MachineRecord, put: &mut impl FnMut(&str, Value)) {
     put("agent_pub", m.agent_pub.to_hex().into());
     if let Some(r) = &m.pending_reason {
         put("pending_reason", r.as_str().into());
+    }
+}
+
+/// The tenant fields events show (all but `products`, shown by name, and the times).
+const TENANT_FIELDS: [&str; 10] = [
+    "name",
+    "kind",
+    "plan",
+    "trial_ends_at",
+    "contract_start",
+    "contract_end",
+    "erp_customer_id",
+    "stripe_customer_id",
+    "sales_owner",
+    "products",
+];
+
+/// A tenant field's value as an event shows it: products by name only (a configuration
+/// is the tenant's business, and may hold anything); `None` when absent.
+fn tenant_field(t: &TenantRecord, field: &str) -> Option<Value> {
+    let text = |s: &str| Some(Value::from(s));
+    match field {
+        "name" => text(&t.name),
+        "kind" => text(t.kind.as_str()),
+        "plan" => text(t.plan.as_str()),
+        "trial_ends_at" => t.trial_ends_at.as_deref().and_then(text),
+        "contract_start" => t.contract_start.map(|d| d.to_text().into()),
+        "contract_end" => t.contract_end.map(|d| d.to_text().into()),
+        "erp_customer_id" => t.erp_customer_id.as_ref().and_then(|i| text(i.as_str())),
+        "stripe_customer_id" => t.stripe_customer_id.as_ref().and_then(|i| text(i.as_str())),
+        "sales_owner" => t.sales_owner.as_deref().and_then(text),
+        "products" => Some(
+            t.products
+                .keys()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .into(),
+        ),
+        _ => None,
     }
 }

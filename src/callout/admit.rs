@@ -6,7 +6,7 @@ use crate::audit::Target;
 use crate::authz::{AssignScope, Assignment, Builtin};
 use crate::bus::{inbox_for_nkey, machine_conn_name, machine_credential_conn_name};
 use crate::crypto;
-use crate::domain::{Credential, MachineId, SignKey};
+use crate::domain::{Credential, MachineId, SignKey, Tenant, TenantStatus};
 use crate::handlers::Ctx;
 use crate::jwt::AuthRequestClaims;
 use crate::store::records::{MachineState, UserStatus};
@@ -26,6 +26,47 @@ pub(crate) fn bus_template(assignments: &[Assignment]) -> Builtin {
         .unwrap_or(Builtin::Member)
 }
 
+/// The (tenant, product) pairs of `tenant`'s enabled, unexpired products (PROTOCOL §7);
+/// none for a tenant that is missing or archived.
+async fn tenant_apps(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<(String, String)>, StoreError> {
+    let Some(rec) = ctx.store.tenant(tenant).await? else {
+        return Ok(Vec::new());
+    };
+    let now = ctx.clock.now();
+    if rec.value.effective_status(now) == TenantStatus::Archived {
+        return Ok(Vec::new());
+    }
+    Ok(rec
+        .value
+        .active_products(now)
+        .into_iter()
+        .map(|p| (tenant.as_str().to_owned(), p))
+        .collect())
+}
+
+/// A user's (tenant, product) pairs: every product of every tenant it holds an
+/// assignment in; a platform owner or admin any (`*`, `*`).
+async fn user_apps(
+    ctx: &Ctx,
+    assignments: &[Assignment],
+) -> Result<Vec<(String, String)>, StoreError> {
+    if assignments
+        .iter()
+        .any(|a| matches!(a.scope(), AssignScope::Platform))
+    {
+        return Ok(vec![("*".to_owned(), "*".to_owned())]);
+    }
+    let tenants: std::collections::BTreeSet<&Tenant> = assignments
+        .iter()
+        .filter_map(|a| a.scope().tenant())
+        .collect();
+    let mut out = Vec::new();
+    for t in tenants {
+        out.extend(tenant_apps(ctx, t).await?);
+    }
+    Ok(out)
+}
+
 /// Who a connecting client is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Admission {
@@ -34,12 +75,16 @@ pub enum Admission {
         /// Which user template its connection gets ([`bus_template`]).
         template: Builtin,
         inbox: String,
+        /// The (tenant, product) pairs its `{tenant}`/`{product}` lines expand to.
+        apps: Vec<(String, String)>,
     },
     Machine {
         machine_id: String,
         /// The connection name: which credential (or the agent key) it came with.
         conn_name: String,
         inbox: String,
+        /// The (tenant, product) pairs of its tenant's enabled products.
+        apps: Vec<(String, String)>,
     },
     Onboarding {
         inbox: String,
@@ -79,6 +124,7 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
                     handle: u.value.handle.to_string(),
                     template: bus_template(&u.value.assignments),
                     inbox,
+                    apps: user_apps(ctx, &u.value.assignments).await?,
                 },
                 UserStatus::Revoked => Admission::Denied("revoked"),
             });
@@ -89,6 +135,7 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
                     conn_name: machine_conn_name(m.value.machine_id.as_str()),
                     machine_id: m.value.machine_id.to_string(),
                     inbox,
+                    apps: tenant_apps(ctx, &m.value.tenant).await?,
                 },
                 other => Admission::Denied(machine_refusal(other)),
             });
@@ -111,6 +158,7 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
         }
         return Ok(match m.value.state {
             MachineState::Active => Admission::Machine {
+                apps: tenant_apps(ctx, &m.value.tenant).await?,
                 inbox: format!("_INBOX.{}", m.value.machine_id),
                 conn_name: machine_credential_conn_name(
                     m.value.machine_id.as_str(),

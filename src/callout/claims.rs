@@ -56,13 +56,27 @@ pub(super) fn response(
     })
 }
 
-fn fill(list: &[String], vars: &HashMap<&str, String>) -> Vec<String> {
-    list.iter()
-        .map(|s| {
-            vars.iter()
-                .fold(s.clone(), |acc, (k, v)| acc.replace(&format!("{{{k}}}"), v))
-        })
-        .collect()
+/// A template's subjects with its variables filled in. A subject naming `{tenant}` or
+/// `{product}` becomes one subject per (tenant, product) pair of `apps`, and none when
+/// there is none (an identity without products gets no application traffic).
+fn fill(list: &[String], vars: &HashMap<&str, String>, apps: &[(String, String)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in list {
+        let s = vars
+            .iter()
+            .fold(s.clone(), |acc, (k, v)| acc.replace(&format!("{{{k}}}"), v));
+        if s.contains("{tenant}") || s.contains("{product}") {
+            for (t, p) in apps {
+                let one = s.replace("{tenant}", t).replace("{product}", p);
+                if !out.contains(&one) {
+                    out.push(one);
+                }
+            }
+        } else if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out
 }
 
 fn user_claims(
@@ -75,12 +89,15 @@ fn user_claims(
 ) -> UserClaims {
     let mut vars = HashMap::new();
     vars.insert("prefix", ctx.cfg.prefix.clone());
+    let mut apps: &[(String, String)] = &[];
     let (name, template) = match a {
         Admission::User {
             handle,
             template,
             inbox,
+            apps: a,
         } => {
+            apps = a.as_slice();
             vars.insert("handle", handle.clone());
             vars.insert("inbox", inbox.clone());
             (user_conn_name(handle), cfg.templates.for_role(*template))
@@ -89,7 +106,9 @@ fn user_claims(
             machine_id,
             conn_name,
             inbox,
+            apps: a,
         } => {
+            apps = a.as_slice();
             vars.insert("machine_id", machine_id.clone());
             vars.insert("inbox", inbox.clone());
             (conn_name.clone(), &cfg.templates.machine)
@@ -115,11 +134,11 @@ fn user_claims(
         exp: Some(now + ttl.as_secs() as i64),
         nats: UserNats {
             publish: Allow {
-                allow: fill(&template.publish, &vars),
+                allow: fill(&template.publish, &vars, apps),
                 deny: vec![],
             },
             subscribe: Allow {
-                allow: fill(&template.subscribe, &vars),
+                allow: fill(&template.subscribe, &vars, apps),
                 deny: vec![],
             },
             subs: template.limits.subs,

@@ -431,6 +431,24 @@ pub(super) async fn user_cmd(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 output::user,
             )
         }
+        UserCmd::Assign { client, assignment } => {
+            let req = super::roles::assign_request(assignment)?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.user_assign(&req).await,
+                output::user,
+            )
+        }
+        UserCmd::Unassign { client, assignment } => {
+            let req = super::roles::assign_request(assignment)?;
+            let c = connect_client(&client).await?;
+            finish(
+                &Out::new(client.json),
+                c.user_unassign(&req).await,
+                output::user,
+            )
+        }
         UserCmd::Delete {
             client,
             handle,

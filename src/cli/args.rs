@@ -206,6 +206,13 @@ pub enum Command {
     /// Enrolled machines: list, get, approve, reject.
     #[command(subcommand)]
     Machine(MachineCmd),
+    /// Tenants, the customer and demo accounts everything else belongs to (platform
+    /// owners and admins): create, list, get, update, set-status, set-product.
+    #[command(subcommand)]
+    Tenant(TenantCmd),
+    /// Roles of a tenant (PROTOCOL §8): the catalog, built-ins and custom roles.
+    #[command(subcommand)]
+    Role(RoleCmd),
     /// Who this identity is on the bus: handle, role and sites as the worker reports
     /// them, the bus URL, the context, and whether a worker answers.
     Whoami {
@@ -505,6 +512,23 @@ pub enum UserCmd {
         #[arg(long, value_delimiter = ',')]
         sites: Option<Vec<String>>,
     },
+    /// Give a user one more assignment: a role in a tenant (`--tenant`, default
+    /// `default`), at one site (`--site`), or at platform scope (`--platform`, owner or
+    /// admin only).
+    Assign {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        assignment: AssignmentArgs,
+    },
+    /// Take one assignment from a user (the last active owner of a tenant or of the
+    /// platform keeps its owner assignment).
+    Unassign {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[command(flatten)]
+        assignment: AssignmentArgs,
+    },
     /// Delete a user for good; its key may register again with a new invite.
     ///
     /// Asks first on a terminal; `--yes` skips the question (and is required without a
@@ -514,6 +538,95 @@ pub enum UserCmd {
         client: ClientArgs,
         /// The user's handle.
         handle: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+/// One assignment (PROTOCOL §8) on the command line.
+#[derive(Debug, clap::Args)]
+pub struct AssignmentArgs {
+    /// The user's handle.
+    pub handle: String,
+    /// The role: a built-in (owner, admin, operator, member) or a custom role of the
+    /// tenant.
+    pub role: String,
+    /// The tenant (default `default`).
+    #[arg(long, conflicts_with = "platform")]
+    pub tenant: Option<String>,
+    /// Only at this site of the tenant.
+    #[arg(long, conflicts_with = "platform")]
+    pub site: Option<String>,
+    /// At platform scope (every tenant, and the tenant registry): owner or admin.
+    #[arg(long)]
+    pub platform: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCmd {
+    /// The permission catalog: every `resource:action` a role may hold.
+    Catalog {
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A tenant's roles (its four built-ins and its custom roles).
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The tenant (default `default`).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show one role (names compare case-insensitively).
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The role's name.
+        name: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Create a custom role. Its name is unique in the tenant case-insensitively, and
+    /// the built-in names are reserved; an action permission needs its `:read`; nobody
+    /// creates a role with a permission they do not hold.
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The name: 3-32 characters (`Floor Manager`).
+        name: String,
+        /// Comma-separated permission keys (`machine:read,machine:approve`).
+        #[arg(long, value_delimiter = ',')]
+        permissions: Vec<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Change a role's permissions or description (`owner` is immutable).
+    Update {
+        #[command(flatten)]
+        client: ClientArgs,
+        name: String,
+        /// The new permission set, comma-separated (replaces the old one).
+        #[arg(long, value_delimiter = ',')]
+        permissions: Option<Vec<String>>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Delete a custom role that nobody holds (built-ins cannot be deleted).
+    ///
+    /// Asks first on a terminal; `--yes` skips the question.
+    Delete {
+        #[command(flatten)]
+        client: ClientArgs,
+        name: String,
+        #[arg(long)]
+        tenant: Option<String>,
         /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
         yes: bool,
@@ -564,4 +677,140 @@ pub enum AuditCmd {
         #[arg(long)]
         security: bool,
     },
+}
+
+/// The statuses a tenant can be set to, as `tenant set-status` and `--status` take them.
+pub(super) const TENANT_STATUSES: [&str; 5] = ["demo", "trial", "active", "frozen", "archived"];
+
+#[derive(Debug, Subcommand)]
+pub enum TenantCmd {
+    /// Create a tenant.
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The tenant's slug: 3-40 characters of a-z, 0-9 and `-`, starting and ending
+        /// with a letter or digit (e.g. acme-corp). Slugs are never reused.
+        tenant: String,
+        /// Name for people (1-128 printable characters).
+        #[arg(long)]
+        name: String,
+        /// The first status (default `active` for a customer, `demo` for a demo).
+        #[arg(long, value_parser = ["demo", "trial", "active", "frozen"])]
+        status: Option<String>,
+        #[command(flatten)]
+        fields: TenantFields,
+    },
+    /// List tenants.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Only tenants with this (stored) status.
+        #[arg(long, value_parser = TENANT_STATUSES)]
+        status: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show one tenant: its fields and products.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The tenant's slug.
+        tenant: String,
+    },
+    /// Change a tenant's fields (not its slug; its status with `set-status`).
+    Update {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The tenant's slug.
+        tenant: String,
+        /// Name for people (1-128 printable characters).
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        fields: TenantFields,
+        /// Remove optional fields (comma-separated).
+        #[arg(long, value_delimiter = ',', value_parser = [
+            "trial-ends", "contract-start", "contract-end", "erp-customer-id",
+            "stripe-customer-id", "sales-owner",
+        ])]
+        clear: Vec<String>,
+    },
+    /// Move a tenant to another status.
+    ///
+    /// demo, trial and active move freely among themselves and to frozen; frozen goes
+    /// back to active or on to archived; archived is final (its users, machines, sites
+    /// and keys go, and the slug is never reused). Archiving asks first on a terminal;
+    /// `--yes` skips the question (and is required without a terminal).
+    SetStatus {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The tenant's slug.
+        tenant: String,
+        /// The new status.
+        #[arg(value_parser = TENANT_STATUSES)]
+        status: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Enable or disable one product of a tenant, with its configuration and expiry.
+    ///
+    /// Without --config the product keeps its configuration (a new one gets `{}`);
+    /// without --expires it keeps its expiry.
+    SetProduct {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The tenant's slug.
+        tenant: String,
+        /// Product name: 1-32 characters of a-z, 0-9, `_` and `-` (one NATS subject token).
+        product: String,
+        /// Enable the product.
+        #[arg(long, conflicts_with = "disable", required_unless_present = "disable")]
+        enable: bool,
+        /// Disable the product (its configuration stays).
+        #[arg(long)]
+        disable: bool,
+        /// Its configuration: a JSON object of at most 4 KiB.
+        #[arg(long, conflicts_with = "config_file", value_name = "JSON")]
+        config: Option<String>,
+        /// Read the configuration from this file (`-`: standard input).
+        #[arg(long, value_name = "FILE")]
+        config_file: Option<PathBuf>,
+        /// When it stops counting: RFC 3339, or a time from now (`30d`, `12h`).
+        #[arg(long, conflicts_with = "no_expiry", value_name = "WHEN")]
+        expires: Option<String>,
+        /// Remove its expiry.
+        #[arg(long)]
+        no_expiry: bool,
+    },
+}
+
+/// The tenant fields `tenant create` and `tenant update` share.
+#[derive(Debug, Clone, Args)]
+pub struct TenantFields {
+    /// `customer` or `demo` (create: default customer).
+    #[arg(long, value_parser = ["customer", "demo"])]
+    pub kind: Option<String>,
+    /// Plan: 1-32 characters of a-z, 0-9, `_` and `-` (create: default starter).
+    #[arg(long)]
+    pub plan: Option<String>,
+    /// When the trial ends: RFC 3339, or a time from now (`14d`, `36h`). Past it, a
+    /// trial tenant acts as frozen.
+    #[arg(long, value_name = "WHEN")]
+    pub trial_ends: Option<String>,
+    /// The contract's first day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub contract_start: Option<String>,
+    /// The contract's last day (YYYY-MM-DD).
+    #[arg(long, value_name = "DATE")]
+    pub contract_end: Option<String>,
+    /// The customer's id in the ERP (unique across tenants).
+    #[arg(long, value_name = "ID")]
+    pub erp_customer_id: Option<String>,
+    /// The customer's Stripe id, `cus_…` (unique across tenants).
+    #[arg(long, value_name = "ID")]
+    pub stripe_customer_id: Option<String>,
+    /// Who looks after the customer (1-128 printable characters).
+    #[arg(long, value_name = "NAME")]
+    pub sales_owner: Option<String>,
 }

@@ -12,9 +12,11 @@ mod manual;
 mod onboard;
 mod output;
 mod pages;
+mod roles;
 mod service;
 mod status;
 mod table;
+mod tenants;
 mod values;
 
 use std::path::PathBuf;
@@ -226,6 +228,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(cmd) => audit_cmd(cmd).await,
         Command::Site(cmd) => site_cmd(cmd).await,
         Command::Machine(cmd) => machine_cmd(cmd).await,
+        Command::Tenant(cmd) => tenants::tenant_cmd(cmd).await,
+        Command::Role(cmd) => roles::role_cmd(cmd).await,
         Command::Whoami { client } => status::whoami(&client, cli.context.as_deref()).await,
         Command::Ping { client, wait_ms } => status::ping(&client, wait_ms).await,
         Command::Context(cmd) => context::context_cmd(cmd),

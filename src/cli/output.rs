@@ -2,7 +2,8 @@
 
 use crate::wire::admin::{
     AuditQueryReply, DeleteReply, InviteCreateReply, InviteListReply, InviteView, MachineListReply,
-    MachineView, RotateKeyReply, SiteCreateReply, SiteListReply, SiteView, UserListReply, UserView,
+    MachineView, RotateKeyReply, SiteCreateReply, SiteListReply, SiteView, TenantListReply,
+    TenantView, UserListReply, UserView,
 };
 use crate::wire::register::RegisterReply;
 
@@ -142,6 +143,14 @@ pub(crate) fn user_list(r: &UserListReply) {
 
 pub(crate) fn user(u: &UserView) {
     table::print(USER_COLUMNS, &[user_row(u)]);
+    for a in &u.assignments {
+        let place = match a.scope() {
+            crate::authz::AssignScope::Platform => "platform".to_owned(),
+            crate::authz::AssignScope::Tenant(t) => format!("tenant {t}"),
+            crate::authz::AssignScope::Site(s) => format!("site {s}"),
+        };
+        println!("  {} at {place}", a.role());
+    }
 }
 
 pub(crate) fn deleted(d: &DeleteReply) {
@@ -323,3 +332,103 @@ pub(crate) fn revoked(r: &crate::wire::revoke::RevokeReply) {
         println!("{who} was already revoked (at {})", r.revoked_at);
     }
 }
+
+/// A tenant's STATUS: its status, and what it acts as when that differs (an ended trial).
+fn tenant_status(t: &TenantView) -> String {
+    if t.effective_status == t.status {
+        t.status.to_string()
+    } else {
+        format!("{} (acts {})", t.status, t.effective_status)
+    }
+}
+
+fn tenant_row(t: &TenantView) -> Vec<String> {
+    let products: Vec<&str> = t
+        .products
+        .iter()
+        .filter(|(_, p)| p.enabled)
+        .map(|(n, _)| n.as_str())
+        .collect();
+    vec![
+        t.tenant.to_string(),
+        t.name.clone(),
+        tenant_status(t),
+        t.kind.as_str().to_owned(),
+        t.plan.to_string(),
+        products.join(","),
+        when(&t.created_at, false),
+    ]
+}
+
+const TENANT_COLUMNS: &[Col] = &[
+    Col("TENANT", Fit::Late),
+    Col("NAME", Fit::Early),
+    Col("STATUS", Fit::Fixed),
+    Col("KIND", Fit::Fixed),
+    Col("PLAN", Fit::Early),
+    Col("PRODUCTS", Fit::Early),
+    Col("CREATED", Fit::Fixed),
+];
+
+pub(crate) fn tenant_list(r: &TenantListReply) {
+    list(
+        TENANT_COLUMNS,
+        &r.tenants,
+        |t| &t.created_at,
+        tenant_row,
+        r.cursor.as_ref(),
+    );
+}
+
+/// One tenant: its row, the fields the row leaves out, and its products.
+pub(crate) fn tenant(t: &TenantView) {
+    table::print(TENANT_COLUMNS, &[tenant_row(t)]);
+    let fields = [
+        ("trial ends", t.trial_ends_at.clone()),
+        ("contract start", t.contract_start.map(|d| d.to_text())),
+        ("contract end", t.contract_end.map(|d| d.to_text())),
+        (
+            "erp customer id",
+            t.erp_customer_id.as_ref().map(|i| i.to_string()),
+        ),
+        (
+            "stripe customer id",
+            t.stripe_customer_id.as_ref().map(|i| i.to_string()),
+        ),
+        ("sales owner", t.sales_owner.clone()),
+        ("updated", Some(when(&t.updated_at, false))),
+    ];
+    println!();
+    for (label, value) in fields {
+        if let Some(v) = value {
+            println!("{label:<19} {v}");
+        }
+    }
+    if t.products.is_empty() {
+        return;
+    }
+    println!();
+    let rows: Vec<Vec<String>> = t
+        .products
+        .iter()
+        .map(|(name, p)| {
+            vec![
+                name.to_string(),
+                if p.enabled { "enabled" } else { "disabled" }.to_owned(),
+                p.expires_at
+                    .as_deref()
+                    .map(|e| when(e, false))
+                    .unwrap_or_default(),
+                format!("{} B", p.config.encoded_len()),
+            ]
+        })
+        .collect();
+    table::print(PRODUCT_COLUMNS, &rows);
+}
+
+const PRODUCT_COLUMNS: &[Col] = &[
+    Col("PRODUCT", Fit::Late),
+    Col("STATE", Fit::Fixed),
+    Col("EXPIRES", Fit::Fixed),
+    Col("CONFIG", Fit::Fixed),
+];

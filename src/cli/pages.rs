@@ -4,7 +4,8 @@ use std::future::Future;
 
 use crate::client::ClientError;
 use crate::wire::admin::{
-    AuditQueryReply, Cursor, InviteListReply, MachineListReply, SiteListReply, UserListReply,
+    AuditQueryReply, Cursor, InviteListReply, MachineListReply, SiteListReply, TenantListReply,
+    UserListReply,
 };
 
 /// Page size when following every cursor and no `--limit` was given.
@@ -86,6 +87,12 @@ macro_rules! paged {
 }
 
 paged!(
+    crate::wire::admin::RoleListReply,
+    roles,
+    crate::wire::admin::RoleView,
+    created_at
+);
+paged!(
     UserListReply,
     users,
     crate::wire::admin::UserView,
@@ -108,6 +115,13 @@ paged!(
     machines,
     crate::wire::admin::MachineView,
     enrolled_at
+);
+
+paged!(
+    TenantListReply,
+    tenants,
+    crate::wire::admin::TenantView,
+    created_at
 );
 
 /// Every page of an audit query, going back from `first`'s cursor: the events oldest

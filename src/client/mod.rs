@@ -4,6 +4,7 @@
 
 mod events;
 mod reply;
+mod tenants;
 
 pub use events::{publish_denied_subject, BusEvents, BusSignal};
 pub use reply::{decode_reply, ClientError, RawReply, RequestFailure};

@@ -48,3 +48,107 @@ fn hex_keys_must_be_lowercase_and_exact() {
     assert!(KexKey::parse(&"ab".repeat(31)).is_err());
     assert!(KexKey::parse(&"ab".repeat(32)).is_ok());
 }
+
+#[test]
+fn tenants_follow_the_slug_rule() {
+    for ok in [
+        "default",
+        "acme",
+        "a-1",
+        "0ab",
+        &"a".repeat(40),
+        "acme--corp",
+    ] {
+        assert!(Tenant::parse(ok).is_ok(), "{ok}");
+    }
+    for bad in [
+        "ab",
+        "Acme",
+        "a_b",
+        "a.b",
+        "-ab",
+        "ab-",
+        "a b",
+        &"a".repeat(41),
+        "",
+    ] {
+        assert!(Tenant::parse(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn tenant_statuses_move_as_protocol_section_7_says() {
+    use TenantStatus::*;
+    // (from, to) pairs that are moves; every other pair of different statuses is not.
+    let allowed = [
+        (Demo, Trial),
+        (Demo, Active),
+        (Demo, Frozen),
+        (Trial, Demo),
+        (Trial, Active),
+        (Trial, Frozen),
+        (Active, Demo),
+        (Active, Trial),
+        (Active, Frozen),
+        (Frozen, Active),
+        (Frozen, Archived),
+    ];
+    for from in TenantStatus::ALL {
+        for to in TenantStatus::ALL {
+            assert_eq!(
+                from.may_become(to),
+                allowed.contains(&(from, to)),
+                "{from} -> {to}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_trial_past_its_end_acts_as_frozen() {
+    let now = crate::time_util::Timestamp::parse("2030-01-02T00:00:00Z").unwrap();
+    let before = crate::time_util::Timestamp::parse("2030-01-01T00:00:00Z").unwrap();
+    let after = crate::time_util::Timestamp::parse("2030-01-03T00:00:00Z").unwrap();
+    let t = TenantStatus::Trial;
+    assert_eq!(t.effective(Some(before), now), TenantStatus::Frozen);
+    assert_eq!(t.effective(Some(now), now), TenantStatus::Frozen);
+    assert_eq!(t.effective(Some(after), now), TenantStatus::Trial);
+    assert_eq!(t.effective(None, now), TenantStatus::Trial);
+    assert_eq!(
+        TenantStatus::Active.effective(Some(before), now),
+        TenantStatus::Active
+    );
+}
+
+#[test]
+fn product_names_plans_ids_dates_and_configs_are_checked() {
+    for ok in ["vision", "a", "x_1-b", &"p".repeat(32)] {
+        assert!(ProductName::parse(ok).is_ok(), "{ok}");
+    }
+    for bad in ["", "Vision", "a.b", "a*", ">", "a b", "_a", &"p".repeat(33)] {
+        assert!(ProductName::parse(bad).is_err(), "{bad}");
+    }
+    assert_eq!(Plan::starter().as_str(), "starter");
+    assert!(ExternalId::parse("cus_Nf3kL9").is_ok());
+    assert!(ExternalId::parse("ERP/10042").is_ok());
+    assert!(ExternalId::parse("a b").is_err());
+    assert!(ExternalId::parse("").is_err());
+    assert!(ExternalId::parse(&"x".repeat(129)).is_err());
+    assert_eq!(Date::parse("2026-01-31").unwrap().to_text(), "2026-01-31");
+    for bad in [
+        "2026-02-30",
+        "2026-1-31",
+        "31.01.2026",
+        "2026-01-31T00:00:00Z",
+    ] {
+        assert!(Date::parse(bad).is_err(), "{bad}");
+    }
+    let big = serde_json::json!({ "k": "x".repeat(MAX_PRODUCT_CONFIG) });
+    assert!(serde_json::from_value::<ProductConfig>(big).is_err());
+    let fits = serde_json::json!({ "k": "x".repeat(MAX_PRODUCT_CONFIG - 8) });
+    let c: ProductConfig = serde_json::from_value(fits).unwrap();
+    assert_eq!(c.encoded_len(), MAX_PRODUCT_CONFIG);
+    assert!(serde_json::from_value::<ProductConfig>(serde_json::json!([1])).is_err());
+    assert_eq!(TenantKind::Demo.default_status(), TenantStatus::Demo);
+    assert_eq!(TenantKind::Customer.default_status(), TenantStatus::Active);
+}

@@ -3,16 +3,19 @@
 //! - [`names`]: what people choose (handles, tenants, site codes, roles, labels, policies);
 //! - [`keys`]: public keys, checked for weak points, and a key pair's typed views;
 //! - [`ids`]: nonces, invite ids, machine uids and machine ids;
-//! - [`tokens`]: the typed secrets (`inv_`, `cek_`, `cak_`).
+//! - [`tokens`]: the typed secrets (`inv_`, `cek_`, `cak_`);
+//! - [`tenancy`]: a tenant's status and its moves, kind, plan, products, customer ids.
 
 mod ids;
 mod keys;
 mod names;
+mod tenancy;
 mod tokens;
 
 pub use ids::*;
 pub use keys::*;
 pub use names::*;
+pub use tenancy::*;
 pub use tokens::*;
 
 use crate::crypto;

@@ -60,15 +60,26 @@ impl fmt::Display for Handle {
     }
 }
 
-/// A tenant name; follows the handle rule.
+/// A tenant's slug (PROTOCOL §7): `^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$`. Also a valid KV
+/// key token and NATS subject token (no `_`, `.`, `*`, `>`), so `app.{tenant}.…` and
+/// `<tenant>.<SITE>` keys need no escaping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Tenant(String);
 
 impl Tenant {
-    /// Parses a tenant name.
+    /// Parses a tenant slug.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
-        check_name(s, "tenant")?;
+        let b = s.as_bytes();
+        let ok = (3..=40).contains(&b.len())
+            && is_lower_alnum(b[0])
+            && is_lower_alnum(b[b.len() - 1])
+            && b.iter().all(|&c| is_lower_alnum(c) || c == b'-');
+        if !ok {
+            return Err(err(
+                "tenant must be 3-40 characters of a-z, 0-9 or '-', starting and ending with a letter or digit",
+            ));
+        }
         Ok(Self(s.to_owned()))
     }
     /// The tenant used when a request names none.
@@ -89,6 +100,11 @@ impl TryFrom<String> for Tenant {
 impl From<Tenant> for String {
     fn from(t: Tenant) -> String {
         t.0
+    }
+}
+impl fmt::Display for Tenant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

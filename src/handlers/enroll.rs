@@ -29,7 +29,9 @@ pub(super) async fn handle(
     let site_id = place.to_string();
 
     // 1. The key: unknown site, wrong key and rotated-out key all end in the same denial.
-    let site = ctx.store.site(&place).await?;
+    // The tenant is read beside the site (no extra round trip) and judged after the key.
+    let (site, tenant_open) = tokio::join!(ctx.store.site(&place), ctx.writable_tenant(&tenant));
+    let site = site?;
     let refusal = match ctx
         .keys
         .verify(
@@ -53,6 +55,15 @@ pub(super) async fn handle(
         Ok(v) => v,
         Err(error) => return Err(at_site(error, &place, &req, false)),
     };
+    // A frozen or archived tenant enrolls nothing: the same denial, after the same key
+    // check, so the reply does not tell a frozen tenant from a wrong key.
+    match tenant_open {
+        Ok(_) => {}
+        Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::TenantInactive) => {
+            return Err(at_site(denied(), &place, &req, false))
+        }
+        Err(e) => return Err(e.into()),
+    }
     // Only a valid site key spends a nonce, so strangers cannot fill the nonce bucket.
     ctx.spend_nonce(signed).await?;
     let site = site.ok_or_else(denied)?.value;

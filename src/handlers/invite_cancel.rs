@@ -1,6 +1,7 @@
 //! `admin.invite.cancel`: a pending (or expired) invite becomes `cancelled`.
 
 use crate::audit::Event;
+use crate::authz::{AssignScope, Permission};
 use crate::store::records::{ChangeNote, InviteRecord, InviteState, Noted};
 use crate::store::{Decision, Versioned};
 use crate::wire::admin::{InviteIdRequest, InviteView};
@@ -16,6 +17,19 @@ pub(super) async fn handle(
     req: InviteIdRequest,
 ) -> Result<InviteView, ApiError> {
     let id = req.invite_id;
+    let not_found = || ApiError::new(ErrorCode::NotFound, "no such invite");
+    let first = ctx.store.invite(&id).await?.ok_or_else(not_found)?;
+    if !admin.sees_scope(Permission::InviteRead, first.value.assignment.scope()) {
+        return Err(not_found());
+    }
+    match first.value.assignment.scope() {
+        AssignScope::Site(s) => {
+            admin.require(Permission::InviteCancel, &s.tenant, Some(&s.site))?
+        }
+        AssignScope::Tenant(t) => admin.require(Permission::InviteCancel, t, None)?,
+        AssignScope::Platform => admin.require_platform(Permission::InviteCancel)?,
+    }
+    ctx.writable_scope(&first.value.assignment).await?;
     let now = ctx.clock.now().to_rfc3339();
     let m = ctx
         .store

@@ -29,6 +29,7 @@ pub(super) async fn handle(
         AssignScope::Tenant(t) => admin.require(Permission::InviteCreate, t, None)?,
         AssignScope::Platform => admin.require_platform(Permission::InviteCreate)?,
     }
+    ctx.writable_scope(&a).await?;
     // Nobody mints an invite for a role holding a permission they lack there.
     admin.may_grant(ctx, &a).await?;
     let ttl = req.ttl_secs.map_or(ctx.cfg.invite_default_ttl, |t| t.get());

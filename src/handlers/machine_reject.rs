@@ -33,6 +33,16 @@ pub(super) async fn decide(
     id: &MachineId,
     to: MachineState,
 ) -> Result<MachineRecord, ApiError> {
+    // A machine never leaves its tenant, so its tenant is asked once, before deciding.
+    if let Some(m) = ctx.store.machine(id).await? {
+        if admin.sees(
+            Permission::MachineRead,
+            &m.value.tenant,
+            Some(&m.value.site),
+        ) {
+            ctx.writable_tenant(&m.value.tenant).await?;
+        }
+    }
     let now = ctx.clock.now().to_rfc3339();
     let m = ctx
         .store

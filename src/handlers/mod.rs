@@ -27,6 +27,13 @@ mod site_create;
 mod site_get;
 mod site_list;
 mod site_rotate_key;
+mod tenant_claims;
+mod tenant_create;
+mod tenant_get;
+mod tenant_list;
+mod tenant_set_product;
+mod tenant_set_status;
+mod tenant_update;
 mod user_assign;
 mod user_delete;
 mod user_get;
@@ -54,6 +61,7 @@ pub(crate) mod finish {
     pub(crate) use super::role_update::finish as role_updated;
     pub(crate) use super::site_create::finish as site_created;
     pub(crate) use super::site_rotate_key::finish as site_key_rotated;
+    pub(crate) use super::tenant_set_status::purge as tenant_purged;
     pub(crate) use super::user_delete::finish as user_deleted;
     pub(crate) use super::user_set_role::finish as user_role_changed;
 }
@@ -351,6 +359,43 @@ impl Ctx {
     }
 }
 
+impl Ctx {
+    /// Tenant `t` if it takes changes now (PROTOCOL §7): `not_found` when there is no
+    /// such tenant, `tenant_inactive` when it is frozen (or a trial that ended) or
+    /// archived. Reads, revokes and unassignments do not ask.
+    pub(crate) async fn writable_tenant(
+        &self,
+        t: &Tenant,
+    ) -> Result<crate::store::records::TenantRecord, ApiError> {
+        let rec = self
+            .store
+            .tenant(t)
+            .await?
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no tenant {t}")))?
+            .value;
+        match rec.effective_status(self.clock.now()) {
+            crate::domain::TenantStatus::Frozen | crate::domain::TenantStatus::Archived => {
+                Err(ApiError::new(
+                    ErrorCode::TenantInactive,
+                    format!(
+                        "tenant {t} is {}: it takes no changes",
+                        rec.effective_status(self.clock.now())
+                    ),
+                ))
+            }
+            _ => Ok(rec),
+        }
+    }
+
+    /// [`Ctx::writable_tenant`] for the tenant of an assignment (platform scope: none).
+    pub(crate) async fn writable_scope(&self, a: &authz::Assignment) -> Result<(), ApiError> {
+        match a.scope().tenant() {
+            Some(t) => self.writable_tenant(t).await.map(drop),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A refusal of a request signed by `by_user` if it is an active user (its audit
 /// event), else by a stranger (a security tally).
 fn refused_by(signed: &Signed, by_user: Option<&Admin>, e: ApiError) -> Refusal {
@@ -506,5 +551,11 @@ async fn admin_command(
         R::RoleUpdate(r) => to_json(&role_update::handle(ctx, signed, admin, r).await?),
         R::RoleDelete(r) => to_json(&role_delete::handle(ctx, signed, admin, r).await?),
         R::AuditQuery(r) => to_json(&audit_query::handle(ctx, admin, r).await?),
+        R::TenantCreate(r) => to_json(&tenant_create::handle(ctx, admin, r).await?),
+        R::TenantList(r) => to_json(&tenant_list::handle(ctx, r).await?),
+        R::TenantGet(r) => to_json(&tenant_get::handle(ctx, r).await?),
+        R::TenantUpdate(r) => to_json(&tenant_update::handle(ctx, admin, r).await?),
+        R::TenantSetStatus(r) => to_json(&tenant_set_status::handle(ctx, admin, r).await?),
+        R::TenantSetProduct(r) => to_json(&tenant_set_product::handle(ctx, admin, r).await?),
     }
 }

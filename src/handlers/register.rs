@@ -39,8 +39,20 @@ pub(super) async fn handle(
     // 0. Only a request naming a real invite spends a nonce: a stranger's guess changes
     //    nothing (a replay of it would change nothing either), so it writes nothing.
     let first = ctx.store.invite(&invite_id).await?;
-    names_it(first.as_ref(), &digest)?;
-    ctx.spend_nonce(signed).await?;
+    let named = names_it(first.as_ref(), &digest)?;
+    // A pending invite of a frozen or archived tenant is `tenant_inactive` (asked while
+    // the nonce is spent: no extra round trip).
+    let tenant_takes_it = async {
+        match named.value.assignment.scope().tenant() {
+            Some(t) if named.value.state == crate::store::records::InviteState::Pending => {
+                ctx.writable_tenant(t).await.map(drop)
+            }
+            _ => Ok(()),
+        }
+    };
+    let (spent, takes) = tokio::join!(ctx.spend_nonce(signed), tenant_takes_it);
+    spent?;
+    takes?;
     crate::failpoint::hit("register.after_nonce");
 
     // 1. Claim the invite for these keys (or find it already claimed by them).

@@ -24,6 +24,7 @@ pub(super) async fn handle(
 ) -> Result<RoleView, ApiError> {
     let tenant = tenant_or_default(&req.tenant);
     admin.require(Permission::RoleManage, &tenant, None)?;
+    ctx.writable_tenant(&tenant).await?;
     let def = RoleDef::custom(
         req.name,
         req.permissions,

@@ -23,6 +23,7 @@ pub(super) async fn handle(
 ) -> Result<RoleDeleteReply, ApiError> {
     let tenant = tenant_or_default(&req.tenant);
     admin.require(Permission::RoleManage, &tenant, None)?;
+    ctx.writable_tenant(&tenant).await?;
     let not_found = || ApiError::new(ErrorCode::NotFound, "no such role");
     let key = RoleKey::new(&tenant, &req.name);
     let cur = ctx

@@ -29,6 +29,7 @@ pub(super) async fn handle(
 ) -> Result<RoleView, ApiError> {
     let tenant = tenant_or_default(&req.tenant);
     admin.require(Permission::RoleManage, &tenant, None)?;
+    ctx.writable_tenant(&tenant).await?;
     let not_found = || ApiError::new(ErrorCode::NotFound, "no such role");
     let now = ctx.clock.now().to_rfc3339();
     let m = ctx

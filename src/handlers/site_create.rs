@@ -20,6 +20,7 @@ pub(super) async fn handle(
 ) -> Result<SiteCreateReply, ApiError> {
     let tenant = req.tenant.unwrap_or_else(Tenant::default_tenant);
     admin.require(Permission::SiteManage, &tenant, Some(&req.site))?;
+    ctx.writable_tenant(&tenant).await?;
     let (key, phc) = mint_key(ctx).await?;
     let now = ctx.clock.now().to_rfc3339();
     let rec = SiteRecord {

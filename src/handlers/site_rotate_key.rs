@@ -22,6 +22,7 @@ pub(super) async fn handle(
 ) -> Result<RotateKeyReply, ApiError> {
     let tenant = req.tenant.unwrap_or_else(Tenant::default_tenant);
     admin.require(Permission::SiteManage, &tenant, Some(&req.site))?;
+    ctx.writable_tenant(&tenant).await?;
     let grace = req.grace_secs.map(|g| g.get()).unwrap_or_default();
     let (key, phc) = mint_key(ctx).await?;
     let fingerprint = crypto::fingerprint(&key);

@@ -15,6 +15,7 @@ pub(super) async fn handle(
     req: AssignRequest,
 ) -> Result<UserView, ApiError> {
     let a = req.assignment()?;
+    ctx.writable_scope(&a).await?;
     admin.may_grant(ctx, &a).await?;
     let change = Change {
         action: AssignAction::Assign,

@@ -33,6 +33,7 @@ pub(super) async fn handle(
 ) -> Result<UserView, ApiError> {
     let tenant = req.tenant();
     let new = req.assignments();
+    ctx.writable_tenant(&tenant).await?;
     for a in &new {
         admin.may_grant(ctx, a).await?;
     }

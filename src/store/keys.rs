@@ -191,3 +191,34 @@ impl StoreKey for TallyKey {
         Cow::Owned(format!("{}.{}", self.window, self.digest))
     }
 }
+
+/// A tenant by its slug.
+impl StoreKey for Tenant {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.as_str())
+    }
+}
+
+/// An external customer id's claim: `<erp|stripe>.<sha256 hex>` of
+/// `"roster-v1 tenant-claim\n" ‖ field ‖ "\n" ‖ id` (ids may hold characters KV keys do
+/// not allow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimKey(String);
+
+impl ClaimKey {
+    /// The claim of `id` as a `kind`.
+    pub fn new(kind: crate::domain::ExternalIdKind, id: &crate::domain::ExternalId) -> Self {
+        let text = format!("roster-v1 tenant-claim\n{}\n{}", kind.field(), id.as_str());
+        ClaimKey(format!(
+            "{}.{}",
+            kind.token(),
+            crate::crypto::sha256_hex(text.as_bytes())
+        ))
+    }
+}
+
+impl StoreKey for ClaimKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
+    }
+}

@@ -7,6 +7,8 @@
 //! - `cas`: the one read-decide-write loop;
 //! - `keys`: how each bucket names its records;
 //! - `users`, `machines`: the operations on those aggregates beyond one decision;
+//! - `tenants`: the tenant registry (PROTOCOL §7): a record by slug, the `default` tenant,
+//!   and the claims that keep each external customer id to one tenant;
 //! - `counters`: what every worker shares instead of counting alone (the enrollment
 //!   throttle's failures, the security log's tallies), in bounded buckets that discard
 //!   their oldest records;
@@ -27,6 +29,7 @@ mod page;
 pub mod records;
 mod roles;
 pub mod scan;
+mod tenants;
 mod users;
 
 use std::time::Duration;
@@ -37,8 +40,8 @@ use futures::future::BoxFuture;
 use crate::domain::{Handle, InviteId, MachineId, SignKey, SiteRef};
 use records::{
     CredentialIndexRecord, EnrollFailuresRecord, InviteRecord, KeyIndexRecord, MachineRecord,
-    NonceRecord, OwnersRecord, RoleRecord, SecurityTallyRecord, SiteRecord, UidIndexRecord,
-    UserRecord,
+    NonceRecord, OwnersRecord, RoleRecord, SecurityTallyRecord, SiteRecord, TenantClaimRecord,
+    TenantRecord, UidIndexRecord, UserRecord,
 };
 
 pub use bucket::{error_chain, jetstream_error_code, TypedBucket};
@@ -47,10 +50,12 @@ pub use counters::tally_max_age;
 pub use feed::{Change, Since};
 pub use index::Record;
 pub use keys::{
-    CredentialDigest, NonceKey, OwnersKey, RoleKey, SourceDigest, StoreKey, TallyKey, UidKey,
+    ClaimKey, CredentialDigest, NonceKey, OwnersKey, RoleKey, SourceDigest, StoreKey, TallyKey,
+    UidKey,
 };
 pub use machines::UidClaim;
 pub use page::{Page, SCAN_BUDGET};
+pub use tenants::{Claim, CLAIM_SETTLE};
 pub use users::{owner_scopes, KeyBinding};
 
 /// Why a store operation failed.
@@ -206,6 +211,10 @@ buckets! {
         "roster: failed enrollment-key checks per source digest, shared by all workers";
     security_tallies: TallyKey => SecurityTallyRecord, "security_tallies",
         "roster: strangers' denials per (action, code, source) and window, summed over workers";
+    tenants: crate::domain::Tenant => TenantRecord, "tenants",
+        "roster: tenants by slug (archived ones stay, so a slug is never reused)";
+    tenant_claims: ClaimKey => TenantClaimRecord, "tenant_claims",
+        "roster: external customer id (ERP, Stripe) -> the one tenant holding it";
 }
 
 /// One bucket's configuration. Every bucket keeps one revision per key and small
@@ -223,6 +232,9 @@ fn bucket_config(cfg: &StoreConfig, suffix: &str, description: &str) -> kv::Conf
     if suffix == "nonces" {
         c.max_age = cfg.nonce_ttl;
         c.max_bytes = cfg.nonce_max_bytes;
+    }
+    if suffix == "tenants" {
+        c.max_value_size = tenants::MAX_RECORD_BYTES;
     }
     counters::limits(cfg, suffix, &mut c);
     c

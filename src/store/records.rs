@@ -502,3 +502,74 @@ pub struct SecurityTallyRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<String>,
 }
+
+/// `roster_tenants`, key = the tenant's slug (PROTOCOL §7). Never deleted: an archived
+/// tenant's record stays, with status `archived`, so its slug is never reused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantRecord {
+    pub v: u32,
+    pub tenant: crate::domain::Tenant,
+    pub name: String,
+    pub status: crate::domain::TenantStatus,
+    pub kind: crate::domain::TenantKind,
+    pub plan: crate::domain::Plan,
+    /// When a trial ends (RFC 3339): past it, a `trial` tenant acts as `frozen`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_ends_at: Option<String>,
+    /// When a worker recorded that the trial ended (`tenant.trial_expired`, once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trial_expired_at: Option<String>,
+    /// When an archived tenant's state was deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purged_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_start: Option<crate::domain::Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_end: Option<crate::domain::Date>,
+    /// Unique across tenants: held in `roster_tenant_claims`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub erp_customer_id: Option<crate::domain::ExternalId>,
+    /// Unique across tenants: held in `roster_tenant_claims`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stripe_customer_id: Option<crate::domain::ExternalId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sales_owner: Option<String>,
+    /// By product name, in name order.
+    #[serde(default)]
+    pub products: std::collections::BTreeMap<crate::domain::ProductName, ProductRecord>,
+    pub created_at: String,
+    /// A handle, or `system` (the `default` tenant).
+    pub created_by: String,
+    pub updated_at: String,
+}
+
+/// One product of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRecord {
+    pub enabled: bool,
+    /// A JSON object of at most 4 KiB, opaque to roster.
+    pub config: crate::domain::ProductConfig,
+    /// When the product stops counting (RFC 3339); absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// `roster_tenant_claims`, key = [`super::ClaimKey`]: which tenant holds an external
+/// customer id. Written with `create` (the first claim wins), released when the tenant's
+/// id changes or the tenant is archived. A claim counts only while its tenant's record
+/// names the id (see `Store::claim_external_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantClaimRecord {
+    pub v: u32,
+    pub kind: crate::domain::ExternalIdKind,
+    pub value: crate::domain::ExternalId,
+    pub tenant: crate::domain::Tenant,
+    pub claimed_at: String,
+}
+
+// Not indexed: tenants are listed from their own bucket.
+impl super::index::Record for TenantRecord {}
+impl super::index::Record for TenantClaimRecord {}

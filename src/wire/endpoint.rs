@@ -42,11 +42,17 @@ pub enum Command {
     MachineGet,
     MachineApprove,
     MachineReject,
+    TenantCreate,
+    TenantList,
+    TenantGet,
+    TenantUpdate,
+    TenantSetStatus,
+    TenantSetProduct,
 }
 
 impl Command {
     /// Every admin command, in the order they are registered with the micro service.
-    pub const ALL: [Command; 25] = [
+    pub const ALL: [Command; 31] = [
         Command::InviteCreate,
         Command::InviteList,
         Command::InviteGet,
@@ -72,6 +78,12 @@ impl Command {
         Command::MachineGet,
         Command::MachineApprove,
         Command::MachineReject,
+        Command::TenantCreate,
+        Command::TenantList,
+        Command::TenantGet,
+        Command::TenantUpdate,
+        Command::TenantSetStatus,
+        Command::TenantSetProduct,
     ];
 
     /// The command's name (`invite.create`).
@@ -102,10 +114,16 @@ impl Command {
             Command::MachineGet => "machine.get",
             Command::MachineApprove => "machine.approve",
             Command::MachineReject => "machine.reject",
+            Command::TenantCreate => "tenant.create",
+            Command::TenantList => "tenant.list",
+            Command::TenantGet => "tenant.get",
+            Command::TenantUpdate => "tenant.update",
+            Command::TenantSetStatus => "tenant.set_status",
+            Command::TenantSetProduct => "tenant.set_product",
         }
     }
 
-    /// The permission the command needs.
+    /// The permission the command needs (`tenant:*` ones only at platform scope).
     pub fn permission(self) -> Permission {
         match self {
             Command::InviteCreate => Permission::InviteCreate,
@@ -125,6 +143,11 @@ impl Command {
             Command::SiteList | Command::SiteGet => Permission::SiteRead,
             Command::MachineList | Command::MachineGet => Permission::MachineRead,
             Command::MachineApprove | Command::MachineReject => Permission::MachineApprove,
+            Command::TenantList | Command::TenantGet => Permission::TenantRead,
+            Command::TenantCreate
+            | Command::TenantUpdate
+            | Command::TenantSetStatus
+            | Command::TenantSetProduct => Permission::TenantManage,
         }
     }
 }

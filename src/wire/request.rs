@@ -5,7 +5,9 @@ use super::admin::{
     AssignRequest, AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest,
     InviteListRequest, MachineIdRequest, MachineListRequest, RoleCatalogRequest, RoleCreateRequest,
     RoleListRequest, RoleNameRequest, RoleUpdateRequest, RotateKeyRequest, SetRoleRequest,
-    SiteCreateRequest, SiteListRequest, SiteRef, UserListRequest, Validate,
+    SiteCreateRequest, SiteListRequest, SiteRef, TenantCreateRequest, TenantListRequest, TenantRef,
+    TenantSetProductRequest, TenantSetStatusRequest, TenantUpdateRequest, UserListRequest,
+    Validate,
 };
 use super::{decode_body, ApiError, Command};
 
@@ -37,6 +39,12 @@ pub enum AdminRequest {
     MachineGet(MachineIdRequest),
     MachineApprove(MachineIdRequest),
     MachineReject(MachineIdRequest),
+    TenantCreate(TenantCreateRequest),
+    TenantList(TenantListRequest),
+    TenantGet(TenantRef),
+    TenantUpdate(TenantUpdateRequest),
+    TenantSetStatus(TenantSetStatusRequest),
+    TenantSetProduct(TenantSetProductRequest),
 }
 
 /// Decodes a body strictly (`deny_unknown_fields`, an object only) and validates it.
@@ -75,6 +83,12 @@ impl AdminRequest {
             Command::MachineGet => AdminRequest::MachineGet(decode(body)?),
             Command::MachineApprove => AdminRequest::MachineApprove(decode(body)?),
             Command::MachineReject => AdminRequest::MachineReject(decode(body)?),
+            Command::TenantCreate => AdminRequest::TenantCreate(decode(body)?),
+            Command::TenantList => AdminRequest::TenantList(decode(body)?),
+            Command::TenantGet => AdminRequest::TenantGet(decode(body)?),
+            Command::TenantUpdate => AdminRequest::TenantUpdate(decode(body)?),
+            Command::TenantSetStatus => AdminRequest::TenantSetStatus(decode(body)?),
+            Command::TenantSetProduct => AdminRequest::TenantSetProduct(decode(body)?),
         })
     }
 }

@@ -1,5 +1,5 @@
 //! `P.v1.admin.<command>`: request and reply bodies of the admin commands, one file per
-//! family (`invites`, `users`, `roles`, `sites`, `machines`, `audit`), the paging every list shares
+//! family (`invites`, `users`, `roles`, `sites`, `machines`, `audit`, `tenants`), the paging every list shares
 //! (`page`), and the cross-field check [`Validate`]. All of it is re-exported here, so
 //! every path stays `wire::admin::…`.
 
@@ -9,6 +9,7 @@ mod machines;
 mod page;
 mod roles;
 mod sites;
+mod tenants;
 mod users;
 
 pub use audit::{
@@ -29,6 +30,11 @@ pub use roles::{
 pub use sites::{
     GraceSecs, RotateKeyReply, RotateKeyRequest, SiteCreateReply, SiteCreateRequest, SiteListReply,
     SiteListRequest, SiteRef, SiteView,
+};
+pub use tenants::{
+    check_contract, Patch, ProductSpec, ProductView, TenantCreateRequest, TenantListReply,
+    TenantListRequest, TenantRef, TenantSetProductRequest, TenantSetStatusRequest,
+    TenantUpdateRequest, TenantView,
 };
 pub use users::{
     AssignRequest, DeleteReply, HandleRequest, PlatformScope, SetRoleRequest, UserListReply,
