@@ -41,4 +41,8 @@ pub const ALL: &[&str] = &[
     "site_rotate_key.after_write",
     "invite_create.after_write",
     "invite_cancel.after_write",
+    "role_create.after_write",
+    "role_update.after_write",
+    "role_delete.after_mark",
+    "tenant_archive.after_status",
 ];

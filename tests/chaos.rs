@@ -22,7 +22,7 @@ use roster::harness::{WorkerOptions, WorkerProcess};
 use roster::natsd::{NatsServer, ServerOptions};
 use roster::store::Store;
 use roster::wire::admin::{InviteCreateRequest, RotateKeyRequest, SiteCreateRequest};
-use roster::wire::ErrorCode;
+use roster::wire::{Command, Endpoint, ErrorCode};
 
 struct Bus {
     server: NatsServer,
@@ -139,10 +139,20 @@ impl Bus {
     /// A registered owner and a site (auto policy) it created; returns both.
     async fn owner_and_site(&self, code: &str) -> (RosterClient, String) {
         let owner = self.client(Duration::from_secs(10));
-        owner
-            .register(&self.invite("root", Role::Owner).await)
-            .await
-            .unwrap();
+        // The first owner is a platform owner, as `roster bootstrap` makes it.
+        let platform = roster::authz::Assignment::platform(roster::authz::PlatformRole::Owner);
+        let root = Handle::parse("root").unwrap();
+        let token = roster::handlers::mint_invite(
+            &self.store,
+            &root,
+            &platform,
+            Duration::from_secs(3600),
+            "test",
+        )
+        .await
+        .unwrap()
+        .token;
+        owner.register(&token).await.unwrap();
         let req = SiteCreateRequest {
             site: SiteCode::parse(code).unwrap(),
             tenant: None,
@@ -253,7 +263,51 @@ async fn send(
             .await
             .map(drop),
         "invite_cancel" => owner.invite_cancel(invite.unwrap()).await.map(drop),
+        "role_create" => owner.role_create(&role_req(prefix, n)).await.map(drop),
+        "role_update" => {
+            let req = roster::wire::admin::RoleUpdateRequest {
+                tenant: None,
+                name: role_name(prefix, n),
+                permissions: Some(perms(&["machine:read", "site:read"])),
+                description: None,
+            };
+            owner.role_update(&req).await.map(drop)
+        }
+        "role_delete" => {
+            let req = roster::wire::admin::RoleNameRequest {
+                tenant: None,
+                name: role_name(prefix, n),
+            };
+            owner.role_delete(&req).await.map(drop)
+        }
+        "tenant_archive" => {
+            let body =
+                serde_json::json!({"tenant": format!("{prefix}-t{n}"), "status": "archived"});
+            owner
+                .call::<_, serde_json::Value>(Endpoint::Admin(Command::TenantSetStatus), &body)
+                .await
+                .map(drop)
+        }
         other => panic!("no flow {other}"),
+    }
+}
+
+fn role_name(prefix: &str, n: usize) -> roster::authz::RoleName {
+    roster::authz::RoleName::parse(&format!("{prefix} role {n}")).unwrap()
+}
+
+fn perms(keys: &[&str]) -> std::collections::BTreeSet<roster::authz::Permission> {
+    keys.iter()
+        .map(|k| roster::authz::Permission::parse(k).unwrap())
+        .collect()
+}
+
+fn role_req(prefix: &str, n: usize) -> roster::wire::admin::RoleCreateRequest {
+    roster::wire::admin::RoleCreateRequest {
+        tenant: None,
+        name: role_name(prefix, n),
+        permissions: perms(&["machine:read"]),
+        description: None,
     }
 }
 
@@ -311,6 +365,26 @@ async fn crash_at(
         "site_rotate_key" => {
             owner.site_create(&site_req(&new_site)).await.unwrap();
         }
+        "role_update" | "role_delete" => {
+            owner.role_create(&role_req(prefix, n)).await.unwrap();
+        }
+        "tenant_archive" => {
+            let t = format!("{prefix}-t{n}");
+            for body in [
+                serde_json::json!({"tenant": t, "name": "Crash test"}),
+                serde_json::json!({"tenant": t, "status": "frozen"}),
+            ] {
+                let cmd = if body.get("name").is_some() {
+                    Command::TenantCreate
+                } else {
+                    Command::TenantSetStatus
+                };
+                owner
+                    .call::<_, serde_json::Value>(Endpoint::Admin(cmd), &body)
+                    .await
+                    .unwrap();
+            }
+        }
         "invite_cancel" => {
             let who = Handle::parse(&invitee).unwrap();
             invite = Some(
@@ -361,6 +435,15 @@ async fn crash_at(
         }
         "invite_create" => Some(("invite.created", bus.invite_of(&invitee).await.to_string())),
         "invite_cancel" => Some(("invite.cancelled", invite.clone().unwrap().to_string())),
+        f @ ("role_create" | "role_update" | "role_delete") => {
+            let action = match f {
+                "role_create" => "role.created",
+                "role_update" => "role.updated",
+                _ => "role.deleted",
+            };
+            Some((action, format!("default/{}", role_name(prefix, n).as_str())))
+        }
+        "tenant_archive" => Some(("tenant.purged", format!("{prefix}-t{n}"))),
         _ => None,
     }
     .map(|(a, t)| (a.to_owned(), t));
@@ -714,6 +797,14 @@ async fn a_worker_killed_at_every_step_is_healed_by_the_workers_with_no_retry() 
             healed_within_30s(fp, async || bus.events_of(action, target).await == 1).await;
             if flow(fp) == "user_delete" {
                 healed_within_30s(fp, async || bus.store.user(&h).await.unwrap().is_none()).await;
+            }
+            if flow(fp) == "role_delete" {
+                let t = roster::domain::Tenant::default_tenant();
+                let name = role_name("heal", n);
+                healed_within_30s(fp, async || {
+                    bus.store.role(&t, &name).await.unwrap().is_none()
+                })
+                .await;
             }
         } else {
             healed_within_30s(fp, async || {

@@ -55,6 +55,7 @@ pub(super) async fn handle(
         }
         Err(e) => return Err(e.into()),
     };
+    crate::failpoint::hit("role_create.after_write");
     let cur = Versioned {
         value: rec,
         revision,

@@ -82,6 +82,7 @@ pub(super) async fn handle(
             None => Err(not_found()),
         })
         .await?;
+    crate::failpoint::hit("role_delete.after_mark");
     let marked = m.current.ok_or_else(not_found)?;
     finish(ctx, &marked, Publish::Always).await?;
     Ok(reply)

@@ -61,6 +61,7 @@ pub(super) async fn handle(
             Ok(Decision::put(next))
         })
         .await?;
+    crate::failpoint::hit("role_update.after_write");
     let cur = m.current.ok_or_else(not_found)?;
     if m.changed {
         finish(ctx, &cur, Publish::Always).await?;

@@ -51,6 +51,7 @@ pub(super) async fn handle(
         };
         ctx.audit.record(admin.actor(), event).await?;
     }
+    crate::failpoint::hit("tenant_archive.after_status");
     if to == TenantStatus::Archived && rec.value.purged_at.is_none() {
         purge(ctx, &req.tenant, &admin.actor()).await?;
     }
