@@ -586,6 +586,7 @@ pub enum RoleCmd {
         client: ClientArgs,
         /// The role's name.
         name: String,
+        /// The tenant (default `default`).
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -600,8 +601,10 @@ pub enum RoleCmd {
         /// Comma-separated permission keys (`machine:read,machine:approve`).
         #[arg(long, value_delimiter = ',')]
         permissions: Vec<String>,
+        /// Free text for people (at most 256 characters).
         #[arg(long)]
         description: Option<String>,
+        /// The tenant (default `default`).
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -609,12 +612,15 @@ pub enum RoleCmd {
     Update {
         #[command(flatten)]
         client: ClientArgs,
+        /// The role's name.
         name: String,
         /// The new permission set, comma-separated (replaces the old one).
         #[arg(long, value_delimiter = ',')]
         permissions: Option<Vec<String>>,
+        /// Free text for people (at most 256 characters).
         #[arg(long)]
         description: Option<String>,
+        /// The tenant (default `default`).
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -624,7 +630,9 @@ pub enum RoleCmd {
     Delete {
         #[command(flatten)]
         client: ClientArgs,
+        /// The role's name.
         name: String,
+        /// The tenant (default `default`).
         #[arg(long)]
         tenant: Option<String>,
         /// Do not ask for confirmation.
