@@ -515,3 +515,85 @@ fn completions_and_the_man_page_survive_a_reader_that_stops_early() {
         assert!(!err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_and_assignments_from_the_command_line() {
+    let env = TestEnv::start().await;
+    let sh = Shell::owner_of(&env);
+    env.user("tech", Role::Member).await;
+    let made = sh
+        .run_async(&[
+            "role",
+            "create",
+            "Floor Manager",
+            "--permissions",
+            "machine:read,machine:approve",
+            "--json",
+        ])
+        .await;
+    assert_eq!(made.code, Some(0), "{made:?}");
+    assert_eq!(made.json()["name"], "Floor Manager");
+    // The same name in other case: the worker's conflict, exit 3, said on stderr.
+    let again = sh
+        .run_async(&[
+            "role",
+            "create",
+            "FLOOR MANAGER",
+            "--permissions",
+            "machine:read",
+        ])
+        .await;
+    assert_eq!(again.code, Some(3), "{again:?}");
+    assert!(again.err.contains("conflict"), "{again:?}");
+    // Read pairing, named.
+    let unpaired = sh
+        .run_async(&[
+            "role",
+            "create",
+            "Approver",
+            "--permissions",
+            "machine:approve",
+        ])
+        .await;
+    assert_eq!(unpaired.code, Some(3), "{unpaired:?}");
+    assert!(unpaired.err.contains("machine:read"), "{unpaired:?}");
+    // A bad permission key never reaches the worker: a usage error.
+    let typo = sh
+        .run_async(&["role", "create", "Typo", "--permissions", "machine:fly"])
+        .await;
+    assert_eq!(typo.code, Some(2), "{typo:?}");
+    // Assign it at one site, see it, take it away.
+    let a = sh
+        .run_async(&[
+            "user",
+            "assign",
+            "tech",
+            "floor manager",
+            "--site",
+            "PHX",
+            "--json",
+        ])
+        .await;
+    assert_eq!(a.code, Some(0), "{a:?}");
+    let got = sh.run_async(&["user", "get", "tech"]).await;
+    assert!(
+        got.out.contains("Floor Manager at site default/PHX"),
+        "{got:?}"
+    );
+    let del = sh
+        .run_async(&["role", "delete", "Floor Manager", "--yes"])
+        .await;
+    assert_eq!(del.code, Some(3), "still assigned: {del:?}");
+    let u = sh
+        .run_async(&["user", "unassign", "tech", "Floor Manager", "--site", "PHX"])
+        .await;
+    assert_eq!(u.code, Some(0), "{u:?}");
+    let del = sh
+        .run_async(&["role", "delete", "Floor Manager", "--yes"])
+        .await;
+    assert_eq!(del.code, Some(0), "{del:?}");
+    let list = sh.run_async(&["role", "list", "--json"]).await;
+    assert_eq!(list.json()["roles"].as_array().unwrap().len(), 4);
+    let cat = sh.run_async(&["role", "catalog"]).await;
+    assert!(cat.out.contains("user:manage_owners"), "{cat:?}");
+}

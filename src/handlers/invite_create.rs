@@ -31,7 +31,7 @@ pub(super) async fn handle(
     }
     ctx.writable_scope(&a).await?;
     // Nobody mints an invite for a role holding a permission they lack there.
-    admin.may_grant(ctx, &a).await?;
+    let a = admin.may_grant(ctx, &a).await?;
     let ttl = req.ttl_secs.map_or(ctx.cfg.invite_default_ttl, |t| t.get());
     let by = admin.user.value.handle.as_str();
     let request = Some(signed.request_key());

@@ -214,8 +214,28 @@ impl Admin {
 
     /// Checks that this admin may grant `a` (assign it, or mint an invite for it): it
     /// holds every permission of the role where the assignment applies (`forbidden`),
-    /// and the role exists (`not_found`).
-    pub async fn may_grant(&self, ctx: &Ctx, a: &authz::Assignment) -> Result<(), ApiError> {
+    /// and the role exists (`not_found`). Returns `a` with the role's name as the role
+    /// spells it (`floor manager` becomes `Floor Manager`).
+    pub async fn may_grant(
+        &self,
+        ctx: &Ctx,
+        a: &authz::Assignment,
+    ) -> Result<authz::Assignment, ApiError> {
+        self.may_grant_as_asked(ctx, a).await?;
+        let name = match (a.role().builtin(), a.scope().tenant()) {
+            (Some(b), _) => b.role_name(),
+            (None, Some(t)) => ctx
+                .store
+                .role(t, a.role())
+                .await?
+                .map_or_else(|| a.role().clone(), |r| r.value.name),
+            (None, None) => a.role().clone(),
+        };
+        authz::Assignment::new(name, a.scope().clone())
+            .map_err(|e| ApiError::bad_request(e.to_string()))
+    }
+
+    async fn may_grant_as_asked(&self, ctx: &Ctx, a: &authz::Assignment) -> Result<(), ApiError> {
         let table = ctx.store.role_table(std::slice::from_ref(a)).await?;
         if let Some(t) = a.scope().tenant() {
             if authz::RoleResolver::permissions(&table, t, a.role()).is_none() {

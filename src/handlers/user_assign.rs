@@ -16,7 +16,7 @@ pub(super) async fn handle(
 ) -> Result<UserView, ApiError> {
     let a = req.assignment()?;
     ctx.writable_scope(&a).await?;
-    admin.may_grant(ctx, &a).await?;
+    let a = admin.may_grant(ctx, &a).await?;
     let change = Change {
         action: AssignAction::Assign,
         assignment: a.clone(),

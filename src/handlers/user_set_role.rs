@@ -32,10 +32,10 @@ pub(super) async fn handle(
     req: SetRoleRequest,
 ) -> Result<UserView, ApiError> {
     let tenant = req.tenant();
-    let new = req.assignments();
     ctx.writable_tenant(&tenant).await?;
-    for a in &new {
-        admin.may_grant(ctx, a).await?;
+    let mut new = Vec::new();
+    for a in req.assignments() {
+        new.push(admin.may_grant(ctx, &a).await?);
     }
     let first = new
         .first()
