@@ -378,6 +378,24 @@ async fn each_tenant_has_its_own_roles_and_an_msp_technician_works_in_both() {
         ),
         ErrorCode::NotFound
     );
+    // The audit filters by tenant and by product.
+    call(
+        &env.owner,
+        Command::TenantSetProduct,
+        json!({"tenant": "tee", "product": "vision", "enabled": true}),
+    )
+    .await
+    .unwrap();
+    let q = call(
+        &env.owner,
+        Command::AuditQuery,
+        json!({"tenant": "tee", "product": "vision"}),
+    )
+    .await
+    .unwrap();
+    let evs = q["events"].as_array().unwrap();
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert_eq!(evs[0]["action"], "tenant.product_set");
     // Its audit is tee's alone.
     let audit = tee_admin.audit_query(&Default::default()).await.unwrap();
     assert!(

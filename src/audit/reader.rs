@@ -45,6 +45,8 @@ pub struct AuditFilter {
     pub security: bool,
     /// Only events of these tenants (a scan within the page's budget, like `actor`).
     pub tenants: Option<Vec<String>>,
+    /// Only events about this product (their `metadata.product`).
+    pub product: Option<String>,
 }
 
 impl AuditFilter {
@@ -60,6 +62,9 @@ impl AuditFilter {
                 .tenants
                 .as_ref()
                 .is_none_or(|ts| ev.tenant.as_ref().is_some_and(|t| ts.contains(t)))
+            && self.product.as_ref().is_none_or(|p| {
+                ev.metadata.get("product").and_then(|v| v.as_str()) == Some(p.as_str())
+            })
     }
 }
 

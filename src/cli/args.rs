@@ -657,6 +657,9 @@ pub enum AuditCmd {
         /// Only events of this tenant.
         #[arg(long)]
         tenant: Option<String>,
+        /// Only events about this product of a tenant.
+        #[arg(long)]
+        product: Option<String>,
         /// Target: an id (`alice`) or the table's `type:id` form (`user:alice`).
         #[arg(long)]
         target: Option<String>,

@@ -13,6 +13,7 @@ pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
             action,
             actor,
             tenant,
+            product,
             target,
             outcome,
             since,
@@ -29,6 +30,9 @@ pub(super) async fn audit_cmd(cmd: AuditCmd) -> anyhow::Result<ExitCode> {
                 actor,
                 tenant: tenant
                     .map(|t| parse("--tenant", Tenant::parse(&t)))
+                    .transpose()?,
+                product: product
+                    .map(|p| parse("--product", crate::domain::ProductName::parse(&p)))
                     .transpose()?,
                 target,
                 outcome: match outcome.as_deref() {

@@ -20,6 +20,7 @@ pub(super) async fn handle(
     let tenants = tenants(admin, req.tenant.as_ref(), security)?;
     let filter = AuditFilter {
         tenants,
+        product: req.product.map(|p| p.as_str().to_owned()),
         action: req.action.map(String::from),
         actor: req.actor,
         target: req.target,

@@ -63,6 +63,9 @@ pub struct AuditQueryRequest {
     /// Only events of this tenant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant: Option<crate::domain::Tenant>,
+    /// Only events about this product (`metadata.product`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<crate::domain::ProductName>,
     /// The target's id (`alice`), or `type:id` as tables print it (`user:alice`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
