@@ -237,7 +237,9 @@ async fn run(
     ready: tokio::sync::oneshot::Sender<()>,
 ) -> Result<(), WorkerError> {
     let (store, audit) = open_state(&client, &cfg).await?;
+    let tenants = store.watch_tenants(stop.clone());
     let ctx = Arc::new(Ctx {
+        tenants,
         store,
         audit,
         cfg: cfg.handlers.clone(),
@@ -473,6 +475,7 @@ async fn callout_pool(
             evictor: ctx.evictor.clone(),
             clock: ctx.clock.clone(),
             metrics: ctx.metrics.clone(),
+            tenants: ctx.tenants.clone(),
         });
         pool.push((conn, own));
     }

@@ -29,15 +29,14 @@ pub(crate) fn bus_template(assignments: &[Assignment]) -> Builtin {
 /// The (tenant, product) pairs of `tenant`'s enabled, unexpired products (PROTOCOL §7);
 /// none for a tenant that is missing or archived.
 async fn tenant_apps(ctx: &Ctx, tenant: &Tenant) -> Result<Vec<(String, String)>, StoreError> {
-    let Some(rec) = ctx.store.tenant(tenant).await? else {
+    let Some(rec) = ctx.tenant(tenant).await? else {
         return Ok(Vec::new());
     };
     let now = ctx.clock.now();
-    if rec.value.effective_status(now) == TenantStatus::Archived {
+    if rec.effective_status(now) == TenantStatus::Archived {
         return Ok(Vec::new());
     }
     Ok(rec
-        .value
         .active_products(now)
         .into_iter()
         .map(|p| (tenant.as_str().to_owned(), p))

@@ -96,6 +96,8 @@ pub struct Ctx {
     pub clock: crate::time_util::Clock,
     /// The worker's metrics (requests, the callout, evictions).
     pub metrics: crate::metrics::Metrics,
+    /// The tenants as this worker sees them, kept by a KV watch (`store::TenantView`).
+    pub tenants: crate::store::TenantView,
 }
 
 pub use crate::wire::Endpoint;
@@ -388,11 +390,9 @@ impl Ctx {
         t: &Tenant,
     ) -> Result<crate::store::records::TenantRecord, ApiError> {
         let rec = self
-            .store
             .tenant(t)
             .await?
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no tenant {t}")))?
-            .value;
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no tenant {t}")))?;
         match rec.effective_status(self.clock.now()) {
             crate::domain::TenantStatus::Frozen | crate::domain::TenantStatus::Archived => {
                 Err(ApiError::new(
@@ -404,6 +404,17 @@ impl Ctx {
                 ))
             }
             _ => Ok(rec),
+        }
+    }
+
+    /// Tenant `t` as this worker's view has it (the bucket while the view catches up).
+    pub(crate) async fn tenant(
+        &self,
+        t: &Tenant,
+    ) -> Result<Option<crate::store::records::TenantRecord>, StoreError> {
+        match self.tenants.get(t) {
+            Some(rec) => Ok(rec),
+            None => Ok(self.store.tenant(t).await?.map(|v| v.value)),
         }
     }
 

@@ -46,6 +46,7 @@ pub(super) async fn handle(
             });
         }
     };
+    ctx.tenants.put(&rec);
     let event = Event::TenantCreated {
         tenant: &rec,
         revision,

@@ -39,6 +39,8 @@ pub(super) async fn handle(
         })
         .await?;
     let rec = m.current.ok_or_else(no_such_tenant)?;
+    // This worker sees its own change at once (others through their watch).
+    ctx.tenants.put(&rec.value);
     if m.changed {
         if to == TenantStatus::Archived {
             release(ctx, &req.tenant, &ids_of(&rec.value)).await;

@@ -61,6 +61,8 @@ pub(super) async fn handle(
         }
     };
     let rec = m.current.ok_or_else(no_such_tenant)?;
+    // This worker sees its own change at once (others through their watch).
+    ctx.tenants.put(&rec.value);
     let (before, fields) = m.extra;
     if m.changed {
         release(ctx, &tenant, &dropped(&before, &rec.value)).await;

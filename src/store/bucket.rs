@@ -138,6 +138,11 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Record> TypedBucket<K, T> {
         &self.inner.scanner
     }
 
+    /// The KV store itself (a watch: `store::TenantView`).
+    pub(super) fn kv(&self) -> &kv::Store {
+        &self.inner.kv
+    }
+
     /// The same bucket with a secondary index.
     pub(super) fn with_index(mut self, index: Index) -> Self {
         self.index = Some(std::sync::Arc::new(index));

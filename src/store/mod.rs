@@ -55,7 +55,7 @@ pub use keys::{
 };
 pub use machines::UidClaim;
 pub use page::{Page, SCAN_BUDGET};
-pub use tenants::{Claim, CLAIM_SETTLE};
+pub use tenants::{Claim, Purged, TenantView, CLAIM_SETTLE};
 pub use users::{owner_scopes, KeyBinding};
 
 /// Why a store operation failed.
