@@ -6,7 +6,7 @@
 use crate::audit::Event;
 use crate::authz::{self, Permission};
 use crate::store::records::{ChangeNote, Noted, RoleRecord};
-use crate::store::{Decision, RoleKey, StoreError, Versioned};
+use crate::store::{Decision, RoleKey, Versioned};
 use crate::wire::admin::{tenant_or_default, RoleDeleteReply, RoleNameRequest};
 use crate::wire::{ApiError, ErrorCode};
 
@@ -110,14 +110,7 @@ pub(crate) async fn finish(
         revision: marked.revision,
     };
     publish.record(ctx, note_actor(note), event).await?;
-    ctx.store
-        .roles
-        .modify(&RoleKey::new(&r.tenant, &r.name), |cur| {
-            Ok::<_, StoreError>(match cur {
-                Some(c) if c.revision == marked.revision => Decision::Delete(()),
-                _ => Decision::Keep(()),
-            })
-        })
-        .await?;
+    let key = RoleKey::new(&r.tenant, &r.name);
+    ctx.store.roles.delete_at(&key, marked.revision).await?;
     Ok(())
 }

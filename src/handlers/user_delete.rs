@@ -119,15 +119,7 @@ pub(crate) async fn finish(
     };
     publish.record(ctx, actor.clone(), event).await?;
     crate::failpoint::hit("user_delete.after_audit");
-    ctx.store
-        .users
-        .modify(handle, |cur| {
-            Ok::<_, StoreError>(match cur {
-                Some(c) if c.revision == marked.revision => Decision::Delete(()),
-                _ => Decision::Keep(()),
-            })
-        })
-        .await?;
+    ctx.store.users.delete_at(handle, marked.revision).await?;
     let names = [crate::bus::user_conn_name(handle.as_str())];
     let before = publish.kick_before(&note.at);
     let who = Evicted::User(handle);

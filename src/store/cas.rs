@@ -67,6 +67,34 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
         self.modify_from(key, Known::Nothing, decide).await
     }
 
+    /// Deletes `key` if it holds a record (idempotent); true if it deleted one.
+    pub async fn remove(&self, key: &K) -> Result<bool, StoreError> {
+        self.delete_if(key, |_| true).await
+    }
+
+    /// Deletes `key` if it is still at `revision` (a record changed since, or gone, is
+    /// left alone); true if it deleted it.
+    pub async fn delete_at(&self, key: &K, revision: u64) -> Result<bool, StoreError> {
+        self.delete_if(key, |c| c.revision == revision).await
+    }
+
+    /// Deletes `key` if its record passes `keep_deleting` (decided again on a conflict).
+    pub async fn delete_if(
+        &self,
+        key: &K,
+        keep_deleting: impl Fn(&Versioned<T>) -> bool,
+    ) -> Result<bool, StoreError> {
+        let m = self
+            .modify(key, |cur| {
+                Ok::<_, StoreError>(match cur {
+                    Some(c) if keep_deleting(c) => Decision::Delete(()),
+                    _ => Decision::Keep(()),
+                })
+            })
+            .await?;
+        Ok(m.changed)
+    }
+
     /// [`Self::modify`], starting from what the caller already knows of the record; only
     /// a lost race reads it (again).
     pub async fn modify_from<R, E>(

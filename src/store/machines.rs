@@ -122,12 +122,7 @@ impl Store {
     /// longer carries its digest, so it is dead either way).
     pub async fn drop_credential(&self, digest: &str) -> Result<(), StoreError> {
         self.credentials
-            .modify(&CredentialDigest(digest.to_owned()), |cur| {
-                Ok::<_, StoreError>(match cur {
-                    Some(_) => Decision::Delete(()),
-                    None => Decision::Keep(()),
-                })
-            })
+            .remove(&CredentialDigest(digest.to_owned()))
             .await
             .map(drop)
     }

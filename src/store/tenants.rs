@@ -253,14 +253,7 @@ impl Store {
             for m in page.items {
                 self.release_uid(&m).await?;
                 self.drop_credential(&m.credential_sha256).await?;
-                self.machines
-                    .modify(&m.machine_id, |cur| {
-                        Ok::<_, StoreError>(match cur {
-                            Some(_) => Decision::Delete(()),
-                            None => Decision::Keep(()),
-                        })
-                    })
-                    .await?;
+                self.machines.remove(&m.machine_id).await?;
                 out.machines
                     .push((m.machine_id.to_string(), m.credential_sha256.clone()));
             }
@@ -287,14 +280,7 @@ impl Store {
                 })
                 .await?;
             for id in page.items {
-                self.invites
-                    .modify(&id, |cur| {
-                        Ok::<_, StoreError>(match cur {
-                            Some(_) => Decision::Delete(()),
-                            None => Decision::Keep(()),
-                        })
-                    })
-                    .await?;
+                self.invites.remove(&id).await?;
                 out.invites += 1;
             }
             match page.next {
@@ -324,14 +310,7 @@ impl Store {
                 None => break,
             }
         }
-        self.meta
-            .modify(&OwnersKey::Tenant(tenant.clone()), |cur| {
-                Ok::<_, StoreError>(match cur {
-                    Some(_) => Decision::Delete(()),
-                    None => Decision::Keep(()),
-                })
-            })
-            .await?;
+        self.meta.remove(&OwnersKey::Tenant(tenant.clone())).await?;
         Ok(out)
     }
 
@@ -384,14 +363,7 @@ where
     loop {
         let page = bucket.page(filter, after, 1000, Some).await?;
         for rec in page.items {
-            bucket
-                .modify(&key(&rec), |cur| {
-                    Ok::<_, StoreError>(match cur {
-                        Some(_) => Decision::Delete(()),
-                        None => Decision::Keep(()),
-                    })
-                })
-                .await?;
+            bucket.remove(&key(&rec)).await?;
             n += 1;
         }
         match page.next {
