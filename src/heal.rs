@@ -436,17 +436,8 @@ impl Healer {
             tracing::info!(handle = %u.handle, "healer: finished an interrupted revoke");
             self.ctx.metrics.healed("revoke");
         }
-        let names = [crate::bus::user_conn_name(u.handle.as_str())];
-        let before = crate::time_util::parse_rfc3339(&rec.at);
-        crate::handlers::evict_before(
-            &self.ctx,
-            &names,
-            Evicted::User(&u.handle),
-            &actor,
-            revision,
-            before.or(Some(OffsetDateTime::now_utc())),
-        )
-        .await;
+        let before = crate::time_util::parse_rfc3339(&rec.at).or(Some(OffsetDateTime::now_utc()));
+        crate::handlers::kick_user(&self.ctx, &u.handle, &actor, revision, before).await;
     }
 
     /// A site's creation or key rotation whose event never came: the event.

@@ -18,6 +18,20 @@ pub(crate) async fn evict(
     evict_before(ctx, names, who, actor, revision, None).await
 }
 
+/// Closes user `handle`'s connections (made before `before`, when given) after a change
+/// at `revision` took permissions away; how many.
+pub(crate) async fn kick_user(
+    ctx: &Ctx,
+    handle: &crate::domain::Handle,
+    actor: &Actor,
+    revision: u64,
+    before: Option<time::OffsetDateTime>,
+) -> usize {
+    let names = [crate::bus::user_conn_name(handle.as_str())];
+    let who = crate::audit::Evicted::User(handle);
+    evict_before(ctx, &names, who, actor, revision, before).await
+}
+
 /// [`evict`], of only the connections made before `before` (when given).
 pub(crate) async fn evict_before(
     ctx: &Ctx,

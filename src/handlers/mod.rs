@@ -46,7 +46,7 @@ pub use invite_create::mint as mint_invite;
 pub use respond::{error_reply, handle, Handled};
 pub use signed::{verify_signed, Signed};
 
-pub(crate) use common::{evict, evict_before, list_page, Publish, Seen};
+pub(crate) use common::{evict, evict_before, kick_user, list_page, Publish, Seen};
 pub(crate) use register::finish as finish_register;
 
 /// Each admin flow's finishing steps, from the note its write left (`store::records::

@@ -109,8 +109,7 @@ async fn revoke_user(
         return Ok(reply(Some(handle), None, false, at, 0));
     }
     crate::failpoint::hit("revoke.after_audit");
-    let names = [crate::bus::user_conn_name(handle.as_str())];
-    let evicted = super::evict(ctx, &names, Evicted::User(&handle), &actor, cur.revision).await;
+    let evicted = super::common::kick_user(ctx, &handle, &actor, cur.revision, None).await;
     Ok(reply(Some(handle), None, true, now, evicted))
 }
 

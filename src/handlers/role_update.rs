@@ -4,7 +4,7 @@
 //! When the role loses permissions, the connections of the users holding it close
 //! (PROTOCOL §6).
 
-use crate::audit::{Event, Evicted};
+use crate::audit::Event;
 use crate::authz::{self, Permission};
 use crate::store::records::{ChangeNote, Noted, RoleRecord};
 use crate::store::{Decision, RoleKey, Versioned};
@@ -100,16 +100,7 @@ pub(crate) async fn finish(
             .await?;
         let kick_before = publish.kick_before(&note.at);
         for h in &holders {
-            let names = [crate::bus::user_conn_name(h.as_str())];
-            super::common::evict_before(
-                ctx,
-                &names,
-                Evicted::User(h),
-                &actor,
-                cur.revision,
-                kick_before,
-            )
-            .await;
+            super::common::kick_user(ctx, h, &actor, cur.revision, kick_before).await;
         }
     }
     Ok(())

@@ -6,7 +6,7 @@
 //! back), the key index, `user.deleted`, the record, the kick. Each step is idempotent, so the
 //! admin's retry, or a healer finding the note (`heal.rs`), completes the delete.
 
-use crate::audit::{Actor, Event, Evicted};
+use crate::audit::{Actor, Event};
 use crate::authz::Permission;
 use crate::domain::Handle;
 use crate::store::records::{ChangeNote, Noted, UserRecord};
@@ -120,10 +120,8 @@ pub(crate) async fn finish(
     publish.record(ctx, actor.clone(), event).await?;
     crate::failpoint::hit("user_delete.after_audit");
     ctx.store.users.delete_at(handle, marked.revision).await?;
-    let names = [crate::bus::user_conn_name(handle.as_str())];
     let before = publish.kick_before(&note.at);
-    let who = Evicted::User(handle);
-    super::common::evict_before(ctx, &names, who, &actor, marked.revision, before).await;
+    super::common::kick_user(ctx, handle, &actor, marked.revision, before).await;
     Ok(())
 }
 

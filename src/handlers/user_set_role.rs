@@ -8,7 +8,7 @@
 //! makes it stricter. The signer must be able to change the user (it holds what the
 //! user holds, where the user holds it) and to grant what it assigns.
 
-use crate::audit::{Event, Evicted};
+use crate::audit::Event;
 use crate::authz::{self, Assignment, Permission};
 use crate::domain::Handle;
 use crate::store::records::{AssignAction, ChangeNote, Noted, UserRecord};
@@ -156,10 +156,8 @@ pub(crate) async fn finish(
         grants_of(ctx, &u.assignments).await?,
     );
     if authz::loses_any_permission(&was, &now) {
-        let names = [crate::bus::user_conn_name(u.handle.as_str())];
-        let who = Evicted::User(&u.handle);
         let before = publish.kick_before(&note.at);
-        super::common::evict_before(ctx, &names, who, &actor, cur.revision, before).await;
+        super::common::kick_user(ctx, &u.handle, &actor, cur.revision, before).await;
     }
     Ok(())
 }
