@@ -33,6 +33,8 @@ pub enum Outcome {
 pub enum ActorType {
     User,
     Machine,
+    /// An API key (PROTOCOL §9), by key id.
+    ApiKey,
     System,
     Anonymous,
 }
@@ -64,6 +66,15 @@ impl Actor {
             id: id.to_string(),
             kind: ActorType::Machine,
             name: hostname.map(str::to_owned),
+        }
+    }
+
+    /// An API key of `tenant`, by key id.
+    pub fn api_key(key_id: &str, tenant: &str) -> Self {
+        Actor {
+            id: key_id.to_owned(),
+            kind: ActorType::ApiKey,
+            name: Some(tenant.to_owned()),
         }
     }
 

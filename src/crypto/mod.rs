@@ -4,7 +4,8 @@
 //! - `keys`: a client's two key pairs, and the checks of Ed25519 and X25519 public keys.
 //! - `sign`: Ed25519ph request signatures (PROTOCOL §3).
 //! - `nkey`: the signing key as a NATS user nkey; NATS connect-nonce signatures.
-//! - `secret`: the secret formats (`inv_`, `cek_`, `cak_`) with their checksums, and what
+//! - `secret`: the secret formats (`inv_`, `cek_`, `cak_`, `rak_` with its key id) with
+//!   their checksums, and what
 //!   is derived from a secret (its digest, the invite id, the fingerprint).
 //! - `digest`: SHA-256, constant-time comparison, nonces, machine ids, the keyed cache
 //!   digest.
@@ -26,5 +27,8 @@ pub use digest::{ct_eq, machine_id_text, random_nonce_hex, sha256_hex, CacheKey}
 pub use keys::{is_acceptable_sign_key, is_contributory_kex_key, KeyPairs, PublicKeyBytes};
 pub use nkey::{sign_key_from_user_nkey, user_nkey_of, verify_nkey_nonce};
 pub use seal::{seal_credential, Sealed};
-pub use secret::{fingerprint, invite_id_hex, MalformedSecret, Redacted, Secret, SecretKind};
+pub use secret::{
+    fingerprint, invite_id_hex, is_api_key_id, MalformedSecret, Redacted, Secret, SecretKind,
+    API_KEY_ID_LEN,
+};
 pub use sign::{signed_bytes, verify_request, SignatureCheck, SIGNING_TAG};

@@ -1,5 +1,5 @@
-//! The secrets the worker mints (PROTOCOL §2): `inv_`, `cek_` and `cak_` texts of 32
-//! random bytes with a checksum, and what is derived from one (its stored digest, the
+//! The secrets the worker mints (PROTOCOL §2): `inv_`, `cek_`, `cak_` and `rak_` texts of
+//! 32 random bytes with a checksum (an API key also carries its key id, §9), and what is derived from one (its stored digest, the
 //! invite id, the fingerprint). A secret redacts itself in `Debug`; so does the text of
 //! one in a reply ([`Redacted`]).
 
@@ -28,13 +28,16 @@ pub enum SecretKind {
     Enrollment,
     /// A machine credential.
     Credential,
+    /// An API key: `rak_`, its 16-hex key id, then the secret (PROTOCOL §9).
+    ApiKey,
 }
 
 impl SecretKind {
-    const ALL: [SecretKind; 3] = [
+    const ALL: [SecretKind; 4] = [
         SecretKind::Invite,
         SecretKind::Enrollment,
         SecretKind::Credential,
+        SecretKind::ApiKey,
     ];
 
     /// The string every secret of this kind starts with.
@@ -43,6 +46,7 @@ impl SecretKind {
             SecretKind::Invite => "inv_",
             SecretKind::Enrollment => "cek_",
             SecretKind::Credential => "cak_",
+            SecretKind::ApiKey => "rak_",
         }
     }
     fn name(self) -> &'static str {
@@ -50,9 +54,22 @@ impl SecretKind {
             SecretKind::Invite => "invite token",
             SecretKind::Enrollment => "enrollment key",
             SecretKind::Credential => "machine credential",
+            SecretKind::ApiKey => "API key",
+        }
+    }
+
+    /// How many characters after the prefix name the secret (an API key's key id) before
+    /// its random part.
+    fn id_len(self) -> usize {
+        match self {
+            SecretKind::ApiKey => API_KEY_ID_LEN,
+            _ => 0,
         }
     }
 }
+
+/// Length of an API key's key id: 16 lowercase hex characters (8 random bytes).
+pub const API_KEY_ID_LEN: usize = 16;
 
 const SECRET_LEN: usize = 32;
 const CHECK_LEN: usize = 4;
@@ -74,16 +91,52 @@ impl fmt::Debug for Secret {
 impl Secret {
     /// Mints a new secret of `kind`: 32 bytes from the OS CSPRNG, with checksum.
     pub fn mint(kind: SecretKind) -> Self {
+        let id = match kind {
+            SecretKind::ApiKey => {
+                let mut id = [0u8; API_KEY_ID_LEN / 2];
+                OsRng.fill_bytes(&mut id);
+                hex::encode(id)
+            }
+            _ => String::new(),
+        };
+        Self::mint_with_id(kind, &id)
+    }
+
+    /// Mints a new API key for the existing key id `key_id` (a roll keeps the id).
+    pub fn mint_api_key(key_id: &str) -> Result<Self, MalformedSecret> {
+        if !is_api_key_id(key_id) {
+            return Err(MalformedSecret("malformed API key id".into()));
+        }
+        Ok(Self::mint_with_id(SecretKind::ApiKey, key_id))
+    }
+
+    fn mint_with_id(kind: SecretKind, id: &str) -> Self {
         let mut raw = Zeroizing::new([0u8; SECRET_LEN]);
         OsRng.fill_bytes(raw.as_mut());
         let mut buf = Zeroizing::new(Vec::with_capacity(SECRET_LEN + CHECK_LEN));
         buf.extend_from_slice(raw.as_ref());
-        buf.extend_from_slice(&checksum(kind, raw.as_ref()));
-        let text = format!("{}{}", kind.prefix(), base32::encode(&buf));
+        buf.extend_from_slice(&checksum(kind, id, raw.as_ref()));
+        let text = format!("{}{id}{}", kind.prefix(), base32::encode(&buf));
         Self {
             kind,
             text: Zeroizing::new(text),
         }
+    }
+
+    /// An API key's key id (the 16 hex characters after `rak_`); `None` for other kinds.
+    pub fn api_key_id(&self) -> Option<&str> {
+        match self.kind {
+            SecretKind::ApiKey => self
+                .text
+                .get(self.kind.prefix().len()..self.kind.prefix().len() + API_KEY_ID_LEN),
+            _ => None,
+        }
+    }
+
+    /// The first 12 characters: an API key's display prefix (`rak_` and the start of its
+    /// key id, nothing of the secret).
+    pub fn display_prefix(&self) -> &str {
+        self.text.get(..12).unwrap_or_default()
     }
 
     /// Parses a secret as typed by a person or program. A wrong prefix, length, alphabet
@@ -96,7 +149,8 @@ impl Secret {
             ))
         };
         let rest = s.strip_prefix(kind.prefix()).ok_or_else(bad)?;
-        if rest.len() != ENCODED_LEN {
+        let (id, rest) = rest.split_at_checked(kind.id_len()).ok_or_else(bad)?;
+        if (kind.id_len() > 0 && !is_api_key_id(id)) || rest.len() != ENCODED_LEN {
             return Err(bad());
         }
         let mut buf = Zeroizing::new(base32::decode(rest).ok_or_else(bad)?);
@@ -105,7 +159,7 @@ impl Secret {
         }
         buf.truncate(SECRET_LEN + CHECK_LEN);
         let (raw, sum) = buf.split_at(SECRET_LEN);
-        if !bool::from(checksum(kind, raw).ct_eq(sum)) {
+        if !bool::from(checksum(kind, id, raw).ct_eq(sum)) {
             return Err(bad());
         }
         Ok(Self {
@@ -125,10 +179,16 @@ impl Secret {
     }
 }
 
-fn checksum(kind: SecretKind, raw: &[u8]) -> [u8; CHECK_LEN] {
+/// True for a well-formed API key id: 16 lowercase hex characters.
+pub fn is_api_key_id(id: &str) -> bool {
+    id.len() == API_KEY_ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+fn checksum(kind: SecretKind, id: &str, raw: &[u8]) -> [u8; CHECK_LEN] {
     let mut h = Sha256::new();
     h.update(b"roster-v1 checksum ");
     h.update(kind.prefix().as_bytes());
+    h.update(id.as_bytes());
     h.update(raw);
     let d = h.finalize();
     [d[0], d[1], d[2], d[3]]

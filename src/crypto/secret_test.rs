@@ -8,6 +8,7 @@ fn secrets_round_trip_and_reject_typos() {
         SecretKind::Invite,
         SecretKind::Enrollment,
         SecretKind::Credential,
+        SecretKind::ApiKey,
     ] {
         let s = Secret::mint(kind);
         let text = s.expose().to_owned();
@@ -52,4 +53,26 @@ fn redacted_text_shows_only_the_prefix() {
         assert_eq!(dbg, format!("\"{}…[redacted]\"", kind.prefix()));
     }
     assert_eq!(format!("{:?}", Redacted("hunter2")), "\"…[redacted]\"");
+}
+
+#[test]
+fn api_keys_carry_their_key_id_under_the_checksum() {
+    let k = Secret::mint(SecretKind::ApiKey);
+    let id = k.api_key_id().unwrap().to_owned();
+    assert!(is_api_key_id(&id));
+    assert_eq!(k.display_prefix(), &k.expose()[..12]);
+    assert!(k.display_prefix().starts_with("rak_") && id.starts_with(&k.display_prefix()[4..]));
+    // A roll keeps the id and changes the secret.
+    let rolled = Secret::mint_api_key(&id).unwrap();
+    assert_eq!(rolled.api_key_id(), Some(id.as_str()));
+    assert_ne!(rolled.expose(), k.expose());
+    // The id is under the checksum: another id with the same secret is malformed.
+    let other = if id.starts_with('0') { "1" } else { "0" };
+    let forged = format!("rak_{other}{}", &k.expose()[5..]);
+    assert!(Secret::parse(SecretKind::ApiKey, &forged).is_err());
+    assert!(Secret::parse(SecretKind::ApiKey, "rak_").is_err());
+    assert!(Secret::parse(SecretKind::ApiKey, "rak_0123456789abcdeZ").is_err());
+    assert!(Secret::mint_api_key("XYZ").is_err());
+    assert!(Secret::parse(SecretKind::Invite, k.expose()).is_err());
+    assert_eq!(format!("{:?}", Redacted(k.expose())), "\"rak_…[redacted]\"");
 }

@@ -50,7 +50,7 @@ pub(super) async fn handle(
             let mut next = cur.value.clone();
             next.state = InviteState::Cancelled;
             next.cancelled_at = Some(now.clone());
-            next.cancelled_by = Some(admin.user.value.handle.to_string());
+            next.cancelled_by = Some(admin.name().to_owned());
             next.note = Some(admin.note(&now, Noted::InviteCancelled));
             Ok(Decision::put(next))
         })

@@ -13,11 +13,10 @@ use crate::wire::admin::{InviteCreateReply, InviteCreateRequest};
 use crate::wire::{ApiError, ErrorCode};
 
 use super::common::Publish;
-use super::{Admin, Ctx, Signed};
+use super::{Admin, Ctx};
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     req: InviteCreateRequest,
 ) -> Result<InviteCreateReply, ApiError> {
@@ -33,8 +32,8 @@ pub(super) async fn handle(
     // Nobody mints an invite for a role holding a permission they lack there.
     let a = admin.may_grant(ctx, &a).await?;
     let ttl = req.ttl_secs.map_or(ctx.cfg.invite_default_ttl, |t| t.get());
-    let by = admin.user.value.handle.as_str();
-    let request = Some(signed.request_key());
+    let by = admin.name();
+    let request = Some(admin.request.clone());
     let minted = mint_at(
         &ctx.store,
         &req.handle,

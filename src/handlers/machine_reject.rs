@@ -81,7 +81,7 @@ pub(super) async fn decide(
                 },
             ));
             next.state = to;
-            next.decided_by = Some(admin.user.value.handle.to_string());
+            next.decided_by = Some(admin.name().to_owned());
             next.decided_at = Some(now.clone());
             next.updated_at = Some(now.clone());
             Ok(Decision::put(next))

@@ -102,23 +102,56 @@ pub struct Ctx {
 
 pub use crate::wire::Endpoint;
 
-/// The signer of an admin command: its active user record, and what its assignments
-/// grant it where (PROTOCOL §8), computed once per request.
+/// Who acts for an admin command, and what it is granted where (PROTOCOL §8), computed
+/// once per request: an active user (a signed request), or an API key (§9).
 #[derive(Debug, Clone)]
 pub struct Admin {
-    pub user: Versioned<UserRecord>,
+    pub who: Principal,
     pub grants: Grants,
+    /// The request's name, stable across an exact re-send (a change note's `request`).
+    pub request: String,
+}
+
+/// The identity behind an admin command.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// An active user who signed the request (boxed: the record is large).
+    User(Box<Versioned<UserRecord>>),
+    /// An API key presented as `Roster-Api-Key`: it acts with its scopes in its tenant.
+    ApiKey(ApiKeyPrincipal),
+}
+
+/// An API key acting (PROTOCOL §9).
+#[derive(Debug, Clone)]
+pub struct ApiKeyPrincipal {
+    pub key_id: String,
+    pub tenant: Tenant,
+    /// `apikey:<key_id>`: how records name it (`created_by`, `decided_by`); no handle
+    /// has a `:`.
+    pub label: String,
 }
 
 impl Admin {
+    /// The acting user's record; `None` when an API key acts.
+    pub fn user(&self) -> Option<&Versioned<UserRecord>> {
+        match &self.who {
+            Principal::User(u) => Some(u),
+            Principal::ApiKey(_) => None,
+        }
+    }
+
+    /// The acting identity's name: a handle, or `apikey:<key_id>`.
+    pub fn name(&self) -> &str {
+        match &self.who {
+            Principal::User(u) => u.value.handle.as_str(),
+            Principal::ApiKey(k) => &k.label,
+        }
+    }
+
     fn forbidden(&self, perm: Permission, place: &str) -> ApiError {
         ApiError::new(
             ErrorCode::Forbidden,
-            format!(
-                "{} may not use {} {place}",
-                self.user.value.handle,
-                perm.key()
-            ),
+            format!("{} may not use {} {place}", self.name(), perm.key()),
         )
     }
 
@@ -206,10 +239,7 @@ impl Admin {
         authz::may_change_user(&self.grants, &theirs).map_err(|e| {
             ApiError::new(
                 ErrorCode::Forbidden,
-                format!(
-                    "{} holds what {} does not: {e}",
-                    target.handle, self.user.value.handle
-                ),
+                format!("{} holds what {} does not: {e}", target.handle, self.name()),
             )
         })
     }
@@ -252,7 +282,7 @@ impl Admin {
                 ErrorCode::Forbidden,
                 format!(
                     "{} may not grant {} there: {e}",
-                    self.user.value.handle,
+                    self.name(),
                     a.role().as_str()
                 ),
             )
@@ -273,7 +303,10 @@ impl Admin {
 
     /// The audit actor for this admin.
     pub fn actor(&self) -> Actor {
-        Actor::user(&self.user.value.handle)
+        match &self.who {
+            Principal::User(u) => Actor::user(&u.value.handle),
+            Principal::ApiKey(k) => Actor::api_key(&k.key_id, k.tenant.as_str()),
+        }
     }
 
     /// A note of `change`, made by this admin at `at`, for the record it writes.
@@ -282,7 +315,7 @@ impl Admin {
         at: &str,
         change: crate::store::records::Noted,
     ) -> crate::store::records::ChangeNote {
-        crate::store::records::ChangeNote::new(self.user.value.handle.as_str(), None, at, change)
+        crate::store::records::ChangeNote::new(self.name(), None, at, change)
     }
 }
 
@@ -363,7 +396,11 @@ impl Ctx {
             .map(|user| async move {
                 let table = self.store.role_table(&user.value.assignments).await?;
                 let grants = Grants::new(&user.value.assignments, &table);
-                Ok::<_, ApiError>(Admin { user, grants })
+                Ok::<_, ApiError>(Admin {
+                    who: Principal::User(Box::new(user)),
+                    grants,
+                    request: signed.request_key(),
+                })
             })?
             .await
     }
@@ -431,7 +468,7 @@ impl Ctx {
 /// event), else by a stranger (a security tally).
 fn refused_by(signed: &Signed, by_user: Option<&Admin>, e: ApiError) -> Refusal {
     match by_user {
-        Some(a) => identity(signed, a)(e),
+        Some(a) => identity(a)(e),
         None => stranger(signed)(e),
     }
 }
@@ -537,24 +574,17 @@ async fn dispatch(
             // An admin command is authorized before its body is judged: a stranger's
             // refusal says `unauthorized`, whatever it sent.
             let admin = ctx.active_signer(&signed).await.map_err(&refuse)?;
-            let by = identity(&signed, &admin);
+            let by = identity(&admin);
             admin.require_somewhere(command.permission()).map_err(&by)?;
             let req = AdminRequest::decode(command, body).map_err(&by)?;
             ctx.spend_nonce(&signed).await.map_err(&by)?;
-            Box::pin(admin_command(ctx, &signed, &admin, req))
-                .await
-                .map_err(&by)
+            Box::pin(admin_command(ctx, &admin, req)).await.map_err(&by)
         }
     }
 }
 
 /// Runs a decoded admin command for an active user holding its permission.
-async fn admin_command(
-    ctx: &Ctx,
-    signed: &Signed,
-    admin: &Admin,
-    req: AdminRequest,
-) -> Result<Bytes, ApiError> {
+async fn admin_command(ctx: &Ctx, admin: &Admin, req: AdminRequest) -> Result<Bytes, ApiError> {
     use AdminRequest as R;
     match req {
         R::SiteCreate(r) => to_json(&site_create::handle(ctx, admin, r).await?),
@@ -565,22 +595,22 @@ async fn admin_command(
         R::MachineGet(r) => to_json(&machine_get::handle(ctx, admin, r).await?),
         R::MachineApprove(r) => to_json(&machine_approve::handle(ctx, admin, r).await?),
         R::MachineReject(r) => to_json(&machine_reject::handle(ctx, admin, r).await?),
-        R::InviteCreate(r) => to_json(&invite_create::handle(ctx, signed, admin, r).await?),
+        R::InviteCreate(r) => to_json(&invite_create::handle(ctx, admin, r).await?),
         R::InviteList(r) => to_json(&invite_list::handle(ctx, admin, r).await?),
         R::InviteGet(r) => to_json(&invite_get::handle(ctx, admin, r).await?),
         R::InviteCancel(r) => to_json(&invite_cancel::handle(ctx, admin, r).await?),
         R::UserList(r) => to_json(&user_list::handle(ctx, admin, r).await?),
         R::UserGet(r) => to_json(&user_get::handle(ctx, admin, r).await?),
-        R::UserSetRole(r) => to_json(&user_set_role::handle(ctx, signed, admin, r).await?),
-        R::UserAssign(r) => to_json(&user_assign::handle(ctx, signed, admin, r).await?),
-        R::UserUnassign(r) => to_json(&user_unassign::handle(ctx, signed, admin, r).await?),
-        R::UserDelete(r) => to_json(&user_delete::handle(ctx, signed, admin, r).await?),
+        R::UserSetRole(r) => to_json(&user_set_role::handle(ctx, admin, r).await?),
+        R::UserAssign(r) => to_json(&user_assign::handle(ctx, admin, r).await?),
+        R::UserUnassign(r) => to_json(&user_unassign::handle(ctx, admin, r).await?),
+        R::UserDelete(r) => to_json(&user_delete::handle(ctx, admin, r).await?),
         R::RoleCatalog(r) => to_json(&role_catalog::handle(r)),
         R::RoleList(r) => to_json(&role_list::handle(ctx, admin, r).await?),
         R::RoleGet(r) => to_json(&role_get::handle(ctx, admin, r).await?),
-        R::RoleCreate(r) => to_json(&role_create::handle(ctx, signed, admin, r).await?),
-        R::RoleUpdate(r) => to_json(&role_update::handle(ctx, signed, admin, r).await?),
-        R::RoleDelete(r) => to_json(&role_delete::handle(ctx, signed, admin, r).await?),
+        R::RoleCreate(r) => to_json(&role_create::handle(ctx, admin, r).await?),
+        R::RoleUpdate(r) => to_json(&role_update::handle(ctx, admin, r).await?),
+        R::RoleDelete(r) => to_json(&role_delete::handle(ctx, admin, r).await?),
         R::AuditQuery(r) => to_json(&audit_query::handle(ctx, admin, r).await?),
         R::TenantCreate(r) => to_json(&tenant_create::handle(ctx, admin, r).await?),
         R::TenantList(r) => to_json(&tenant_list::handle(ctx, r).await?),

@@ -20,7 +20,7 @@ pub(super) enum Requester {
     /// A proven key that is not an active user: a stranger.
     Stranger(Signed),
     /// An active user (boxed: the record is large and refusals travel in `Result`s).
-    Identity(Signed, Box<Admin>),
+    Identity(Box<Admin>),
     /// A known machine's agent key (a rejected or revoked machine enrolling again).
     Machine(Signed),
 }
@@ -59,13 +59,10 @@ pub(super) fn stranger(signed: &Signed) -> impl Fn(ApiError) -> Refusal + '_ {
 }
 
 /// Refusals of an identity's request (built only when one happens).
-pub(super) fn identity<'a>(
-    signed: &'a Signed,
-    admin: &'a Admin,
-) -> impl Fn(ApiError) -> Refusal + 'a {
+pub(super) fn identity(admin: &Admin) -> impl Fn(ApiError) -> Refusal + '_ {
     move |error| Refusal {
         error,
-        by: Requester::Identity(signed.clone(), Box::new(admin.clone())),
+        by: Requester::Identity(Box::new(admin.clone())),
         at: None,
     }
 }
@@ -162,12 +159,12 @@ pub(super) async fn record_denial(
     let code = error.code.as_str();
     let action = denied_action(ep);
     let (actor, event) = match by {
-        Requester::Identity(signed, admin) => {
+        Requester::Identity(admin) => {
             // An exact re-send of a refused request is one attempt, not two.
             let event = Event::Denied {
                 action: &action,
                 command: ep.command(),
-                request: signed.request_key(),
+                request: admin.request.clone(),
                 code,
                 source,
             };

@@ -54,7 +54,7 @@ async fn revoke_user(
     let first = ctx.store.user(&handle).await?.ok_or_else(not_found)?;
     // Who may do this: the user itself (while active), or an admin who may manage it.
     let actor = signer.actor();
-    let by_self = signer.user.value.handle == handle;
+    let by_self = signer.user().is_some_and(|u| u.value.handle == handle);
     if !by_self {
         signer
             .may_change(ctx, Permission::UserRevoke, &first.value)

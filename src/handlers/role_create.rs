@@ -14,11 +14,10 @@ use crate::wire::{ApiError, ErrorCode};
 use super::common::Publish;
 use super::role_get::view;
 use super::user_delete::note_actor;
-use super::{Admin, Ctx, Signed};
+use super::{Admin, Ctx};
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     req: RoleCreateRequest,
 ) -> Result<RoleView, ApiError> {
@@ -35,8 +34,8 @@ pub(super) async fn handle(
     let now = ctx.clock.now().to_rfc3339();
     let mut rec = RoleRecord::new(&tenant, def, &now);
     rec.note = Some(ChangeNote::new(
-        admin.user.value.handle.as_str(),
-        Some(signed.request_key()),
+        admin.name(),
+        Some(admin.request.clone()),
         &now,
         Noted::RoleCreated,
     ));
@@ -66,10 +65,7 @@ pub(super) async fn handle(
 
 /// The refusal of a role change that would grant what the signer lacks.
 pub(super) fn escalation(admin: &Admin, e: authz::Escalation) -> ApiError {
-    ApiError::new(
-        ErrorCode::Forbidden,
-        format!("{} {e}", admin.user.value.handle),
-    )
+    ApiError::new(ErrorCode::Forbidden, format!("{} {e}", admin.name()))
 }
 
 /// `role.created`, from the creation's note (by the handler, or by a healer).

@@ -13,11 +13,10 @@ use crate::wire::{ApiError, ErrorCode};
 use super::common::Publish;
 use super::role_create::escalation;
 use super::user_delete::note_actor;
-use super::{Admin, Ctx, Signed};
+use super::{Admin, Ctx};
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     req: RoleNameRequest,
 ) -> Result<RoleDeleteReply, ApiError> {
@@ -53,8 +52,8 @@ pub(super) async fn handle(
     }
     let now = ctx.clock.now().to_rfc3339();
     let note = ChangeNote::new(
-        admin.user.value.handle.as_str(),
-        Some(signed.request_key()),
+        admin.name(),
+        Some(admin.request.clone()),
         &now,
         Noted::Deleting,
     );

@@ -15,7 +15,7 @@ use super::common::Publish;
 use super::role_create::escalation;
 use super::role_get::view;
 use super::user_delete::note_actor;
-use super::{Admin, Ctx, Signed};
+use super::{Admin, Ctx};
 
 /// At most this many holders of a role are kicked after it loses permissions (the
 /// rest reconnect with the new permissions when their user JWT expires).
@@ -23,7 +23,6 @@ const MAX_KICKED: usize = 10_000;
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     req: RoleUpdateRequest,
 ) -> Result<RoleView, ApiError> {
@@ -51,8 +50,8 @@ pub(super) async fn handle(
             next.description = new.description;
             next.updated_at = Some(now.clone());
             next.note = Some(ChangeNote::new(
-                admin.user.value.handle.as_str(),
-                Some(signed.request_key()),
+                admin.name(),
+                Some(admin.request.clone()),
                 &now,
                 Noted::RoleUpdated {
                     before: old.permissions,

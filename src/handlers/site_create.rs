@@ -42,7 +42,7 @@ pub(super) async fn handle(
         }],
         note: Some(admin.note(&now, Noted::SiteCreated)),
         created_at: now,
-        created_by: admin.user.value.handle.to_string(),
+        created_by: admin.name().to_owned(),
         updated_at: None,
     };
     let place = SiteRef::new(&tenant, &req.site);

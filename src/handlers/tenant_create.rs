@@ -22,7 +22,7 @@ pub(super) async fn handle(
     req: TenantCreateRequest,
 ) -> Result<TenantView, ApiError> {
     let now = ctx.clock.now();
-    let rec = record(req, &admin.user.value.handle.to_string(), now.to_rfc3339());
+    let rec = record(req, admin.name(), now.to_rfc3339());
     let ids = ids_of(&rec);
     // Its built-in roles first (created only where absent, so seeding a slug that turns
     // out taken changes nothing): a tenant never exists without them.

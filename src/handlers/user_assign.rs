@@ -6,11 +6,10 @@ use crate::wire::admin::{AssignRequest, UserView};
 use crate::wire::ApiError;
 
 use super::user_set_role::{apply, Change};
-use super::{Admin, Ctx, Signed};
+use super::{Admin, Ctx};
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     req: AssignRequest,
 ) -> Result<UserView, ApiError> {
@@ -21,7 +20,7 @@ pub(super) async fn handle(
         action: AssignAction::Assign,
         assignment: a.clone(),
     };
-    apply(ctx, signed, admin, &req.handle, change, |cur| {
+    apply(ctx, admin, &req.handle, change, |cur| {
         let mut next = cur.to_vec();
         if !next.contains(&a) {
             next.push(a.clone());

@@ -15,7 +15,7 @@ use crate::wire::admin::{DeleteReply, HandleRequest};
 use crate::wire::{ApiError, ErrorCode};
 
 use super::common::Publish;
-use super::{Admin, Ctx, Signed};
+use super::{Admin, Ctx};
 
 fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such user")
@@ -27,7 +27,6 @@ fn last_owner() -> ApiError {
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     req: HandleRequest,
 ) -> Result<DeleteReply, ApiError> {
@@ -50,8 +49,8 @@ pub(super) async fn handle(
     let now = ctx.clock.now().to_rfc3339();
     // The record we checked, or nothing: a user changed meanwhile is decided again.
     let note = ChangeNote::new(
-        admin.user.value.handle.as_str(),
-        Some(signed.request_key()),
+        admin.name(),
+        Some(admin.request.clone()),
         &now,
         Noted::Deleting,
     );

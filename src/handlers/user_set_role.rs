@@ -19,7 +19,7 @@ use crate::wire::{ApiError, ErrorCode};
 use super::common::Publish;
 use super::user_delete::note_actor;
 use super::user_get::view;
-use super::{grants_of, Admin, Ctx, Signed};
+use super::{grants_of, Admin, Ctx};
 
 fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "no such user")
@@ -27,7 +27,6 @@ fn not_found() -> ApiError {
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     req: SetRoleRequest,
 ) -> Result<UserView, ApiError> {
@@ -45,7 +44,7 @@ pub(super) async fn handle(
         action: AssignAction::SetRole,
         assignment: first,
     };
-    apply(ctx, signed, admin, &req.handle, change, |cur| {
+    apply(ctx, admin, &req.handle, change, |cur| {
         let mut next: Vec<Assignment> = cur
             .iter()
             .filter(|a| a.scope().tenant() != Some(&tenant))
@@ -68,7 +67,6 @@ pub(super) struct Change {
 /// that writes nothing.
 pub(super) async fn apply(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     handle: &Handle,
     change: Change,
@@ -95,8 +93,8 @@ pub(super) async fn apply(
             next.assignments = after;
             next.updated_at = Some(now.clone());
             next.note = Some(ChangeNote::new(
-                admin.user.value.handle.as_str(),
-                Some(signed.request_key()),
+                admin.name(),
+                Some(admin.request.clone()),
                 &now,
                 Noted::Assignments {
                     action: change.action,

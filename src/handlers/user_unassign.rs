@@ -7,11 +7,10 @@ use crate::wire::admin::{AssignRequest, UserView};
 use crate::wire::ApiError;
 
 use super::user_set_role::{apply, Change};
-use super::{Admin, Ctx, Signed};
+use super::{Admin, Ctx};
 
 pub(super) async fn handle(
     ctx: &Ctx,
-    signed: &Signed,
     admin: &Admin,
     req: AssignRequest,
 ) -> Result<UserView, ApiError> {
@@ -20,7 +19,7 @@ pub(super) async fn handle(
         action: AssignAction::Unassign,
         assignment: a.clone(),
     };
-    apply(ctx, signed, admin, &req.handle, change, |cur| {
+    apply(ctx, admin, &req.handle, change, |cur| {
         cur.iter().filter(|x| **x != a).cloned().collect()
     })
     .await

@@ -18,10 +18,10 @@ pub(super) async fn handle(
     by_user: Option<&Admin>,
     _req: WhoamiRequest,
 ) -> Result<WhoamiReply, ApiError> {
-    if let Some(admin) = by_user {
+    if let Some(user) = by_user.and_then(Admin::user) {
         ctx.spend_nonce(signed).await?;
         return Ok(WhoamiReply {
-            user: Some(user_get::view(&admin.user.value)),
+            user: Some(user_get::view(&user.value)),
             machine: None,
         });
     }
