@@ -42,6 +42,28 @@ pub fn machine_conn_names(machine_id: &str, credential_sha256: &str) -> Vec<Stri
     ]
 }
 
+/// The NATS user name given to the connections made with API key `key_id` as token,
+/// by the secret whose PHC string is `phc` (a roll's old secret's connections close when
+/// its grace ends, the new one's stay; 12 hex characters of a digest of a salted hash
+/// tell nothing about the secret).
+pub fn apikey_conn_name(key_id: &str, phc: &str) -> String {
+    let d = crate::crypto::sha256_hex(phc.as_bytes());
+    format!("apikey:{key_id}:s{}", d.get(..12).unwrap_or_default())
+}
+
+/// Every connection name an API key's live connections can have now.
+pub fn apikey_conn_names(k: &crate::store::records::ApiKeyRecord) -> Vec<String> {
+    std::iter::once(&k.phc)
+        .chain(k.previous.as_ref().map(|p| &p.phc))
+        .map(|phc| apikey_conn_name(k.key_id.as_str(), phc))
+        .collect()
+}
+
+/// The inbox prefix a client connecting with API key `key_id` as token must use.
+pub fn inbox_for_apikey(key_id: &str) -> String {
+    format!("_INBOX.apikey.{key_id}")
+}
+
 /// The inbox prefix a client connecting with nkey `nkey` must use.
 pub fn inbox_for_nkey(nkey: &str) -> String {
     format!("_INBOX.{nkey}")

@@ -47,8 +47,8 @@ use crate::audit::{event_id, Actor, ActorType, Enrolled, Event, Evicted};
 use crate::domain::InviteId;
 use crate::handlers::{finish, Ctx, Publish, Seen};
 use crate::store::records::{
-    InviteRecord, InviteState, MachineRecord, MachineState, Noted, RoleRecord, SiteRecord,
-    TenantRecord, UidIndexRecord, UserRecord, UserStatus,
+    ApiKeyRecord, InviteRecord, InviteState, MachineRecord, MachineState, Noted, RoleRecord,
+    SiteRecord, TenantRecord, UidIndexRecord, UserRecord, UserStatus,
 };
 use crate::store::scan;
 use crate::store::{Change, Since, StoreError, Versioned};
@@ -114,7 +114,8 @@ const UIDS: usize = 3;
 const SITES: usize = 4;
 const ROLES: usize = 5;
 const TENANTS: usize = 6;
-const FEEDS: usize = 7;
+const APIKEYS: usize = 7;
+const FEEDS: usize = 8;
 
 struct Healer {
     ctx: Arc<Ctx>,
@@ -221,6 +222,17 @@ impl Healer {
             for c in changes {
                 if let Some(v) = c.value {
                     self.tenant(v).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        loop {
+            let (changes, done) = self.ripe(APIKEYS, &store.apikeys, settled).await?;
+            for c in changes {
+                if let Some(v) = c.value {
+                    self.apikey(c.seq, v).await;
                 }
             }
             if done {
@@ -490,6 +502,30 @@ impl Healer {
             }
         }
         Ok(())
+    }
+
+    /// An API key's creation, roll or revoke whose event never came: its finishing
+    /// steps (a revoke's kick too).
+    async fn apikey(&mut self, revision: u64, k: ApiKeyRecord) {
+        let what = k.key_id.to_string();
+        let cur = Versioned { value: k, revision };
+        let w = Watch::new(&self.seen);
+        let (kind, res) = match cur.value.note.as_ref().map(|n| &n.change) {
+            Some(Noted::ApiKeyCreated) => (
+                "apikey_create",
+                finish::apikey_created(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::ApiKeyRolled { .. }) => (
+                "apikey_roll",
+                finish::apikey_rolled(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::ApiKeyRevoked) => (
+                "apikey_revoke",
+                finish::apikey_revoked(&self.ctx, &cur, w.publish()).await,
+            ),
+            _ => return,
+        };
+        self.report(kind, &what, &w, res);
     }
 
     /// A role's creation, update or delete whose event never came: its finishing step.

@@ -1,4 +1,5 @@
-//! Verifying site enrollment keys at fleet scale.
+//! Verifying site enrollment keys at fleet scale, and API keys (PROTOCOL §9) the same way
+//! ([`KeyVerifier::verify_api_key`]: the cache, the dummy, the shared throttle per key id).
 //!
 //! - Argon2id runs on its own threads (cores less one, at least one), each reusing its
 //!   working memory, never on the async runtime's threads; a flood of bad keys cannot
@@ -40,8 +41,8 @@ use tokio::sync::OnceCell;
 use tracing::Instrument;
 
 use crate::crypto::{self, Argon2Params, Argon2Scratch, CacheKey};
-use crate::domain::EnrollmentKey;
-use crate::store::records::SiteRecord;
+use crate::domain::{ApiKeyToken, EnrollmentKey};
+use crate::store::records::{ApiKeyRecord, SiteRecord};
 use crate::store::{SourceDigest, Store, StoreError, Versioned};
 
 /// Limits of the verifier.
@@ -175,6 +176,8 @@ pub struct KeyVerifier {
     /// average): what an unknown site waits when the dummy's slot is taken.
     typical_us: AtomicU64,
     dummy_phc: Arc<str>,
+    /// When this worker last noted each API key's use (`last_used_at`, once a minute).
+    touched: Mutex<HashMap<String, Instant>>,
     /// Argon2 jobs run, and jobs waiting for a thread: the worker's metrics themselves.
     runs: prometheus_client::metrics::counter::Counter,
     queued: prometheus_client::metrics::gauge::Gauge,
@@ -196,6 +199,7 @@ impl KeyVerifier {
             unknown_gate: tokio::sync::Semaphore::new(1),
             typical_us: AtomicU64::new(0),
             dummy_phc: Arc::from(""),
+            touched: Mutex::default(),
             runs: metrics.argon2_runs(),
             queued: metrics.argon2_queue(),
             metrics,
@@ -280,22 +284,7 @@ impl KeyVerifier {
     ) -> Result<Verdict, StoreError> {
         let now_ms = now.unix_ms();
         let Some(site) = site else {
-            let Some(_slot) = self.reserve(store, source, now_ms).await? else {
-                return Ok(Verdict::Throttled);
-            };
-            match self.unknown_gate.try_acquire() {
-                Ok(_one) => {
-                    let phc = self.dummy_phc.clone();
-                    let secret = zeroize::Zeroizing::new(key.secret().expose().as_bytes().to_vec());
-                    let _ = self
-                        .on_pool(move |scratch| crypto::argon2_verify_with(scratch, &secret, &phc))
-                        .await;
-                }
-                // Another unknown site's dummy is running: take as long, without the pool.
-                Err(_) => tokio::time::sleep(self.typical()).await,
-            }
-            self.record_failure(store, source, now_ms).await;
-            return Ok(Verdict::Denied);
+            return self.unknown(store, key.secret(), source, now_ms).await;
         };
         let live: Vec<(u32, String)> = site
             .value
@@ -315,6 +304,53 @@ impl KeyVerifier {
             site.revision,
             self.cache_key.digest(site_id, key.secret()),
         );
+        self.check(store, site_id, slot, live, key.secret(), source, now_ms)
+            .await
+    }
+
+    /// A key for something that does not exist: a dummy verification (one at a time for
+    /// all of them), counted as the source's failure.
+    async fn unknown(
+        &self,
+        store: &Store,
+        secret: &crypto::Secret,
+        source: &str,
+        now_ms: i64,
+    ) -> Result<Verdict, StoreError> {
+        let Some(_slot) = self.reserve(store, source, now_ms).await? else {
+            return Ok(Verdict::Throttled);
+        };
+        match self.unknown_gate.try_acquire() {
+            Ok(_one) => {
+                let phc = self.dummy_phc.clone();
+                let secret = zeroize::Zeroizing::new(secret.expose().as_bytes().to_vec());
+                let _ = self
+                    .on_pool(move |scratch| crypto::argon2_verify_with(scratch, &secret, &phc))
+                    .await;
+            }
+            // Another unknown key's dummy is running: take as long, without the pool.
+            Err(_) => tokio::time::sleep(self.typical()).await,
+        }
+        self.record_failure(store, source, now_ms).await;
+        Ok(Verdict::Denied)
+    }
+
+    /// Checks `secret` against the PHC strings `live` (by version) of the thing `gate`
+    /// names, through the verified-key cache at `slot`.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the two callers differ in each: the gate, slot, keys and source"
+    )]
+    async fn check(
+        &self,
+        store: &Store,
+        gate: &str,
+        slot: Slot,
+        live: Vec<(u32, String)>,
+        secret: &crypto::Secret,
+        source: &str,
+        now_ms: i64,
+    ) -> Result<Verdict, StoreError> {
         let cached = self.cache.lock().ok().and_then(|c| c.get(&slot).cloned());
         let cell = match cached {
             // A verified key: no Argon2, no throttle, no store.
@@ -333,7 +369,7 @@ impl KeyVerifier {
                 }
             }
         };
-        let secret = zeroize::Zeroizing::new(key.secret().expose().as_bytes().to_vec());
+        let secret = zeroize::Zeroizing::new(secret.expose().as_bytes().to_vec());
         // One Argon2 run per (site, key) at a time: requests with the same key wait for
         // it. Only the request that runs it takes a throttle slot; a throttled run
         // leaves the cell empty for the next request to try.
@@ -345,7 +381,7 @@ impl KeyVerifier {
                     };
                     // The site's line: at most `site_concurrency` of its unverified keys
                     // on the pool at once, the rest in order (a fair semaphore).
-                    let gate = self.site_gate(site_id);
+                    let gate = self.site_gate(gate);
                     let Ok(Ok(_turn)) =
                         tokio::time::timeout(self.cfg.site_wait, gate.acquire_owned()).await
                     else {
@@ -383,6 +419,65 @@ impl KeyVerifier {
                     }
                 }
                 Ok(Verdict::Denied)
+            }
+        }
+    }
+
+    /// Checks API key `key` against its record `rec` (`None`: no key has its id), as
+    /// the enrollment keys are checked: one Argon2 run per key and worker (the cache
+    /// slot is the key id and its PHC strings, so only a roll retires it), a dummy run
+    /// for an unknown id, and failures throttled per key id, shared by every worker.
+    /// `Valid(0)` is the current secret, `Valid(1)` the one a roll replaced (the caller
+    /// judges its grace).
+    pub async fn verify_api_key(
+        &self,
+        store: &Store,
+        rec: Option<&Versioned<ApiKeyRecord>>,
+        key: &ApiKeyToken,
+        now: crate::time_util::Timestamp,
+    ) -> Result<Verdict, StoreError> {
+        let source = format!("apikey:{}", key.key_id());
+        let Some(rec) = rec else {
+            return self
+                .unknown(store, key.secret(), &source, now.unix_ms())
+                .await;
+        };
+        let mut live = vec![(0, rec.value.phc.clone())];
+        if let Some(p) = &rec.value.previous {
+            live.push((1, p.phc.clone()));
+        }
+        let phcs: String = live.iter().map(|(_, p)| p.as_str()).collect();
+        let d = crypto::sha256_hex(phcs.as_bytes());
+        let version = u64::from_str_radix(d.get(..16).unwrap_or("0"), 16).unwrap_or(0);
+        let slot: Slot = (
+            source.clone(),
+            version,
+            self.cache_key.digest(&source, key.secret()),
+        );
+        self.check(
+            store,
+            &source,
+            slot,
+            live,
+            key.secret(),
+            &source,
+            now.unix_ms(),
+        )
+        .await
+    }
+
+    /// True at most once a minute per API key: when this worker should note its use.
+    pub fn first_use_this_minute(&self, key_id: &str) -> bool {
+        let mut t = self.touched.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if t.len() >= MAX_CACHE {
+            t.retain(|_, at| now.duration_since(*at) < Duration::from_secs(60));
+        }
+        match t.get(key_id) {
+            Some(at) if now.duration_since(*at) < Duration::from_secs(60) => false,
+            _ => {
+                t.insert(key_id.to_owned(), now);
+                true
             }
         }
     }

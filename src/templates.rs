@@ -74,6 +74,15 @@ pub struct Templates {
     pub member: Template,
     pub machine: Template,
     pub onboarding: Template,
+    /// An API key's connections (PROTOCOL §9): admin commands with the key as
+    /// `Roster-Api-Key` (the worker enforces its scopes), verification, and its
+    /// tenant's application subjects. A file without it gets the default.
+    #[serde(default = "default_apikey_template")]
+    pub apikey: Template,
+}
+
+fn default_apikey_template() -> Template {
+    Templates::default().apikey
 }
 
 fn t(p: &[&str], s: &[&str]) -> Template {
@@ -127,6 +136,15 @@ impl Default for Templates {
                     &["{inbox}.>", "agents.{machine_id}.>", app],
                 )
             },
+            apikey: t(
+                &[
+                    "{prefix}.v1.admin.>",
+                    "{prefix}.v1.apikey.verify",
+                    "$SRV.PING.roster",
+                    app,
+                ],
+                &["{inbox}.>", app],
+            ),
             onboarding: Template {
                 limits: ONBOARDING_LIMITS,
                 ..t(

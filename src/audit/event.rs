@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use crate::authz::{AssignScope, Assignment, Permission};
 use crate::domain::{Handle, InviteId, MachineId, Policy, SignKey, SiteCode, SiteRef};
 use crate::domain::{ProductName, Tenant, TenantStatus};
-use crate::store::records::{AssignAction, MachineRecord, RoleRecord, TenantRecord};
+use crate::store::records::{ApiKeyRecord, AssignAction, MachineRecord, RoleRecord, TenantRecord};
 
 /// What a machine's enrollment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +45,8 @@ pub enum Evicted<'a> {
     Machine(&'a MachineId),
     /// A machine's connections by a credential that was replaced.
     MachineCredential(&'a MachineId),
+    /// An API key's connections (revoked, its tenant archived).
+    ApiKey(&'a crate::domain::ApiKeyId),
 }
 
 /// One state change, or one refused request of a roster identity.
@@ -93,6 +95,22 @@ pub enum Event<'a> {
     },
     /// `role.deleted`.
     RoleDeleted { role: &'a RoleRecord, revision: u64 },
+    /// `apikey.created`.
+    ApikeyCreated {
+        key: &'a ApiKeyRecord,
+        revision: u64,
+    },
+    /// `apikey.rolled`, with the old secret's grace.
+    ApikeyRolled {
+        key: &'a ApiKeyRecord,
+        revision: u64,
+        grace_secs: u64,
+    },
+    /// `apikey.revoked`.
+    ApikeyRevoked {
+        key: &'a ApiKeyRecord,
+        revision: u64,
+    },
     /// `user.revoked`.
     UserRevoked {
         handle: &'a Handle,
@@ -232,12 +250,16 @@ impl Event<'_> {
             Event::RoleCreated { .. } => "role.created",
             Event::RoleUpdated { .. } => "role.updated",
             Event::RoleDeleted { .. } => "role.deleted",
+            Event::ApikeyCreated { .. } => "apikey.created",
+            Event::ApikeyRolled { .. } => "apikey.rolled",
+            Event::ApikeyRevoked { .. } => "apikey.revoked",
             Event::UserRevoked { .. } => "user.revoked",
             Event::UserDeleted { .. } => "user.deleted",
             Event::Evicted { who, .. } => match who {
                 Evicted::User(_) => "user.evicted",
                 Evicted::Machine(_) => "machine.evicted",
                 Evicted::MachineCredential(_) => "machine.credential_evicted",
+                Evicted::ApiKey(_) => "apikey.evicted",
             },
             Event::SiteCreated { .. } => "site.created",
             Event::SiteKeyRotated { .. } => "site.key_rotated",
@@ -286,6 +308,11 @@ impl Event<'_> {
             } => format!("{action}/{handle}/{revision}"),
             Event::Evicted { revision, .. } => {
                 format!("{action}/{}/{revision}", self.target().id)
+            }
+            Event::ApikeyCreated { key, revision }
+            | Event::ApikeyRolled { key, revision, .. }
+            | Event::ApikeyRevoked { key, revision } => {
+                format!("{action}/{}/{revision}", key.key_id)
             }
             Event::RoleCreated { role, revision }
             | Event::RoleUpdated { role, revision, .. }
@@ -348,6 +375,10 @@ impl Event<'_> {
                 who: Evicted::Machine(id) | Evicted::MachineCredential(id),
                 ..
             } => Target::new("machine", id.as_str()),
+            Event::Evicted {
+                who: Evicted::ApiKey(id),
+                ..
+            } => Target::new("apikey", id.as_str()),
             Event::SiteCreated { site, .. }
             | Event::SiteKeyRotated { site, .. }
             | Event::EnrollDenied { site, .. } => Target::new("site", site.to_string()),
@@ -357,6 +388,13 @@ impl Event<'_> {
             | Event::MachineRevoked { machine, .. } => {
                 Target::new("machine", machine.machine_id.as_str())
             }
+            Event::ApikeyCreated { key, .. }
+            | Event::ApikeyRolled { key, .. }
+            | Event::ApikeyRevoked { key, .. } => Target {
+                id: key.key_id.to_string(),
+                kind: "apikey".into(),
+                name: Some(key.name.to_string()),
+            },
             Event::RoleCreated { role, .. }
             | Event::RoleUpdated { role, .. }
             | Event::RoleDeleted { role, .. } => Target::new(
@@ -387,6 +425,9 @@ impl Event<'_> {
             Event::RoleCreated { role, .. }
             | Event::RoleUpdated { role, .. }
             | Event::RoleDeleted { role, .. } => Some(role.tenant.clone()),
+            Event::ApikeyCreated { key, .. }
+            | Event::ApikeyRolled { key, .. }
+            | Event::ApikeyRevoked { key, .. } => Some(key.tenant.clone()),
             Event::TenantCreated { tenant, .. } | Event::TenantUpdated { tenant, .. } => {
                 Some(tenant.tenant.clone())
             }
@@ -577,6 +618,24 @@ impl Event<'_> {
                     })
                     .collect();
                 put("values", values.into());
+            }
+            Event::ApikeyCreated { key, .. }
+            | Event::ApikeyRolled { key, .. }
+            | Event::ApikeyRevoked { key, .. } => {
+                put("prefix", key.prefix.as_str().into());
+                put(
+                    "scopes",
+                    key.scopes.iter().map(|p| Value::from(p.key())).collect(),
+                );
+                if let Some(p) = &key.product {
+                    put("product", p.as_str().into());
+                }
+                if let Some(at) = &key.expires_at {
+                    put("expires_at", at.as_str().into());
+                }
+                if let Self::ApikeyRolled { grace_secs, .. } = self {
+                    put("grace_secs", (*grace_secs).into());
+                }
             }
             Event::TenantStatusChanged { from, to, .. } => {
                 put("from", from.as_str().into());

@@ -69,12 +69,12 @@ impl Actor {
         }
     }
 
-    /// An API key of `tenant`, by key id.
-    pub fn api_key(key_id: &str, tenant: &str) -> Self {
+    /// An API key, by key id.
+    pub fn api_key(key_id: &str) -> Self {
         Actor {
             id: key_id.to_owned(),
             kind: ActorType::ApiKey,
-            name: Some(tenant.to_owned()),
+            name: None,
         }
     }
 

@@ -313,6 +313,21 @@ impl Grants {
         grants
     }
 
+    /// The grants of an API key (PROTOCOL §9): exactly `scopes` throughout `tenant`,
+    /// platform-only permissions never.
+    pub fn of_key(tenant: &Tenant, scopes: PermSet) -> Grants {
+        let tenant_wide: PermSet = scopes.iter().filter(|p| !p.is_platform_only()).collect();
+        let mut grants = Grants::default();
+        grants.tenants.insert(
+            tenant.clone(),
+            TenantGrants {
+                tenant_wide,
+                sites: BTreeMap::new(),
+            },
+        );
+        grants
+    }
+
     /// True for a platform owner or admin.
     pub fn is_platform(&self) -> bool {
         self.platform.is_some()

@@ -85,6 +85,18 @@ pub enum Admission {
         /// The (tenant, product) pairs of its tenant's enabled products.
         apps: Vec<(String, String)>,
     },
+    /// An API key presented as the connect token (PROTOCOL §6, §9).
+    ApiKey {
+        key_id: String,
+        /// Which secret it came with (a roll's old one's connections close apart).
+        conn_name: String,
+        inbox: String,
+        /// Its tenant's enabled products (only its own product, when it names one).
+        apps: Vec<(String, String)>,
+        /// When the secret stops working (expiry, a roll's grace end), Unix seconds:
+        /// the user JWT expires then, so the server closes the connection itself.
+        until: Option<i64>,
+    },
     Onboarding {
         inbox: String,
     },
@@ -142,6 +154,9 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
         return Ok(Admission::Onboarding { inbox });
     }
     if let Some(token) = opts.auth_token.as_deref().filter(|t| !t.is_empty()) {
+        if token.starts_with(crate::crypto::SecretKind::ApiKey.prefix()) {
+            return api_key(ctx, token).await;
+        }
         let Ok(cred) = Credential::parse(token) else {
             return Ok(Admission::Denied("unknown_token"));
         };
@@ -173,6 +188,42 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
     }
     // No credential at all: nothing to give an inbox of its own, so no lane.
     Ok(Admission::Denied("no_credential"))
+}
+
+/// A connection presenting an API key: admitted while the key is valid (a frozen
+/// tenant's keys, like its users, still connect; an archived tenant's keys are gone).
+async fn api_key(ctx: &Ctx, token: &str) -> Result<Admission, StoreError> {
+    use crate::handlers::KeyCheck;
+    use crate::wire::admin::VerifyCode;
+    Ok(match crate::handlers::check_apikey(ctx, token).await? {
+        KeyCheck::Valid {
+            key,
+            until,
+            previous,
+            ..
+        } => {
+            let k = key.value;
+            let mut apps = tenant_apps(ctx, &k.tenant).await?;
+            if let Some(p) = &k.product {
+                apps.retain(|(_, name)| name == p.as_str());
+            }
+            let phc = match (&k.previous, previous) {
+                (Some(p), true) => &p.phc,
+                _ => &k.phc,
+            };
+            Admission::ApiKey {
+                conn_name: crate::bus::apikey_conn_name(k.key_id.as_str(), phc),
+                inbox: crate::bus::inbox_for_apikey(k.key_id.as_str()),
+                key_id: k.key_id.to_string(),
+                apps,
+                until: until.map(|u| u.unix_ms() / 1000),
+            }
+        }
+        KeyCheck::Refused(VerifyCode::Revoked, _) => Admission::Denied("apikey_revoked"),
+        KeyCheck::Refused(VerifyCode::Expired, _) => Admission::Denied("apikey_expired"),
+        KeyCheck::Refused(VerifyCode::RateLimited, _) => Admission::Denied("apikey_throttled"),
+        KeyCheck::Refused(..) => Admission::Denied("unknown_apikey"),
+    })
 }
 
 /// Counts a refused connection into the security log (PROTOCOL §5): per reason and

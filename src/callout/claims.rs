@@ -113,6 +113,18 @@ fn user_claims(
             vars.insert("inbox", inbox.clone());
             (conn_name.clone(), &cfg.templates.machine)
         }
+        Admission::ApiKey {
+            key_id,
+            conn_name,
+            inbox,
+            apps: a,
+            ..
+        } => {
+            apps = a.as_slice();
+            vars.insert("key_id", key_id.clone());
+            vars.insert("inbox", inbox.clone());
+            (conn_name.clone(), &cfg.templates.apikey)
+        }
         Admission::Onboarding { inbox } => {
             vars.insert("inbox", inbox.clone());
             (ONBOARDING_CONN_NAME.to_owned(), &cfg.templates.onboarding)
@@ -124,6 +136,15 @@ fn user_claims(
         Admission::Onboarding { .. } => cfg.user_ttl.min(ONBOARDING_TTL),
         _ => cfg.user_ttl,
     };
+    let mut exp = now + ttl.as_secs() as i64;
+    if let Admission::ApiKey {
+        until: Some(until), ..
+    } = a
+    {
+        // The server closes the connection when its key (or a rolled-out secret's
+        // grace) ends; a second is its precision.
+        exp = exp.min((*until).max(now + 1));
+    }
     UserClaims {
         jti: jwt::new_jti(),
         iat: now,
@@ -131,7 +152,7 @@ fn user_claims(
         sub: req.nats.user_nkey.clone(),
         aud: cfg.account.clone(),
         name,
-        exp: Some(now + ttl.as_secs() as i64),
+        exp: Some(exp),
         nats: UserNats {
             publish: Allow {
                 allow: fill(&template.publish, &vars, apps),

@@ -195,6 +195,7 @@ async fn respond(
         Admission::User { .. } => "user",
         Admission::Machine { .. } => "machine",
         Admission::Onboarding { .. } => "onboarding",
+        Admission::ApiKey { .. } => "apikey",
     };
     if kind != "denied" {
         ctx.metrics.admitted(kind);

@@ -213,6 +213,10 @@ pub enum Command {
     /// Roles of a tenant (PROTOCOL §8): the catalog, built-ins and custom roles.
     #[command(subcommand)]
     Role(RoleCmd),
+    /// API keys for automation (PROTOCOL §9): create (shown once), list, get, roll,
+    /// revoke, verify.
+    #[command(subcommand)]
+    Apikey(ApikeyCmd),
     /// Who this identity is on the bus: handle, role and sites as the worker reports
     /// them, the bus URL, the context, and whether a worker answers.
     Whoami {
@@ -824,4 +828,83 @@ pub struct TenantFields {
     /// Who looks after the customer (1-128 printable characters).
     #[arg(long, value_name = "NAME")]
     pub sales_owner: Option<String>,
+}
+
+/// `roster apikey …` (PROTOCOL §9).
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCmd {
+    /// Create an API key for automation; the `rak_` key is shown once. Its scopes must
+    /// all be yours throughout the tenant; its name is unique there (any case).
+    Create {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// A name for people (`CI deploy`), unique in the tenant case-insensitively.
+        name: String,
+        /// Comma-separated permission keys the key acts with (`site:read,machine:read`).
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
+        /// The one product the key's bus connections may use (default: every product).
+        #[arg(long)]
+        product: Option<String>,
+        /// Seconds until the key expires (60 to five years; default: never).
+        #[arg(long)]
+        ttl_secs: Option<u64>,
+        /// The tenant (default: your home tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// A tenant's API keys (never their secrets).
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The tenant (default: your home tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Show one API key by its key id.
+    Get {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The key id (16 hex characters; `rak_` and its first 8 are the key's prefix).
+        key_id: String,
+    },
+    /// A new secret for a key (same id, scopes and expiry); the new key is shown once.
+    /// The old one keeps working for `--grace-secs` (default 0: it stops at once).
+    Roll {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The key id (16 hex characters).
+        key_id: String,
+        /// Seconds the old secret keeps working (at most 30 days, never past expiry).
+        #[arg(long)]
+        grace_secs: Option<u64>,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Revoke a key: it stops working at once and its bus connections close.
+    Revoke {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// The key id (16 hex characters).
+        key_id: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Verify a key read from stdin (never from argv), as a service would:
+    /// `valid`, `not_found`, `revoked`, `expired`, `insufficient_scope`,
+    /// `tenant_inactive` or `rate_limited`. Exits 0 only for `valid`.
+    Verify {
+        #[command(flatten)]
+        client: ClientArgs,
+        /// Scopes the key must hold, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// The product it is used for.
+        #[arg(long)]
+        product: Option<String>,
+    },
 }

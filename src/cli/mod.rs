@@ -2,6 +2,7 @@
 //! and a client command for every endpoint. Tables for people, `--json` for scripts.
 
 mod admin;
+mod apikeys;
 mod args;
 mod audit;
 mod backup;
@@ -230,6 +231,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Machine(cmd) => machine_cmd(cmd).await,
         Command::Tenant(cmd) => tenants::tenant_cmd(cmd).await,
         Command::Role(cmd) => roles::role_cmd(cmd).await,
+        Command::Apikey(cmd) => apikeys::apikey_cmd(cmd).await,
         Command::Whoami { client } => status::whoami(&client, cli.context.as_deref()).await,
         Command::Ping { client, wait_ms } => status::ping(&client, wait_ms).await,
         Command::Context(cmd) => context::context_cmd(cmd),

@@ -87,6 +87,12 @@ macro_rules! paged {
 }
 
 paged!(
+    crate::wire::admin::ApiKeyListReply,
+    keys,
+    crate::wire::admin::ApiKeyView,
+    created_at
+);
+paged!(
     crate::wire::admin::RoleListReply,
     roles,
     crate::wire::admin::RoleView,

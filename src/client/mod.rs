@@ -2,6 +2,7 @@
 //! caller's Ed25519 key; the CLI and the tests use it. With [`BusEvents`] attached, a
 //! request the bus refuses to carry fails at once instead of timing out.
 
+mod apikeys;
 mod events;
 mod reply;
 mod tenants;
@@ -45,6 +46,8 @@ pub struct RosterClient {
     keys: Arc<KeyPairs>,
     timeout: Duration,
     events: Option<BusEvents>,
+    /// Set: requests carry this `Roster-Api-Key` instead of signatures (PROTOCOL §9).
+    api_key: Option<Arc<zeroize::Zeroizing<String>>>,
 }
 
 impl RosterClient {
@@ -56,7 +59,15 @@ impl RosterClient {
             keys: Arc::new(keys),
             timeout: Duration::from_secs(10),
             events: None,
+            api_key: None,
         }
+    }
+
+    /// Sends every request with `key` as `Roster-Api-Key` instead of signing it: the
+    /// worker acts with the key's scopes in its tenant.
+    pub fn with_api_key(mut self, key: &str) -> Self {
+        self.api_key = Some(Arc::new(zeroize::Zeroizing::new(key.to_owned())));
+        self
     }
 
     /// Watches the connection's events (installed on it with [`BusEvents::install`]):
@@ -151,7 +162,14 @@ impl RosterClient {
     /// Signs and sends `body` to `ep`; returns the raw reply.
     pub async fn call_raw(&self, ep: Endpoint, body: &[u8]) -> Result<RawReply, ClientError> {
         let subject = self.subject(ep);
-        let headers = self.sign_headers(&subject, body);
+        let headers = match &self.api_key {
+            Some(k) => {
+                let mut h = HeaderMap::new();
+                h.insert(wire::HDR_API_KEY, k.as_str());
+                h
+            }
+            None => self.sign_headers(&subject, body),
+        };
         self.send_raw(&subject, headers, Bytes::copy_from_slice(body))
             .await
     }

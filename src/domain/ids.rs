@@ -168,3 +168,44 @@ impl MachineId {
         Self::from_trusted(crypto::machine_id_text(agent_pub.bytes()))
     }
 }
+
+/// An API key's id (PROTOCOL §9): 16 lowercase hex characters, carried in its `rak_`
+/// secret so the record is found without a slow hash.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ApiKeyId(String);
+
+impl ApiKeyId {
+    /// Parses a key id.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        if crate::crypto::is_api_key_id(s) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(err("key_id must be 16 lowercase hex characters"))
+        }
+    }
+    /// Wraps an id taken from a checked `rak_` secret.
+    pub(crate) fn from_trusted(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+    /// The id as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for ApiKeyId {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<ApiKeyId> for String {
+    fn from(i: ApiKeyId) -> String {
+        i.0
+    }
+}
+impl fmt::Display for ApiKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -265,3 +265,44 @@ impl fmt::Display for SiteRef {
         write!(f, "{}/{}", self.tenant.as_str(), self.site.as_str())
     }
 }
+
+/// An API key's name (PROTOCOL §9): 1-64 printable characters, trimmed; unique in its
+/// tenant case-insensitively ([`ApiKeyName::fold`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ApiKeyName(String);
+
+impl ApiKeyName {
+    /// Parses a name, trimming surrounding white space.
+    pub fn parse(s: &str) -> Result<Self, ParseError> {
+        let t = s.trim();
+        if t.is_empty() || t.chars().count() > 64 || t.chars().any(char::is_control) {
+            return Err(err("an API key name must be 1-64 printable characters"));
+        }
+        Ok(Self(t.to_owned()))
+    }
+    /// The name as given (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// The case-folded name: two names equal case-insensitively fold alike.
+    pub fn fold(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+impl TryFrom<String> for ApiKeyName {
+    type Error = ParseError;
+    fn try_from(s: String) -> Result<Self, ParseError> {
+        Self::parse(&s)
+    }
+}
+impl From<ApiKeyName> for String {
+    fn from(n: ApiKeyName) -> String {
+        n.0
+    }
+}
+impl fmt::Display for ApiKeyName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

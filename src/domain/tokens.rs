@@ -1,4 +1,4 @@
-//! Secrets held as typed tokens (`inv_`, `cek_`, `cak_`), checked when parsed.
+//! Secrets held as typed tokens (`inv_`, `cek_`, `cak_`, `rak_`), checked when parsed.
 
 use std::fmt;
 
@@ -33,6 +33,13 @@ impl TokenKind for CredentialKind {
     const KIND: crate::crypto::SecretKind = crate::crypto::SecretKind::Credential;
 }
 
+/// Marker: API keys (`rak_…`).
+#[derive(Debug)]
+pub enum ApiKeyKind {}
+impl TokenKind for ApiKeyKind {
+    const KIND: crate::crypto::SecretKind = crate::crypto::SecretKind::ApiKey;
+}
+
 /// A secret of kind `K`, checked for prefix, length and checksum when parsed.
 pub struct Token<K: TokenKind>(crate::crypto::Secret, std::marker::PhantomData<K>);
 
@@ -42,6 +49,20 @@ pub type InviteToken = Token<InviteKind>;
 pub type EnrollmentKey = Token<EnrollmentKind>;
 /// A machine credential.
 pub type Credential = Token<CredentialKind>;
+/// An API key.
+pub type ApiKeyToken = Token<ApiKeyKind>;
+
+impl ApiKeyToken {
+    /// The key id it carries.
+    pub fn key_id(&self) -> super::ApiKeyId {
+        // A parsed or minted `rak_` always carries a well-formed id.
+        super::ApiKeyId::from_trusted(self.0.api_key_id().unwrap_or_default())
+    }
+    /// Wraps a freshly minted API key.
+    pub fn from_minted(s: crate::crypto::Secret) -> Self {
+        Self(s, std::marker::PhantomData)
+    }
+}
 
 impl<K: TokenKind> fmt::Debug for Token<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

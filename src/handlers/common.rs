@@ -32,6 +32,19 @@ pub(crate) async fn kick_user(
     evict_before(ctx, &names, who, actor, revision, before).await
 }
 
+/// Closes API key `key_id`'s connections named `names` (by which secret) after a change
+/// at `revision` ended them.
+pub(crate) async fn kick_apikey_names(
+    ctx: &Ctx,
+    key_id: &crate::domain::ApiKeyId,
+    names: &[String],
+    actor: &Actor,
+    revision: u64,
+) -> usize {
+    let who = crate::audit::Evicted::ApiKey(key_id);
+    evict_before(ctx, names, who, actor, revision, None).await
+}
+
 /// [`evict`], of only the connections made before `before` (when given).
 pub(crate) async fn evict_before(
     ctx: &Ctx,
@@ -48,6 +61,7 @@ pub(crate) async fn evict_before(
         crate::audit::Evicted::User(_) => "user",
         crate::audit::Evicted::Machine(_) => "machine",
         crate::audit::Evicted::MachineCredential(_) => "machine_credential",
+        crate::audit::Evicted::ApiKey(_) => "apikey",
     };
     match evictor.evict_all(names, before).await {
         Ok(0) => 0,

@@ -2,6 +2,12 @@
 //! commands, dispatch to one handler per endpoint, and the responder that turns a result
 //! into a reply and a refusal into an error envelope plus an audit event.
 
+mod apikey_create;
+mod apikey_get;
+mod apikey_list;
+mod apikey_revoke;
+mod apikey_roll;
+mod apikey_verify;
 mod audit_query;
 mod common;
 mod enroll;
@@ -46,6 +52,7 @@ pub use invite_create::mint as mint_invite;
 pub use respond::{error_reply, handle, Handled};
 pub use signed::{verify_signed, Signed};
 
+pub(crate) use apikey_verify::{check as check_apikey, KeyCheck};
 pub(crate) use common::{evict, evict_before, kick_user, list_page, Publish, Seen};
 pub(crate) use register::finish as finish_register;
 
@@ -53,6 +60,9 @@ pub(crate) use register::finish as finish_register;
 /// ChangeNote`): what the handler runs after its write, and what a healer runs when
 /// the handler's worker died before it did.
 pub(crate) mod finish {
+    pub(crate) use super::apikey_create::finish as apikey_created;
+    pub(crate) use super::apikey_revoke::finish as apikey_revoked;
+    pub(crate) use super::apikey_roll::finish as apikey_rolled;
     pub(crate) use super::invite_cancel::finish as invite_cancelled;
     pub(crate) use super::invite_create::finish as invite_created;
     pub(crate) use super::machine_reject::finish as machine_decided;
@@ -137,6 +147,15 @@ impl Admin {
         match &self.who {
             Principal::User(u) => Some(u),
             Principal::ApiKey(_) => None,
+        }
+    }
+
+    /// Where a command that names no tenant acts: the user's home tenant (the one its
+    /// invite named), or the API key's tenant.
+    pub fn home_tenant(&self) -> Tenant {
+        match &self.who {
+            Principal::User(u) => u.value.tenant.clone(),
+            Principal::ApiKey(k) => k.tenant.clone(),
         }
     }
 
@@ -305,7 +324,7 @@ impl Admin {
     pub fn actor(&self) -> Actor {
         match &self.who {
             Principal::User(u) => Actor::user(&u.value.handle),
-            Principal::ApiKey(k) => Actor::api_key(&k.key_id, k.tenant.as_str()),
+            Principal::ApiKey(k) => Actor::api_key(&k.key_id),
         }
     }
 
@@ -516,6 +535,11 @@ async fn dispatch(
             wire::MAX_BODY
         ))));
     }
+    if let Some(key) = header(headers, wire::HDR_API_KEY) {
+        if header(headers, wire::HDR_SIG).is_none() {
+            return Box::pin(by_api_key(ctx, ep, key, body)).await;
+        }
+    }
     let mut signed =
         verify_signed(&ctx.cfg, ctx.clock.now(), subject, headers, body).map_err(unproven)?;
     signed.source = source;
@@ -580,6 +604,70 @@ async fn dispatch(
             ctx.spend_nonce(&signed).await.map_err(&by)?;
             Box::pin(admin_command(ctx, &admin, req)).await.map_err(&by)
         }
+        Endpoint::ApikeyVerify => {
+            let admin = ctx.active_signer(&signed).await.map_err(&refuse)?;
+            let by = identity(&admin);
+            ctx.spend_nonce(&signed).await.map_err(&by)?;
+            verify_for(ctx, &admin, body).await.map_err(&by)
+        }
+    }
+}
+
+/// `P.v1.apikey.verify` for a requester holding `apikey:verify` somewhere.
+async fn verify_for(ctx: &Ctx, admin: &Admin, body: &[u8]) -> Result<Bytes, ApiError> {
+    admin.require_somewhere(Permission::ApikeyVerify)?;
+    let req = decode(body)?;
+    to_json(&apikey_verify::handle(ctx, admin, req).await?)
+}
+
+/// A request carrying `Roster-Api-Key` instead of the signing headers (PROTOCOL §3, §9):
+/// it acts for the key, with exactly its scopes in its tenant. A malformed, unknown,
+/// revoked or expired key is `unauthorized` (a throttled key id `rate_limited`); a key
+/// of a frozen tenant still reads, and its writes answer `tenant_inactive` as anyone's.
+/// Admin commands and `apikey.verify` take one; register, enroll, revoke and whoami need
+/// a signed request.
+async fn by_api_key(ctx: &Ctx, ep: Endpoint, key: &str, body: &[u8]) -> Result<Bytes, Refusal> {
+    let refused = |code: ErrorCode, msg: &str| unproven(ApiError::new(code, msg.to_owned()));
+    if !matches!(ep, Endpoint::Admin(_) | Endpoint::ApikeyVerify) {
+        return Err(refused(
+            ErrorCode::Unauthorized,
+            "this endpoint needs a signed request (Roster-Key, -Ts, -Nonce, -Sig), not an API key",
+        ));
+    }
+    let rec = match check_apikey(ctx, key).await {
+        Ok(KeyCheck::Valid { key, .. }) => key.value,
+        Ok(KeyCheck::Refused(wire::admin::VerifyCode::RateLimited, _)) => {
+            return Err(refused(
+                ErrorCode::RateLimited,
+                "too many failed attempts with this API key id; retry later",
+            ))
+        }
+        Ok(KeyCheck::Refused(..)) => {
+            return Err(refused(
+                ErrorCode::Unauthorized,
+                "the API key is not valid (unknown, revoked or expired)",
+            ))
+        }
+        Err(e) => return Err(unproven(e.into())),
+    };
+    let scopes: authz::PermSet = rec.scopes.iter().collect();
+    let admin = Admin {
+        grants: Grants::of_key(&rec.tenant, scopes),
+        request: format!("apikey:{}/{}", rec.key_id, crypto::random_nonce_hex()),
+        who: Principal::ApiKey(ApiKeyPrincipal {
+            label: format!("apikey:{}", rec.key_id),
+            key_id: rec.key_id.to_string(),
+            tenant: rec.tenant,
+        }),
+    };
+    let by = identity(&admin);
+    match ep {
+        Endpoint::Admin(command) => {
+            admin.require_somewhere(command.permission()).map_err(&by)?;
+            let req = AdminRequest::decode(command, body).map_err(&by)?;
+            Box::pin(admin_command(ctx, &admin, req)).await.map_err(&by)
+        }
+        _ => verify_for(ctx, &admin, body).await.map_err(&by),
     }
 }
 
@@ -618,5 +706,10 @@ async fn admin_command(ctx: &Ctx, admin: &Admin, req: AdminRequest) -> Result<By
         R::TenantUpdate(r) => to_json(&tenant_update::handle(ctx, admin, r).await?),
         R::TenantSetStatus(r) => to_json(&tenant_set_status::handle(ctx, admin, r).await?),
         R::TenantSetProduct(r) => to_json(&tenant_set_product::handle(ctx, admin, r).await?),
+        R::ApikeyCreate(r) => to_json(&apikey_create::handle(ctx, admin, r).await?),
+        R::ApikeyList(r) => to_json(&apikey_list::handle(ctx, admin, r).await?),
+        R::ApikeyGet(r) => to_json(&apikey_get::handle(ctx, admin, r).await?),
+        R::ApikeyRevoke(r) => to_json(&apikey_revoke::handle(ctx, admin, r).await?),
+        R::ApikeyRoll(r) => to_json(&apikey_roll::handle(ctx, admin, r).await?),
     }
 }

@@ -80,6 +80,9 @@ pub(crate) async fn purge(ctx: &Ctx, tenant: &Tenant, actor: &Actor) -> Result<(
     for (id, digest) in &purged.machines {
         names.extend(crate::bus::machine_conn_names(id, digest));
     }
+    for k in &purged.apikeys {
+        names.extend(crate::bus::apikey_conn_names(k));
+    }
     if let Some(evictor) = &ctx.evictor {
         match evictor.evict_set(&names).await {
             Ok(n) => ctx.metrics.evicted("tenant", n),

@@ -126,6 +126,9 @@ pub(crate) async fn finish(
 
 /// The audit actor a note names: `system` (`roster bootstrap`), or a user by handle.
 pub(crate) fn note_actor(note: &ChangeNote) -> Actor {
+    if let Some(id) = note.by.strip_prefix("apikey:") {
+        return Actor::api_key(id);
+    }
     match Handle::parse(&note.by) {
         Ok(h) if note.by != "system" => Actor::user(&h),
         _ => Actor::system(),

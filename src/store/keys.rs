@@ -222,3 +222,46 @@ impl StoreKey for ClaimKey {
         Cow::Borrowed(&self.0)
     }
 }
+
+/// An API key's record: `<tenant>.<key_id>`, so a tenant's keys page by subject filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyKey(String);
+
+impl ApiKeyKey {
+    /// The key of `key_id` in `tenant`.
+    pub fn new(tenant: &Tenant, key_id: &crate::domain::ApiKeyId) -> Self {
+        ApiKeyKey(format!("{}.{}", tenant.as_str(), key_id.as_str()))
+    }
+}
+
+impl StoreKey for ApiKeyKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
+    }
+}
+
+/// A claim in `roster_apikey_claims`: a key id, or a name in a tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyClaimKey(String);
+
+impl ApiKeyClaimKey {
+    /// The claim of key id `id` (which tenant holds it).
+    pub fn id(id: &crate::domain::ApiKeyId) -> Self {
+        ApiKeyClaimKey(format!("id.{}", id.as_str()))
+    }
+    /// The claim of `name` in `tenant` (names compare case-insensitively).
+    pub fn name(tenant: &Tenant, name: &crate::domain::ApiKeyName) -> Self {
+        let text = format!("roster-v1 apikey-name\n{}", name.fold());
+        ApiKeyClaimKey(format!(
+            "name.{}.{}",
+            tenant.as_str(),
+            crate::crypto::sha256_hex(text.as_bytes())
+        ))
+    }
+}
+
+impl StoreKey for ApiKeyClaimKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
+    }
+}

@@ -17,6 +17,7 @@
 //!   backup`/`restore`);
 //! - `records`: the stored shapes (`kv-schema/`).
 
+mod apikeys;
 pub mod backup;
 mod bucket;
 mod cas;
@@ -39,19 +40,20 @@ use futures::future::BoxFuture;
 
 use crate::domain::{Handle, InviteId, MachineId, SignKey, SiteRef};
 use records::{
-    CredentialIndexRecord, EnrollFailuresRecord, InviteRecord, KeyIndexRecord, MachineRecord,
-    NonceRecord, OwnersRecord, RoleRecord, SecurityTallyRecord, SiteRecord, TenantClaimRecord,
-    TenantRecord, UidIndexRecord, UserRecord,
+    ApiKeyClaimRecord, ApiKeyRecord, CredentialIndexRecord, EnrollFailuresRecord, InviteRecord,
+    KeyIndexRecord, MachineRecord, NonceRecord, OwnersRecord, RoleRecord, SecurityTallyRecord,
+    SiteRecord, TenantClaimRecord, TenantRecord, UidIndexRecord, UserRecord,
 };
 
+pub use apikeys::ApiKeyTaken;
 pub use bucket::{error_chain, jetstream_error_code, TypedBucket};
 pub use cas::{Decision, Known, Modified};
 pub use counters::tally_max_age;
 pub use feed::{Change, Since};
 pub use index::Record;
 pub use keys::{
-    ClaimKey, CredentialDigest, NonceKey, OwnersKey, RoleKey, SourceDigest, StoreKey, TallyKey,
-    UidKey,
+    ApiKeyClaimKey, ApiKeyKey, ClaimKey, CredentialDigest, NonceKey, OwnersKey, RoleKey,
+    SourceDigest, StoreKey, TallyKey, UidKey,
 };
 pub use machines::UidClaim;
 pub use page::{Page, SCAN_BUDGET};
@@ -215,6 +217,10 @@ buckets! {
         "roster: tenants by slug (archived ones stay, so a slug is never reused)";
     tenant_claims: ClaimKey => TenantClaimRecord, "tenant_claims",
         "roster: external customer id (ERP, Stripe) -> the one tenant holding it";
+    apikeys: ApiKeyKey => ApiKeyRecord, "apikeys",
+        "roster: API keys by <tenant>.<key id> (Argon2id PHC strings only)";
+    apikey_claims: ApiKeyClaimKey => ApiKeyClaimRecord, "apikey_claims",
+        "roster: API key ids and names -> the key holding them";
 }
 
 /// One bucket's configuration. Every bucket keeps one revision per key and small

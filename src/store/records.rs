@@ -292,7 +292,13 @@ macro_rules! noted {
         }
     )*};
 }
-noted!(UserRecord, InviteRecord, SiteRecord, RoleRecord);
+noted!(
+    UserRecord,
+    InviteRecord,
+    SiteRecord,
+    RoleRecord,
+    ApiKeyRecord
+);
 
 impl UserRecord {
     /// True while an interrupted `user.delete` is being finished: the user counts as
@@ -369,6 +375,12 @@ pub enum Noted {
     InviteCreated,
     /// `invite.cancel`.
     InviteCancelled,
+    /// `apikey.create`.
+    ApiKeyCreated,
+    /// `apikey.roll`, with the old secret's grace.
+    ApiKeyRolled { grace_secs: u64 },
+    /// `apikey.revoke`.
+    ApiKeyRevoked,
 }
 
 /// Which assignment command changed a user.
@@ -573,3 +585,58 @@ pub struct TenantClaimRecord {
 // Not indexed: tenants are listed from their own bucket.
 impl super::index::Record for TenantRecord {}
 impl super::index::Record for TenantClaimRecord {}
+
+/// `roster_apikeys`, key = `<tenant>.<key_id>`: one API key (PROTOCOL §9). It holds the
+/// Argon2id PHC string of its secret, never the secret; during a roll's grace also the
+/// previous secret's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyRecord {
+    pub v: u32,
+    pub key_id: crate::domain::ApiKeyId,
+    pub tenant: Tenant,
+    pub name: crate::domain::ApiKeyName,
+    pub scopes: BTreeSet<Permission>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<crate::domain::ProductName>,
+    /// The key's first 12 characters (`rak_` and the start of its id).
+    pub prefix: String,
+    /// Argon2id PHC string of the current secret.
+    pub phc: String,
+    pub created_by: String,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_at: Option<String>,
+    /// The secret a roll replaced, valid until its grace ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<PreviousSecret>,
+    /// The admin change this record's latest write made (see [`ChangeNote`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ChangeNote>,
+}
+
+/// A rolled-out API key secret and the end of its grace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PreviousSecret {
+    pub phc: String,
+    pub until: String,
+}
+
+/// `roster_apikey_claims`: `id.<key_id>` (the key id is taken, and in which tenant) or
+/// `name.<tenant>.<SHA-256 hex of the folded name>` (the name is taken in the tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyClaimRecord {
+    pub v: u32,
+    pub key_id: crate::domain::ApiKeyId,
+    pub tenant: Tenant,
+    pub claimed_at: String,
+}
+impl super::index::Record for ApiKeyClaimRecord {}

@@ -235,6 +235,8 @@ pub struct Purged {
     pub sites: usize,
     pub roles: usize,
     pub invites: usize,
+    /// The API keys deleted, for the kick.
+    pub apikeys: Vec<super::records::ApiKeyRecord>,
 }
 
 impl Store {
@@ -310,6 +312,7 @@ impl Store {
                 None => break,
             }
         }
+        out.apikeys = self.purge_apikeys(tenant).await?;
         self.meta.remove(&OwnersKey::Tenant(tenant.clone())).await?;
         Ok(out)
     }

@@ -11,6 +11,8 @@ pub enum Endpoint {
     Revoke,
     /// The signer's own record (an extension of PROTOCOL §4).
     Whoami,
+    /// `P.v1.apikey.verify`: API key verification for other services (PROTOCOL §9).
+    ApikeyVerify,
     Admin(Command),
 }
 
@@ -48,11 +50,16 @@ pub enum Command {
     TenantUpdate,
     TenantSetStatus,
     TenantSetProduct,
+    ApikeyCreate,
+    ApikeyList,
+    ApikeyGet,
+    ApikeyRevoke,
+    ApikeyRoll,
 }
 
 impl Command {
     /// Every admin command, in the order they are registered with the micro service.
-    pub const ALL: [Command; 31] = [
+    pub const ALL: [Command; 36] = [
         Command::InviteCreate,
         Command::InviteList,
         Command::InviteGet,
@@ -84,6 +91,11 @@ impl Command {
         Command::TenantUpdate,
         Command::TenantSetStatus,
         Command::TenantSetProduct,
+        Command::ApikeyCreate,
+        Command::ApikeyList,
+        Command::ApikeyGet,
+        Command::ApikeyRevoke,
+        Command::ApikeyRoll,
     ];
 
     /// The command's name (`invite.create`).
@@ -120,6 +132,11 @@ impl Command {
             Command::TenantUpdate => "tenant.update",
             Command::TenantSetStatus => "tenant.set_status",
             Command::TenantSetProduct => "tenant.set_product",
+            Command::ApikeyCreate => "apikey.create",
+            Command::ApikeyList => "apikey.list",
+            Command::ApikeyGet => "apikey.get",
+            Command::ApikeyRevoke => "apikey.revoke",
+            Command::ApikeyRoll => "apikey.roll",
         }
     }
 
@@ -148,6 +165,10 @@ impl Command {
             | Command::TenantUpdate
             | Command::TenantSetStatus
             | Command::TenantSetProduct => Permission::TenantManage,
+            Command::ApikeyList | Command::ApikeyGet => Permission::ApikeyRead,
+            Command::ApikeyCreate | Command::ApikeyRevoke | Command::ApikeyRoll => {
+                Permission::ApikeyManage
+            }
         }
     }
 }
@@ -160,6 +181,7 @@ impl Endpoint {
             Endpoint::Enroll,
             Endpoint::Revoke,
             Endpoint::Whoami,
+            Endpoint::ApikeyVerify,
         ]
         .into_iter()
         .chain(Command::ALL.into_iter().map(Endpoint::Admin))
@@ -173,13 +195,14 @@ impl Endpoint {
             Endpoint::Enroll => "enroll",
             Endpoint::Revoke => "revoke",
             Endpoint::Whoami => "whoami",
+            Endpoint::ApikeyVerify => "apikey.verify",
             Endpoint::Admin(c) => c.name(),
         }
     }
 
     /// True for the endpoints any key may call (no admin role needed).
     pub fn is_public(self) -> bool {
-        !matches!(self, Endpoint::Admin(_))
+        !matches!(self, Endpoint::Admin(_) | Endpoint::ApikeyVerify)
     }
 
     /// The subject under the prefix: `P.v1.register`, `P.v1.admin.<command>`.
@@ -194,7 +217,7 @@ impl Endpoint {
     pub fn name(self) -> String {
         match self {
             Endpoint::Admin(c) => format!("admin-{}", c.name().replace(['.', '_'], "-")),
-            public => public.command().into(),
+            public => public.command().replace('.', "-"),
         }
     }
 

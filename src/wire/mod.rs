@@ -31,6 +31,8 @@ pub const HDR_TS: &str = "Roster-Ts";
 pub const HDR_NONCE: &str = "Roster-Nonce";
 /// Header carrying the Ed25519 signature in hex.
 pub const HDR_SIG: &str = "Roster-Sig";
+/// Header carrying an API key (`rak_…`) in place of the four signing headers (§3, §9).
+pub const HDR_API_KEY: &str = "Roster-Api-Key";
 
 /// Every error code of PROTOCOL §1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -2,10 +2,11 @@
 //! the dispatcher matches on [`AdminRequest`] and hands each handler its own type.
 
 use super::admin::{
-    AssignRequest, AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest,
-    InviteListRequest, MachineIdRequest, MachineListRequest, RoleCatalogRequest, RoleCreateRequest,
-    RoleListRequest, RoleNameRequest, RoleUpdateRequest, RotateKeyRequest, SetRoleRequest,
-    SiteCreateRequest, SiteListRequest, SiteRef, TenantCreateRequest, TenantListRequest, TenantRef,
+    ApiKeyCreateRequest, ApiKeyIdRequest, ApiKeyListRequest, ApiKeyRollRequest, AssignRequest,
+    AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest, InviteListRequest,
+    MachineIdRequest, MachineListRequest, RoleCatalogRequest, RoleCreateRequest, RoleListRequest,
+    RoleNameRequest, RoleUpdateRequest, RotateKeyRequest, SetRoleRequest, SiteCreateRequest,
+    SiteListRequest, SiteRef, TenantCreateRequest, TenantListRequest, TenantRef,
     TenantSetProductRequest, TenantSetStatusRequest, TenantUpdateRequest, UserListRequest,
     Validate,
 };
@@ -45,6 +46,11 @@ pub enum AdminRequest {
     TenantUpdate(TenantUpdateRequest),
     TenantSetStatus(TenantSetStatusRequest),
     TenantSetProduct(TenantSetProductRequest),
+    ApikeyCreate(ApiKeyCreateRequest),
+    ApikeyList(ApiKeyListRequest),
+    ApikeyGet(ApiKeyIdRequest),
+    ApikeyRevoke(ApiKeyIdRequest),
+    ApikeyRoll(ApiKeyRollRequest),
 }
 
 /// Decodes a body strictly (`deny_unknown_fields`, an object only) and validates it.
@@ -89,6 +95,11 @@ impl AdminRequest {
             Command::TenantUpdate => AdminRequest::TenantUpdate(decode(body)?),
             Command::TenantSetStatus => AdminRequest::TenantSetStatus(decode(body)?),
             Command::TenantSetProduct => AdminRequest::TenantSetProduct(decode(body)?),
+            Command::ApikeyCreate => AdminRequest::ApikeyCreate(decode(body)?),
+            Command::ApikeyList => AdminRequest::ApikeyList(decode(body)?),
+            Command::ApikeyGet => AdminRequest::ApikeyGet(decode(body)?),
+            Command::ApikeyRevoke => AdminRequest::ApikeyRevoke(decode(body)?),
+            Command::ApikeyRoll => AdminRequest::ApikeyRoll(decode(body)?),
         })
     }
 }

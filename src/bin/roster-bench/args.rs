@@ -27,6 +27,12 @@ pub(crate) enum Mode {
         #[arg(long)]
         records: usize,
     },
+    /// The bare request-reply responder of the API key phase's floor.
+    #[command(hide = true)]
+    Echo {
+        #[arg(long)]
+        nats_url: String,
+    },
 }
 
 /// What to run.
@@ -78,6 +84,14 @@ pub(crate) struct BenchArgs {
     /// Sequential samples per measure at each scale size.
     #[arg(long, default_value_t = 200, value_parser = at_least_one())]
     pub(crate) scale_samples: usize,
+    /// Run only the API key phase: `apikey.verify` with one hot key and with
+    /// `--apikey-keys` keys, next to a raw request-reply floor, and wrong keys
+    /// (`--registrations` verifications per throughput run, `--sequential` samples).
+    #[arg(long)]
+    pub(crate) apikeys: bool,
+    /// Keys in the API key phase's many-keys run.
+    #[arg(long, default_value_t = 1000, value_parser = at_least_one())]
+    pub(crate) apikey_keys: usize,
     /// Print one JSON object on stdout (progress goes to stderr either way).
     #[arg(long)]
     pub(crate) json: bool,

@@ -7,6 +7,7 @@
 //! (`roster-bench floor`). Ratios from the same run hold on a noisy machine; absolute
 //! numbers do not. `roster bench` runs this binary.
 
+mod apikeys;
 mod args;
 mod chart;
 mod flood;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
     roster::cli::block_on(async move {
         match cli.mode {
             Some(Mode::Floor { nats_url, records }) => floor::responder(&nats_url, records).await?,
+            Some(Mode::Echo { nats_url }) => apikeys::echo(&nats_url).await?,
             None => bench(&cli.bench).await?,
         }
         Ok(ExitCode::SUCCESS)
@@ -65,6 +67,8 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
+    } else if args.apikeys {
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print!("{}", report::table(&report));
     }
@@ -75,6 +79,14 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<()> {
 async fn run(args: &BenchArgs) -> anyhow::Result<serde_json::Value> {
     if args.storm {
         return Ok(report::storm_only(&storm::run(args.storm_clients).await?));
+    }
+    if args.apikeys {
+        let r = apikeys::run(args).await?;
+        return Ok(serde_json::json!({
+            "apikeys": r,
+            "hot_vs_floor": r.hot_per_s / r.floor_per_s,
+            "many_vs_floor": r.many_per_s / r.floor_per_s,
+        }));
     }
     let (default, b) = register::run_mode(args, false).await?;
     let (admin_get, admin_get_errors) = phases::admin_read(&b, args.sequential).await?;

@@ -3,6 +3,7 @@
 //! (`page`), and the cross-field check [`Validate`]. All of it is re-exported here, so
 //! every path stays `wire::admin::…`.
 
+mod apikeys;
 mod audit;
 mod invites;
 mod machines;
@@ -12,6 +13,11 @@ mod sites;
 mod tenants;
 mod users;
 
+pub use apikeys::{
+    ApiKeyCreateRequest, ApiKeyIdRequest, ApiKeyListReply, ApiKeyListRequest, ApiKeyRollRequest,
+    ApiKeySecretReply, ApiKeyVerifyReply, ApiKeyVerifyRequest, ApiKeyView, VerifyCode,
+    MAX_APIKEY_TTL_SECS,
+};
 pub use audit::{
     ActionFilter, AuditCursor, AuditQueryReply, AuditQueryRequest, AuditStream, Rfc3339,
 };
