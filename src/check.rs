@@ -31,6 +31,7 @@ pub struct Report {
     pub machines: usize,
     pub machine_uids: usize,
     pub credentials: usize,
+    pub apikeys: usize,
     pub audit_events: usize,
     /// Index entries no record names (a lost race's, or a moved record's old entry
     /// after a crash): every list skips them; not a problem.
@@ -287,6 +288,43 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
                 "change_without_audit",
                 format!("machines/{k}"),
                 "revoked without a machine.revoked event".into(),
+            );
+        }
+    }
+    let apikeys = values(&store.apikeys).await?;
+    let claims = values(&store.apikey_claims).await?;
+    r.apikeys = apikeys.len();
+    for (k, a) in &apikeys {
+        let id = a.key_id.as_str();
+        let id_claim = claims.get(&format!("id.{id}"));
+        if id_claim.is_none_or(|c| c.tenant != a.tenant) {
+            r.problem(
+                "apikey_without_claim",
+                format!("apikeys/{k}"),
+                "its key id is not claimed for its tenant".into(),
+            );
+        }
+        let name_key = crate::store::ApiKeyClaimKey::name(&a.tenant, &a.name);
+        let name_claim = claims.get(crate::store::StoreKey::store_key(&name_key).as_ref());
+        if name_claim.is_none_or(|c| c.key_id != a.key_id) {
+            r.problem(
+                "apikey_without_claim",
+                format!("apikeys/{k}"),
+                "its name is not claimed for it".into(),
+            );
+        }
+        if !has("apikey.created", id) {
+            r.problem(
+                "change_without_audit",
+                format!("apikeys/{k}"),
+                "no apikey.created event".into(),
+            );
+        }
+        if a.revoked_at.is_some() && !has("apikey.revoked", id) {
+            r.problem(
+                "change_without_audit",
+                format!("apikeys/{k}"),
+                "revoked without an apikey.revoked event".into(),
             );
         }
     }

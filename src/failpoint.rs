@@ -45,4 +45,7 @@ pub const ALL: &[&str] = &[
     "role_update.after_write",
     "role_delete.after_mark",
     "tenant_archive.after_status",
+    "apikey_create.after_write",
+    "apikey_roll.after_write",
+    "apikey_revoke.after_write",
 ];

@@ -15,7 +15,8 @@
 //! - [`store`]: the only code that touches JetStream KV: a typed bucket per record with its
 //!   own key type, the one read-decide-write loop (`TypedBucket::modify`), the
 //!   per-aggregate operations (bind a key, the owner guards, uids, credentials, a page,
-//!   the tenant registry and its customer-id claims, each tenant's roles).
+//!   the tenant registry and its customer-id claims, each tenant's roles, API keys and
+//!   their id and name claims).
 //! - [`authz`]: pure RBAC (PROTOCOL §8): the permission catalog, role names and
 //!   definitions, assignments and the one computation of effective permissions
 //!   (`Grants`), no escalation; plus the v1 one-role model (the `domain::Role` names
@@ -26,7 +27,7 @@
 //! - [`time_util`]: `Timestamp` and the `Clock` handlers read (adjustable in tests).
 //! - [`failpoint`]: crash points for the crash tests (feature `failpoints`).
 //! - [`handlers`]: one file per endpoint (verify → decide → audit → reply), the signed-
-//!   request check, the dispatch over typed requests, the responder, and (`platform`)
+//!   request check, `Roster-Api-Key` requests (an API key acting, PROTOCOL §9), the dispatch over typed requests, the responder, and (`platform`)
 //!   who may use the platform-scope tenant commands.
 //! - [`heal`]: the healer: every worker follows the buckets' changes and the audit tail
 //!   and finishes flows a crash interrupted (no client retry), each event once; admin
@@ -41,7 +42,8 @@
 //!   watches its connection's events so a refused publish fails at once.
 //! - [`jwt`]: NATS JWT encoding for the auth callout (hand-rolled, tested).
 //! - [`identity`]: the identity file holding a client's two key pairs.
-//! - [`keyring`]: enrollment-key verification: Argon2 pool, verified-key cache, throttle.
+//! - [`keyring`]: enrollment-key and API-key verification: Argon2 pool, verified-key
+//!   cache, dummy runs, the shared throttle.
 //! - [`metrics`]: a worker's Prometheus metrics and the `/metrics` + `/healthz` endpoint.
 //! - [`natsd`]: starts a private nats-server (dev command, tests, the bench).
 //! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;

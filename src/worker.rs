@@ -238,8 +238,10 @@ async fn run(
 ) -> Result<(), WorkerError> {
     let (store, audit) = open_state(&client, &cfg).await?;
     let tenants = store.watch_tenants(stop.clone());
+    let apikeys = store.watch_apikeys(stop.clone());
     let ctx = Arc::new(Ctx {
         tenants,
+        apikeys,
         store,
         audit,
         cfg: cfg.handlers.clone(),
@@ -476,6 +478,7 @@ async fn callout_pool(
             clock: ctx.clock.clone(),
             metrics: ctx.metrics.clone(),
             tenants: ctx.tenants.clone(),
+            apikeys: ctx.apikeys.clone(),
         });
         pool.push((conn, own));
     }

@@ -116,7 +116,7 @@ async fn keys_are_created_shown_once_listed_and_never_stored() {
         json!({"name": "x", "scopes": ["no:such"]}),
         json!({"name": "", "scopes": ["site:read"]}),
         json!({"name": "x", "scopes": ["tenant:manage"]}),
-        json!({"name": "x", "scopes": ["site:read"], "ttl_secs": 5}),
+        json!({"name": "x", "scopes": ["site:read"], "ttl_secs": 0}),
         json!({"name": "x", "scopes": ["site:read"], "product": "nope"}),
         json!({"name": "x", "scopes": ["site:read"], "extra": 1}),
     ] {
@@ -596,4 +596,69 @@ async fn one_argon2_run_per_key_and_worker_under_500_concurrent_verifications() 
         tries += 1;
     }
     assert!(got.last_used_at.is_some());
+}
+
+#[tokio::test]
+async fn expiry_and_the_end_of_a_rolls_grace_close_the_connections() {
+    let env = TestEnv::with_callout().await;
+    let o = &env.owner;
+    // A key that expires in 3 s: its connection's user JWT expires with it, so the
+    // server closes it then, and the reconnect is refused.
+    let mut r = req("short", &["site:read"]);
+    r.ttl_secs = Some(3);
+    let k = o.apikey_create(&r).await.unwrap();
+    let connect = |key: &str, id: &str| {
+        async_nats::ConnectOptions::with_token(key.to_owned())
+            .custom_inbox_prefix(format!("_INBOX.apikey.{id}"))
+    };
+    let id = k.apikey.key_id.to_string();
+    let (_conn, mut events) = watched_with(&env, connect(&k.key, &id)).await.unwrap();
+    let expires = roster::time_util::Timestamp::parse(k.apikey.expires_at.as_deref().unwrap())
+        .unwrap()
+        .unix_ms();
+    let gone = event(&mut events, "disconnected")
+        .await
+        .expect("closed at expiry");
+    let now_ms = roster::time_util::now_ms();
+    // The JWT's expiry is in whole seconds, rounded down: the connection closes within
+    // the second before the key's expiry, never after it (allowing the server's timer).
+    let late_ms = now_ms - (gone.elapsed().as_millis() as i64) - expires;
+    assert!(
+        (-1200..500).contains(&late_ms),
+        "closed {late_ms} ms after its expiry"
+    );
+    assert!(event(&mut events, "authorization violation")
+        .await
+        .is_some());
+
+    // A roll with a 2 s grace: connections of the old secret (made before the roll and
+    // after it) close when the grace ends; the new secret's connection stays.
+    let k = o
+        .apikey_create(&req("rolling", &["site:read"]))
+        .await
+        .unwrap();
+    let id = k.apikey.key_id.to_string();
+    let (_before, mut before_events) = watched_with(&env, connect(&k.key, &id)).await.unwrap();
+    let rolled = o
+        .apikey_roll(&ApiKeyRollRequest {
+            key_id: k.apikey.key_id.clone(),
+            grace_secs: Some(GraceSecs::try_from(2).unwrap()),
+        })
+        .await
+        .unwrap();
+    let rolled_at = Instant::now();
+    let (_after, mut after_events) = watched_with(&env, connect(&k.key, &id)).await.unwrap();
+    let (_new, mut new_events) = watched_with(&env, connect(&rolled.key, &id)).await.unwrap();
+    for (what, ev) in [("before", &mut before_events), ("after", &mut after_events)] {
+        let at = event(ev, "disconnected").await.expect(what);
+        let since = at.duration_since(rolled_at);
+        assert!(
+            since >= Duration::from_millis(900) && since <= Duration::from_secs(3),
+            "{what}: closed {since:?} after the roll"
+        );
+    }
+    assert!(
+        no_event_within(&mut new_events, "disconnected", Duration::from_millis(1500)).await,
+        "the new secret's connection stays"
+    );
 }

@@ -98,6 +98,19 @@ impl Bus {
     }
 
     /// How many events of `action` name `target` in the audit stream.
+    /// The key id of the API key named `name` (default tenant), read from the store.
+    async fn apikey_named(&self, name: &str) -> String {
+        let page = self
+            .store
+            .apikeys
+            .page(">", None, 10_000, |k| {
+                (k.name.as_str() == name).then(|| k.key_id.to_string())
+            })
+            .await
+            .unwrap();
+        page.items.into_iter().next().expect("the flow's API key")
+    }
+
     async fn events_of(&self, action: &str, target: &str) -> usize {
         self.audit
             .read_all()
@@ -280,6 +293,25 @@ async fn send(
             };
             owner.role_delete(&req).await.map(drop)
         }
+        "apikey_create" => owner.apikey_create(&apikey_req(prefix, n)).await.map(drop),
+        f @ ("apikey_roll" | "apikey_revoke") => {
+            let name = apikey_name(prefix, n);
+            let keys = owner.apikey_list(&Default::default()).await?.keys;
+            let id = keys
+                .into_iter()
+                .find(|k| k.name.as_str() == name)
+                .map(|k| k.key_id)
+                .expect("the flow's key");
+            if f == "apikey_roll" {
+                let req = roster::wire::admin::ApiKeyRollRequest {
+                    key_id: id,
+                    grace_secs: None,
+                };
+                owner.apikey_roll(&req).await.map(drop)
+            } else {
+                owner.apikey_revoke(&id).await.map(drop)
+            }
+        }
         "tenant_archive" => {
             let body =
                 serde_json::json!({"tenant": format!("{prefix}-t{n}"), "status": "archived"});
@@ -289,6 +321,20 @@ async fn send(
                 .map(drop)
         }
         other => panic!("no flow {other}"),
+    }
+}
+
+fn apikey_name(prefix: &str, n: usize) -> String {
+    format!("{prefix} key {n}")
+}
+
+fn apikey_req(prefix: &str, n: usize) -> roster::wire::admin::ApiKeyCreateRequest {
+    roster::wire::admin::ApiKeyCreateRequest {
+        tenant: None,
+        name: roster::domain::ApiKeyName::parse(&apikey_name(prefix, n)).unwrap(),
+        scopes: perms(&["site:read"]),
+        product: None,
+        ttl_secs: None,
     }
 }
 
@@ -368,6 +414,9 @@ async fn crash_at(
         "role_update" | "role_delete" => {
             owner.role_create(&role_req(prefix, n)).await.unwrap();
         }
+        "apikey_roll" | "apikey_revoke" => {
+            owner.apikey_create(&apikey_req(prefix, n)).await.unwrap();
+        }
         "tenant_archive" => {
             let t = format!("{prefix}-t{n}");
             for body in [
@@ -444,6 +493,14 @@ async fn crash_at(
             Some((action, format!("default/{}", role_name(prefix, n).as_str())))
         }
         "tenant_archive" => Some(("tenant.purged", format!("{prefix}-t{n}"))),
+        f @ ("apikey_create" | "apikey_roll" | "apikey_revoke") => {
+            let action = match f {
+                "apikey_create" => "apikey.created",
+                "apikey_roll" => "apikey.rolled",
+                _ => "apikey.revoked",
+            };
+            Some((action, bus.apikey_named(&apikey_name(prefix, n)).await))
+        }
         _ => None,
     }
     .map(|(a, t)| (a.to_owned(), t));
@@ -518,8 +575,9 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
             .await;
             assert_eq!(r, (), "{fp}");
         }
-        if flow(fp) == "site_create" {
-            // The retry finds the site (`conflict`); its event is the healer's to publish.
+        if matches!(flow(fp), "site_create" | "apikey_create" | "apikey_revoke") {
+            // The retry finds the site or the key (`conflict`), or the key revoked
+            // already (nothing to change); the event is the healer's to publish.
             healed_within_30s(fp, async || bus.check().await.problems.is_empty()).await;
         }
         let report = bus.check().await;

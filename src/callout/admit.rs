@@ -195,35 +195,37 @@ pub async fn admit(ctx: &Ctx, req: &AuthRequestClaims) -> Result<Admission, Stor
 async fn api_key(ctx: &Ctx, token: &str) -> Result<Admission, StoreError> {
     use crate::handlers::KeyCheck;
     use crate::wire::admin::VerifyCode;
-    Ok(match crate::handlers::check_apikey(ctx, token).await? {
-        KeyCheck::Valid {
-            key,
-            until,
-            previous,
-            ..
-        } => {
-            let k = key.value;
-            let mut apps = tenant_apps(ctx, &k.tenant).await?;
-            if let Some(p) = &k.product {
-                apps.retain(|(_, name)| name == p.as_str());
+    Ok(
+        match crate::handlers::check_apikey(ctx, token, true).await? {
+            KeyCheck::Valid {
+                key,
+                until,
+                previous,
+                ..
+            } => {
+                let k = key.value;
+                let mut apps = tenant_apps(ctx, &k.tenant).await?;
+                if let Some(p) = &k.product {
+                    apps.retain(|(_, name)| name == p.as_str());
+                }
+                let phc = match (&k.previous, previous) {
+                    (Some(p), true) => &p.phc,
+                    _ => &k.phc,
+                };
+                Admission::ApiKey {
+                    conn_name: crate::bus::apikey_conn_name(k.key_id.as_str(), phc),
+                    inbox: crate::bus::inbox_for_apikey(k.key_id.as_str()),
+                    key_id: k.key_id.to_string(),
+                    apps,
+                    until: until.map(|u| u.unix_ms() / 1000),
+                }
             }
-            let phc = match (&k.previous, previous) {
-                (Some(p), true) => &p.phc,
-                _ => &k.phc,
-            };
-            Admission::ApiKey {
-                conn_name: crate::bus::apikey_conn_name(k.key_id.as_str(), phc),
-                inbox: crate::bus::inbox_for_apikey(k.key_id.as_str()),
-                key_id: k.key_id.to_string(),
-                apps,
-                until: until.map(|u| u.unix_ms() / 1000),
-            }
-        }
-        KeyCheck::Refused(VerifyCode::Revoked, _) => Admission::Denied("apikey_revoked"),
-        KeyCheck::Refused(VerifyCode::Expired, _) => Admission::Denied("apikey_expired"),
-        KeyCheck::Refused(VerifyCode::RateLimited, _) => Admission::Denied("apikey_throttled"),
-        KeyCheck::Refused(..) => Admission::Denied("unknown_apikey"),
-    })
+            KeyCheck::Refused(VerifyCode::Revoked, _) => Admission::Denied("apikey_revoked"),
+            KeyCheck::Refused(VerifyCode::Expired, _) => Admission::Denied("apikey_expired"),
+            KeyCheck::Refused(VerifyCode::RateLimited, _) => Admission::Denied("apikey_throttled"),
+            KeyCheck::Refused(..) => Admission::Denied("unknown_apikey"),
+        },
+    )
 }
 
 /// Counts a refused connection into the security log (PROTOCOL §5): per reason and

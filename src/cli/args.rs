@@ -846,7 +846,7 @@ pub enum ApikeyCmd {
         /// The one product the key's bus connections may use (default: every product).
         #[arg(long)]
         product: Option<String>,
-        /// Seconds until the key expires (60 to five years; default: never).
+        /// Seconds until the key expires (1 to five years; default: never).
         #[arg(long)]
         ttl_secs: Option<u64>,
         /// The tenant (default: your home tenant).

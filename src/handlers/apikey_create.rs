@@ -87,6 +87,7 @@ pub(super) async fn handle(
             value: rec,
             revision,
         };
+        ctx.apikeys.put(cur.value.key_id.as_str(), cur.clone());
         finish(ctx, &cur, Publish::Always).await?;
         return Ok(ApiKeySecretReply {
             apikey: view(&cur.value),

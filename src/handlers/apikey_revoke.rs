@@ -46,6 +46,7 @@ pub(super) async fn handle(
     let cur = m
         .current
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such API key"))?;
+    ctx.apikeys.put(cur.value.key_id.as_str(), cur.clone());
     if m.changed {
         crate::failpoint::hit("apikey_revoke.after_write");
         finish(ctx, &cur, Publish::Always).await?;

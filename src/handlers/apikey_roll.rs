@@ -68,6 +68,7 @@ pub(super) async fn handle(
     let cur = m
         .current
         .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    ctx.apikeys.put(cur.value.key_id.as_str(), cur.clone());
     finish(ctx, &cur, Publish::Always).await?;
     Ok(ApiKeySecretReply {
         apikey: view(&cur.value),

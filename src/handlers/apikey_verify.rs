@@ -41,14 +41,27 @@ pub(crate) enum KeyCheck {
 /// Judges the key text `text`: parse (a malformed key is `not_found`), find the record by
 /// the key id it carries, verify the secret (cached, throttled per key id), then the
 /// record's state. A valid use is noted as `last_used_at`, at most once a minute.
-pub(crate) async fn check(ctx: &Ctx, text: &str) -> Result<KeyCheck, StoreError> {
+///
+/// `fresh`: read the record from the bucket (the callout: a connection is admitted for
+/// long); otherwise from this worker's view of the API keys (requests and verification:
+/// no KV read on the hot path; a change reaches the view within milliseconds, and the
+/// worker that made it at once), or from the bucket while the view catches up.
+pub(crate) async fn check(ctx: &Ctx, text: &str, fresh: bool) -> Result<KeyCheck, StoreError> {
     let Ok(token) = ApiKeyToken::parse(text) else {
         return Ok(KeyCheck::Refused(VerifyCode::NotFound, None));
     };
     let id = token.key_id();
-    let rec = match ctx.store.apikey_tenant(&id).await? {
-        Some(t) => ctx.store.apikey(&t, &id).await?,
-        None => None,
+    let viewed = if fresh {
+        None
+    } else {
+        ctx.apikeys.get(id.as_str())
+    };
+    let rec = match viewed {
+        Some(rec) => rec,
+        None => match ctx.store.apikey_tenant(&id).await? {
+            Some(t) => ctx.store.apikey(&t, &id).await?,
+            None => None,
+        },
     };
     let now = ctx.clock.now();
     let which = match ctx
@@ -143,7 +156,7 @@ pub(super) async fn handle(
             .grants
             .allows(Permission::ApikeyVerify, &k.tenant, None)
     };
-    let (key, code) = match check(ctx, &req.key).await? {
+    let (key, code) = match check(ctx, &req.key, false).await? {
         KeyCheck::Refused(VerifyCode::RateLimited, _) => {
             return Ok(ApiKeyVerifyReply::refused(VerifyCode::RateLimited))
         }

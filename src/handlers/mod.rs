@@ -108,6 +108,8 @@ pub struct Ctx {
     pub metrics: crate::metrics::Metrics,
     /// The tenants as this worker sees them, kept by a KV watch (`store::TenantView`).
     pub tenants: crate::store::TenantView,
+    /// The API keys as this worker sees them, by key id, kept by a KV watch.
+    pub apikeys: crate::store::BucketView<crate::store::records::ApiKeyRecord>,
 }
 
 pub use crate::wire::Endpoint;
@@ -634,7 +636,7 @@ async fn by_api_key(ctx: &Ctx, ep: Endpoint, key: &str, body: &[u8]) -> Result<B
             "this endpoint needs a signed request (Roster-Key, -Ts, -Nonce, -Sig), not an API key",
         ));
     }
-    let rec = match check_apikey(ctx, key).await {
+    let rec = match check_apikey(ctx, key, false).await {
         Ok(KeyCheck::Valid { key, .. }) => key.value,
         Ok(KeyCheck::Refused(wire::admin::VerifyCode::RateLimited, _)) => {
             return Err(refused(

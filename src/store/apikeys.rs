@@ -117,6 +117,14 @@ impl Store {
         Err(StoreError::Conflict)
     }
 
+    /// Starts following the API keys into a view by key id (until `stop`).
+    pub fn watch_apikeys(
+        &self,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> super::BucketView<ApiKeyRecord> {
+        self.apikeys.watch_view(apikey_view_name, stop)
+    }
+
     /// Deletes every key of `tenant` with its name claims (an archived tenant's purge);
     /// the records deleted, for the kick of their connections.
     pub async fn purge_apikeys(&self, tenant: &Tenant) -> Result<Vec<ApiKeyRecord>, StoreError> {
@@ -141,4 +149,9 @@ impl Store {
             }
         }
     }
+}
+
+/// The view's name of the record at bucket key `<tenant>.<key_id>`: its key id.
+fn apikey_view_name(key: &str) -> String {
+    key.rsplit('.').next().unwrap_or(key).to_owned()
 }

@@ -32,6 +32,7 @@ mod roles;
 pub mod scan;
 mod tenants;
 mod users;
+mod view;
 
 use std::time::Duration;
 
@@ -59,6 +60,7 @@ pub use machines::UidClaim;
 pub use page::{Page, SCAN_BUDGET};
 pub use tenants::{Claim, Purged, TenantView, CLAIM_SETTLE};
 pub use users::{owner_scopes, KeyBinding};
+pub use view::BucketView;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

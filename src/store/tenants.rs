@@ -429,95 +429,31 @@ impl Store {
     }
 }
 
-/// This process's live copy of the tenants bucket, kept by a KV watch, for the paths
+/// This process's live copy of the tenants bucket ([`super::BucketView`]), for the paths
 /// that ask a tenant's status or products on every request (register, enroll, the
-/// callout, a tenant's writes): a change reaches every worker within milliseconds, and
-/// the worker that made it at once ([`TenantView::put`]). Until the watch has caught up
-/// (and while it is being resumed) the view says so, and the caller reads the bucket.
+/// callout, a tenant's writes).
 #[derive(Debug, Clone, Default)]
-pub struct TenantView(std::sync::Arc<std::sync::RwLock<ViewState>>);
-
-#[derive(Debug, Default)]
-struct ViewState {
-    ready: bool,
-    tenants: std::collections::HashMap<String, TenantRecord>,
-}
+pub struct TenantView(super::BucketView<TenantRecord>);
 
 impl TenantView {
     /// `Some(the record, or None for no such tenant)` once caught up; `None` while not.
     pub fn get(&self, t: &Tenant) -> Option<Option<TenantRecord>> {
-        let s = self.0.read().ok()?;
-        s.ready.then(|| s.tenants.get(t.as_str()).cloned())
+        self.0.get(t.as_str()).map(|r| r.map(|v| v.value))
     }
 
     /// A record this worker just wrote: seen at once, before its watch brings it.
     pub fn put(&self, rec: &TenantRecord) {
-        if let Ok(mut s) = self.0.write() {
-            s.tenants
-                .insert(rec.tenant.as_str().to_owned(), rec.clone());
-        }
-    }
-
-    fn apply(&self, key: &str, rec: Option<TenantRecord>) {
-        if let Ok(mut s) = self.0.write() {
-            match rec {
-                Some(r) => {
-                    s.tenants.insert(key.to_owned(), r);
-                }
-                None => {
-                    s.tenants.remove(key);
-                }
-            }
-        }
-    }
-
-    fn set_ready(&self, ready: bool) {
-        if let Ok(mut s) = self.0.write() {
-            s.ready = ready;
-        }
+        let v = super::Versioned {
+            value: rec.clone(),
+            revision: 0,
+        };
+        self.0.put(rec.tenant.as_str(), v);
     }
 }
 
 impl Store {
-    /// Starts following the tenants bucket into a [`TenantView`] (a task, until `stop`
-    /// turns true). A lost watch is resumed a second later; meanwhile the view is not
-    /// ready and callers read the bucket.
-    pub fn watch_tenants(&self, mut stop: tokio::sync::watch::Receiver<bool>) -> TenantView {
-        use futures::StreamExt;
-        let view = TenantView::default();
-        let (bucket, out) = (self.tenants.clone(), view.clone());
-        tokio::spawn(async move {
-            loop {
-                match bucket.kv().watch_with_history(">").await {
-                    Ok(mut w) => loop {
-                        tokio::select! {
-                            _ = stop.wait_for(|s| *s) => return,
-                            next = w.next() => match next {
-                                Some(Ok(e)) => {
-                                    let rec = match e.operation {
-                                        async_nats::jetstream::kv::Operation::Put => {
-                                            bucket.decode(&e.key, &e.value).ok()
-                                        }
-                                        _ => None,
-                                    };
-                                    out.apply(&e.key, rec);
-                                    if e.seen_current || e.delta == 0 {
-                                        out.set_ready(true);
-                                    }
-                                }
-                                _ => break,
-                            },
-                        }
-                    },
-                    Err(e) => tracing::debug!(error = %e, "tenant watch: could not start"),
-                }
-                out.set_ready(false);
-                tokio::select! {
-                    _ = stop.wait_for(|s| *s) => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        });
-        view
+    /// Starts following the tenants bucket into a [`TenantView`] (until `stop`).
+    pub fn watch_tenants(&self, stop: tokio::sync::watch::Receiver<bool>) -> TenantView {
+        TenantView(self.tenants.watch_view(str::to_owned, stop))
     }
 }

@@ -57,9 +57,9 @@ pub struct ApiKeyCreateRequest {
 impl Validate for ApiKeyCreateRequest {
     fn validate(&self) -> Result<(), crate::wire::ApiError> {
         if let Some(t) = self.ttl_secs {
-            if !(60..=MAX_APIKEY_TTL_SECS).contains(&t) {
+            if !(1..=MAX_APIKEY_TTL_SECS).contains(&t) {
                 return Err(crate::wire::ApiError::bad_request(format!(
-                    "ttl_secs must be between 60 and {MAX_APIKEY_TTL_SECS}"
+                    "ttl_secs must be between 1 and {MAX_APIKEY_TTL_SECS}"
                 )));
             }
         }
