@@ -80,5 +80,6 @@ pub mod natsd;
 pub mod store;
 pub mod templates;
 pub mod time_util;
+pub mod vault;
 pub mod wire;
 pub mod worker;

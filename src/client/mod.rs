@@ -2,10 +2,12 @@
 //! caller's Ed25519 key; the CLI and the tests use it. With [`BusEvents`] attached, a
 //! request the bus refuses to carry fails at once instead of timing out.
 
+mod credentials;
 mod events;
 mod reply;
 mod tenants;
 
+pub use credentials::NewCredential;
 pub use events::{publish_denied_subject, BusEvents, BusSignal};
 pub use reply::{decode_reply, ClientError, RawReply, RequestFailure};
 

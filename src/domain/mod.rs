@@ -4,14 +4,17 @@
 //! - [`keys`]: public keys, checked for weak points, and a key pair's typed views;
 //! - [`ids`]: nonces, invite ids, machine uids and machine ids;
 //! - [`tokens`]: the typed secrets (`inv_`, `cek_`, `cak_`);
-//! - [`tenancy`]: a tenant's status and its moves, kind, plan, products, customer ids.
+//! - [`tenancy`]: a tenant's status and its moves, kind, plan, products, customer ids;
+//! - [`credentials`]: the vault's ids, scopes, holders, names, types and masked values.
 
+mod credentials;
 mod ids;
 mod keys;
 mod names;
 mod tenancy;
 mod tokens;
 
+pub use credentials::*;
 pub use ids::*;
 pub use keys::*;
 pub use names::*;

@@ -235,6 +235,8 @@ pub struct Purged {
     pub sites: usize,
     pub roles: usize,
     pub invites: usize,
+    /// The tenant's vault credentials (its data key went with them).
+    pub credentials: usize,
 }
 
 impl Store {
@@ -311,6 +313,9 @@ impl Store {
             }
         }
         self.meta.remove(&OwnersKey::Tenant(tenant.clone())).await?;
+        out.credentials = self
+            .destroy_holder(&crate::domain::CredentialHolder::Tenant(tenant.clone()))
+            .await?;
         Ok(out)
     }
 
@@ -342,6 +347,9 @@ impl Store {
         match m.extra {
             Some(key) if m.changed => {
                 self.unbind_key(&key, h).await?;
+                // A deleted user's data key goes: its credentials never open again.
+                self.destroy_holder(&crate::domain::CredentialHolder::User(h.clone()))
+                    .await?;
                 Ok(true)
             }
             _ => Ok(false),

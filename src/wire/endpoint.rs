@@ -48,11 +48,19 @@ pub enum Command {
     TenantUpdate,
     TenantSetStatus,
     TenantSetProduct,
+    CredentialCreate,
+    CredentialList,
+    CredentialGet,
+    CredentialReveal,
+    CredentialRotate,
+    CredentialRevoke,
+    CredentialDelete,
+    CredentialRewrap,
 }
 
 impl Command {
     /// Every admin command, in the order they are registered with the micro service.
-    pub const ALL: [Command; 31] = [
+    pub const ALL: [Command; 39] = [
         Command::InviteCreate,
         Command::InviteList,
         Command::InviteGet,
@@ -84,6 +92,14 @@ impl Command {
         Command::TenantUpdate,
         Command::TenantSetStatus,
         Command::TenantSetProduct,
+        Command::CredentialCreate,
+        Command::CredentialList,
+        Command::CredentialGet,
+        Command::CredentialReveal,
+        Command::CredentialRotate,
+        Command::CredentialRevoke,
+        Command::CredentialDelete,
+        Command::CredentialRewrap,
     ];
 
     /// The command's name (`invite.create`).
@@ -120,6 +136,14 @@ impl Command {
             Command::TenantUpdate => "tenant.update",
             Command::TenantSetStatus => "tenant.set_status",
             Command::TenantSetProduct => "tenant.set_product",
+            Command::CredentialCreate => "credential.create",
+            Command::CredentialList => "credential.list",
+            Command::CredentialGet => "credential.get",
+            Command::CredentialReveal => "credential.reveal",
+            Command::CredentialRotate => "credential.rotate",
+            Command::CredentialRevoke => "credential.revoke",
+            Command::CredentialDelete => "credential.delete",
+            Command::CredentialRewrap => "credential.rewrap",
         }
     }
 
@@ -148,7 +172,31 @@ impl Command {
             | Command::TenantUpdate
             | Command::TenantSetStatus
             | Command::TenantSetProduct => Permission::TenantManage,
+            Command::CredentialList | Command::CredentialGet => Permission::CredentialRead,
+            Command::CredentialReveal => Permission::CredentialReveal,
+            Command::CredentialCreate
+            | Command::CredentialRotate
+            | Command::CredentialRevoke
+            | Command::CredentialDelete
+            | Command::CredentialRewrap => Permission::CredentialManage,
         }
+    }
+
+    /// False for the commands any active user may send without holding their
+    /// permission anywhere: the `credential.*` commands, since a user's own credentials
+    /// need no role (PROTOCOL §10); their handlers check the permission where a
+    /// credential of a tenant or of the system is concerned.
+    pub fn needs_permission_somewhere(self) -> bool {
+        !matches!(
+            self,
+            Command::CredentialCreate
+                | Command::CredentialList
+                | Command::CredentialGet
+                | Command::CredentialReveal
+                | Command::CredentialRotate
+                | Command::CredentialRevoke
+                | Command::CredentialDelete
+        )
     }
 }
 

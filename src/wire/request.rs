@@ -2,12 +2,13 @@
 //! the dispatcher matches on [`AdminRequest`] and hands each handler its own type.
 
 use super::admin::{
-    AssignRequest, AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest,
-    InviteListRequest, MachineIdRequest, MachineListRequest, RoleCatalogRequest, RoleCreateRequest,
-    RoleListRequest, RoleNameRequest, RoleUpdateRequest, RotateKeyRequest, SetRoleRequest,
-    SiteCreateRequest, SiteListRequest, SiteRef, TenantCreateRequest, TenantListRequest, TenantRef,
-    TenantSetProductRequest, TenantSetStatusRequest, TenantUpdateRequest, UserListRequest,
-    Validate,
+    AssignRequest, AuditQueryRequest, CredentialCreateRequest, CredentialIdRequest,
+    CredentialListRequest, CredentialRewrapRequest, CredentialRotateRequest, HandleRequest,
+    InviteCreateRequest, InviteIdRequest, InviteListRequest, MachineIdRequest, MachineListRequest,
+    RoleCatalogRequest, RoleCreateRequest, RoleListRequest, RoleNameRequest, RoleUpdateRequest,
+    RotateKeyRequest, SetRoleRequest, SiteCreateRequest, SiteListRequest, SiteRef,
+    TenantCreateRequest, TenantListRequest, TenantRef, TenantSetProductRequest,
+    TenantSetStatusRequest, TenantUpdateRequest, UserListRequest, Validate,
 };
 use super::{decode_body, ApiError, Command};
 
@@ -45,6 +46,14 @@ pub enum AdminRequest {
     TenantUpdate(TenantUpdateRequest),
     TenantSetStatus(TenantSetStatusRequest),
     TenantSetProduct(TenantSetProductRequest),
+    CredentialCreate(CredentialCreateRequest),
+    CredentialList(CredentialListRequest),
+    CredentialGet(CredentialIdRequest),
+    CredentialReveal(CredentialIdRequest),
+    CredentialRotate(CredentialRotateRequest),
+    CredentialRevoke(CredentialIdRequest),
+    CredentialDelete(CredentialIdRequest),
+    CredentialRewrap(CredentialRewrapRequest),
 }
 
 /// Decodes a body strictly (`deny_unknown_fields`, an object only) and validates it.
@@ -89,6 +98,14 @@ impl AdminRequest {
             Command::TenantUpdate => AdminRequest::TenantUpdate(decode(body)?),
             Command::TenantSetStatus => AdminRequest::TenantSetStatus(decode(body)?),
             Command::TenantSetProduct => AdminRequest::TenantSetProduct(decode(body)?),
+            Command::CredentialCreate => AdminRequest::CredentialCreate(decode(body)?),
+            Command::CredentialList => AdminRequest::CredentialList(decode(body)?),
+            Command::CredentialGet => AdminRequest::CredentialGet(decode(body)?),
+            Command::CredentialReveal => AdminRequest::CredentialReveal(decode(body)?),
+            Command::CredentialRotate => AdminRequest::CredentialRotate(decode(body)?),
+            Command::CredentialRevoke => AdminRequest::CredentialRevoke(decode(body)?),
+            Command::CredentialDelete => AdminRequest::CredentialDelete(decode(body)?),
+            Command::CredentialRewrap => AdminRequest::CredentialRewrap(decode(body)?),
         })
     }
 }
