@@ -33,27 +33,8 @@ impl CredentialId {
             ))
         }
     }
-    /// The id as a string.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
-impl TryFrom<String> for CredentialId {
-    type Error = ParseError;
-    fn try_from(s: String) -> Result<Self, ParseError> {
-        Self::parse(&s)
-    }
-}
-impl From<CredentialId> for String {
-    fn from(i: CredentialId) -> String {
-        i.0
-    }
-}
-impl fmt::Display for CredentialId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+text_type!(CredentialId);
 
 /// Where a credential belongs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -149,31 +130,12 @@ macro_rules! label_type {
             pub fn parse(s: &str) -> Result<Self, ParseError> {
                 label($what, s).map(Self)
             }
-            /// The text as given (trimmed).
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
             /// The form names compare by: lower case.
             pub fn folded(&self) -> String {
                 self.0.to_lowercase()
             }
         }
-        impl TryFrom<String> for $t {
-            type Error = ParseError;
-            fn try_from(s: String) -> Result<Self, ParseError> {
-                Self::parse(&s)
-            }
-        }
-        impl From<$t> for String {
-            fn from(v: $t) -> String {
-                v.0
-            }
-        }
-        impl fmt::Display for $t {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
+        text_type!($t);
     };
 }
 

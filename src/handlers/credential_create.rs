@@ -12,7 +12,8 @@ use crate::wire::admin::{CredentialCreateRequest, CredentialView};
 use crate::wire::{ApiError, ErrorCode};
 
 use super::credentials::{
-    check, holder_of, opened_value, publish, vault, vault_error, view, writable, Access,
+    check_named, future_expiry, holder_of, opened_value, publish, vault, vault_error, view,
+    writable, Access,
 };
 use super::{Admin, Ctx};
 
@@ -23,13 +24,10 @@ pub(super) async fn handle(
 ) -> Result<CredentialView, ApiError> {
     let vault = vault(ctx)?;
     let holder = holder_of(admin, req.scope, req.tenant.as_ref());
-    check(admin, &holder, Access::Manage)?;
+    check_named(admin, &holder, Access::Manage, "create credentials of")?;
     writable(ctx, &holder).await?;
     let now = ctx.clock.now();
-    let expires_at = req.expires_at.map(|t| Timestamp::from_offset(t.0));
-    if expires_at.is_some_and(|at| at.has_passed(now)) {
-        return Err(ApiError::bad_request("expires_at is in the past"));
-    }
+    let expires_at = future_expiry(req.expires_at, now)?;
     let value = opened_value(
         vault,
         &req.value,

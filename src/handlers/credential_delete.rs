@@ -6,7 +6,7 @@ use crate::audit::CredentialAction;
 use crate::wire::admin::{CredentialDeleteReply, CredentialIdRequest};
 use crate::wire::{ApiError, ErrorCode};
 
-use super::credentials::{load, publish, writable, Access};
+use super::credentials::{load, publish, vault, writable, Access};
 use super::{Admin, Ctx};
 
 pub(super) async fn handle(
@@ -14,6 +14,7 @@ pub(super) async fn handle(
     admin: &Admin,
     req: CredentialIdRequest,
 ) -> Result<CredentialDeleteReply, ApiError> {
+    vault(ctx)?;
     let (cur, holder) = load(ctx, admin, &req.credential_id, Access::Delete).await?;
     writable(ctx, &holder).await?;
     if !ctx.store.delete_credential(&cur).await? {

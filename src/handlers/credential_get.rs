@@ -4,7 +4,7 @@
 use crate::wire::admin::{CredentialIdRequest, CredentialView};
 use crate::wire::ApiError;
 
-use super::credentials::{load, view, Access};
+use super::credentials::{load, vault, view, Access};
 use super::{Admin, Ctx};
 
 pub(super) async fn handle(
@@ -12,6 +12,7 @@ pub(super) async fn handle(
     admin: &Admin,
     req: CredentialIdRequest,
 ) -> Result<CredentialView, ApiError> {
+    vault(ctx)?;
     let (cur, _) = load(ctx, admin, &req.credential_id, Access::Read).await?;
     Ok(view(&cur.value))
 }

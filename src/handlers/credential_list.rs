@@ -3,9 +3,9 @@
 
 use crate::domain::{CredentialHolder, CredentialScope};
 use crate::wire::admin::{CredentialListReply, CredentialListRequest, PageLimit};
-use crate::wire::{ApiError, ErrorCode};
+use crate::wire::ApiError;
 
-use super::credentials::{check, holder_of, view, Access};
+use super::credentials::{check_named, holder_of, vault, view, Access};
 use super::{Admin, Ctx};
 
 pub(super) async fn handle(
@@ -13,25 +13,14 @@ pub(super) async fn handle(
     admin: &Admin,
     req: CredentialListRequest,
 ) -> Result<CredentialListReply, ApiError> {
+    vault(ctx)?;
     let scope = req.scope.unwrap_or(CredentialScope::User);
     let holder = match (&req.owner, scope) {
         (Some(owner), CredentialScope::User) => CredentialHolder::User(owner.clone()),
         _ => holder_of(admin, scope, req.tenant.as_ref()),
     };
     // A list the requester may not read is refused (not emptied): it names its holder.
-    check(admin, &holder, Access::Read).map_err(|e| {
-        if e.code == ErrorCode::NotFound {
-            ApiError::new(
-                ErrorCode::Forbidden,
-                format!(
-                    "{} may not list the credentials of {holder}",
-                    admin.user.value.handle
-                ),
-            )
-        } else {
-            e
-        }
-    })?;
+    check_named(admin, &holder, Access::Read, "list the credentials of")?;
     let after = match &req.cursor {
         Some(c) => Some(
             c.seq()

@@ -6,11 +6,10 @@
 
 use crate::audit::CredentialAction;
 use crate::crypto;
-use crate::store::{Decision, StoreError};
 use crate::wire::admin::{CredentialIdRequest, CredentialRevealReply};
 use crate::wire::{ApiError, ErrorCode};
 
-use super::credentials::{load, not_found, publish, revealable, vault, vault_error, Access};
+use super::credentials::{change, load, publish, revealable, vault, vault_error, Access};
 use super::{Admin, Ctx};
 
 pub(super) async fn handle(
@@ -34,23 +33,14 @@ pub(super) async fn handle(
     })?;
     drop(value);
     let at = now.to_rfc3339();
-    let used = ctx
-        .store
-        .vault
-        .modify(&id, |c| {
-            let Some(c) = c else {
-                return Err(not_found());
-            };
-            // Decided again on what is there now: a revoke that landed meanwhile wins.
-            revealable(&c.value, now)?;
-            let mut next = c.value.clone();
-            next.last_used_at = Some(at.clone());
-            Ok::<_, ApiError>(Decision::put(next))
-        })
-        .await?;
-    let used = used
-        .current
-        .ok_or_else(|| ApiError::from(StoreError::Conflict))?;
+    let (used, _) = change(ctx, &id, |c| {
+        // Decided again on what is there now: a revoke that landed meanwhile wins.
+        revealable(c, now)?;
+        let mut next = c.clone();
+        next.last_used_at = Some(at.clone());
+        Ok(Some(next))
+    })
+    .await?;
     publish(ctx, admin, CredentialAction::Accessed, &used).await?;
     Ok(CredentialRevealReply {
         credential_id: id,

@@ -17,10 +17,10 @@ use crate::audit::{CredentialAction, Event};
 use crate::authz::Permission;
 use crate::domain::{CredentialHolder, CredentialId, CredentialScope, Tenant};
 use crate::store::records::CredentialRecord;
-use crate::store::Versioned;
+use crate::store::{Decision, Versioned};
 use crate::time_util::Timestamp;
 use crate::vault::{Vault, VaultError};
-use crate::wire::admin::CredentialView;
+use crate::wire::admin::{CredentialView, Rfc3339};
 use crate::wire::{ApiError, ErrorCode};
 
 use super::{Admin, Ctx};
@@ -108,6 +108,26 @@ pub(super) fn check(
     } else {
         Err(not_found())
     }
+}
+
+/// [`check`] for a request that names the holder itself (`create`, `list`): there is
+/// nothing to hide, so a refusal is `forbidden` ("may not {what} {holder}").
+pub(super) fn check_named(
+    admin: &Admin,
+    holder: &CredentialHolder,
+    access: Access,
+    what: &str,
+) -> Result<(), ApiError> {
+    check(admin, holder, access).map_err(|e| {
+        if e.code == ErrorCode::NotFound {
+            ApiError::new(
+                ErrorCode::Forbidden,
+                format!("{} may not {what} {holder}", admin.user.value.handle),
+            )
+        } else {
+            e
+        }
+    })
 }
 
 fn verb(access: Access) -> &'static str {
@@ -245,6 +265,43 @@ pub(crate) fn view(r: &CredentialRecord) -> CredentialView {
         created_by: r.created_by.clone(),
         updated_at: r.updated_at.clone(),
     }
+}
+
+/// Changes credential `id`, decided on what is there now (`not_found` if it went; run
+/// again on a lost race): `decide` returns the next record, or `None` to keep it. The
+/// record now, and whether this call wrote it.
+pub(super) async fn change(
+    ctx: &Ctx,
+    id: &CredentialId,
+    mut decide: impl FnMut(&CredentialRecord) -> Result<Option<CredentialRecord>, ApiError>,
+) -> Result<(Versioned<CredentialRecord>, bool), ApiError> {
+    let m = ctx
+        .store
+        .vault
+        .modify(id, |c| {
+            let Some(c) = c else {
+                return Err(not_found());
+            };
+            Ok(match decide(&c.value)? {
+                Some(next) => Decision::put(next),
+                None => Decision::Keep(()),
+            })
+        })
+        .await?;
+    let cur = m.current.ok_or_else(not_found)?;
+    Ok((cur, m.changed))
+}
+
+/// A requested expiry, which must lie ahead.
+pub(super) fn future_expiry(
+    at: Option<Rfc3339>,
+    now: Timestamp,
+) -> Result<Option<Timestamp>, ApiError> {
+    let at = at.map(|t| Timestamp::from_offset(t.0));
+    if at.is_some_and(|at| at.has_passed(now)) {
+        return Err(ApiError::bad_request("expires_at is in the past"));
+    }
+    Ok(at)
 }
 
 /// A value opened from its seal, checked: not empty, at most the vault's limit.
