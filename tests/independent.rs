@@ -11,7 +11,6 @@
 
 mod common;
 
-
 use common::{run_python, TestEnv};
 use roster::domain::Role;
 
