@@ -64,6 +64,7 @@ pub enum CredentialCmd {
         /// `user` (yours, or --owner's for platform admins), `tenant` or `system`.
         #[arg(long, default_value = "user")]
         scope: String,
+        /// The tenant, for `--scope tenant` (default `default`).
         #[arg(long)]
         tenant: Option<String>,
         /// Another user's credentials (platform owners and admins: masked, to delete).
@@ -83,6 +84,7 @@ pub enum CredentialCmd {
     Reveal {
         #[command(flatten)]
         client: ClientArgs,
+        /// The credential id (`c-` and 32 hex characters).
         credential_id: String,
         /// Print the value on stdout.
         #[arg(long)]
@@ -95,9 +97,12 @@ pub enum CredentialCmd {
     Rotate {
         #[command(flatten)]
         client: ClientArgs,
+        /// The credential id (`c-` and 32 hex characters).
         credential_id: String,
+        /// A new expiry (RFC 3339); `credential.expiring` comes again before it.
         #[arg(long)]
         expires_at: Option<String>,
+        /// Read the new value from this file (`-`: stdin, the default).
         #[arg(long, value_name = "FILE")]
         value_file: Option<PathBuf>,
     },
@@ -105,6 +110,7 @@ pub enum CredentialCmd {
     Revoke {
         #[command(flatten)]
         client: ClientArgs,
+        /// The credential id (`c-` and 32 hex characters).
         credential_id: String,
         /// Do not ask.
         #[arg(long)]
@@ -114,6 +120,7 @@ pub enum CredentialCmd {
     Delete {
         #[command(flatten)]
         client: ClientArgs,
+        /// The credential id (`c-` and 32 hex characters).
         credential_id: String,
         /// Do not ask.
         #[arg(long)]
@@ -132,19 +139,23 @@ pub enum CredentialCmd {
 pub enum VaultCmd {
     /// Make a new key file (mode 0600): KEK version 1 and the workers' credential_kex.
     Init {
+        /// Where to write it (every worker reads the same file: --vault-key-file).
         #[arg(long, env = "ROSTER_VAULT_KEY_FILE", value_name = "PATH")]
         key_file: PathBuf,
         /// Replace an existing file: every value sealed under its keys is lost.
         #[arg(long)]
         force: bool,
+        /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },
     /// Add a key-encryption key version (the old ones stay until every data key is
     /// rewrapped: `roster credential rewrap`).
     RotateKek {
+        /// The key file (`roster vault init` made it).
         #[arg(long, env = "ROSTER_VAULT_KEY_FILE", value_name = "PATH")]
         key_file: PathBuf,
+        /// Print one JSON object.
         #[arg(long)]
         json: bool,
     },

@@ -198,11 +198,7 @@ pub(super) async fn dev(
     // The vault's key file lives in the data dir: made once, kept with the data.
     let vault_key_file = server.dir().join("vault.json");
     if !vault_key_file.exists() {
-        crate::vault::KeyFile::init(
-            &vault_key_file,
-            false,
-            &crate::time_util::now_rfc3339(),
-        )?;
+        crate::vault::KeyFile::init(&vault_key_file, false, &crate::time_util::now_rfc3339())?;
     }
     let worker_args = WorkerArgs {
         metrics_addr,
@@ -247,7 +243,10 @@ pub(super) async fn dev(
         println!("roster dev is ready.\n");
         println!("  NATS URL:  {url}");
         println!("  data dir:  {}", server.dir().display());
-        println!("  vault:     {} (the credential vault's keys)", vault_key_file.display());
+        println!(
+            "  vault:     {} (the credential vault's keys)",
+            vault_key_file.display()
+        );
         if let Some(m) = &metrics_url {
             println!("  metrics:   {m} (and /healthz)");
         }
