@@ -845,3 +845,83 @@ async fn no_plaintext_value_is_in_any_kv_value_either_stream_or_the_log() {
     }
     env.check_kv_schemas().await;
 }
+
+#[tokio::test]
+async fn roster_check_finds_nothing_wrong_with_a_healthy_vault_and_names_a_missing_data_key() {
+    let env = vaulted(1, |_| {}).await;
+    let alice = env.user("alice", Role::Member).await;
+    alice
+        .credential_create(&spec(mine("alice"), "github", "a"), "alice-value-9")
+        .await
+        .unwrap();
+    env.owner
+        .credential_create(&spec(default_tenant(), "aws", "t"), "tenant-value-9")
+        .await
+        .unwrap();
+    let report = roster::check::check(&env.store, &env.audit).await.unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(
+        (
+            report.vault_credentials,
+            report.vault_names,
+            report.vault_keys
+        ),
+        (2, 2, 2)
+    );
+    // A data key gone from under its credential is a problem `roster check` names.
+    env.store.vault_keys.remove(&mine("alice")).await.unwrap();
+    let report = roster::check::check(&env.store, &env.audit).await.unwrap();
+    let kinds: Vec<&str> = report.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds, vec!["credential_without_data_key"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_restored_elsewhere_reveals_with_the_same_key_file() {
+    let env = vaulted(1, |_| {}).await;
+    let c = env
+        .owner
+        .credential_create(&spec(mine("root"), "github", "kept"), "backed-up-value-1")
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("backup");
+    let js = async_nats::jetstream::new(env.nats().clone());
+    roster::backup::backup(&js, &env.cfg, &dir, &mut |_| {})
+        .await
+        .unwrap();
+    let fresh = roster::natsd::NatsServer::start(roster::natsd::ServerOptions::default())
+        .await
+        .unwrap();
+    let args = WorkerArgs {
+        vault_key_file: Some(env.key_file.clone()),
+        ..WorkerArgs::default()
+    };
+    let settings = roster::app::Settings::for_server(&fresh, &args).unwrap();
+    let conn = async_nats::connect(fresh.url()).await.unwrap();
+    let fresh_js = async_nats::jetstream::new(conn.clone());
+    let opts = roster::backup::RestoreOptions {
+        force: false,
+        replicas: None,
+    };
+    roster::backup::restore(&fresh_js, &settings.worker, &dir, opts, &mut |_| {})
+        .await
+        .unwrap();
+    let app = Box::pin(roster::app::App::build(&settings, "test-worker"))
+        .await
+        .unwrap();
+    let k = env.owner.keys();
+    let owner = RosterClient::new(
+        conn,
+        "roster",
+        roster::crypto::KeyPairs::from_secrets(&k.sign_seed(), &k.kex_secret()),
+    );
+    assert_eq!(
+        owner
+            .credential_reveal(&c.credential_id)
+            .await
+            .unwrap()
+            .as_str(),
+        "backed-up-value-1"
+    );
+    Box::pin(app.run_until(async {})).await.unwrap();
+}

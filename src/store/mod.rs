@@ -60,7 +60,7 @@ pub use machines::UidClaim;
 pub use page::{Page, SCAN_BUDGET};
 pub use tenants::{Claim, Purged, TenantView, CLAIM_SETTLE};
 pub use users::{owner_scopes, KeyBinding};
-pub use vault::CLAIM_SETTLE as VAULT_CLAIM_SETTLE;
+pub use vault::{holder_of_key, CLAIM_SETTLE as VAULT_CLAIM_SETTLE};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -285,7 +285,7 @@ fn expiring_soon(c: &CredentialRecord, now: Timestamp, notice: Duration) -> bool
 }
 
 /// The holder a `roster_vault_keys` key names (`u.<handle>`, `t.<tenant>`, `s.system`).
-pub(super) fn holder_of_key(key: &str) -> Option<CredentialHolder> {
+pub fn holder_of_key(key: &str) -> Option<CredentialHolder> {
     match key.split_once('.')? {
         ("u", h) => crate::domain::Handle::parse(h)
             .ok()
