@@ -162,7 +162,7 @@ impl KeyFile {
     /// wrapped under them still open until they are rewrapped); the new version.
     pub fn rotate(path: &Path, now: &str) -> Result<u32, KeyFileError> {
         let mut file = Self::load(path)?;
-        let version = file.newest().version + 1;
+        let version = file.newest().map_or(0, |k| k.version) + 1;
         file.keks.push(Kek {
             version,
             key: SecretKey::generate(),
@@ -172,10 +172,10 @@ impl KeyFile {
         Ok(version)
     }
 
-    /// The newest KEK (what new wraps use).
-    pub fn newest(&self) -> &Kek {
-        // `load` and `generate` never make a file without one.
-        &self.keks[self.keks.len() - 1]
+    /// The newest KEK (what new wraps use); `load` and `generate` never make a file
+    /// without one.
+    pub fn newest(&self) -> Option<&Kek> {
+        self.keks.last()
     }
 
     /// The KEK of `version`.

@@ -99,7 +99,7 @@ impl FileKeyProvider {
 
     fn reload(&self) -> Result<u32, VaultError> {
         let fresh = KeyFile::load(&self.path).map_err(|e| VaultError::Provider(e.to_string()))?;
-        let newest = fresh.newest().version;
+        let newest = fresh.newest().map_or(0, |k| k.version);
         let mut f = self
             .file
             .write()
@@ -111,7 +111,10 @@ impl FileKeyProvider {
 
 impl KeyProvider for FileKeyProvider {
     fn newest_version(&self) -> u32 {
-        self.current().map_or(0, |f| f.newest().version)
+        self.current()
+            .ok()
+            .and_then(|f| f.newest().map(|k| k.version))
+            .unwrap_or(0)
     }
 
     fn wrap<'a>(
@@ -121,7 +124,9 @@ impl KeyProvider for FileKeyProvider {
     ) -> BoxFuture<'a, Result<(u32, Boxed), VaultError>> {
         Box::pin(async move {
             let f = self.current()?;
-            let kek = f.newest();
+            let kek = f
+                .newest()
+                .ok_or_else(|| VaultError::Provider("the key file holds no KEK".into()))?;
             Ok((kek.version, crypto::wrap_data_key(kek, label, dk)?))
         })
     }
