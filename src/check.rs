@@ -32,6 +32,13 @@ pub struct Report {
     pub machine_uids: usize,
     pub credentials: usize,
     pub apikeys: usize,
+    /// Vault credentials (PROTOCOL §10), their name claims and the holders' data keys.
+    pub vault_credentials: usize,
+    pub vault_names: usize,
+    pub vault_keys: usize,
+    /// Name claims whose credential is gone (a crash between a creation's two writes):
+    /// they hide nothing and the next creation of the name takes them over; not a problem.
+    pub stale_credential_claims: usize,
     pub audit_events: usize,
     /// Index entries no record names (a lost race's, or a moved record's old entry
     /// after a crash): every list skips them; not a problem.
@@ -337,7 +344,77 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
             );
         }
     }
+    check_vault(store, &mut r, &users, &has).await?;
     Ok(r)
+}
+
+/// The vault: every credential holds its name claim, has its holder's data key and its
+/// `credential.created` event; every user's data key belongs to a user that exists.
+async fn check_vault(
+    store: &Store,
+    r: &mut Report,
+    users: &HashMap<String, crate::store::records::UserRecord>,
+    has: &impl Fn(&str, &str) -> bool,
+) -> Result<(), StoreError> {
+    use crate::store::StoreKey as _;
+    let creds = values(&store.vault).await?;
+    let names = values(&store.vault_names).await?;
+    let keys = values(&store.vault_keys).await?;
+    r.vault_credentials = creds.len();
+    r.vault_names = names.len();
+    r.vault_keys = keys.len();
+    r.stale_credential_claims = names
+        .values()
+        .filter(|n| !creds.contains_key(n.credential_id.as_str()))
+        .count();
+    for (k, c) in &creds {
+        let Some(holder) = c.holder() else {
+            r.problem(
+                "credential_without_holder",
+                format!("vault/{k}"),
+                format!("scope {} names no owner or tenant", c.scope.as_str()),
+            );
+            continue;
+        };
+        let claim = crate::store::VaultNameKey::new(&holder, &c.provider, &c.name);
+        let claimed = names.get(claim.store_key().as_ref());
+        if claimed.is_none_or(|n| n.credential_id != c.credential_id) {
+            r.problem(
+                "credential_without_name_claim",
+                format!("vault/{k}"),
+                format!(
+                    "{holder}'s claim of {}/{} is not its own",
+                    c.provider, c.name
+                ),
+            );
+        }
+        if !keys.contains_key(holder.store_key().as_ref()) {
+            r.problem(
+                "credential_without_data_key",
+                format!("vault/{k}"),
+                format!("{holder} has no data key: the value cannot be decrypted"),
+            );
+        }
+        if !has("credential.created", k) {
+            r.problem(
+                "credential_without_created_event",
+                format!("vault/{k}"),
+                "no credential.created event".to_owned(),
+            );
+        }
+    }
+    for k in keys.keys() {
+        if let Some(crate::domain::CredentialHolder::User(h)) = crate::store::holder_of_key(k) {
+            if !users.contains_key(h.as_str()) {
+                r.problem(
+                    "data_key_of_missing_user",
+                    format!("vault_keys/{k}"),
+                    format!("user {h} is gone; its data key should be too"),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn values<

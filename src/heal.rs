@@ -64,6 +64,10 @@ pub struct HealConfig {
     pub period: Duration,
     /// How far back a starting worker looks.
     pub horizon: Duration,
+    /// How long before its `expires_at` a credential gets `credential.expiring`.
+    pub credential_expiring: Duration,
+    /// How often the healer looks for credentials about to expire.
+    pub credential_sweep: Duration,
 }
 
 impl Default for HealConfig {
@@ -72,6 +76,8 @@ impl Default for HealConfig {
             settle: Duration::from_secs(10),
             period: Duration::from_secs(2),
             horizon: Duration::from_secs(600),
+            credential_expiring: Duration::from_secs(7 * 24 * 3600),
+            credential_sweep: Duration::from_secs(60),
         }
     }
 }
@@ -133,6 +139,8 @@ struct Healer {
     /// Machines written recently (a uid claim for one of them is not an orphan).
     recent_machines: HashSet<String>,
     recent_order: VecDeque<(OffsetDateTime, String)>,
+    /// When the last sweep for expiring credentials ran.
+    swept: Option<std::time::Instant>,
 }
 
 impl Healer {
@@ -149,6 +157,7 @@ impl Healer {
             judged: [start; FEEDS],
             recent_machines: HashSet::new(),
             recent_order: VecDeque::new(),
+            swept: None,
         }
     }
 
@@ -240,6 +249,7 @@ impl Healer {
             }
         }
         self.trials().await?;
+        self.expiring_credentials().await?;
         // Uid claims a settle time later still: by then the machine written after a
         // claim is among the recent machines, so a healthy enrollment costs no read.
         let later = settled - self.cfg.settle;
@@ -526,6 +536,37 @@ impl Healer {
             _ => return,
         };
         self.report(kind, &what, &w, res);
+    }
+
+    /// Credentials about to expire (every `credential_sweep`): each gets
+    /// `credential.expiring` once (the worker whose mark lands publishes it).
+    async fn expiring_credentials(&mut self) -> Result<(), StoreError> {
+        if self
+            .swept
+            .is_some_and(|at| at.elapsed() < self.cfg.credential_sweep)
+        {
+            return Ok(());
+        }
+        self.swept = Some(std::time::Instant::now());
+        let now = self.ctx.clock.now();
+        let notice = self.cfg.credential_expiring;
+        for id in self.ctx.store.expiring_credentials(now, notice).await? {
+            if let Some(c) = self
+                .ctx
+                .store
+                .mark_credential_expiring(&id, now, notice)
+                .await?
+            {
+                let event = Event::Credential {
+                    action: crate::audit::CredentialAction::Expiring,
+                    credential: &c.value,
+                    revision: c.revision,
+                };
+                self.ctx.audit.record(Actor::system(), event).await?;
+                tracing::info!(credential = %id, "a credential expires soon");
+            }
+        }
+        Ok(())
     }
 
     /// A role's creation, update or delete whose event never came: its finishing step.

@@ -7,7 +7,8 @@
 //! - [`domain`]: newtypes parsed at the edge, one file per kind: names (Handle, Role,
 //!   Tenant, SiteCode, SiteRef), keys (SignKey, KexKey), ids (InviteId, MachineId), tokens,
 //!   tenancy (a tenant's status and its moves, kind, plan, products, customer ids).
-//! - [`crypto`]: every use of Ed25519, X25519, digests, Argon2, the sealing and the secret
+//! - [`crypto`]: every use of Ed25519, X25519, digests, Argon2, the sealing (machine
+//!   credentials, vault values in and out), the vault's envelope encryption and the secret
 //!   formats, on raw bytes, one file per job (it sits below `domain`, which wraps its
 //!   results in checked types).
 //! - [`wire`]: request/reply bodies (one file per family; shown-once secrets redacted in
@@ -17,6 +18,11 @@
 //!   per-aggregate operations (bind a key, the owner guards, uids, credentials, a page,
 //!   the tenant registry and its customer-id claims, each tenant's roles, API keys and
 //!   their id and name claims).
+//!   the tenant registry and its customer-id claims, each tenant's roles, the vault's
+//!   credentials, name claims and wrapped data keys).
+//! - [`vault`]: the credential vault's keys (PROTOCOL §10): the key file, the
+//!   `KeyProvider` trait and its file provider, and the envelope steps (a holder's data
+//!   key, a value encrypted or decrypted under it, the rewrap after a KEK rotation).
 //! - [`authz`]: pure RBAC (PROTOCOL §8): the permission catalog, role names and
 //!   definitions, assignments and the one computation of effective permissions
 //!   (`Grants`), no escalation; plus the v1 one-role model (the `domain::Role` names
@@ -82,5 +88,6 @@ pub mod natsd;
 pub mod store;
 pub mod templates;
 pub mod time_util;
+pub mod vault;
 pub mod wire;
 pub mod worker;

@@ -116,7 +116,11 @@ impl Default for Templates {
                     "{prefix}.v1.enroll",
                     "{prefix}.v1.revoke",
                     "{prefix}.v1.whoami",
+                    // A member's own vault credentials (PROTOCOL §10), and the
+                    // `credential_kex` in `$SRV.INFO` it seals values to.
+                    "{prefix}.v1.admin.credential.>",
                     "$SRV.PING.roster",
+                    "$SRV.INFO.roster",
                     "id.{handle}.>",
                     app,
                 ],

@@ -249,20 +249,29 @@ async fn run(
         evictor,
         clock: cfg.clock.clone(),
         metrics: metrics.clone(),
+        vault: cfg.vault.clone(),
     });
     // Refusals are replied with a JSON body, so they go out through the success path of
     // the micro API and are not in `num_errors`; they are counted here and shown in each
     // endpoint's STATS `data.errors`.
     let errors: Arc<Mutex<HashMap<String, u64>>> = Arc::default();
     let stats_errors = errors.clone();
+    // Which process answered a `$SRV` PING (the harness waits for its own worker), and
+    // the vault's `credential_kex` that clients seal values to (PROTOCOL §10).
+    let mut metadata = HashMap::from([(
+        crate::wire::METADATA_PID.to_owned(),
+        std::process::id().to_string(),
+    )]);
+    if let Some(v) = &ctx.vault {
+        metadata.insert(
+            crate::wire::METADATA_CREDENTIAL_KEX.to_owned(),
+            v.credential_kex_hex(),
+        );
+    }
     let service = client
         .service_builder()
         .description("roster membership service")
-        // Which process answered a `$SRV` PING (the harness waits for its own worker).
-        .metadata(HashMap::from([(
-            crate::wire::METADATA_PID.to_owned(),
-            std::process::id().to_string(),
-        )]))
+        .metadata(metadata)
         .queue_group(SERVICE_NAME)
         .stats_handler(move |name, _stats| {
             let n = stats_errors
@@ -323,6 +332,8 @@ async fn run(
         ctx.clone(),
         crate::heal::HealConfig {
             settle: cfg.heal_settle,
+            credential_expiring: cfg.credential_expiring,
+            credential_sweep: cfg.credential_sweep,
             ..Default::default()
         },
         stop.clone(),
@@ -479,6 +490,7 @@ async fn callout_pool(
             metrics: ctx.metrics.clone(),
             tenants: ctx.tenants.clone(),
             apikeys: ctx.apikeys.clone(),
+            vault: ctx.vault.clone(),
         });
         pool.push((conn, own));
     }

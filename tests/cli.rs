@@ -602,3 +602,77 @@ fn a_destructive_command_asks_at_a_terminal() {
     assert_eq!(code, Some(0), "{shown}");
     assert_ne!(file_text(&id), before, "yes replaced the key");
 }
+
+#[test]
+fn the_vault_from_the_command_line_reads_values_from_files_and_reveals_only_when_asked() {
+    let dev = Dev::start();
+    let key_file = dev.ready["vault_key_file"].as_str().unwrap().to_owned();
+    assert!(
+        Path::new(&key_file).is_file(),
+        "roster dev made its key file"
+    );
+    let owner_invite = dev.ready["owner_invite"].as_str().unwrap().to_owned();
+    dev.run("owner.json", &["keygen"]);
+    let r = dev.run_with(
+        "owner.json",
+        &["register"],
+        &[("ROSTER_INVITE", &owner_invite)],
+    );
+    assert_eq!(r.code, Some(0), "{r}");
+    let secret = "cli-vault-secret-5150";
+    let value_file = dev.path("value.txt");
+    std::fs::write(&value_file, format!("{secret}\n")).unwrap();
+    let r = dev.run(
+        "owner.json",
+        &[
+            "credential",
+            "create",
+            "--provider",
+            "github",
+            "--name",
+            "deploy",
+            "--type",
+            "api_key",
+            "--value-file",
+            value_file.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, Some(0), "{r}");
+    let made = r.json();
+    assert_eq!(made["masked_value"], "••••5150");
+    let id = made["credential_id"].as_str().unwrap().to_owned();
+    let r = dev.run("owner.json", &["credential", "list"]);
+    assert!(r.out.contains(&id) && !r.out.contains(secret), "{r}");
+    // Without --show or --out: a usage error, nothing printed.
+    let r = dev.run("owner.json", &["credential", "reveal", &id]);
+    assert_eq!(r.code, Some(2), "{r}");
+    assert!(!r.out.contains(secret));
+    let r = dev.run("owner.json", &["credential", "reveal", &id, "--show"]);
+    assert_eq!(r.out.trim(), secret, "{r}");
+    let out = dev.path("revealed.txt");
+    let r = dev.run(
+        "owner.json",
+        &["credential", "reveal", &id, "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(r.code, Some(0), "{r}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), secret);
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Destructive: asks (no terminal here, so --yes is required).
+    let r = dev.run("owner.json", &["credential", "delete", &id]);
+    assert_eq!(r.code, Some(2), "{r}");
+    let r = dev.run("owner.json", &["credential", "delete", &id, "--yes"]);
+    assert_eq!(r.code, Some(0), "{r}");
+    // KEK rotation on the worker's host, then the rewrap over the bus.
+    let r = dev.run(
+        "",
+        &["vault", "rotate-kek", "--key-file", &key_file, "--json"],
+    );
+    assert_eq!(r.json()["kek_version"], 2, "{r}");
+    let r = dev.run("owner.json", &["credential", "rewrap", "--json"]);
+    assert_eq!(r.json()["kek_version"], 2, "{r}");
+}

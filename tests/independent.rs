@@ -11,53 +11,19 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
-use common::TestEnv;
+use common::{run_python, TestEnv};
 use roster::domain::Role;
-
-/// The folder holding PyNaCl, nats-py and nkeys: `ROSTER_TEST_PYTHONPATH` (set by
-/// scripts/test), else installed now by scripts/install-python-client.
-fn python_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("ROSTER_TEST_PYTHONPATH") {
-        return PathBuf::from(p);
-    }
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let out = Command::new(root.join("scripts/install-python-client"))
-        .output()
-        .expect("scripts/install-python-client runs");
-    assert!(
-        out.status.success(),
-        "installing the Python client's packages failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_independent_python_client_follows_the_protocol_as_written() {
     let env = TestEnv::with_callout().await;
     let invite = env.invite("pyadmin", Role::Admin).await;
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/independent/client.py");
-    let pythonpath = python_path();
-    let url = env.server.url();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .arg(script)
-            .env("PYTHONPATH", pythonpath)
-            .env("ROSTER_NATS_URL", url)
-            .env("ROSTER_INVITE", invite)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the Python client failed:\n{stderr}");
-    let seen: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
-    println!("the independent client saw: {seen}");
+    let seen = run_python(
+        "client.py",
+        env.server.url(),
+        vec![("ROSTER_INVITE", invite)],
+    )
+    .await;
 
     // §3: a pure Ed25519 signature is refused with the documented code and header.
     assert_eq!(seen["pure_code"], "invalid_signature");

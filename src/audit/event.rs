@@ -10,7 +10,22 @@ use std::collections::BTreeSet;
 use crate::authz::{AssignScope, Assignment, Permission};
 use crate::domain::{Handle, InviteId, MachineId, Policy, SignKey, SiteCode, SiteRef};
 use crate::domain::{ProductName, Tenant, TenantStatus};
-use crate::store::records::{ApiKeyRecord, AssignAction, MachineRecord, RoleRecord, TenantRecord};
+use crate::store::records::{
+    ApiKeyRecord, AssignAction, CredentialRecord, MachineRecord, RoleRecord, TenantRecord,
+};
+
+/// What happened to a vault credential (PROTOCOL §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialAction {
+    Created,
+    /// A reveal (every one is an event).
+    Accessed,
+    Rotated,
+    Revoked,
+    Deleted,
+    /// Its `expires_at` is near (once per credential and expiry).
+    Expiring,
+}
 
 /// What a machine's enrollment did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +231,21 @@ pub enum Event<'a> {
         sites: usize,
         roles: usize,
         invites: usize,
+        credentials: usize,
+    },
+    /// `credential.created`, `.accessed`, `.rotated`, `.revoked`, `.deleted`,
+    /// `.expiring`: never the value, never a key.
+    Credential {
+        action: CredentialAction,
+        credential: &'a CredentialRecord,
+        revision: u64,
+    },
+    /// `credential.rewrapped`: every data key wrapped under KEK `kek_version`.
+    CredentialsRewrapped {
+        kek_version: u32,
+        data_keys: usize,
+        rewrapped: usize,
+        at: &'a str,
     },
     /// A refused request of an active user (`action` is the command's, `denied`).
     Denied {
@@ -280,6 +310,15 @@ impl Event<'_> {
             Event::TenantProductSet { .. } => "tenant.product_set",
             Event::TenantTrialExpired { .. } => "tenant.trial_expired",
             Event::TenantPurged { .. } => "tenant.purged",
+            Event::Credential { action, .. } => match action {
+                CredentialAction::Created => "credential.created",
+                CredentialAction::Accessed => "credential.accessed",
+                CredentialAction::Rotated => "credential.rotated",
+                CredentialAction::Revoked => "credential.revoked",
+                CredentialAction::Deleted => "credential.deleted",
+                CredentialAction::Expiring => "credential.expiring",
+            },
+            Event::CredentialsRewrapped { .. } => "credential.rewrapped",
             Event::Denied { action, .. } => action,
             Event::EnrollDenied { .. } => "machine.enroll",
         }
@@ -350,6 +389,27 @@ impl Event<'_> {
             | Event::TenantProductSet { revision, .. } => {
                 format!("{action}/{}/{revision}", self.target().id)
             }
+            // Every write of a credential has its own revision; an expiry notice is
+            // once per expiry.
+            Event::Credential {
+                action: CredentialAction::Expiring,
+                credential,
+                ..
+            } => format!(
+                "{action}/{}/{}",
+                credential.credential_id,
+                credential.expires_at.as_deref().unwrap_or("")
+            ),
+            Event::Credential {
+                credential,
+                revision,
+                ..
+            } => format!("{action}/{}/{revision}", credential.credential_id),
+            Event::CredentialsRewrapped {
+                kek_version, at, ..
+            } => {
+                format!("{action}/v{kek_version}/{at}")
+            }
             Event::Denied {
                 command, request, ..
             } => format!("denied/{command}/{request}"),
@@ -408,6 +468,14 @@ impl Event<'_> {
             | Event::TenantProductSet { tenant, .. }
             | Event::TenantTrialExpired { tenant, .. }
             | Event::TenantPurged { tenant, .. } => Target::new("tenant", tenant.as_str()),
+            Event::Credential { credential, .. } => {
+                Target::new("credential", credential.credential_id.as_str()).named(&format!(
+                    "{}/{}",
+                    credential.provider.as_str(),
+                    credential.name.as_str()
+                ))
+            }
+            Event::CredentialsRewrapped { .. } => Target::new("vault", "data_keys"),
             Event::Denied { command, .. } => Target::new("endpoint", *command),
         }
     }
@@ -435,6 +503,7 @@ impl Event<'_> {
             | Event::TenantProductSet { tenant, .. }
             | Event::TenantTrialExpired { tenant, .. }
             | Event::TenantPurged { tenant, .. } => Some((*tenant).clone()),
+            Event::Credential { credential, .. } => credential.tenant.clone(),
             _ => None,
         }
     }
@@ -665,6 +734,7 @@ impl Event<'_> {
                 sites,
                 roles,
                 invites,
+                credentials,
                 ..
             } => {
                 put("users", (*users).into());
@@ -673,6 +743,30 @@ impl Event<'_> {
                 put("sites", (*sites).into());
                 put("roles", (*roles).into());
                 put("invites", (*invites).into());
+                put("credentials", (*credentials).into());
+            }
+            Event::Credential { credential: c, .. } => {
+                put("scope", c.scope.as_str().into());
+                if let Some(o) = &c.owner {
+                    put("owner", o.as_str().into());
+                }
+                put("provider", c.provider.as_str().into());
+                put("name", c.name.as_str().into());
+                put("type", c.kind.as_str().into());
+                put("active", c.active.into());
+                if let Some(at) = &c.expires_at {
+                    put("expires_at", at.as_str().into());
+                }
+            }
+            Event::CredentialsRewrapped {
+                kek_version,
+                data_keys,
+                rewrapped,
+                ..
+            } => {
+                put("kek_version", (*kek_version).into());
+                put("data_keys", (*data_keys).into());
+                put("rewrapped", (*rewrapped).into());
             }
             Event::Denied { code, .. } => put("code", (*code).into()),
             Event::EnrollDenied {

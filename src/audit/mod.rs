@@ -12,7 +12,7 @@ mod event;
 mod reader;
 pub mod security;
 
-pub use event::{Enrolled, Event, Evicted};
+pub use event::{CredentialAction, Enrolled, Event, Evicted};
 pub(crate) use reader::read_stream;
 pub use reader::{target_matches, AuditFilter, AuditPage, Tailed};
 
@@ -107,6 +107,12 @@ impl Target {
             kind: kind.into(),
             name: None,
         }
+    }
+
+    /// The same target with a display name.
+    pub fn named(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
     }
 }
 

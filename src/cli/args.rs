@@ -217,6 +217,15 @@ pub enum Command {
     /// revoke, verify.
     #[command(subcommand)]
     Apikey(ApikeyCmd),
+    /// The credential vault (PROTOCOL §10): secrets kept encrypted for you, your tenant
+    /// or the platform. Values are read from stdin or --value-file (never argv), sealed
+    /// to the worker before they leave this process, and revealed sealed to your key.
+    #[command(subcommand)]
+    Credential(super::credentials::CredentialCmd),
+    /// The vault's key file, on the worker's host (no bus): `init` makes it, `rotate-kek`
+    /// adds a key-encryption key version (then `roster credential rewrap`).
+    #[command(subcommand)]
+    Vault(super::credentials::VaultCmd),
     /// Who this identity is on the bus: handle, role and sites as the worker reports
     /// them, the bus URL, the context, and whether a worker answers.
     Whoami {

@@ -7,6 +7,7 @@ mod args;
 mod audit;
 mod backup;
 mod context;
+mod credentials;
 pub mod failure;
 mod guard;
 mod manual;
@@ -232,6 +233,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tenant(cmd) => tenants::tenant_cmd(cmd).await,
         Command::Role(cmd) => roles::role_cmd(cmd).await,
         Command::Apikey(cmd) => apikeys::apikey_cmd(cmd).await,
+        Command::Credential(cmd) => credentials::credential_cmd(cmd).await,
+        Command::Vault(cmd) => credentials::vault_cmd(cmd),
         Command::Whoami { client } => status::whoami(&client, cli.context.as_deref()).await,
         Command::Ping { client, wait_ms } => status::ping(&client, wait_ms).await,
         Command::Context(cmd) => context::context_cmd(cmd),

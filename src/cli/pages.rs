@@ -124,6 +124,13 @@ paged!(
 );
 
 paged!(
+    crate::wire::admin::CredentialListReply,
+    credentials,
+    crate::wire::admin::CredentialView,
+    created_at
+);
+
+paged!(
     TenantListReply,
     tenants,
     crate::wire::admin::TenantView,

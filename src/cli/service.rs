@@ -195,8 +195,14 @@ pub(super) async fn dev(
         ),
         None => format!("roster check --nats-url {url}"),
     };
+    // The vault's key file lives in the data dir: made once, kept with the data.
+    let vault_key_file = server.dir().join("vault.json");
+    if !vault_key_file.exists() {
+        crate::vault::KeyFile::init(&vault_key_file, false, &crate::time_util::now_rfc3339())?;
+    }
     let worker_args = WorkerArgs {
         metrics_addr,
+        vault_key_file: Some(vault_key_file.clone()),
         ..WorkerArgs::default()
     };
     let settings = crate::app::Settings::for_server(&server, &worker_args)?;
@@ -230,12 +236,17 @@ pub(super) async fn dev(
                 "worker_user": password_file.as_ref().map(|_| "roster"),
                 "worker_password_file": password_file,
                 "metrics_url": metrics_url,
+                "vault_key_file": vault_key_file,
             })
         );
     } else {
         println!("roster dev is ready.\n");
         println!("  NATS URL:  {url}");
         println!("  data dir:  {}", server.dir().display());
+        println!(
+            "  vault:     {} (the credential vault's keys)",
+            vault_key_file.display()
+        );
         if let Some(m) = &metrics_url {
             println!("  metrics:   {m} (and /healthz)");
         }
@@ -343,9 +354,10 @@ pub(super) async fn check_cmd(nats: NatsArgs, json: bool) -> anyhow::Result<Exit
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "checked {} users, {} key index entries, {} invites, {} sites, {} machines, {} uid index entries, {} credentials, {} audit events",
+            "checked {} users, {} key index entries, {} invites, {} sites, {} machines, {} uid index entries, {} credentials, {} vault credentials, {} vault data keys, {} audit events",
             report.users, report.user_keys, report.invites, report.sites, report.machines,
-            report.machine_uids, report.credentials, report.audit_events
+            report.machine_uids, report.credentials, report.vault_credentials, report.vault_keys,
+            report.audit_events
         );
         for p in &report.problems {
             println!("{}: {}: {}", p.kind, p.subject, p.detail);

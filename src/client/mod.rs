@@ -3,10 +3,12 @@
 //! request the bus refuses to carry fails at once instead of timing out.
 
 mod apikeys;
+mod credentials;
 mod events;
 mod reply;
 mod tenants;
 
+pub use credentials::NewCredential;
 pub use events::{publish_denied_subject, BusEvents, BusSignal};
 pub use reply::{decode_reply, ClientError, RawReply, RequestFailure};
 

@@ -90,6 +90,9 @@ pub enum ConfigError {
     /// The callout xkey seed is not a curve seed.
     #[error("xkey seed")]
     XkeySeed(#[source] nkeys::error::Error),
+    /// The vault key file could not be loaded.
+    #[error("vault key file")]
+    VaultKeyFile(#[from] crate::vault::KeyFileError),
 }
 
 /// `Ok` when `ok`, else the flag's range error.

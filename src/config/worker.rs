@@ -136,6 +136,18 @@ pub struct WorkerArgs {
     /// `/healthz` (e.g. `127.0.0.1:9090`; port 0 picks one). Off when not given.
     #[arg(long, env = "ROSTER_METRICS_ADDR", value_name = "ADDR")]
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The credential vault's key file (`roster vault init`; mode 0600, shared by every
+    /// worker of the queue group). Without it the `credential.*` commands answer
+    /// `unavailable`.
+    #[arg(long, env = "ROSTER_VAULT_KEY_FILE", value_name = "PATH")]
+    pub vault_key_file: Option<PathBuf>,
+    /// Days before a credential's `expires_at` that `credential.expiring` is published
+    /// (once per credential; 1 to 365).
+    #[arg(long, env = "ROSTER_CREDENTIAL_EXPIRING_DAYS", default_value_t = 7)]
+    pub credential_expiring_days: u64,
+    /// How often a worker looks for credentials about to expire, in seconds (1 to 3600).
+    #[arg(long, env = "ROSTER_CREDENTIAL_SWEEP_SECS", default_value_t = 60)]
+    pub credential_sweep_secs: u64,
 }
 
 impl Default for WorkerArgs {
@@ -168,6 +180,9 @@ impl Default for WorkerArgs {
             system_password_file: None,
             system_creds: None,
             metrics_addr: None,
+            vault_key_file: None,
+            credential_expiring_days: 7,
+            credential_sweep_secs: 60,
         }
     }
 }
@@ -194,6 +209,12 @@ pub struct WorkerConfig {
     pub clock: crate::time_util::Clock,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// The credential vault (its key file loaded), if this worker has one.
+    pub vault: Option<std::sync::Arc<crate::vault::Vault>>,
+    /// How long before `expires_at` a credential's `credential.expiring` comes.
+    pub credential_expiring: Duration,
+    /// How often the healer looks for credentials about to expire.
+    pub credential_sweep: Duration,
 }
 
 impl WorkerConfig {
@@ -261,8 +282,27 @@ impl WorkerConfig {
             "--counters-max-mib",
             "1 to 1048576",
         )?;
+        flag(
+            (1..=365).contains(&w.credential_expiring_days),
+            "--credential-expiring-days",
+            "1 to 365",
+        )?;
+        flag(
+            (1..=3600).contains(&w.credential_sweep_secs),
+            "--credential-sweep-secs",
+            "1 to 3600",
+        )?;
+        let vault = match &w.vault_key_file {
+            Some(path) => Some(std::sync::Arc::new(crate::vault::Vault::from_key_file(
+                path,
+            )?)),
+            None => None,
+        };
         let window = Duration::from_secs(w.clock_window_secs);
         Ok(Self {
+            vault,
+            credential_expiring: Duration::from_secs(w.credential_expiring_days * 24 * 3600),
+            credential_sweep: Duration::from_secs(w.credential_sweep_secs),
             clock: crate::time_util::Clock::system(),
             handlers: HandlerConfig {
                 prefix: nats.prefix.clone(),

@@ -152,3 +152,40 @@ fn product_names_plans_ids_dates_and_configs_are_checked() {
     assert_eq!(TenantKind::Demo.default_status(), TenantStatus::Demo);
     assert_eq!(TenantKind::Customer.default_status(), TenantStatus::Active);
 }
+
+#[test]
+fn masked_values_show_at_most_the_last_four_of_eight_or_more() {
+    assert_eq!(masked_value("abc"), "••••");
+    assert_eq!(masked_value("1234567"), "••••");
+    assert_eq!(masked_value("12345678"), "••••5678");
+    assert_eq!(masked_value("ghp_exampleTokenValue0123456789"), "••••6789");
+    assert_eq!(masked_value("pässwörtchen"), "••••chen");
+    assert!(masked_value(&"x".repeat(9000)).chars().count() <= 20);
+}
+
+#[test]
+fn credential_names_ids_and_the_sealing_ad() {
+    assert!(CredentialId::parse("c-0123456789abcdef0123456789abcdef").is_ok());
+    assert!(CredentialId::parse("c-0123456789ABCDEF0123456789abcdef").is_err());
+    assert!(CredentialId::parse("m-0123456789abcdef0123456789abcdef").is_err());
+    assert_eq!(CredentialId::generate().as_str().len(), 34);
+    assert!(
+        CredentialName::parse("a/b").is_err(),
+        "'/' separates the AD"
+    );
+    assert!(ProviderName::parse(" ").is_err());
+    assert!(ProviderName::parse(&"p".repeat(65)).is_err());
+    let n = CredentialName::parse("  Deploy ").unwrap();
+    assert_eq!((n.as_str(), n.folded().as_str()), ("Deploy", "deploy"));
+    let p = ProviderName::parse("github").unwrap();
+    let alice = CredentialHolder::User(Handle::parse("alice").unwrap());
+    assert_eq!(
+        alice.sealing_ad(&p, &CredentialName::parse("deploy").unwrap()),
+        "user/alice/github/deploy",
+        "the vector's associated data"
+    );
+    assert_eq!(
+        CredentialHolder::System.sealing_ad(&p, &n),
+        "system/system/github/Deploy"
+    );
+}

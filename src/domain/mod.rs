@@ -4,14 +4,47 @@
 //! - [`keys`]: public keys, checked for weak points, and a key pair's typed views;
 //! - [`ids`]: nonces, invite ids, machine uids and machine ids;
 //! - [`tokens`]: the typed secrets (`inv_`, `cek_`, `cak_`);
-//! - [`tenancy`]: a tenant's status and its moves, kind, plan, products, customer ids.
+//! - [`tenancy`]: a tenant's status and its moves, kind, plan, products, customer ids;
+//! - [`credentials`]: the vault's ids, scopes, holders, names, types and masked values.
 
+/// The conversions of a text newtype with a `parse` constructor: `as_str`, serde's
+/// `TryFrom<String>` (through `parse`) and `Into<String>`, and `Display`. (Newer types
+/// use it; the older ones spell the same out.)
+macro_rules! text_type {
+    ($t:ident) => {
+        impl $t {
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = ParseError;
+            fn try_from(s: String) -> Result<Self, ParseError> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+mod credentials;
 mod ids;
 mod keys;
 mod names;
 mod tenancy;
 mod tokens;
 
+pub use credentials::*;
 pub use ids::*;
 pub use keys::*;
 pub use names::*;

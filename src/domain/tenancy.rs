@@ -332,7 +332,7 @@ impl TryFrom<serde_json::Map<String, serde_json::Value>> for ProductConfig {
             Ok(Self(m))
         } else {
             Err(err(format!(
-                "config is {n} bytes of JSON; the limit is {MAX_PRODUCT_CONFIG}"
+                "the object is {n} bytes of JSON; the limit is {MAX_PRODUCT_CONFIG}"
             )))
         }
     }

@@ -115,6 +115,7 @@ pub(crate) async fn purge(ctx: &Ctx, tenant: &Tenant, actor: &Actor) -> Result<(
             sites: purged.sites,
             roles: purged.roles,
             invites: purged.invites,
+            credentials: purged.credentials,
         };
         ctx.audit.record(actor.clone(), event).await?;
     }

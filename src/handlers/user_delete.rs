@@ -3,7 +3,8 @@
 //! Order: mark the user as being deleted (a `Deleting` note, under the owner guards,
 //! which refuse to delete the last owner: from here on it counts as gone), then
 //! [`finish`]: the redeemed invite marked (a late register retry cannot bring the user
-//! back), the key index, `user.deleted`, the record, the kick. Each step is idempotent, so the
+//! back), the key index, `user.deleted`, its vault data key and credentials, the record,
+//! the kick. Each step is idempotent, so the
 //! admin's retry, or a healer finding the note (`heal.rs`), completes the delete.
 
 use crate::audit::{Actor, Event};
@@ -118,6 +119,11 @@ pub(crate) async fn finish(
     };
     publish.record(ctx, actor.clone(), event).await?;
     crate::failpoint::hit("user_delete.after_audit");
+    // Its data key first, then its credentials (PROTOCOL §10): from here on nothing it
+    // kept in the vault can be decrypted, whatever a crash leaves behind.
+    ctx.store
+        .destroy_holder(&crate::domain::CredentialHolder::User(handle.clone()))
+        .await?;
     ctx.store.users.delete_at(handle, marked.revision).await?;
     let before = publish.kick_before(&note.at);
     super::common::kick_user(ctx, handle, &actor, marked.revision, before).await;

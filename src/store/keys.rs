@@ -265,3 +265,64 @@ impl StoreKey for ApiKeyClaimKey {
         Cow::Borrowed(&self.0)
     }
 }
+
+/// A credential by its id.
+impl StoreKey for crate::domain::CredentialId {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(self.as_str())
+    }
+}
+
+/// A holder's token in vault keys: `u.<handle>`, `t.<tenant>`, `s.system`.
+fn holder_prefix(h: &crate::domain::CredentialHolder) -> String {
+    use crate::domain::CredentialHolder as H;
+    match h {
+        H::User(u) => format!("u.{}", u.as_str()),
+        H::Tenant(t) => format!("t.{}", t.as_str()),
+        H::System => "s.system".to_owned(),
+    }
+}
+
+/// A holder's data key: `u.<handle>`, `t.<tenant>`, `s.system`.
+impl StoreKey for crate::domain::CredentialHolder {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Owned(holder_prefix(self))
+    }
+}
+
+/// A (provider, name) claim of a holder: `<holder>.<sha256 hex>` of
+/// `"roster-v1 credential-name\n" ‖ provider ‖ "\n" ‖ name`, both in lower case (names
+/// compare case-insensitively and may hold characters KV keys do not allow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultNameKey(String);
+
+impl VaultNameKey {
+    /// The claim of `provider`/`name` by `holder`.
+    pub fn new(
+        holder: &crate::domain::CredentialHolder,
+        provider: &crate::domain::ProviderName,
+        name: &crate::domain::CredentialName,
+    ) -> Self {
+        let text = format!(
+            "roster-v1 credential-name\n{}\n{}",
+            provider.folded(),
+            name.folded()
+        );
+        VaultNameKey(format!(
+            "{}.{}",
+            holder_prefix(holder),
+            crate::crypto::sha256_hex(text.as_bytes())
+        ))
+    }
+
+    /// The key filter of every claim of `holder` (`u.alice.>`).
+    pub fn filter(holder: &crate::domain::CredentialHolder) -> String {
+        format!("{}.>", holder_prefix(holder))
+    }
+}
+
+impl StoreKey for VaultNameKey {
+    fn store_key(&self) -> Cow<'_, str> {
+        Cow::Borrowed(&self.0)
+    }
+}

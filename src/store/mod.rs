@@ -12,6 +12,8 @@
 //! - `counters`: what every worker shares instead of counting alone (the enrollment
 //!   throttle's failures, the security log's tallies), in bounded buckets that discard
 //!   their oldest records;
+//! - `vault`: the credential vault's records (PROTOCOL §10): credentials, their name
+//!   claims, each holder's wrapped data key;
 //! - `page`: one page of a bucket in key order;
 //! - `backup`: every bucket's settings and live records out, and back in (`roster
 //!   backup`/`restore`);
@@ -32,6 +34,7 @@ mod roles;
 pub mod scan;
 mod tenants;
 mod users;
+mod vault;
 mod view;
 
 use std::time::Duration;
@@ -41,9 +44,10 @@ use futures::future::BoxFuture;
 
 use crate::domain::{Handle, InviteId, MachineId, SignKey, SiteRef};
 use records::{
-    ApiKeyClaimRecord, ApiKeyRecord, CredentialIndexRecord, EnrollFailuresRecord, InviteRecord,
-    KeyIndexRecord, MachineRecord, NonceRecord, OwnersRecord, RoleRecord, SecurityTallyRecord,
-    SiteRecord, TenantClaimRecord, TenantRecord, UidIndexRecord, UserRecord,
+    ApiKeyClaimRecord, ApiKeyRecord, CredentialIndexRecord, CredentialRecord, DataKeyRecord,
+    EnrollFailuresRecord, InviteRecord, KeyIndexRecord, MachineRecord, NonceRecord, OwnersRecord,
+    RoleRecord, SecurityTallyRecord, SiteRecord, TenantClaimRecord, TenantRecord, UidIndexRecord,
+    UserRecord, VaultNameRecord,
 };
 
 pub use apikeys::ApiKeyTaken;
@@ -54,12 +58,13 @@ pub use feed::{Change, Since};
 pub use index::Record;
 pub use keys::{
     ApiKeyClaimKey, ApiKeyKey, ClaimKey, CredentialDigest, NonceKey, OwnersKey, RoleKey,
-    SourceDigest, StoreKey, TallyKey, UidKey,
+    SourceDigest, StoreKey, TallyKey, UidKey, VaultNameKey,
 };
 pub use machines::UidClaim;
 pub use page::{Page, SCAN_BUDGET};
 pub use tenants::{Claim, Purged, TenantView, CLAIM_SETTLE};
 pub use users::{owner_scopes, KeyBinding};
+pub use vault::{holder_of_key, CLAIM_SETTLE as VAULT_CLAIM_SETTLE};
 pub use view::BucketView;
 
 /// Why a store operation failed.
@@ -223,6 +228,12 @@ buckets! {
         "roster: API keys by <tenant>.<key id> (Argon2id PHC strings only)";
     apikey_claims: ApiKeyClaimKey => ApiKeyClaimRecord, "apikey_claims",
         "roster: API key ids and names -> the key holding them";
+    vault: crate::domain::CredentialId => CredentialRecord, "vault",
+        "roster: vault credentials by id (values encrypted under their holder's data key)";
+    vault_names: VaultNameKey => VaultNameRecord, "vault_names",
+        "roster: (holder, provider, name) -> the one credential holding it";
+    vault_keys: crate::domain::CredentialHolder => DataKeyRecord, "vault_keys",
+        "roster: each holder's data key, wrapped by a key-encryption key of the key file";
 }
 
 /// One bucket's configuration. Every bucket keeps one revision per key and small
@@ -243,6 +254,10 @@ fn bucket_config(cfg: &StoreConfig, suffix: &str, description: &str) -> kv::Conf
     }
     if suffix == "tenants" {
         c.max_value_size = tenants::MAX_RECORD_BYTES;
+    }
+    if suffix == "vault" {
+        // A 16 KiB value is 32 KiB of hex ciphertext, beside 4 KiB of metadata.
+        c.max_value_size = 64 * 1024;
     }
     counters::limits(cfg, suffix, &mut c);
     c

@@ -640,3 +640,94 @@ pub struct ApiKeyClaimRecord {
     pub claimed_at: String,
 }
 impl super::index::Record for ApiKeyClaimRecord {}
+
+/// `roster_vault`, key = credential id: one credential of the vault (PROTOCOL §10). Its
+/// value is held only encrypted under its holder's data key (`roster_vault_keys`), with
+/// the credential id as associated data; the record never holds the plaintext.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialRecord {
+    pub v: u32,
+    pub credential_id: crate::domain::CredentialId,
+    pub scope: crate::domain::CredentialScope,
+    /// The owner's handle (user scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Handle>,
+    /// The tenant (tenant scope).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<Tenant>,
+    pub name: crate::domain::CredentialName,
+    pub provider: crate::domain::ProviderName,
+    #[serde(rename = "type")]
+    pub kind: crate::domain::CredentialType,
+    pub masked_value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<String>,
+    #[serde(default)]
+    pub metadata: crate::domain::CredentialMetadata,
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+    pub updated_at: String,
+    /// The value, encrypted under the holder's data key (XChaCha20-Poly1305, the
+    /// credential id as associated data).
+    pub value: crate::crypto::Boxed,
+    /// When a worker published `credential.expiring` for the current `expires_at`
+    /// (once: the worker whose mark lands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiring_notified_at: Option<String>,
+}
+
+impl CredentialRecord {
+    /// Whose it is.
+    pub fn holder(&self) -> Option<crate::domain::CredentialHolder> {
+        use crate::domain::{CredentialHolder as H, CredentialScope as S};
+        match self.scope {
+            S::User => self.owner.clone().map(H::User),
+            S::Tenant => self.tenant.clone().map(H::Tenant),
+            S::System => Some(H::System),
+        }
+    }
+}
+
+/// `roster_vault_names`, key = [`super::VaultNameKey`]: which credential holds a
+/// (provider, name) pair of a holder, case-insensitively. Written with `create` before
+/// the credential (the first claim wins); deleted after it. A claim whose credential is
+/// gone (a crash between the two writes) is taken over once older than a minute.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultNameRecord {
+    pub v: u32,
+    pub credential_id: crate::domain::CredentialId,
+    pub claimed_at: String,
+}
+
+/// `roster_vault_keys`, key = the holder (`u.<handle>`, `t.<tenant>`, `system`): its data
+/// key, wrapped by the key file's key-encryption key of `kek_version` (associated data
+/// `roster-v1 data-key\n{label}\nv{kek_version}`). Deleting it makes the holder's values
+/// undecryptable for good (a deleted user's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataKeyRecord {
+    pub v: u32,
+    /// `user/<handle>`, `tenant/<tenant>` or `system/system`.
+    pub label: String,
+    pub kek_version: u32,
+    pub wrapped: crate::crypto::Boxed,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrapped_at: Option<String>,
+}
+
+// Not indexed and never noted.
+impl super::index::Record for CredentialRecord {}
+impl super::index::Record for VaultNameRecord {}
+impl super::index::Record for DataKeyRecord {}

@@ -237,6 +237,8 @@ pub struct Purged {
     pub invites: usize,
     /// The API keys deleted, for the kick.
     pub apikeys: Vec<super::records::ApiKeyRecord>,
+    /// The tenant's vault credentials (its data key went with them).
+    pub credentials: usize,
 }
 
 impl Store {
@@ -314,6 +316,9 @@ impl Store {
         }
         out.apikeys = self.purge_apikeys(tenant).await?;
         self.meta.remove(&OwnersKey::Tenant(tenant.clone())).await?;
+        out.credentials = self
+            .destroy_holder(&crate::domain::CredentialHolder::Tenant(tenant.clone()))
+            .await?;
         Ok(out)
     }
 
@@ -345,6 +350,9 @@ impl Store {
         match m.extra {
             Some(key) if m.changed => {
                 self.unbind_key(&key, h).await?;
+                // A deleted user's data key goes: its credentials never open again.
+                self.destroy_holder(&crate::domain::CredentialHolder::User(h.clone()))
+                    .await?;
                 Ok(true)
             }
             _ => Ok(false),

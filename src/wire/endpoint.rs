@@ -55,11 +55,19 @@ pub enum Command {
     ApikeyGet,
     ApikeyRevoke,
     ApikeyRoll,
+    CredentialCreate,
+    CredentialList,
+    CredentialGet,
+    CredentialReveal,
+    CredentialRotate,
+    CredentialRevoke,
+    CredentialDelete,
+    CredentialRewrap,
 }
 
 impl Command {
     /// Every admin command, in the order they are registered with the micro service.
-    pub const ALL: [Command; 36] = [
+    pub const ALL: [Command; 44] = [
         Command::InviteCreate,
         Command::InviteList,
         Command::InviteGet,
@@ -96,6 +104,14 @@ impl Command {
         Command::ApikeyGet,
         Command::ApikeyRevoke,
         Command::ApikeyRoll,
+        Command::CredentialCreate,
+        Command::CredentialList,
+        Command::CredentialGet,
+        Command::CredentialReveal,
+        Command::CredentialRotate,
+        Command::CredentialRevoke,
+        Command::CredentialDelete,
+        Command::CredentialRewrap,
     ];
 
     /// The command's name (`invite.create`).
@@ -137,6 +153,14 @@ impl Command {
             Command::ApikeyGet => "apikey.get",
             Command::ApikeyRevoke => "apikey.revoke",
             Command::ApikeyRoll => "apikey.roll",
+            Command::CredentialCreate => "credential.create",
+            Command::CredentialList => "credential.list",
+            Command::CredentialGet => "credential.get",
+            Command::CredentialReveal => "credential.reveal",
+            Command::CredentialRotate => "credential.rotate",
+            Command::CredentialRevoke => "credential.revoke",
+            Command::CredentialDelete => "credential.delete",
+            Command::CredentialRewrap => "credential.rewrap",
         }
     }
 
@@ -169,7 +193,31 @@ impl Command {
             Command::ApikeyCreate | Command::ApikeyRevoke | Command::ApikeyRoll => {
                 Permission::ApikeyManage
             }
+            Command::CredentialList | Command::CredentialGet => Permission::CredentialRead,
+            Command::CredentialReveal => Permission::CredentialReveal,
+            Command::CredentialCreate
+            | Command::CredentialRotate
+            | Command::CredentialRevoke
+            | Command::CredentialDelete
+            | Command::CredentialRewrap => Permission::CredentialManage,
         }
+    }
+
+    /// False for the commands any active user may send without holding their
+    /// permission anywhere: the `credential.*` commands, since a user's own credentials
+    /// need no role (PROTOCOL §10); their handlers check the permission where a
+    /// credential of a tenant or of the system is concerned.
+    pub fn needs_permission_somewhere(self) -> bool {
+        !matches!(
+            self,
+            Command::CredentialCreate
+                | Command::CredentialList
+                | Command::CredentialGet
+                | Command::CredentialReveal
+                | Command::CredentialRotate
+                | Command::CredentialRevoke
+                | Command::CredentialDelete
+        )
     }
 }
 

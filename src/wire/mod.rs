@@ -20,6 +20,10 @@ pub const SERVICE_NAME: &str = "roster";
 /// replies): it tells which process answered.
 pub const METADATA_PID: &str = "pid";
 
+/// Key of the vault's X25519 public key (hex) in the worker's `$SRV.INFO` metadata
+/// (PROTOCOL §10): clients seal credential values to it.
+pub const METADATA_CREDENTIAL_KEX: &str = "credential_kex";
+
 /// Largest accepted request body (PROTOCOL §1).
 pub const MAX_BODY: usize = 64 * 1024;
 

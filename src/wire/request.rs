@@ -3,12 +3,13 @@
 
 use super::admin::{
     ApiKeyCreateRequest, ApiKeyIdRequest, ApiKeyListRequest, ApiKeyRollRequest, AssignRequest,
-    AuditQueryRequest, HandleRequest, InviteCreateRequest, InviteIdRequest, InviteListRequest,
-    MachineIdRequest, MachineListRequest, RoleCatalogRequest, RoleCreateRequest, RoleListRequest,
-    RoleNameRequest, RoleUpdateRequest, RotateKeyRequest, SetRoleRequest, SiteCreateRequest,
-    SiteListRequest, SiteRef, TenantCreateRequest, TenantListRequest, TenantRef,
-    TenantSetProductRequest, TenantSetStatusRequest, TenantUpdateRequest, UserListRequest,
-    Validate,
+    AuditQueryRequest, CredentialCreateRequest, CredentialIdRequest, CredentialListRequest,
+    CredentialRewrapRequest, CredentialRotateRequest, HandleRequest, InviteCreateRequest,
+    InviteIdRequest, InviteListRequest, MachineIdRequest, MachineListRequest, RoleCatalogRequest,
+    RoleCreateRequest, RoleListRequest, RoleNameRequest, RoleUpdateRequest, RotateKeyRequest,
+    SetRoleRequest, SiteCreateRequest, SiteListRequest, SiteRef, TenantCreateRequest,
+    TenantListRequest, TenantRef, TenantSetProductRequest, TenantSetStatusRequest,
+    TenantUpdateRequest, UserListRequest, Validate,
 };
 use super::{decode_body, ApiError, Command};
 
@@ -51,6 +52,14 @@ pub enum AdminRequest {
     ApikeyGet(ApiKeyIdRequest),
     ApikeyRevoke(ApiKeyIdRequest),
     ApikeyRoll(ApiKeyRollRequest),
+    CredentialCreate(CredentialCreateRequest),
+    CredentialList(CredentialListRequest),
+    CredentialGet(CredentialIdRequest),
+    CredentialReveal(CredentialIdRequest),
+    CredentialRotate(CredentialRotateRequest),
+    CredentialRevoke(CredentialIdRequest),
+    CredentialDelete(CredentialIdRequest),
+    CredentialRewrap(CredentialRewrapRequest),
 }
 
 /// Decodes a body strictly (`deny_unknown_fields`, an object only) and validates it.
@@ -100,6 +109,14 @@ impl AdminRequest {
             Command::ApikeyGet => AdminRequest::ApikeyGet(decode(body)?),
             Command::ApikeyRevoke => AdminRequest::ApikeyRevoke(decode(body)?),
             Command::ApikeyRoll => AdminRequest::ApikeyRoll(decode(body)?),
+            Command::CredentialCreate => AdminRequest::CredentialCreate(decode(body)?),
+            Command::CredentialList => AdminRequest::CredentialList(decode(body)?),
+            Command::CredentialGet => AdminRequest::CredentialGet(decode(body)?),
+            Command::CredentialReveal => AdminRequest::CredentialReveal(decode(body)?),
+            Command::CredentialRotate => AdminRequest::CredentialRotate(decode(body)?),
+            Command::CredentialRevoke => AdminRequest::CredentialRevoke(decode(body)?),
+            Command::CredentialDelete => AdminRequest::CredentialDelete(decode(body)?),
+            Command::CredentialRewrap => AdminRequest::CredentialRewrap(decode(body)?),
         })
     }
 }

@@ -42,6 +42,54 @@ impl TestEnv {
     }
 }
 
+/// The folder holding PyNaCl, nats-py and nkeys: `ROSTER_TEST_PYTHONPATH` (set by
+/// scripts/test), else installed now by scripts/install-python-client.
+fn python_path() -> PathBuf {
+    if let Some(p) = std::env::var_os("ROSTER_TEST_PYTHONPATH") {
+        return PathBuf::from(p);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let out = std::process::Command::new(root.join("scripts/install-python-client"))
+        .output()
+        .expect("scripts/install-python-client runs");
+    assert!(
+        out.status.success(),
+        "installing the Python client's packages failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// Runs the independent Python client `script` (under tests/independent/) against the
+/// server at `url` with `envs`; the one JSON object it printed.
+pub(crate) async fn run_python(
+    script: &str,
+    url: String,
+    envs: Vec<(&'static str, String)>,
+) -> serde_json::Value {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/independent")
+        .join(script);
+    let pythonpath = python_path();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .env("PYTHONPATH", pythonpath)
+            .env("ROSTER_NATS_URL", url)
+            .envs(envs)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the Python client failed:\n{stderr}");
+    let seen: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    println!("the independent client saw: {seen}");
+    seen
+}
+
 pub(crate) fn handle(s: &str) -> Handle {
     Handle::parse(s).unwrap()
 }

@@ -1,10 +1,11 @@
 //! `P.v1.admin.<command>`: request and reply bodies of the admin commands, one file per
-//! family (`invites`, `users`, `roles`, `sites`, `machines`, `audit`, `tenants`), the paging every list shares
+//! family (`credentials`, `invites`, `users`, `roles`, `sites`, `machines`, `audit`, `tenants`), the paging every list shares
 //! (`page`), and the cross-field check [`Validate`]. All of it is re-exported here, so
 //! every path stays `wire::admin::…`.
 
 mod apikeys;
 mod audit;
+mod credentials;
 mod invites;
 mod machines;
 mod page;
@@ -20,6 +21,11 @@ pub use apikeys::{
 };
 pub use audit::{
     ActionFilter, AuditCursor, AuditQueryReply, AuditQueryRequest, AuditStream, Rfc3339,
+};
+pub use credentials::{
+    CredentialCreateRequest, CredentialDeleteReply, CredentialIdRequest, CredentialListReply,
+    CredentialListRequest, CredentialRevealReply, CredentialRewrapReply, CredentialRewrapRequest,
+    CredentialRotateRequest, CredentialView, MAX_DESCRIPTION,
 };
 pub use invites::{
     InviteCreateReply, InviteCreateRequest, InviteIdRequest, InviteListReply, InviteListRequest,

@@ -1,0 +1,36 @@
+//! `admin.credential.revoke`: the credential goes inactive; it is never revealed again
+//! (nor rotated). Revoking twice is a success that changes nothing (one event). Like
+//! every revoke, it works in a frozen tenant.
+
+use crate::audit::CredentialAction;
+use crate::wire::admin::{CredentialIdRequest, CredentialView};
+use crate::wire::ApiError;
+
+use super::credentials::{change, load, publish, vault, view, Access};
+use super::{Admin, Ctx};
+
+pub(super) async fn handle(
+    ctx: &Ctx,
+    admin: &Admin,
+    req: CredentialIdRequest,
+) -> Result<CredentialView, ApiError> {
+    vault(ctx)?;
+    let id = req.credential_id;
+    load(ctx, admin, &id, Access::Manage).await?;
+    let at = ctx.clock.now().to_rfc3339();
+    let (cur, changed) = change(ctx, &id, |c| {
+        if !c.active {
+            return Ok(None);
+        }
+        let mut next = c.clone();
+        next.active = false;
+        next.revoked_at = Some(at.clone());
+        next.updated_at = at.clone();
+        Ok(Some(next))
+    })
+    .await?;
+    if changed {
+        publish(ctx, admin, CredentialAction::Revoked, &cur).await?;
+    }
+    Ok(view(&cur.value))
+}
