@@ -638,6 +638,82 @@ async function roles(s: Session, el: HTMLElement): Promise<OnEvent> {
   return (e) => String(e.action ?? "").startsWith("role.") && again();
 }
 
+// ---------------------------------------------------------------- API keys
+async function apikeys(s: Session, el: HTMLElement): Promise<OnEvent> {
+  const p = s.perms;
+  const list = h("div");
+  const out = h("div");
+  const load = async () => {
+    const { items } = await all(s.bus, "apikey.list", "keys", { tenant: s.tenant });
+    mount(
+      list,
+      table(
+        items,
+        [
+          ["name", (k) => h("b", null, k.name)],
+          ["prefix", (k) => h("code", null, `${k.prefix}…`)],
+          ["scopes", (k) => h("span", { class: "perms" }, (k.scopes ?? []).join(" "))],
+          ["created", (k) => `${when(k.created_at)} by ${k.created_by}`],
+          ["expires", (k) => when(k.expires_at)],
+          ["last used", (k) => when(k.last_used_at)],
+          ["state", (k) => (k.revoked_at ? h("span", { class: "st-revoked" }, "revoked") : "active")],
+          [
+            "",
+            (k) =>
+              p.has("apikey:manage") && !k.revoked_at
+                ? [
+                    btn(`roll-${k.name}`, "Roll", () =>
+                      void act(el, async () => {
+                        const r = await s.bus.admin("apikey.roll", { key_id: k.key_id, grace_secs: 3600 });
+                        mount(out, shownOnce(`New key for ${r.name}`, r.key, h("p", null, `The previous key works until ${when(r.previous_valid_until)}.`)));
+                      }, load),
+                    ),
+                    btn(`akrevoke-${k.name}`, "Revoke", () =>
+                      void ask(`Revoke the API key ${k.name}? Its connections close.`, () => act(el, () => s.bus.admin("apikey.revoke", { key_id: k.key_id }), load)),
+                    "danger"),
+                  ]
+                : null,
+          ],
+        ],
+        "apikeys-table",
+        (k) => k.name,
+      ),
+    );
+  };
+  if (p.has("apikey:manage")) {
+    const name = input("apikey_name", { placeholder: "ci-deployer", required: true });
+    const scopes = input("apikey_scopes", { placeholder: "machine:read site:read", size: 30, required: true });
+    const days = input("apikey_days", { type: "number", min: 0, value: 90, size: 4, title: "0: no expiry" });
+    el.append(
+      h(
+        "form",
+        {
+          class: "inline",
+          testid: "apikey-form",
+          onsubmit: (ev: Event) => {
+            ev.preventDefault();
+            void act(el, async () => {
+              const body: Json = { tenant: s.tenant, name: name.value.trim(), scopes: scopes.value.split(/[\s,]+/).filter(Boolean) };
+              if (Number(days.value) > 0) body.ttl_secs = Number(days.value) * 86400;
+              const r = await s.bus.admin("apikey.create", body);
+              name.value = "";
+              mount(out, shownOnce(`API key ${r.name} (${(r.scopes ?? []).join(" ")})`, r.key));
+            }, load);
+          },
+        },
+        field("Name", name),
+        field("Scopes", scopes),
+        field("Days", days),
+        h("button", { type: "submit", testid: "apikey-create" }, "Create API key"),
+      ),
+    );
+  }
+  el.append(out, list);
+  await load();
+  const again = debounce(() => void load().catch(() => {}));
+  return (e) => String(e.action ?? "").startsWith("apikey.") && again();
+}
+
 export const VIEWS: View[] = [
   { id: "overview", title: "Overview", visible: () => true, render: overview },
   { id: "users", title: "Users", visible: (p) => p.has("user:read"), render: users },
@@ -647,4 +723,5 @@ export const VIEWS: View[] = [
   { id: "audit", title: "Audit", visible: (p) => p.has("audit:read"), render: audit },
   { id: "tenants", title: "Tenants", visible: (p) => p.has("tenant:read"), render: tenants },
   { id: "roles", title: "Roles", visible: (p) => p.has("role:read"), render: roles },
+  { id: "apikeys", title: "API keys", visible: (p) => p.has("apikey:read"), render: apikeys },
 ];

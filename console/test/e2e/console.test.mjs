@@ -23,11 +23,16 @@ let dev, info, browser;
 
 /** Runs the CLI as someone (their own identity file); returns stdout (JSON parsed with --json). */
 function cli(who, args, env = {}) {
-  const out = execFileSync(roster, args, {
-    env: { ...process.env, ROSTER_NATS_URL: info.nats_url, ROSTER_IDENTITY: join(home, `${who}.json`), XDG_CONFIG_HOME: join(home, "xdg"), ...env },
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  let out;
+  try {
+    out = execFileSync(roster, args, {
+      env: { ...process.env, ROSTER_NATS_URL: info.nats_url, ROSTER_IDENTITY: join(home, `${who}.json`), XDG_CONFIG_HOME: join(home, "xdg"), ...env },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (e) {
+    throw new Error(`roster ${args.join(" ")} (as ${who}) failed: ${e.stdout}${e.stderr}`);
+  }
   return args.includes("--json") ? JSON.parse(out) : out;
 }
 
@@ -90,7 +95,7 @@ test("the owner signs in with the CLI's identity file and sees every view", asyn
   await signInWithFile(owner, "owner");
   assert.equal(await owner.getByTestId("whoami-handle").textContent(), "owner");
   assert.match(await owner.getByTestId("whoami-role").textContent(), /owner \(platform\)/);
-  for (const v of ["overview", "users", "invites", "sites", "machines", "audit", "tenants", "roles"]) {
+  for (const v of ["overview", "users", "invites", "sites", "machines", "audit", "tenants", "roles", "apikeys"]) {
     await owner.getByTestId(`nav-${v}`).waitFor();
   }
   await owner.getByTestId("count-users").waitFor();
@@ -189,6 +194,42 @@ test("tenants and roles come from the same catalog the worker enforces", async (
   await shot(owner, "11-roles");
 });
 
+test("an API key is shown once, and rolled", async () => {
+  await owner.getByTestId("nav-apikeys").click();
+  await owner.getByTestId("in-apikey_name").fill("ci-reader");
+  await owner.getByTestId("in-apikey_scopes").fill("machine:read site:read");
+  await owner.getByTestId("apikey-create").click();
+  assert.match((await owner.getByTestId("secret-value").textContent()).trim(), /^rak_/);
+  await owner.locator('[data-testid="apikeys-table"] tr[data-id="ci-reader"]').waitFor();
+  await shot(owner, "12-apikeys-key-shown-once");
+  await owner.getByTestId("dismiss").click();
+  await owner.getByTestId("roll-ci-reader").click();
+  assert.match(await owner.getByTestId("shown-once").textContent(), /works until/);
+  await owner.getByTestId("dismiss").click();
+});
+
+test("an operator sees what its role grants and nothing more", async () => {
+  cli("owner", ["user", "set-role", "carol", "operator", "--json"]);
+  const op = await page("operator");
+  await signInWithFile(op, "carol");
+  assert.match(await op.getByTestId("whoami-role").textContent(), /operator in default/);
+  const navs = await op.locator("nav a").allTextContents();
+  for (const v of ["Users", "Invites", "Sites", "Machines", "Audit", "Roles"]) assert.ok(navs.includes(v), `${v} in ${navs}`);
+  assert.ok(!navs.includes("Tenants"), "tenants are platform scope");
+  await op.getByTestId("nav-users").click();
+  await op.locator('[data-testid="users-table"] tr[data-id="carol"]').waitFor();
+  assert.equal(await op.locator('[data-testid^="revoke-"], [data-testid^="delete-"]').count(), 0, "no user:revoke or user:delete");
+  await op.getByTestId("nav-invites").click();
+  await op.getByTestId("invites-table").waitFor();
+  assert.equal(await op.getByTestId("invite-form").count(), 0, "no invite:create");
+  await op.getByTestId("nav-sites").click();
+  await op.getByTestId("site-form").waitFor();
+  await op.getByTestId("nav-audit").click();
+  assert.match(await op.getByTestId("live-mode").textContent(), /polled/);
+  await shot(op, "13-operator-audit");
+  await op.context().close();
+});
+
 test("a member who registers in the page sees no admin actions", async () => {
   member = await page("member");
   await member.getByTestId("in-invite").fill(memberToken);
@@ -200,7 +241,7 @@ test("a member who registers in the page sees no admin actions", async () => {
   const navs = await member.locator("nav a").allTextContents();
   assert.deepEqual(navs, ["Overview"]);
   assert.equal(await member.locator("button").filter({ hasText: /Revoke|Delete|Approve|Reject|Create|Rotate|Cancel/ }).count(), 0);
-  await shot(member, "12-member-overview");
+  await shot(member, "14-member-overview");
   // The refusal of an admin command is the bus's or the worker's, shown as such.
   await owner.getByTestId("nav-users").click();
   await owner.locator('[data-testid="users-table"] tr[data-id="bob"]').waitFor({ timeout: 10000 });
@@ -212,8 +253,8 @@ test("a revoked identity is signed out", async () => {
   await owner.locator('[data-testid="users-table"] tr[data-id="bob"]').getByText("revoked").waitFor();
   await member.getByTestId("signed-out-reason").waitFor({ timeout: 15000 });
   assert.match(await member.getByTestId("signed-out-reason").textContent(), /refused|no longer/);
-  await shot(member, "13-member-signed-out");
-  await shot(owner, "14-users-after-revoke");
+  await shot(member, "15-member-signed-out");
+  await shot(owner, "16-users-after-revoke");
 });
 
 test("a refusal from the worker is shown with its code", async () => {
@@ -221,5 +262,5 @@ test("a refusal from the worker is shown with its code", async () => {
   await owner.getByTestId("revoke-owner").click();
   await owner.getByTestId("confirm-yes").click();
   await owner.getByTestId("refusal").filter({ hasText: "last_owner" }).first().waitFor();
-  await shot(owner, "15-refusal");
+  await shot(owner, "17-refusal");
 });
