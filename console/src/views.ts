@@ -52,6 +52,27 @@ async function all(bus: Bus, cmd: string, noun: string, body: Json = {}, max = 5
   return { items, more: Boolean(cursor) };
 }
 
+/** A create form: labelled fields and a submit button that runs `run`, then `done`. */
+function createForm(
+  el: HTMLElement,
+  testid: string,
+  fields: [string, HTMLElement][],
+  [buttonId, buttonText]: [string, string],
+  run: () => Promise<unknown>,
+  done: () => unknown,
+): HTMLElement {
+  const submit = (ev: Event) => {
+    ev.preventDefault();
+    void act(el, run, done);
+  };
+  return h(
+    "form",
+    { class: "inline", testid, onsubmit: submit },
+    fields.map(([label, i]) => field(label, i)),
+    h("button", { type: "submit", testid: buttonId }, buttonText),
+  );
+}
+
 /** Runs `f` if the user says yes. */
 function ask(question: string, f: () => Promise<unknown>): Promise<unknown> {
   return confirmAction(question).then((yes) => (yes ? f() : undefined));
@@ -199,26 +220,12 @@ async function invites(s: Session, el: HTMLElement): Promise<OnEvent> {
     const ttl = input("ttl_days", { type: "number", min: 1, max: 30, value: 7, size: 4 });
     const out = h("div");
     el.append(
-      h(
-        "form",
-        {
-          class: "inline",
-          testid: "invite-form",
-          onsubmit: (ev: Event) => {
-            ev.preventDefault();
-            void act(el, async () => {
-              const r = await s.bus.admin("invite.create", { handle: handle.value.trim(), role: role.value, tenant: s.tenant, ttl_secs: Number(ttl.value) * 86400 });
-              handle.value = "";
-              mount(out, shownOnce(`Invite for ${r.handle} (${r.role}), expires ${when(r.expires_at)}`, r.token));
-            }, load);
-          },
-        },
-        field("Handle", handle),
-        field("Role", role),
-        field("Days", ttl),
-        h("button", { type: "submit", testid: "invite-create" }, "Create invite"),
-      ),
-      out,
+      createForm(el, "invite-form", [["Handle", handle], ["Role", role], ["Days", ttl]], ["invite-create", "Create invite"], async () => {
+        const r = await s.bus.admin("invite.create", { handle: handle.value.trim(), role: role.value, tenant: s.tenant, ttl_secs: Number(ttl.value) * 86400 });
+        handle.value = "";
+        mount(out, shownOnce(`Invite for ${r.handle} (${r.role}), expires ${when(r.expires_at)}`, r.token));
+      }, load),
+      out
     );
   }
   el.append(h("div", { class: "row" }, field("State", state)), list);
@@ -282,28 +289,14 @@ async function sites(s: Session, el: HTMLElement): Promise<OnEvent> {
     const name = input("display_name", { placeholder: "Acme Phoenix" });
     const policy = select("policy", ["auto", "approval"]);
     el.append(
-      h(
-        "form",
-        {
-          class: "inline",
-          testid: "site-form",
-          onsubmit: (ev: Event) => {
-            ev.preventDefault();
-            void act(el, async () => {
-              const body: Json = { site: site.value.trim(), tenant: s.tenant, policy: policy.value };
-              if (name.value.trim()) body.display_name = name.value.trim();
-              const r = await s.bus.admin("site.create", body);
-              site.value = "";
-              name.value = "";
-              mount(out, shownOnce(`Enrollment key for ${r.site}: ${r.fingerprint}`, r.enrollment_key, h("p", null, "Bake it into the site's installer.")));
-            }, load);
-          },
-        },
-        field("Site", site),
-        field("Display name", name),
-        field("Policy", policy),
-        h("button", { type: "submit", testid: "site-create" }, "Create site"),
-      ),
+      createForm(el, "site-form", [["Site", site], ["Display name", name], ["Policy", policy]], ["site-create", "Create site"], async () => {
+        const body: Json = { site: site.value.trim(), tenant: s.tenant, policy: policy.value };
+        if (name.value.trim()) body.display_name = name.value.trim();
+        const r = await s.bus.admin("site.create", body);
+        site.value = "";
+        name.value = "";
+        mount(out, shownOnce(`Enrollment key for ${r.site}: ${r.fingerprint}`, r.enrollment_key, h("p", null, "Bake it into the site's installer.")));
+      }, load)
     );
   }
   el.append(out, list);
@@ -552,20 +545,7 @@ async function tenants(s: Session, el: HTMLElement): Promise<OnEvent> {
     const slug = input("tenant", { placeholder: "acme", required: true });
     const name = input("tenant_name", { placeholder: "Acme Inc.", required: true });
     el.append(
-      h(
-        "form",
-        {
-          class: "inline",
-          testid: "tenant-form",
-          onsubmit: (ev: Event) => {
-            ev.preventDefault();
-            void act(el, () => s.bus.admin("tenant.create", { tenant: slug.value.trim(), name: name.value.trim() }), load);
-          },
-        },
-        field("Tenant", slug),
-        field("Name", name),
-        h("button", { type: "submit", testid: "tenant-create" }, "Create tenant"),
-      ),
+      createForm(el, "tenant-form", [["Tenant", slug], ["Name", name]], ["tenant-create", "Create tenant"], () => s.bus.admin("tenant.create", { tenant: slug.value.trim(), name: name.value.trim() }), load)
     );
   }
   el.append(list);
@@ -685,27 +665,13 @@ async function apikeys(s: Session, el: HTMLElement): Promise<OnEvent> {
     const scopes = input("apikey_scopes", { placeholder: "machine:read site:read", size: 30, required: true });
     const days = input("apikey_days", { type: "number", min: 0, value: 90, size: 4, title: "0: no expiry" });
     el.append(
-      h(
-        "form",
-        {
-          class: "inline",
-          testid: "apikey-form",
-          onsubmit: (ev: Event) => {
-            ev.preventDefault();
-            void act(el, async () => {
-              const body: Json = { tenant: s.tenant, name: name.value.trim(), scopes: scopes.value.split(/[\s,]+/).filter(Boolean) };
-              if (Number(days.value) > 0) body.ttl_secs = Number(days.value) * 86400;
-              const r = await s.bus.admin("apikey.create", body);
-              name.value = "";
-              mount(out, shownOnce(`API key ${r.name} (${(r.scopes ?? []).join(" ")})`, r.key));
-            }, load);
-          },
-        },
-        field("Name", name),
-        field("Scopes", scopes),
-        field("Days", days),
-        h("button", { type: "submit", testid: "apikey-create" }, "Create API key"),
-      ),
+      createForm(el, "apikey-form", [["Name", name], ["Scopes", scopes], ["Days", days]], ["apikey-create", "Create API key"], async () => {
+        const body: Json = { tenant: s.tenant, name: name.value.trim(), scopes: scopes.value.split(/[\s,]+/).filter(Boolean) };
+        if (Number(days.value) > 0) body.ttl_secs = Number(days.value) * 86400;
+        const r = await s.bus.admin("apikey.create", body);
+        name.value = "";
+        mount(out, shownOnce(`API key ${r.name} (${(r.scopes ?? []).join(" ")})`, r.key));
+      }, load)
     );
   }
   el.append(out, list);
