@@ -3,6 +3,9 @@
 // pure Ed25519 only over the NATS server's connect nonce, Ed25519ph over every roster
 // request, so no nonce a server sends can ever be a valid request signature.
 import { ed25519, ed25519ph, x25519 } from "@noble/curves/ed25519.js";
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { hkdf } from "@noble/hashes/hkdf.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, randomBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 
 /** A signed-in identity: held in this tab's memory only, wiped on sign-out. */
@@ -151,6 +154,35 @@ export function signRequest(
 export function signConnectNonce(seed: Uint8Array, nonce: string): string {
   const sig = ed25519.sign(utf8ToBytes(nonce), seed);
   return btoa(String.fromCharCode(...sig));
+}
+
+/** A value sealed to an X25519 key (PROTOCOL §4, §10), all hex. */
+export interface Sealed {
+  epk: string;
+  nonce: string;
+  ciphertext: string;
+}
+
+/**
+ * Opens a value sealed to this identity's X25519 key: X25519(kex secret, epk), HKDF-SHA256
+ * with salt `epk ‖ recipient kex` and `info`, ChaCha20-Poly1305 with `aad`. Throws when
+ * it does not open (wrong key, tampered, other associated data). For the credential
+ * reveals of PROTOCOL §10 (`info` "roster-v1 credential-out", `aad` the credential_id).
+ */
+export function openSealed(kexSecret: Uint8Array, sealed: Sealed, info: string, aad: string): Uint8Array {
+  const epk = hexToBytes(sealed.epk);
+  const shared = x25519.getSharedSecret(kexSecret, epk);
+  const recipient = x25519.getPublicKey(kexSecret);
+  const salt = new Uint8Array(64);
+  salt.set(epk);
+  salt.set(recipient, 32);
+  const key = hkdf(sha256, shared, salt, utf8ToBytes(info), 32);
+  try {
+    return chacha20poly1305(key, hexToBytes(sealed.nonce), utf8ToBytes(aad)).decrypt(hexToBytes(sealed.ciphertext));
+  } finally {
+    key.fill(0);
+    shared.fill(0);
+  }
 }
 
 export { bytesToHex, hexToBytes, utf8ToBytes };

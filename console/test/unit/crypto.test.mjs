@@ -61,3 +61,18 @@ test("an identity file round-trips and a tampered one is refused", () => {
   c.wipe(back);
   assert.ok(back.signSeed.every((b) => b === 0));
 });
+
+test("sealed values open with the identity's X25519 key, and only with the right data", () => {
+  const cases = [
+    ...vectors.sealed_credentials.map((v) => ({ secret: v.agent_x25519_secret, info: v.hkdf_info_utf8, aad: v.machine_id, v })),
+    ...vectors.sealed_credential_values.map((v) => ({ secret: v.recipient_x25519_secret, info: v.hkdf_info_utf8, aad: v.associated_data_utf8, v })),
+  ];
+  assert.ok(cases.length >= 3);
+  for (const { secret, info, aad, v } of cases) {
+    const sealed = { epk: v.epk, nonce: v.nonce, ciphertext: v.ciphertext };
+    const plain = c.openSealed(c.hexToBytes(secret), sealed, info, aad);
+    assert.equal(new TextDecoder().decode(plain), v.plaintext_utf8);
+    assert.throws(() => c.openSealed(c.hexToBytes(secret), sealed, info, aad + "x"));
+    assert.throws(() => c.openSealed(c.hexToBytes(secret), sealed, info + "x", aad));
+  }
+});
