@@ -60,7 +60,7 @@ async function signInWithFile(p, who) {
 }
 
 before(async () => {
-  dev = spawn(roster, ["dev", "--json", "--port", "0", "--ws-port", "0", "--console-port", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  dev = spawn(roster, ["dev", "--json", "--port", "0", "--ws-port", "0", "--console-port", "0", "--console-dir", join(repo, "console/dist")], { stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   dev.stderr.on("data", (d) => (log += d));
   const line = await new Promise((ok, fail) => {
