@@ -51,6 +51,8 @@
 //! - [`keyring`]: enrollment-key and API-key verification: Argon2 pool, verified-key
 //!   cache, dummy runs, the shared throttle.
 //! - [`metrics`]: a worker's Prometheus metrics and the `/metrics` + `/healthz` endpoint.
+//! - [`console`]: the web console's static files (`console/dist`, a TypeScript page
+//!   that speaks to the worker over NATS WebSocket) on a minimal GET/HEAD responder.
 //! - [`natsd`]: starts a private nats-server (dev command, tests, the bench).
 //! - [`harness`]: worker processes (`roster serve`), ready when `$SRV` PING finds them;
 //!   for the crash and cluster tests and the bench. Nothing in the library uses it.
@@ -74,6 +76,7 @@ pub mod check;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod domain;
 pub mod failpoint;

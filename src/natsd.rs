@@ -180,6 +180,9 @@ pub struct ServerOptions {
     /// Run `tls.conf` with these files (needs `callout`; `max_file_store` and
     /// `sync_always` do not apply: that config fsyncs every write).
     pub tls: Option<ServerTls>,
+    /// Port of `dev.conf`'s websocket listener for the web console (`0` or unset picks
+    /// a free one; only `dev.conf` has the listener).
+    pub ws_port: u16,
 }
 
 /// A running nats-server process.
@@ -194,6 +197,7 @@ pub struct NatsServer {
     callout: Option<CalloutSetup>,
     own_process_group: bool,
     tls: Option<ServerTls>,
+    ws_port: Option<u16>,
 }
 
 impl NatsServer {
@@ -238,8 +242,18 @@ impl NatsServer {
                 opts.max_file_store.unwrap_or_else(|| "4GB".into()),
             ),
         ];
+        let mut ws_port = None;
         if let Some(c) = &opts.callout {
             env.extend(c.env()?);
+            if opts.tls.is_none() {
+                let p = if opts.ws_port == 0 {
+                    free_port()?
+                } else {
+                    opts.ws_port
+                };
+                env.push(("ROSTER_WS_PORT", p.to_string()));
+                ws_port = Some(p);
+            }
         }
         if let Some(t) = &opts.tls {
             let path = |p: &Path| p.display().to_string();
@@ -260,6 +274,7 @@ impl NatsServer {
             callout: opts.callout,
             own_process_group: opts.own_process_group,
             tls: opts.tls,
+            ws_port,
         };
         server.spawn().await?;
         Ok(server)
@@ -323,6 +338,12 @@ impl NatsServer {
     /// `nats://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `ws://127.0.0.1:<port>`: the websocket listener of `dev.conf` (the web console's
+    /// way in), when this server runs it.
+    pub fn ws_url(&self) -> Option<String> {
+        self.ws_port.map(|p| format!("ws://127.0.0.1:{p}"))
     }
 
     /// How a client reaches this server: its URL, and with TLS its CA (and the client

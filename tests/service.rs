@@ -349,6 +349,7 @@ fn every_shipped_server_config_is_valid() {
             .arg(root.join(file))
             .arg("-t")
             .env("ROSTER_NATS_PORT", "4222")
+            .env("ROSTER_WS_PORT", "4280")
             .env("ROSTER_STORE_DIR", dir.path())
             .env("ROSTER_SYNC_INTERVAL", "always")
             .env("ROSTER_MAX_FILE_STORE", "4GB")

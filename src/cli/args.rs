@@ -64,6 +64,37 @@ pub enum Command {
         /// `127.0.0.1:9090`).
         #[arg(long, env = "ROSTER_METRICS_ADDR", value_name = "ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
+        /// Port of nats-server's websocket listener, the web console's way onto the bus
+        /// (0 picks a free one; only with the callout).
+        #[arg(long, default_value_t = 4280)]
+        ws_port: u16,
+        /// Serve the web console's files on this loopback port (0 picks a free one).
+        #[arg(long, default_value_t = 4281)]
+        console_port: u16,
+        /// The built console (default: `ROSTER_CONSOLE_DIR`, `console/` beside the binary,
+        /// the repository's `console/dist`); without one, dev runs without the console.
+        #[arg(long, value_name = "DIR")]
+        console_dir: Option<PathBuf>,
+    },
+    /// Serve the web console's static files alone (it talks to the bus over NATS
+    /// WebSocket; this serves only its files).
+    ///
+    /// The page asks for the websocket URL at sign-in; `--ws-url` fills it in. The
+    /// files come from `--dir`, else `ROSTER_CONSOLE_DIR`, `console/` beside the binary,
+    /// or the repository's `console/dist` (`cd console && npm ci && npm run build`).
+    Console {
+        /// Where to listen, e.g. `127.0.0.1:4281`.
+        #[arg(long, default_value = "127.0.0.1:4281", value_name = "ADDR")]
+        listen: std::net::SocketAddr,
+        /// The built console's directory.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// The websocket URL the sign-in form offers (e.g. `wss://bus.example:443`).
+        #[arg(long, env = "ROSTER_CONSOLE_WS_URL", value_name = "URL")]
+        ws_url: Option<String>,
+        /// The subject prefix the page uses.
+        #[arg(long, env = "ROSTER_PREFIX", default_value = "roster")]
+        prefix: String,
     },
     /// Measure roster against the raw-NATS floor on this machine (runs `roster-bench`).
     ///

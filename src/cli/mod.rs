@@ -47,7 +47,7 @@ pub use args::*;
 use audit::audit_cmd;
 pub use context::{Context, ContextCmd};
 pub use service::wait_for_signal;
-use service::{bootstrap_cmd, callout_keys, check_cmd, dev, serve};
+use service::{bootstrap_cmd, callout_keys, check_cmd, console_cmd, dev, serve, DevConsole};
 
 /// Entry point of the binary: parses the command line, runs the command, and ends with
 /// the exit code of [`failure`]'s table (every error reported once, in JSON under
@@ -191,7 +191,32 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             no_callout,
             metrics_addr,
-        } => dev(port, data_dir, &handle, json, no_callout, metrics_addr).await,
+            ws_port,
+            console_port,
+            console_dir,
+        } => {
+            let console = DevConsole {
+                ws_port,
+                console_port,
+                console_dir,
+            };
+            dev(
+                port,
+                data_dir,
+                &handle,
+                json,
+                no_callout,
+                metrics_addr,
+                console,
+            )
+            .await
+        }
+        Command::Console {
+            listen,
+            dir,
+            ws_url,
+            prefix,
+        } => console_cmd(listen, dir.as_deref(), ws_url, prefix).await,
         Command::CalloutKeys { out, json } => callout_keys(&out, json),
         Command::Backup { nats, out, json } => backup::backup_cmd(&nats, &out, json).await,
         Command::Restore {

@@ -151,6 +151,36 @@ pub(super) fn callout_keys(out: &std::path::Path, json: bool) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
+/// The web console under `roster dev`: the websocket port and where its files are.
+pub(crate) struct DevConsole {
+    pub ws_port: u16,
+    pub console_port: u16,
+    pub console_dir: Option<PathBuf>,
+}
+
+/// `roster console`: serves the built console's files until a signal.
+pub(super) async fn console_cmd(
+    listen: std::net::SocketAddr,
+    dir: Option<&std::path::Path>,
+    ws_url: Option<String>,
+    prefix: String,
+) -> anyhow::Result<ExitCode> {
+    crate::config::validate_prefix(&prefix)?;
+    let dir = crate::console::find_dir(dir)?;
+    let (listener, addr) = crate::console::bind(listen).await?;
+    let stop = listen_for_signal();
+    let config = crate::console::PageConfig { ws_url, prefix };
+    println!(
+        "serving the roster console from {} at http://{addr}/",
+        dir.display()
+    );
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    let server = crate::console::serve(listener, dir, config, stop);
+    let _ = server.await;
+    Ok(ExitCode::SUCCESS)
+}
+
 pub(super) async fn dev(
     port: u16,
     data_dir: Option<PathBuf>,
@@ -158,6 +188,7 @@ pub(super) async fn dev(
     json: bool,
     no_callout: bool,
     metrics_addr: Option<std::net::SocketAddr>,
+    console: DevConsole,
 ) -> anyhow::Result<ExitCode> {
     let handle = Handle::parse(handle).map_err(|e| anyhow::anyhow!("--handle: {e}"))?;
     if !json {
@@ -175,9 +206,27 @@ pub(super) async fn dev(
         max_file_store: None,
         own_process_group: true,
         tls: None,
+        ws_port: console.ws_port,
     })
     .await?;
     let url = server.url();
+    let ws_url = server.ws_url();
+    // The console's files, when they were built; dev runs without them otherwise and
+    // says how to build them.
+    let console_dir = crate::console::find_dir(console.console_dir.as_deref());
+    if let (Err(e), Some(_)) = (&console_dir, &console.console_dir) {
+        anyhow::bail!("--console-dir: {e}");
+    }
+    let console_listener = match &console_dir {
+        Ok(_) if ws_url.is_some() => Some(
+            crate::console::bind(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                console.console_port,
+            )))
+            .await?,
+        ),
+        _ => None,
+    };
     // `roster check` reads the buckets with the worker's credentials: leave them where
     // the banner says (mode 0600, in the data dir, rewritten every run).
     let password_file = match server.callout() {
@@ -222,6 +271,20 @@ pub(super) async fn dev(
     };
     let app = crate::app::App::build(&settings, "roster-dev-worker").await?;
     let metrics_url = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
+    let (console_stop, console_stopped) = tokio::sync::oneshot::channel::<()>();
+    let console_url = match (console_listener, &console_dir) {
+        (Some((listener, addr)), Ok(dir)) => {
+            let config = crate::console::PageConfig {
+                ws_url: ws_url.clone(),
+                prefix: settings.worker.handlers.prefix.clone(),
+            };
+            crate::console::serve(listener, dir.clone(), config, async {
+                let _ = console_stopped.await;
+            });
+            Some(format!("http://{addr}/"))
+        }
+        _ => None,
+    };
     // Listening before "ready" is printed: a Ctrl-C right after it stops dev cleanly.
     let stop = listen_for_signal();
     if json {
@@ -237,6 +300,8 @@ pub(super) async fn dev(
                 "worker_password_file": password_file,
                 "metrics_url": metrics_url,
                 "vault_key_file": vault_key_file,
+                "ws_url": ws_url,
+                "console_url": console_url,
             })
         );
     } else {
@@ -249,6 +314,18 @@ pub(super) async fn dev(
         );
         if let Some(m) = &metrics_url {
             println!("  metrics:   {m} (and /healthz)");
+        }
+        if let Some(w) = &ws_url {
+            println!("  websocket: {w} (the web console's way onto the bus)");
+        }
+        match (&console_url, &console_dir) {
+            (Some(c), _) => {
+                println!("  console:   {c} (sign in with your identity file or the owner invite)")
+            }
+            (None, Err(e)) => println!("  console:   not served: {e}"),
+            (None, Ok(_)) => {
+                println!("  console:   not served (--no-callout runs no websocket listener)")
+            }
         }
         if no_callout {
             println!("  auth:      none (--no-callout): the bus is open");
@@ -287,6 +364,7 @@ pub(super) async fn dev(
         stopped = app.run_until(async {}) => stopped?,
         () = wait_for_signal() => eprintln!("stopping at once; requests in flight are dropped"),
     }
+    let _ = console_stop.send(());
     drop(admin);
     drop(server);
     Ok(ExitCode::SUCCESS)

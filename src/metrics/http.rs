@@ -18,8 +18,8 @@ use tokio::sync::Semaphore;
 
 use super::Metrics;
 
-const MAX_HEAD: usize = 8 * 1024;
-const READ_WITHIN: Duration = Duration::from_secs(5);
+pub(crate) const MAX_HEAD: usize = 8 * 1024;
+pub(crate) const READ_WITHIN: Duration = Duration::from_secs(5);
 const MAX_CONNECTIONS: usize = 64;
 
 /// Why the metrics endpoint could not start.
@@ -54,6 +54,25 @@ pub fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving /metrics and /healthz");
     }
+    accept_loop(listener, stop, "metrics", move |stream| {
+        let (metrics, healthy) = (metrics.clone(), healthy.clone());
+        async move { answer(stream, &metrics, healthy.as_ref()).await }
+    })
+}
+
+/// Accepts connections on `listener` until `stop` completes, at most
+/// [`MAX_CONNECTIONS`] at once (the rest wait in the listen backlog), each answered by
+/// `answer` on a task of its own. Shared by the metrics endpoint and the console's files.
+pub(crate) fn accept_loop<F, Fut>(
+    listener: TcpListener,
+    stop: impl Future<Output = ()> + Send + 'static,
+    what: &'static str,
+    answer: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
+{
     tokio::spawn(async move {
         let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         tokio::pin!(stop);
@@ -68,15 +87,15 @@ pub fn serve(
             let (stream, _) = match conn {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::debug!(error = %e, "metrics accept failed");
+                    tracing::debug!(error = %e, what, "accept failed");
                     continue;
                 }
             };
-            let (metrics, healthy) = (metrics.clone(), healthy.clone());
+            let answering = answer(stream);
             tokio::spawn(async move {
                 let _permit = permit;
-                if let Err(e) = answer(stream, &metrics, healthy.as_ref()).await {
-                    tracing::debug!(error = %e, "metrics request failed");
+                if let Err(e) = answering.await {
+                    tracing::debug!(error = %e, what, "request failed");
                 }
             });
         }
@@ -115,7 +134,7 @@ async fn answer(
 }
 
 /// The request head up to its blank line, or `None` if it exceeds [`MAX_HEAD`].
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<String>> {
+pub(crate) async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<String>> {
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
     loop {

@@ -8,7 +8,7 @@
 //! worker, made by the composition root and handed down (`Ctx`, the keyring); there is
 //! no global registry.
 
-mod http;
+pub(crate) mod http;
 
 pub use http::{bind, serve, MetricsServerError};
 

@@ -1,0 +1,266 @@
+// The web console in a real headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core; nothing downloads a browser) against `roster dev`: a real nats-server
+// with the websocket listener and the auth callout, and a real worker. The CLI plays the
+// other people. Screenshots of each view go to target/console-screenshots/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const roster = process.env.ROSTER_BIN ?? join(repo, "target/debug/roster");
+const shots = process.env.CONSOLE_SCREENSHOTS ?? join(repo, "target/console-screenshots");
+const chromiumPath = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+mkdirSync(shots, { recursive: true });
+
+const home = mkdtempSync(join(tmpdir(), "roster-console-e2e-"));
+let dev, info, browser;
+
+/** Runs the CLI as someone (their own identity file); returns stdout (JSON parsed with --json). */
+function cli(who, args, env = {}) {
+  let out;
+  try {
+    out = execFileSync(roster, args, {
+      env: { ...process.env, ROSTER_NATS_URL: info.nats_url, ROSTER_IDENTITY: join(home, `${who}.json`), XDG_CONFIG_HOME: join(home, "xdg"), ...env },
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (e) {
+    throw new Error(`roster ${args.join(" ")} (as ${who}) failed: ${e.stdout}${e.stderr}`);
+  }
+  return args.includes("--json") ? JSON.parse(out) : out;
+}
+
+function register(who, invite) {
+  cli(who, ["keygen"]);
+  cli(who, ["register", "--json"], { ROSTER_INVITE: invite });
+}
+
+async function page(name) {
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const p = await ctx.newPage();
+  p.on("pageerror", (e) => console.error(`[${name}] page error:`, e.message));
+  await p.goto(info.console_url);
+  return p;
+}
+
+async function shot(p, name) {
+  await p.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function signInWithFile(p, who) {
+  await p.getByTestId("in-identity_file").setInputFiles(join(home, `${who}.json`));
+  await p.getByTestId("sign-in-file").click();
+  await p.getByTestId("whoami-handle").waitFor();
+}
+
+before(async () => {
+  dev = spawn(roster, ["dev", "--json", "--port", "0", "--ws-port", "0", "--console-port", "0", "--console-dir", join(repo, "console/dist")], { stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  dev.stderr.on("data", (d) => (log += d));
+  const line = await new Promise((ok, fail) => {
+    const t = setTimeout(() => fail(new Error(`roster dev did not get ready: ${log}`)), 60000);
+    createInterface({ input: dev.stdout }).once("line", (l) => (clearTimeout(t), ok(l)));
+    dev.once("exit", (c) => fail(new Error(`roster dev exited ${c}: ${log}`)));
+  });
+  info = JSON.parse(line);
+  assert.ok(info.console_url && info.ws_url, `dev serves the console: ${line}`);
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  register("owner", info.owner_invite);
+});
+
+after(async () => {
+  await browser?.close();
+  if (dev && dev.exitCode === null) {
+    dev.kill("SIGTERM");
+    await new Promise((r) => dev.once("exit", r));
+  }
+  rmSync(home, { recursive: true, force: true });
+});
+
+let owner, memberToken, member;
+
+test("the owner signs in with the CLI's identity file and sees every view", async () => {
+  owner = await page("owner");
+  assert.equal(await owner.getByTestId("in-ws_url").inputValue(), info.ws_url, "the page offers dev's websocket URL");
+  await shot(owner, "00-sign-in");
+  await signInWithFile(owner, "owner");
+  assert.equal(await owner.getByTestId("whoami-handle").textContent(), "owner");
+  assert.match(await owner.getByTestId("whoami-role").textContent(), /owner \(platform\)/);
+  for (const v of ["overview", "users", "invites", "sites", "machines", "audit", "tenants", "roles", "apikeys"]) {
+    await owner.getByTestId(`nav-${v}`).waitFor();
+  }
+  await owner.getByTestId("count-users").waitFor();
+  await shot(owner, "01-overview");
+});
+
+test("an invite created in the page shows its token once", async () => {
+  await owner.getByTestId("nav-invites").click();
+  await owner.getByTestId("in-handle").fill("bob");
+  await owner.getByTestId("in-role").selectOption("member");
+  await owner.getByTestId("invite-create").click();
+  const secret = owner.getByTestId("secret-value");
+  memberToken = (await secret.textContent()).trim();
+  assert.match(memberToken, /^inv_/);
+  await owner.getByTestId("copy").waitFor();
+  await owner.locator('[data-testid="invites-table"] tr', { hasText: "bob" }).waitFor();
+  await shot(owner, "02-invites-token-shown-once");
+  await owner.getByTestId("dismiss").click();
+  assert.equal(await owner.getByTestId("shown-once").count(), 0);
+  await owner.getByTestId("nav-users").click();
+  await owner.getByTestId("nav-invites").click();
+  await owner.locator('[data-testid="invites-table"] tr', { hasText: "bob" }).waitFor();
+  assert.ok(!(await owner.content()).includes(memberToken), "the token is nowhere in the page once dismissed");
+  await shot(owner, "03-invites");
+});
+
+test("a member registered with the CLI appears in the users view without a reload", async () => {
+  await owner.getByTestId("nav-users").click();
+  await owner.locator('[data-testid="users-table"] tr[data-id="owner"]').waitFor();
+  const inv = cli("owner", ["invite", "create", "--handle", "carol", "--role", "member", "--json"]);
+  register("carol", inv.token);
+  await owner.locator('[data-testid="users-table"] tr[data-id="carol"]').waitFor({ timeout: 10000 });
+  await shot(owner, "04-users");
+});
+
+test("a site's key is shown once, and a pending machine is approved in the page", async () => {
+  await owner.getByTestId("nav-sites").click();
+  await owner.getByTestId("in-site").fill("PHX");
+  await owner.getByTestId("in-display_name").fill("Phoenix");
+  await owner.getByTestId("in-policy").selectOption("approval");
+  await owner.getByTestId("site-create").click();
+  const key = (await owner.getByTestId("secret-value").textContent()).trim();
+  assert.match(key, /^cek_/);
+  assert.match(await owner.getByTestId("shown-once").textContent(), /v1 \(/);
+  await owner.locator('[data-testid="sites-table"] tr[data-id="PHX"]').waitFor();
+  await shot(owner, "05-sites-key-shown-once");
+  await owner.getByTestId("dismiss").click();
+  // Rotate with a grace: a new key and fingerprint, the old one's end shown.
+  await owner.getByTestId("in-grace-PHX").fill("3600");
+  await owner.getByTestId("rotate-PHX").click();
+  assert.match(await owner.getByTestId("shown-once").textContent(), /v2 \(.*works until/s);
+  await owner.getByTestId("fp-PHX").filter({ hasText: "v2" }).waitFor();
+  const newKey = (await owner.getByTestId("secret-value").textContent()).trim();
+  await owner.getByTestId("dismiss").click();
+  await shot(owner, "06-sites");
+
+  writeFileSync(join(home, "site.key"), newKey);
+  await owner.getByTestId("nav-machines").click();
+  const out = cli("agent1", ["enroll", "--site", "PHX", "--key-file", join(home, "site.key"), "--uid", "uid-1", "--hostname", "box-1", "--json"]);
+  assert.equal(out.state, "pending");
+  const row = owner.locator(`[data-testid="machines-table"] tr[data-id="${out.machine_id}"]`);
+  await row.getByText("pending").waitFor({ timeout: 10000 });
+  await shot(owner, "07-machines-pending");
+  await owner.getByTestId(`approve-${out.machine_id}`).click();
+  await row.getByText("active").waitFor();
+  await shot(owner, "08-machines-approved");
+});
+
+test("a live audit event arrives in the audit view", async () => {
+  await owner.getByTestId("nav-audit").click();
+  assert.match(await owner.getByTestId("live-mode").textContent(), /Live from roster\.audit\.>/);
+  await owner.getByTestId("audit-table").waitFor();
+  const rows = owner.locator('[data-testid="live-events"] tr');
+  const seen = await rows.count();
+  const inv = cli("owner", ["invite", "create", "--handle", "dave", "--role", "operator", "--json"]);
+  await owner.waitForFunction((n) => document.querySelectorAll('[data-testid="live-events"] tr').length > n, seen, { timeout: 10000 });
+  assert.match(await rows.first().textContent(), new RegExp(`invite\\.created.*${inv.invite_id}`));
+  await owner.getByTestId("in-action").fill("machine.>");
+  await owner.getByTestId("audit-query").click();
+  await owner.locator('[data-testid="audit-table"] tr', { hasText: "machine.approved" }).waitFor();
+  const download = owner.waitForEvent("download");
+  await owner.getByTestId("export-csv").click();
+  const csv = readFileSync(await (await download).path(), "utf8");
+  assert.match(csv.split("\n")[0], /^id,time,action,outcome/);
+  assert.match(csv, /machine\.approved/);
+  await shot(owner, "09-audit");
+});
+
+test("tenants and roles come from the same catalog the worker enforces", async () => {
+  await owner.getByTestId("nav-tenants").click();
+  await owner.locator('[data-testid="tenants-table"] tr[data-id="default"]').waitFor();
+  await shot(owner, "10-tenants");
+  await owner.getByTestId("nav-roles").click();
+  await owner.locator('[data-testid="catalog-table"] tr', { hasText: "machine:approve" }).waitFor();
+  await owner.locator('[data-testid="roles-table"] tr[data-id="operator"]').waitFor();
+  await shot(owner, "11-roles");
+});
+
+test("an API key is shown once, and rolled", async () => {
+  await owner.getByTestId("nav-apikeys").click();
+  await owner.getByTestId("in-apikey_name").fill("ci-reader");
+  await owner.getByTestId("in-apikey_scopes").fill("machine:read site:read");
+  await owner.getByTestId("apikey-create").click();
+  assert.match((await owner.getByTestId("secret-value").textContent()).trim(), /^rak_/);
+  await owner.locator('[data-testid="apikeys-table"] tr[data-id="ci-reader"]').waitFor();
+  await shot(owner, "12-apikeys-key-shown-once");
+  await owner.getByTestId("dismiss").click();
+  await owner.getByTestId("roll-ci-reader").click();
+  assert.match(await owner.getByTestId("shown-once").textContent(), /works until/);
+  await owner.getByTestId("dismiss").click();
+});
+
+test("an operator sees what its role grants and nothing more", async () => {
+  cli("owner", ["user", "set-role", "carol", "operator", "--json"]);
+  const op = await page("operator");
+  await signInWithFile(op, "carol");
+  assert.match(await op.getByTestId("whoami-role").textContent(), /operator in default/);
+  const navs = await op.locator("nav a").allTextContents();
+  for (const v of ["Users", "Invites", "Sites", "Machines", "Audit", "Roles"]) assert.ok(navs.includes(v), `${v} in ${navs}`);
+  assert.ok(!navs.includes("Tenants"), "tenants are platform scope");
+  await op.getByTestId("nav-users").click();
+  await op.locator('[data-testid="users-table"] tr[data-id="carol"]').waitFor();
+  assert.equal(await op.locator('[data-testid^="revoke-"], [data-testid^="delete-"]').count(), 0, "no user:revoke or user:delete");
+  await op.getByTestId("nav-invites").click();
+  await op.getByTestId("invites-table").waitFor();
+  assert.equal(await op.getByTestId("invite-form").count(), 0, "no invite:create");
+  await op.getByTestId("nav-sites").click();
+  await op.getByTestId("site-form").waitFor();
+  await op.getByTestId("nav-audit").click();
+  assert.match(await op.getByTestId("live-mode").textContent(), /polled/);
+  await shot(op, "13-operator-audit");
+  await op.context().close();
+});
+
+test("a member who registers in the page sees no admin actions", async () => {
+  member = await page("member");
+  await member.getByTestId("in-invite").fill(memberToken);
+  await member.getByTestId("register").click();
+  await member.getByTestId("whoami-handle").waitFor();
+  assert.equal(await member.getByTestId("whoami-handle").textContent(), "bob");
+  await member.getByTestId("save-identity-file").waitFor();
+  await member.getByTestId("no-admin").waitFor();
+  const navs = await member.locator("nav a").allTextContents();
+  assert.deepEqual(navs, ["Overview"]);
+  assert.equal(await member.locator("button").filter({ hasText: /Revoke|Delete|Approve|Reject|Create|Rotate|Cancel/ }).count(), 0);
+  await shot(member, "14-member-overview");
+  // The refusal of an admin command is the bus's or the worker's, shown as such.
+  await owner.getByTestId("nav-users").click();
+  await owner.locator('[data-testid="users-table"] tr[data-id="bob"]').waitFor({ timeout: 10000 });
+});
+
+test("a revoked identity is signed out", async () => {
+  await owner.getByTestId("revoke-bob").click();
+  await owner.getByTestId("confirm-yes").click();
+  await owner.locator('[data-testid="users-table"] tr[data-id="bob"]').getByText("revoked").waitFor();
+  await member.getByTestId("signed-out-reason").waitFor({ timeout: 15000 });
+  assert.match(await member.getByTestId("signed-out-reason").textContent(), /refused|no longer/);
+  await shot(member, "15-member-signed-out");
+  await shot(owner, "16-users-after-revoke");
+});
+
+test("a refusal from the worker is shown with its code", async () => {
+  // The last owner cannot be revoked: the worker says last_owner, and the page shows it.
+  await owner.getByTestId("revoke-owner").click();
+  await owner.getByTestId("confirm-yes").click();
+  await owner.getByTestId("refusal").filter({ hasText: "last_owner" }).first().waitFor();
+  await shot(owner, "17-refusal");
+});
