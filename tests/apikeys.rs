@@ -19,7 +19,7 @@ use common::{event, no_event_within, watched_with, TestEnv};
 use roster::authz::Permission;
 use roster::client::{ClientError, RosterClient};
 use roster::config::WorkerArgs;
-use roster::crypto::KeyPairs;
+use roster::crypto::{KeyPairs, Secret};
 use roster::domain::{ApiKeyName, Role, Tenant};
 use roster::wire::admin::{
     ApiKeyCreateRequest, ApiKeyListRequest, ApiKeyRollRequest, ApiKeyVerifyRequest, GraceSecs,
@@ -661,4 +661,104 @@ async fn expiry_and_the_end_of_a_rolls_grace_close_the_connections() {
         no_event_within(&mut new_events, "disconnected", Duration::from_millis(1500)).await,
         "the new secret's connection stays"
     );
+}
+
+/// Every log line of this test binary's workers, at trace level (checked for secrets).
+fn logs() -> &'static std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = buf.clone();
+        // The worker's own filter at its most verbose (`ROSTER_LOG=trace`).
+        let filter = roster::cli::capped(tracing_subscriber::EnvFilter::new("trace"));
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .with_writer(move || LogSink(sink.clone()))
+            .try_init();
+        buf
+    })
+}
+
+struct LogSink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_rak_secret_is_in_any_kv_value_either_stream_or_the_log() {
+    logs();
+    let env = TestEnv::with_callout().await;
+    let o = &env.owner;
+    let a = o
+        .apikey_create(&req("scan-a", &["site:read", "apikey:verify"]))
+        .await
+        .unwrap();
+    let b = o
+        .apikey_roll(&ApiKeyRollRequest {
+            key_id: a.apikey.key_id.clone(),
+            grace_secs: Some(GraceSecs::try_from(60).unwrap()),
+        })
+        .await
+        .unwrap();
+    let c = o
+        .apikey_create(&req("scan-c", &["site:read"]))
+        .await
+        .unwrap();
+    // Uses of every kind: verification, requests with the key, a bus connection, a wrong
+    // secret for a real id, a refused request.
+    let as_a = as_key(&env, &b.key);
+    assert_eq!(verify(&as_a, &c.key, &[]).await.0, VerifyCode::Valid);
+    assert_eq!(verify(o, &a.key, &[]).await.0, VerifyCode::Valid);
+    let wrong = Secret::mint_api_key(c.apikey.key_id.as_str()).unwrap();
+    assert_eq!(verify(o, wrong.expose(), &[]).await.0, VerifyCode::NotFound);
+    let _ = as_key(&env, wrong.expose())
+        .site_list(&SiteListRequest::default())
+        .await;
+    let _ = as_key(&env, &c.key)
+        .call::<_, Value>(Endpoint::Admin(Command::UserList), &json!({}))
+        .await;
+    let opts = async_nats::ConnectOptions::with_token(c.key.clone())
+        .custom_inbox_prefix(format!("_INBOX.apikey.{}", c.apikey.key_id));
+    let (_conn, _events) = watched_with(&env, opts).await.unwrap();
+    let _ = async_nats::ConnectOptions::with_token(wrong.expose().to_owned())
+        .max_reconnects(1)
+        .connect(env.server.url())
+        .await;
+    o.apikey_revoke(&c.apikey.key_id).await.unwrap();
+
+    let dump = env.kv_dump().await;
+    let audit = env.audit_events().await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let security = env.security_events().await;
+    let log = String::from_utf8_lossy(&logs().lock().unwrap()).into_owned();
+    assert!(
+        log.contains("apikey"),
+        "the log was captured at trace level"
+    );
+    for key in [&a.key, &b.key, &c.key, &wrong.expose().to_owned()] {
+        // The part after the key id is the secret (the id is shown and logged).
+        let secret = &key[20..];
+        for (bucket, k, v) in &dump {
+            assert!(!v.to_string().contains(secret), "a secret in {bucket}/{k}");
+        }
+        for e in audit.iter().chain(&security) {
+            let text = serde_json::to_string(e).unwrap();
+            assert!(!text.contains(secret), "a secret in event {}", e.action);
+        }
+        let leaked: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains(secret))
+            .map(|l| l.replace(secret, "<SECRET>"))
+            .collect();
+        assert!(leaked.is_empty(), "a secret in the log: {leaked:#?}");
+    }
 }

@@ -65,12 +65,14 @@ pub enum Command {
         #[arg(long, env = "ROSTER_METRICS_ADDR", value_name = "ADDR")]
         metrics_addr: Option<std::net::SocketAddr>,
         /// Port of nats-server's websocket listener, the web console's way onto the bus
-        /// (0 picks a free one; only with the callout).
-        #[arg(long, default_value_t = 4280)]
-        ws_port: u16,
-        /// Serve the web console's files on this loopback port (0 picks a free one).
-        #[arg(long, default_value_t = 4281)]
-        console_port: u16,
+        /// (0 picks a free one; only with the callout) [default: 4280, or a free one
+        /// with `--port 0`].
+        #[arg(long)]
+        ws_port: Option<u16>,
+        /// Serve the web console's files on this loopback port (0 picks a free one)
+        /// [default: 4281, or a free one with `--port 0`].
+        #[arg(long)]
+        console_port: Option<u16>,
         /// The built console (default: `ROSTER_CONSOLE_DIR`, `console/` beside the binary,
         /// the repository's `console/dist`); without one, dev runs without the console.
         #[arg(long, value_name = "DIR")]

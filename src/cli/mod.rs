@@ -138,6 +138,22 @@ pub fn block_on(command: impl std::future::Future<Output = anyhow::Result<ExitCo
     }
 }
 
+/// `filter` with async-nats capped at info. async-nats logs whole protocol operations,
+/// payloads included, at debug and trace: an invite token, an enrollment key or an API
+/// key in a request body would reach the log. Whatever the filter asks for, async-nats
+/// says no more than info (the log scans in the tests install this same filter).
+pub fn capped(mut filter: tracing_subscriber::EnvFilter) -> tracing_subscriber::EnvFilter {
+    if filter
+        .max_level_hint()
+        .is_some_and(|l| l > tracing_subscriber::filter::LevelFilter::INFO)
+    {
+        if let Ok(cap) = "async_nats=info".parse() {
+            filter = filter.add_directive(cap);
+        }
+    }
+    filter
+}
+
 /// Logs to stderr, filtered by `ROSTER_LOG` (or `RUST_LOG`): by default info and up for
 /// the server side (`serve`, `dev`), warnings for the rest; async-nats never above info,
 /// and for client commands nothing from it by default (each failure is reported once,
@@ -149,20 +165,10 @@ pub fn init_tracing(json: bool, server_side: bool) {
     } else {
         "warn,async_nats=off"
     };
-    let mut filter = EnvFilter::try_from_env("ROSTER_LOG")
+    let filter = EnvFilter::try_from_env("ROSTER_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new(default));
-    // async-nats logs whole protocol operations, payloads included, at debug and trace:
-    // an invite or enrollment key in a request body would reach the log. Whatever the
-    // filter asks for, async-nats says no more than info.
-    if filter
-        .max_level_hint()
-        .is_some_and(|l| l > tracing_subscriber::filter::LevelFilter::INFO)
-    {
-        if let Ok(cap) = "async_nats=info".parse() {
-            filter = filter.add_directive(cap);
-        }
-    }
+    let filter = capped(filter);
     use std::io::IsTerminal as _;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -195,9 +201,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             console_port,
             console_dir,
         } => {
+            // `--port 0` (tests, several dev buses at once) picks free ports for all three.
+            let or_free =
+                |p: Option<u16>, default: u16| p.unwrap_or(if port == 0 { 0 } else { default });
             let console = DevConsole {
-                ws_port,
-                console_port,
+                ws_port: or_free(ws_port, 4280),
+                console_port: or_free(console_port, 4281),
                 console_dir,
             };
             dev(
