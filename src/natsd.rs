@@ -180,9 +180,10 @@ pub struct ServerOptions {
     /// Run `tls.conf` with these files (needs `callout`; `max_file_store` and
     /// `sync_always` do not apply: that config fsyncs every write).
     pub tls: Option<ServerTls>,
-    /// Port of `dev.conf`'s websocket listener for the web console (`0` or unset picks
-    /// a free one; only `dev.conf` has the listener).
-    pub ws_port: u16,
+    /// Port of `dev.conf`'s websocket listener for the web console (`Some(0)` picks a
+    /// free one; `None`: a port the server picks and nobody uses, so parallel test
+    /// servers never race for one; only `dev.conf` has the listener).
+    pub ws_port: Option<u16>,
 }
 
 /// A running nats-server process.
@@ -246,13 +247,15 @@ impl NatsServer {
         if let Some(c) = &opts.callout {
             env.extend(c.env()?);
             if opts.tls.is_none() {
-                let p = if opts.ws_port == 0 {
-                    free_port()?
-                } else {
-                    opts.ws_port
-                };
-                env.push(("ROSTER_WS_PORT", p.to_string()));
-                ws_port = Some(p);
+                match opts.ws_port {
+                    // nats-server's random port (-1): the listener exists, unused.
+                    None => env.push(("ROSTER_WS_PORT", "-1".to_owned())),
+                    Some(want) => {
+                        let p = if want == 0 { free_port()? } else { want };
+                        env.push(("ROSTER_WS_PORT", p.to_string()));
+                        ws_port = Some(p);
+                    }
+                }
             }
         }
         if let Some(t) = &opts.tls {

@@ -206,7 +206,7 @@ pub(super) async fn dev(
         max_file_store: None,
         own_process_group: true,
         tls: None,
-        ws_port: console.ws_port,
+        ws_port: Some(console.ws_port),
     })
     .await?;
     let url = server.url();
