@@ -32,6 +32,11 @@ pub struct Report {
     pub machine_uids: usize,
     pub credentials: usize,
     pub apikeys: usize,
+    pub tenants: usize,
+    /// Customer id claims no tenant's record names (a crash between a claim and its
+    /// record's write): the next tenant to claim the id takes them over once settled;
+    /// not a problem.
+    pub stale_tenant_claims: usize,
     /// Vault credentials (PROTOCOL §10), their name claims and the holders' data keys.
     pub vault_credentials: usize,
     pub vault_names: usize,
@@ -345,7 +350,133 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
         }
     }
     check_vault(store, &mut r, &users, &has).await?;
+    check_tenants(store, &mut r, (&sites, &machines), &has).await?;
     Ok(r)
+}
+
+/// The tenant registry (PROTOCOL §7): every tenant has its `tenant.created` event (the
+/// `default` tenant, made by the first start, has none), its built-in roles while it
+/// lives, the customer ids it names claimed for it, and its last change's event; an
+/// archived tenant is purged (nothing of it is left but its record) with its
+/// `tenant.purged`; a recorded trial end has its `tenant.trial_expired`; no site or
+/// machine names a tenant that does not exist.
+async fn check_tenants(
+    store: &Store,
+    r: &mut Report,
+    (sites, machines): (
+        &HashMap<String, crate::store::records::SiteRecord>,
+        &HashMap<String, crate::store::records::MachineRecord>,
+    ),
+    has: &impl Fn(&str, &str) -> bool,
+) -> Result<(), StoreError> {
+    use crate::domain::{ExternalIdKind, TenantStatus};
+    use crate::store::records::Noted;
+    let tenants = values(&store.tenants).await?;
+    let claims = values(&store.tenant_claims).await?;
+    let roles = values(&store.roles).await?;
+    r.tenants = tenants.len();
+    r.stale_tenant_claims = claims
+        .values()
+        .filter(|c| {
+            tenants
+                .get(c.tenant.as_str())
+                .is_none_or(|t| !t.holds(c.kind, &c.value))
+        })
+        .count();
+    let default = crate::domain::Tenant::default_tenant();
+    for (k, t) in &tenants {
+        let subject = format!("tenants/{k}");
+        if t.tenant != default && !has("tenant.created", k) {
+            r.problem(
+                "change_without_audit",
+                subject.clone(),
+                "no tenant.created event".into(),
+            );
+        }
+        let last = t.note.as_ref().and_then(|n| match n.change {
+            Noted::TenantUpdated { .. } => Some("tenant.updated"),
+            Noted::TenantStatusChanged { .. } => Some("tenant.status_changed"),
+            Noted::TenantProductSet { .. } => Some("tenant.product_set"),
+            _ => None,
+        });
+        if let Some(action) = last.filter(|a| !has(a, k)) {
+            r.problem(
+                "change_without_audit",
+                subject.clone(),
+                format!("its last change has no {action} event"),
+            );
+        }
+        if t.trial_expired_at.is_some() && !has("tenant.trial_expired", k) {
+            r.problem(
+                "change_without_audit",
+                subject.clone(),
+                "its trial's end has no tenant.trial_expired event".into(),
+            );
+        }
+        for kind in ExternalIdKind::ALL {
+            let Some(id) = t
+                .external_id(kind)
+                .filter(|_| t.status != TenantStatus::Archived)
+            else {
+                continue;
+            };
+            let key = crate::store::ClaimKey::new(kind, id);
+            let claim = claims.get(crate::store::StoreKey::store_key(&key).as_ref());
+            if claim.is_none_or(|c| c.tenant != t.tenant) {
+                r.problem(
+                    "customer_id_unclaimed",
+                    subject.clone(),
+                    format!(
+                        "its {} is not claimed for it: another tenant may take it",
+                        kind.field()
+                    ),
+                );
+            }
+        }
+        let prefix = format!("{k}.");
+        let own_roles = roles.keys().filter(|rk| rk.starts_with(&prefix)).count();
+        if t.status == TenantStatus::Archived {
+            let left = own_roles
+                + sites.values().filter(|s| s.tenant == t.tenant).count()
+                + machines.values().filter(|m| m.tenant == t.tenant).count();
+            if t.purged_at.is_none() || left > 0 {
+                r.problem(
+                    "archived_tenant_not_purged",
+                    subject.clone(),
+                    format!("{left} roles, sites and machines of it remain"),
+                );
+            }
+            if t.purged_at.is_some() && !has("tenant.purged", k) {
+                r.problem(
+                    "change_without_audit",
+                    subject.clone(),
+                    "purged without a tenant.purged event".into(),
+                );
+            }
+        } else if own_roles == 0 {
+            r.problem(
+                "tenant_without_roles",
+                subject.clone(),
+                "none of its built-in roles exist".into(),
+            );
+        }
+    }
+    let mut orphan = |what: &str, key: &str, tenant: &crate::domain::Tenant| {
+        if !tenants.contains_key(tenant.as_str()) {
+            r.problem(
+                "record_without_tenant",
+                format!("{what}/{key}"),
+                format!("names tenant {tenant}, which does not exist"),
+            );
+        }
+    };
+    for (k, s) in sites {
+        orphan("sites", k, &s.tenant);
+    }
+    for (k, m) in machines {
+        orphan("machines", k, &m.tenant);
+    }
+    Ok(())
 }
 
 /// The vault: every credential holds its name claim, has its holder's data key and its

@@ -230,7 +230,7 @@ impl Healer {
             let (changes, done) = self.ripe(TENANTS, &store.tenants, settled).await?;
             for c in changes {
                 if let Some(v) = c.value {
-                    self.tenant(v).await;
+                    self.tenant(c.seq, v).await;
                 }
             }
             if done {
@@ -481,34 +481,65 @@ impl Healer {
         }
     }
 
-    /// An archived tenant whose state was not purged (its worker died): the purge.
-    async fn tenant(&mut self, t: TenantRecord) {
-        if t.status != crate::domain::TenantStatus::Archived || t.purged_at.is_some() {
-            return;
-        }
-        match finish::tenant_purged(&self.ctx, &t.tenant, &Actor::system()).await {
-            Ok(()) => {
-                tracing::info!(tenant = %t.tenant, "healer: finished an interrupted archive");
-                self.ctx.metrics.healed("tenant_archive");
+    /// A tenant change whose event never came (its note): its finishing step. An
+    /// archived tenant whose state was not purged (its worker died): the purge.
+    async fn tenant(&mut self, revision: u64, t: TenantRecord) {
+        let what = t.tenant.to_string();
+        let cur = Versioned { value: t, revision };
+        let w = Watch::new(&self.seen);
+        let (kind, res) = match cur.value.note.as_ref().map(|n| &n.change) {
+            Some(Noted::TenantCreated) => (
+                "tenant_create",
+                finish::tenant_created(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::TenantUpdated { .. }) => (
+                "tenant_update",
+                finish::tenant_updated(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::TenantProductSet { .. }) => (
+                "tenant_set_product",
+                finish::tenant_product_set(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::TenantStatusChanged { .. }) => (
+                "tenant_set_status",
+                finish::tenant_status_changed(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::TenantTrialExpired) => (
+                "tenant_trial_expired",
+                finish::tenant_trial_expired(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(Noted::TenantPurged { .. }) => (
+                "tenant_archive",
+                finish::tenant_purged(&self.ctx, &cur, w.publish()).await,
+            ),
+            _ if cur.value.status == crate::domain::TenantStatus::Archived
+                && cur.value.purged_at.is_none() =>
+            {
+                (
+                    "tenant_archive",
+                    finish::tenant_purge(&self.ctx, &cur.value.tenant, None).await,
+                )
             }
-            Err(e) => {
-                tracing::info!(tenant = %t.tenant, code = ?e.code, "healer: could not purge an archived tenant")
-            }
-        }
+            _ => return,
+        };
+        self.report(kind, &what, &w, res);
     }
 
     /// Trials that ended: each gets `tenant.trial_expired` once (the worker whose mark
-    /// lands publishes it).
+    /// lands publishes it; the mark's note lets a healer finish it). Found in this
+    /// worker's view of the tenants, or a walk of the bucket while it is not ready.
     async fn trials(&mut self) -> Result<(), StoreError> {
         let now = self.ctx.clock.now();
-        for t in self.ctx.store.ended_trials(now).await? {
-            if let Some(ends) = self.ctx.store.mark_trial_expired(&t, now).await? {
-                let event = Event::TenantTrialExpired {
-                    tenant: &t,
-                    trial_ends_at: &ends,
-                };
-                self.ctx.audit.record(Actor::system(), event).await?;
-                tracing::info!(tenant = %t, "a trial ended; the tenant acts as frozen");
+        let ended = match self.ctx.tenants.ended_trials(now) {
+            Some(ended) => ended,
+            None => self.ctx.store.ended_trials(now).await?,
+        };
+        for t in ended {
+            if let Some(cur) = self.ctx.store.mark_trial_expired(&t, now).await? {
+                if let Err(e) = finish::tenant_trial_expired(&self.ctx, &cur, Publish::Always).await
+                {
+                    tracing::info!(tenant = %t, code = ?e.code, "could not publish a trial's end (a healer will)");
+                }
             }
         }
         Ok(())

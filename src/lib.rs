@@ -17,9 +17,8 @@
 //!   own key type, the one read-decide-write loop (`TypedBucket::modify`), the
 //!   per-aggregate operations (bind a key, the owner guards, uids, credentials, a page,
 //!   the tenant registry and its customer-id claims, each tenant's roles, API keys and
-//!   their id and name claims).
-//!   the tenant registry and its customer-id claims, each tenant's roles, the vault's
-//!   credentials, name claims and wrapped data keys).
+//!   their id and name claims, the vault's credentials, name claims and wrapped data
+//!   keys; `BucketView`, a worker's live copy of a bucket kept by a KV watch).
 //! - [`vault`]: the credential vault's keys (PROTOCOL §10): the key file, the
 //!   `KeyProvider` trait and its file provider, and the envelope steps (a holder's data
 //!   key, a value encrypted or decrypted under it, the rewrap after a KEK rotation).

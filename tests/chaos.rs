@@ -312,15 +312,42 @@ async fn send(
                 owner.apikey_revoke(&id).await.map(drop)
             }
         }
-        "tenant_archive" => {
-            let body =
-                serde_json::json!({"tenant": format!("{prefix}-t{n}"), "status": "archived"});
+        f @ ("tenant_archive" | "tenant_create" | "tenant_update" | "tenant_set_product"
+        | "tenant_set_status") => {
+            let (cmd, body) = tenant_req(f, &format!("{prefix}-t{n}"));
             owner
-                .call::<_, serde_json::Value>(Endpoint::Admin(Command::TenantSetStatus), &body)
+                .call::<_, serde_json::Value>(Endpoint::Admin(cmd), &body)
                 .await
                 .map(drop)
         }
         other => panic!("no flow {other}"),
+    }
+}
+
+/// The tenant command of flow `f` on tenant `t`.
+fn tenant_req(f: &str, t: &str) -> (Command, serde_json::Value) {
+    use serde_json::json;
+    match f {
+        "tenant_archive" => (
+            Command::TenantSetStatus,
+            json!({"tenant": t, "status": "archived"}),
+        ),
+        "tenant_set_status" => (
+            Command::TenantSetStatus,
+            json!({"tenant": t, "status": "frozen"}),
+        ),
+        "tenant_update" => (
+            Command::TenantUpdate,
+            json!({"tenant": t, "name": "Renamed", "erp_customer_id": null}),
+        ),
+        "tenant_set_product" => (
+            Command::TenantSetProduct,
+            json!({"tenant": t, "product": "vpn", "enabled": true}),
+        ),
+        _ => (
+            Command::TenantCreate,
+            json!({"tenant": t, "name": "Crash test", "erp_customer_id": format!("ERP-{t}")}),
+        ),
     }
 }
 
@@ -417,17 +444,13 @@ async fn crash_at(
         "apikey_roll" | "apikey_revoke" => {
             owner.apikey_create(&apikey_req(prefix, n)).await.unwrap();
         }
-        "tenant_archive" => {
+        f @ ("tenant_archive" | "tenant_update" | "tenant_set_product" | "tenant_set_status") => {
             let t = format!("{prefix}-t{n}");
-            for body in [
-                serde_json::json!({"tenant": t, "name": "Crash test"}),
-                serde_json::json!({"tenant": t, "status": "frozen"}),
-            ] {
-                let cmd = if body.get("name").is_some() {
-                    Command::TenantCreate
-                } else {
-                    Command::TenantSetStatus
-                };
+            let mut steps = vec![tenant_req("tenant_create", &t)];
+            if f == "tenant_archive" {
+                steps.push(tenant_req("tenant_set_status", &t));
+            }
+            for (cmd, body) in steps {
                 owner
                     .call::<_, serde_json::Value>(Endpoint::Admin(cmd), &body)
                     .await
@@ -492,7 +515,17 @@ async fn crash_at(
             };
             Some((action, format!("default/{}", role_name(prefix, n).as_str())))
         }
-        "tenant_archive" => Some(("tenant.purged", format!("{prefix}-t{n}"))),
+        f @ ("tenant_archive" | "tenant_create" | "tenant_update" | "tenant_set_product"
+        | "tenant_set_status") => {
+            let action = match f {
+                "tenant_archive" => "tenant.purged",
+                "tenant_create" => "tenant.created",
+                "tenant_update" => "tenant.updated",
+                "tenant_set_product" => "tenant.product_set",
+                _ => "tenant.status_changed",
+            };
+            Some((action, format!("{prefix}-t{n}")))
+        }
         f @ ("apikey_create" | "apikey_roll" | "apikey_revoke") => {
             let action = match f {
                 "apikey_create" => "apikey.created",
@@ -575,9 +608,18 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
             .await;
             assert_eq!(r, (), "{fp}");
         }
-        if matches!(flow(fp), "site_create" | "apikey_create" | "apikey_revoke") {
-            // The retry finds the site or the key (`conflict`), or the key revoked
-            // already (nothing to change); the event is the healer's to publish.
+        if matches!(
+            flow(fp),
+            "site_create"
+                | "apikey_create"
+                | "apikey_revoke"
+                | "tenant_create"
+                | "tenant_update"
+                | "tenant_set_product"
+                | "tenant_set_status"
+        ) {
+            // The retry finds the site, the key or the tenant (`conflict`), or the change
+            // made already (nothing to change); the event is the healer's to publish.
             healed_within_30s(fp, async || bus.check().await.problems.is_empty()).await;
         }
         let report = bus.check().await;

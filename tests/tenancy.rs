@@ -538,3 +538,76 @@ async fn an_archive_evicts_the_tenants_identities_within_a_second_and_leaves_onl
     let report = roster::check::check(&env.store, &env.audit).await.unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roster_check_finds_what_a_tenant_lost() {
+    let env = TestEnv::start().await;
+    new_tenant(&env, "acme", json!({"erp_customer_id": "ERP-7"}), &["vpn"]).await;
+    site_in(&env, "acme", "ACME-1").await;
+    let body = json!({"tenant": "acme", "name": "Acme Renamed"});
+    call(&env.owner, Command::TenantUpdate, body).await.unwrap();
+    let body = json!({"tenant": "acme", "product": "vpn", "enabled": false});
+    call(&env.owner, Command::TenantSetProduct, body)
+        .await
+        .unwrap();
+    let clean = env.check().await;
+    assert!(clean.problems.is_empty(), "{:?}", clean.problems);
+    assert_eq!((clean.tenants, clean.stale_tenant_claims), (2, 0));
+    env.check_kv_schemas().await;
+
+    // Behind roster's back: the ERP id's claim goes, acme's roles go, and a site of a
+    // tenant that never existed appears.
+    let js = async_nats::jetstream::new(env.nats().clone());
+    let claims = js.get_key_value("roster_tenant_claims").await.unwrap();
+    let id = roster::domain::ExternalId::parse("ERP-7").unwrap();
+    let claim = roster::store::ClaimKey::new(roster::domain::ExternalIdKind::ErpCustomerId, &id);
+    claims
+        .delete(roster::store::StoreKey::store_key(&claim).as_ref())
+        .await
+        .unwrap();
+    let roles = js.get_key_value("roster_roles").await.unwrap();
+    for k in env.store.roles.keys().await.unwrap() {
+        if k.starts_with("acme.") {
+            roles.delete(&k).await.unwrap();
+        }
+    }
+    let (_, key, mut site) = env
+        .kv_dump()
+        .await
+        .into_iter()
+        .find(|(b, _, v)| b == "sites" && v["tenant"] == "acme")
+        .unwrap();
+    site["tenant"] = json!("ghost");
+    let sites = js.get_key_value("roster_sites").await.unwrap();
+    let ghost_key = key.replacen("acme.", "ghost.", 1);
+    sites
+        .put(&ghost_key, serde_json::to_vec(&site).unwrap().into())
+        .await
+        .unwrap();
+
+    let found = env.check().await;
+    let kinds: Vec<(&str, &str)> = found
+        .problems
+        .iter()
+        .map(|p| (p.kind, p.subject.as_str()))
+        .collect();
+    assert!(
+        kinds.contains(&("customer_id_unclaimed", "tenants/acme")),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("tenant_without_roles", "tenants/acme")),
+        "{kinds:?}"
+    );
+    let ghost = format!("sites/{ghost_key}");
+    assert!(
+        kinds.contains(&("record_without_tenant", ghost.as_str())),
+        "{kinds:?}"
+    );
+    // (and the ghost site has no `site.created`)
+    assert!(
+        kinds.contains(&("change_without_audit", ghost.as_str())),
+        "{kinds:?}"
+    );
+    assert_eq!(found.problems.len(), 4, "{kinds:?}");
+}

@@ -199,7 +199,7 @@ pub enum Event<'a> {
     TenantUpdated {
         tenant: &'a TenantRecord,
         revision: u64,
-        fields: &'a [&'static str],
+        fields: &'a [String],
     },
     /// `tenant.status_changed`.
     TenantStatusChanged {
@@ -675,16 +675,11 @@ impl Event<'_> {
                 put("status", tenant.status.as_str().into());
             }
             Event::TenantUpdated { tenant, fields, .. } => {
-                let names: Vec<Value> = fields.iter().map(|f| (*f).into()).collect();
+                let names: Vec<Value> = fields.iter().map(|f| f.as_str().into()).collect();
                 put("fields", names.into());
                 let values: Map<String, Value> = fields
                     .iter()
-                    .map(|f| {
-                        (
-                            (*f).to_owned(),
-                            tenant_field(tenant, f).unwrap_or(Value::Null),
-                        )
-                    })
+                    .map(|f| (f.clone(), tenant_field(tenant, f).unwrap_or(Value::Null)))
                     .collect();
                 put("values", values.into());
             }

@@ -432,10 +432,10 @@ pub(super) async fn check_cmd(nats: NatsArgs, json: bool) -> anyhow::Result<Exit
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!(
-            "checked {} users, {} key index entries, {} invites, {} sites, {} machines, {} uid index entries, {} credentials, {} vault credentials, {} vault data keys, {} audit events",
-            report.users, report.user_keys, report.invites, report.sites, report.machines,
-            report.machine_uids, report.credentials, report.vault_credentials, report.vault_keys,
-            report.audit_events
+            "checked {} tenants, {} users, {} key index entries, {} invites, {} sites, {} machines, {} uid index entries, {} credentials, {} API keys, {} vault credentials, {} vault data keys, {} audit events",
+            report.tenants, report.users, report.user_keys, report.invites, report.sites,
+            report.machines, report.machine_uids, report.credentials, report.apikeys,
+            report.vault_credentials, report.vault_keys, report.audit_events
         );
         for p in &report.problems {
             println!("{}: {}: {}", p.kind, p.subject, p.detail);

@@ -80,7 +80,13 @@ pub(crate) mod finish {
     pub(crate) use super::role_update::finish as role_updated;
     pub(crate) use super::site_create::finish as site_created;
     pub(crate) use super::site_rotate_key::finish as site_key_rotated;
-    pub(crate) use super::tenant_set_status::purge as tenant_purged;
+    pub(crate) use super::tenant_create::finish as tenant_created;
+    pub(crate) use super::tenant_set_product::finish as tenant_product_set;
+    pub(crate) use super::tenant_set_status::finish as tenant_status_changed;
+    pub(crate) use super::tenant_set_status::purge as tenant_purge;
+    pub(crate) use super::tenant_set_status::purged_finish as tenant_purged;
+    pub(crate) use super::tenant_set_status::trial_expired_finish as tenant_trial_expired;
+    pub(crate) use super::tenant_update::finish as tenant_updated;
     pub(crate) use super::user_delete::finish as user_deleted;
     pub(crate) use super::user_set_role::finish as user_role_changed;
 }

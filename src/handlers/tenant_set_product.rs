@@ -4,14 +4,16 @@
 
 use crate::audit::Event;
 use crate::domain::{TenantStatus, MAX_PRODUCTS};
-use crate::store::records::ProductRecord;
-use crate::store::Decision;
+use crate::store::records::{ChangeNote, Noted, ProductRecord, TenantRecord};
+use crate::store::{Decision, Versioned};
 use crate::time_util;
 use crate::wire::admin::{TenantSetProductRequest, TenantView};
 use crate::wire::ApiError;
 
+use super::common::Publish;
 use super::tenant_get::{no_such_tenant, view};
 use super::tenant_update::archived;
+use super::user_delete::note_actor;
 use super::{Admin, Ctx};
 
 pub(super) async fn handle(
@@ -53,6 +55,10 @@ pub(super) async fn handle(
             let mut next = cur.value.clone();
             next.products.insert(req.product.clone(), product);
             next.updated_at = now.to_rfc3339();
+            let change = Noted::TenantProductSet {
+                product: req.product.clone(),
+            };
+            next.note = Some(admin.note(&now.to_rfc3339(), change));
             Ok(Decision::put(next))
         })
         .await?;
@@ -60,17 +66,38 @@ pub(super) async fn handle(
     // This worker sees its own change at once (others through their watch).
     ctx.tenants.put(&rec.value);
     if m.changed {
-        if let Some(p) = rec.value.products.get(&req.product) {
-            let event = Event::TenantProductSet {
-                tenant: &req.tenant,
-                revision: rec.revision,
-                product: &req.product,
-                enabled: p.enabled,
-                expires_at: p.expires_at.as_deref(),
-                config_bytes: p.config.encoded_len(),
-            };
-            ctx.audit.record(admin.actor(), event).await?;
-        }
+        crate::failpoint::hit("tenant_set_product.after_write");
+        finish(ctx, &rec, Publish::Always).await?;
     }
     Ok(view(&rec.value, now))
+}
+
+/// `tenant.product_set`, from the change's note (by the handler, or by a healer).
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    cur: &Versioned<TenantRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let Some(
+        note @ ChangeNote {
+            change: Noted::TenantProductSet { product },
+            ..
+        },
+    ) = &cur.value.note
+    else {
+        return Ok(());
+    };
+    let Some(p) = cur.value.products.get(product) else {
+        return Ok(());
+    };
+    let event = Event::TenantProductSet {
+        tenant: &cur.value.tenant,
+        revision: cur.revision,
+        product,
+        enabled: p.enabled,
+        expires_at: p.expires_at.as_deref(),
+        config_bytes: p.config.encoded_len(),
+    };
+    publish.record(ctx, note_actor(note), event).await?;
+    Ok(())
 }

@@ -7,12 +7,15 @@ use std::collections::HashSet;
 
 use crate::audit::{Actor, Event};
 use crate::domain::{Tenant, TenantStatus};
-use crate::store::{Decision, StoreError};
+use crate::store::records::{ChangeNote, Noted, PurgeCounts, TenantRecord};
+use crate::store::{Decision, StoreError, Versioned};
 use crate::wire::admin::{TenantSetStatusRequest, TenantView};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::tenant_claims::{ids_of, release};
 use super::tenant_get::{no_such_tenant, view};
+use super::user_delete::note_actor;
 use super::{Admin, Ctx};
 
 pub(super) async fn handle(
@@ -29,33 +32,25 @@ pub(super) async fn handle(
             let cur = cur.ok_or_else(no_such_tenant)?;
             let from = cur.value.status;
             if from == to {
-                return Ok::<_, ApiError>(Decision::Keep(from));
+                return Ok::<_, ApiError>(Decision::Keep(()));
             }
             refuse_move(&req.tenant, from, to)?;
             let mut next = cur.value.clone();
             next.status = to;
             next.updated_at = now.to_rfc3339();
-            Ok(Decision::Put(next, from))
+            next.note = Some(admin.note(&now.to_rfc3339(), Noted::TenantStatusChanged { from }));
+            Ok(Decision::put(next))
         })
         .await?;
     let rec = m.current.ok_or_else(no_such_tenant)?;
     // This worker sees its own change at once (others through their watch).
     ctx.tenants.put(&rec.value);
     if m.changed {
-        if to == TenantStatus::Archived {
-            release(ctx, &req.tenant, &ids_of(&rec.value)).await;
-        }
-        let event = Event::TenantStatusChanged {
-            tenant: &req.tenant,
-            revision: rec.revision,
-            from: m.extra,
-            to,
-        };
-        ctx.audit.record(admin.actor(), event).await?;
-    }
-    crate::failpoint::hit("tenant_archive.after_status");
-    if to == TenantStatus::Archived && rec.value.purged_at.is_none() {
-        purge(ctx, &req.tenant, &admin.actor()).await?;
+        crate::failpoint::hit("tenant_set_status.after_write");
+        finish(ctx, &rec, Publish::Always).await?;
+    } else if to == TenantStatus::Archived && rec.value.purged_at.is_none() {
+        // An archive repeated while its purge is unfinished: finish it.
+        purge(ctx, &rec.value.tenant, rec.value.note.as_ref()).await?;
     }
     let now_rec = ctx
         .store
@@ -65,11 +60,50 @@ pub(super) async fn handle(
     Ok(view(&now_rec, now))
 }
 
+/// After a status change (its note): an archive's released customer ids,
+/// `tenant.status_changed`, then an archive's purge. By the handler, or by a healer.
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    cur: &Versioned<TenantRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let t = &cur.value;
+    let Some(
+        note @ ChangeNote {
+            change: Noted::TenantStatusChanged { from },
+            ..
+        },
+    ) = &t.note
+    else {
+        return Ok(());
+    };
+    if t.status == TenantStatus::Archived {
+        release(ctx, &t.tenant, &ids_of(t)).await;
+    }
+    let event = Event::TenantStatusChanged {
+        tenant: &t.tenant,
+        revision: cur.revision,
+        from: *from,
+        to: t.status,
+    };
+    publish.record(ctx, note_actor(note), event).await?;
+    crate::failpoint::hit("tenant_archive.after_status");
+    if t.status == TenantStatus::Archived && t.purged_at.is_none() {
+        purge(ctx, &t.tenant, Some(note)).await?;
+    }
+    Ok(())
+}
+
 /// Deletes an archived tenant's state and closes its identities' connections, then
-/// marks the record `purged_at` and publishes `tenant.purged` (once). By the handler
-/// right after the archive, or by a healer when that worker died first: every step is
-/// idempotent.
-pub(crate) async fn purge(ctx: &Ctx, tenant: &Tenant, actor: &Actor) -> Result<(), ApiError> {
+/// marks the record `purged_at` with a note of what went, and publishes `tenant.purged`
+/// (once: the worker whose mark lands). By the archive's finishing step, or by a healer
+/// when that worker died first: every step is idempotent. `origin` is the archive's
+/// note (who archived it), if the record still carries it.
+pub(crate) async fn purge(
+    ctx: &Ctx,
+    tenant: &Tenant,
+    origin: Option<&ChangeNote>,
+) -> Result<(), ApiError> {
     let purged = ctx.store.purge_tenant(tenant).await?;
     // Records first, then the kick: a reconnect finds nothing of the tenant.
     let mut names: HashSet<String> = purged
@@ -92,6 +126,17 @@ pub(crate) async fn purge(ctx: &Ctx, tenant: &Tenant, actor: &Actor) -> Result<(
         }
     }
     let at = ctx.clock.now().to_rfc3339();
+    let counts = PurgeCounts {
+        users: purged.users.len(),
+        users_deleted: purged.users_deleted,
+        machines: purged.machines.len(),
+        sites: purged.sites,
+        roles: purged.roles,
+        invites: purged.invites,
+        credentials: purged.credentials,
+    };
+    let (by, request) = origin.map_or(("system", None), |n| (n.by.as_str(), n.request.clone()));
+    let note = ChangeNote::new(by, request, &at, Noted::TenantPurged { counts });
     let marked = ctx
         .store
         .tenants
@@ -100,25 +145,45 @@ pub(crate) async fn purge(ctx: &Ctx, tenant: &Tenant, actor: &Actor) -> Result<(
                 Some(c) if c.value.purged_at.is_none() => {
                     let mut next = c.value.clone();
                     next.purged_at = Some(at.clone());
+                    next.note = Some(note.clone());
                     Decision::put(next)
                 }
                 _ => Decision::Keep(()),
             })
         })
         .await?;
-    if marked.changed {
-        let event = Event::TenantPurged {
-            tenant,
-            users: purged.users.len(),
-            users_deleted: purged.users_deleted,
-            machines: purged.machines.len(),
-            sites: purged.sites,
-            roles: purged.roles,
-            invites: purged.invites,
-            credentials: purged.credentials,
-        };
-        ctx.audit.record(actor.clone(), event).await?;
+    match marked.current {
+        Some(cur) if marked.changed => purged_finish(ctx, &cur, Publish::Always).await,
+        _ => Ok(()),
     }
+}
+
+/// `tenant.purged`, from the purge's note (by the purging worker, or by a healer).
+pub(crate) async fn purged_finish(
+    ctx: &Ctx,
+    cur: &Versioned<TenantRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let Some(
+        note @ ChangeNote {
+            change: Noted::TenantPurged { counts: c },
+            ..
+        },
+    ) = &cur.value.note
+    else {
+        return Ok(());
+    };
+    let event = Event::TenantPurged {
+        tenant: &cur.value.tenant,
+        users: c.users,
+        users_deleted: c.users_deleted,
+        machines: c.machines,
+        sites: c.sites,
+        roles: c.roles,
+        invites: c.invites,
+        credentials: c.credentials,
+    };
+    publish.record(ctx, note_actor(note), event).await?;
     Ok(())
 }
 
@@ -148,4 +213,31 @@ fn refuse_move(tenant: &Tenant, from: TenantStatus, to: TenantStatus) -> Result<
         )
     };
     Err(ApiError::new(ErrorCode::Conflict, message))
+}
+
+/// `tenant.trial_expired`, from the note a healer's mark of a trial's end left (by
+/// that healer, or by another when it died first).
+pub(crate) async fn trial_expired_finish(
+    ctx: &Ctx,
+    cur: &Versioned<TenantRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let t = &cur.value;
+    let (
+        Some(ChangeNote {
+            change: Noted::TenantTrialExpired,
+            ..
+        }),
+        Some(ends),
+    ) = (&t.note, &t.trial_ends_at)
+    else {
+        return Ok(());
+    };
+    let event = Event::TenantTrialExpired {
+        tenant: &t.tenant,
+        trial_ends_at: ends,
+    };
+    publish.record(ctx, Actor::system(), event).await?;
+    tracing::info!(tenant = %t.tenant, "a trial ended; the tenant acts as frozen");
+    Ok(())
 }

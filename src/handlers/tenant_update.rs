@@ -4,15 +4,17 @@
 
 use crate::audit::Event;
 use crate::domain::{ExternalIdKind, TenantStatus};
-use crate::store::records::TenantRecord;
-use crate::store::Decision;
+use crate::store::records::{ChangeNote, Noted, ReleasedId, TenantRecord};
+use crate::store::{Decision, Versioned};
 use crate::time_util;
 use crate::wire::admin::{check_contract, TenantUpdateRequest, TenantView};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::tenant_claims::{claim, dropped, ids_of, release, IdClaim};
 use super::tenant_create::products;
 use super::tenant_get::{no_such_tenant, view};
+use super::user_delete::note_actor;
 use super::{Admin, Ctx};
 
 pub(super) async fn handle(
@@ -47,10 +49,19 @@ pub(super) async fn handle(
             check_contract(next.contract_start, next.contract_end)?;
             let fields = changed_fields(&cur.value, &next);
             if fields.is_empty() {
-                return Ok(Decision::Keep((Vec::new(), fields)));
+                return Ok(Decision::Keep(()));
             }
             next.updated_at = now.to_rfc3339();
-            Ok(Decision::Put(next, (ids_of(&cur.value), fields)))
+            let released = dropped(&ids_of(&cur.value), &next)
+                .into_iter()
+                .map(|(kind, id)| ReleasedId { kind, id })
+                .collect();
+            let change = Noted::TenantUpdated {
+                fields: fields.into_iter().map(str::to_owned).collect(),
+                released,
+            };
+            next.note = Some(admin.note(&now.to_rfc3339(), change));
+            Ok(Decision::put(next))
         })
         .await;
     let m = match decided {
@@ -63,17 +74,38 @@ pub(super) async fn handle(
     let rec = m.current.ok_or_else(no_such_tenant)?;
     // This worker sees its own change at once (others through their watch).
     ctx.tenants.put(&rec.value);
-    let (before, fields) = m.extra;
     if m.changed {
-        release(ctx, &tenant, &dropped(&before, &rec.value)).await;
-        let event = Event::TenantUpdated {
-            tenant: &rec.value,
-            revision: rec.revision,
-            fields: &fields,
-        };
-        ctx.audit.record(admin.actor(), event).await?;
+        crate::failpoint::hit("tenant_update.after_write");
+        finish(ctx, &rec, Publish::Always).await?;
     }
     Ok(view(&rec.value, now))
+}
+
+/// The customer ids the record stopped naming released, then `tenant.updated`, from
+/// the update's note (by the handler, or by a healer).
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    cur: &Versioned<TenantRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let Some(
+        note @ ChangeNote {
+            change: Noted::TenantUpdated { fields, released },
+            ..
+        },
+    ) = &cur.value.note
+    else {
+        return Ok(());
+    };
+    let ids: Vec<IdClaim> = released.iter().map(|r| (r.kind, r.id.clone())).collect();
+    release(ctx, &cur.value.tenant, &ids).await;
+    let event = Event::TenantUpdated {
+        tenant: &cur.value,
+        revision: cur.revision,
+        fields,
+    };
+    publish.record(ctx, note_actor(note), event).await?;
+    Ok(())
 }
 
 /// `conflict` for a change to an archived tenant.

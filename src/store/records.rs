@@ -297,7 +297,8 @@ noted!(
     InviteRecord,
     SiteRecord,
     RoleRecord,
-    ApiKeyRecord
+    ApiKeyRecord,
+    TenantRecord
 );
 
 impl UserRecord {
@@ -381,6 +382,44 @@ pub enum Noted {
     ApiKeyRolled { grace_secs: u64 },
     /// `apikey.revoke`.
     ApiKeyRevoked,
+    /// `tenant.create`.
+    TenantCreated,
+    /// `tenant.update`: the fields it changed, and the customer ids the record stopped
+    /// naming (their claims to release).
+    TenantUpdated {
+        fields: Vec<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        released: Vec<ReleasedId>,
+    },
+    /// `tenant.set_status`: the status before (an archive's purge follows).
+    TenantStatusChanged { from: crate::domain::TenantStatus },
+    /// `tenant.set_product`: which product.
+    TenantProductSet { product: crate::domain::ProductName },
+    /// A trial's end, recorded by a healer (`tenant.trial_expired`).
+    TenantTrialExpired,
+    /// An archived tenant's state deleted (`tenant.purged`), with its counts.
+    TenantPurged { counts: PurgeCounts },
+}
+
+/// A customer id a tenant's record stopped naming, whose claim is released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleasedId {
+    pub kind: crate::domain::ExternalIdKind,
+    pub id: crate::domain::ExternalId,
+}
+
+/// What an archive's purge deleted, as `tenant.purged` reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurgeCounts {
+    pub users: usize,
+    pub users_deleted: usize,
+    pub machines: usize,
+    pub sites: usize,
+    pub roles: usize,
+    pub invites: usize,
+    pub credentials: usize,
 }
 
 /// Which assignment command changed a user.
@@ -554,6 +593,9 @@ pub struct TenantRecord {
     /// A handle, or `system` (the `default` tenant).
     pub created_by: String,
     pub updated_at: String,
+    /// The change this record's latest write made (see [`ChangeNote`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ChangeNote>,
 }
 
 /// One product of a tenant.
@@ -583,7 +625,6 @@ pub struct TenantClaimRecord {
 }
 
 // Not indexed: tenants are listed from their own bucket.
-impl super::index::Record for TenantRecord {}
 impl super::index::Record for TenantClaimRecord {}
 
 /// `roster_apikeys`, key = `<tenant>.<key_id>`: one API key (PROTOCOL §9). It holds the

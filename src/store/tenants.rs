@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use super::records::{RoleRecord, SiteRecord, TenantClaimRecord, TenantRecord, SCHEMA_V};
+use super::records::{
+    ChangeNote, Noted, RoleRecord, SiteRecord, TenantClaimRecord, TenantRecord, SCHEMA_V,
+};
 use super::{ClaimKey, Decision, OwnersKey, RoleKey, Store, StoreError, StoreKey, Versioned};
 use crate::domain::{
     ExternalId, ExternalIdKind, Handle, Plan, SiteRef, Tenant, TenantKind, TenantStatus,
@@ -61,6 +63,7 @@ impl TenantRecord {
             created_at: at.clone(),
             created_by: "system".into(),
             updated_at: at,
+            note: None,
         }
     }
 
@@ -394,10 +397,7 @@ impl Store {
             let page = self
                 .tenants
                 .page(">", after, 1000, |t| {
-                    let ended = t.status == TenantStatus::Trial
-                        && t.trial_expired_at.is_none()
-                        && t.effective_status(now) == TenantStatus::Frozen;
-                    ended.then_some(t.tenant)
+                    trial_ended(&t, now).then_some(t.tenant)
                 })
                 .await?;
             out.extend(page.items);
@@ -408,32 +408,30 @@ impl Store {
         }
     }
 
-    /// Records that `tenant`'s trial ended (once: the worker whose write lands gets
-    /// `Some(trial_ends_at)` and publishes `tenant.trial_expired`).
+    /// Records that `tenant`'s trial ended, with a note for its `tenant.trial_expired`
+    /// (once: the worker whose write lands gets the record and publishes the event; a
+    /// healer finishes it if that worker died first).
     pub async fn mark_trial_expired(
         &self,
         tenant: &Tenant,
         now: Timestamp,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Versioned<TenantRecord>>, StoreError> {
+        let note = ChangeNote::new("system", None, &now.to_rfc3339(), Noted::TenantTrialExpired);
         let m = self
             .tenants
             .modify(tenant, |cur| {
                 Ok::<_, StoreError>(match cur {
-                    Some(c)
-                        if c.value.status == TenantStatus::Trial
-                            && c.value.trial_expired_at.is_none()
-                            && c.value.effective_status(now) == TenantStatus::Frozen =>
-                    {
+                    Some(c) if trial_ended(&c.value, now) => {
                         let mut next = c.value.clone();
                         next.trial_expired_at = Some(now.to_rfc3339());
-                        let ends = next.trial_ends_at.clone().unwrap_or_default();
-                        Decision::Put(next, Some(ends))
+                        next.note = Some(note.clone());
+                        Decision::put(next)
                     }
-                    _ => Decision::Keep(None),
+                    _ => Decision::Keep(()),
                 })
             })
             .await?;
-        Ok(m.extra.filter(|_| m.changed))
+        Ok(m.current.filter(|_| m.changed))
     }
 }
 
@@ -447,6 +445,13 @@ impl TenantView {
     /// `Some(the record, or None for no such tenant)` once caught up; `None` while not.
     pub fn get(&self, t: &Tenant) -> Option<Option<TenantRecord>> {
         self.0.get(t.as_str()).map(|r| r.map(|v| v.value))
+    }
+
+    /// The tenants whose trial ended and whose end no worker recorded yet (as
+    /// [`Store::ended_trials`] finds them), from memory; `None` while not caught up.
+    pub fn ended_trials(&self, now: Timestamp) -> Option<Vec<Tenant>> {
+        self.0
+            .filter(|t| trial_ended(t, now).then(|| t.tenant.clone()))
     }
 
     /// A record this worker just wrote: seen at once, before its watch brings it.
@@ -464,4 +469,11 @@ impl Store {
     pub fn watch_tenants(&self, stop: tokio::sync::watch::Receiver<bool>) -> TenantView {
         TenantView(self.tenants.watch_view(str::to_owned, stop))
     }
+}
+
+/// True when `t`'s trial has ended and no worker recorded it yet.
+fn trial_ended(t: &TenantRecord, now: Timestamp) -> bool {
+    t.status == TenantStatus::Trial
+        && t.trial_expired_at.is_none()
+        && t.effective_status(now) == TenantStatus::Frozen
 }

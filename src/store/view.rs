@@ -43,6 +43,13 @@ impl<T: Clone> BucketView<T> {
         s.ready.then(|| s.records.get(name).cloned())
     }
 
+    /// What `pick` takes of every record, once caught up; `None` while not.
+    pub fn filter<R>(&self, pick: impl Fn(&T) -> Option<R>) -> Option<Vec<R>> {
+        let s = self.0.read().ok()?;
+        s.ready
+            .then(|| s.records.values().filter_map(|r| pick(&r.value)).collect())
+    }
+
     /// A record this worker just wrote: seen at once, before its watch brings it (an
     /// older revision never replaces a newer one).
     pub fn put(&self, name: &str, rec: Versioned<T>) {

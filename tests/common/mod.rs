@@ -320,6 +320,13 @@ impl TestEnv {
             .collect()
     }
 
+    /// `roster check` over the whole state.
+    pub(crate) async fn check(&self) -> roster::check::Report {
+        Box::pin(roster::check::check(&self.store, &self.audit))
+            .await
+            .unwrap()
+    }
+
     /// Validates every KV value against its schema in kv-schema/.
     pub(crate) async fn check_kv_schemas(&self) -> usize {
         let dump = self.kv_dump().await;
