@@ -166,6 +166,8 @@ pub struct KeyVerifier {
     cfg: KeyringConfig,
     pool: Pool,
     cache_key: CacheKey,
+    /// Keys the API key slots' version hash (random per process).
+    phc_hasher: std::hash::RandomState,
     cache: Mutex<HashMap<Slot, Arc<OnceCell<Option<u32>>>>>,
     failures: Mutex<HashMap<String, SourceFailures>>,
     /// Per known site: how many of its unverified keys may be checked at once.
@@ -193,6 +195,7 @@ impl KeyVerifier {
             pool,
             cfg,
             cache_key: CacheKey::default(),
+            phc_hasher: std::hash::RandomState::new(),
             cache: Mutex::default(),
             failures: Mutex::default(),
             site_gates: Mutex::default(),
@@ -446,9 +449,9 @@ impl KeyVerifier {
         if let Some(p) = &rec.value.previous {
             live.push((1, p.phc.clone()));
         }
-        let phcs: String = live.iter().map(|(_, p)| p.as_str()).collect();
-        let d = crypto::sha256_hex(phcs.as_bytes());
-        let version = u64::from_str_radix(d.get(..16).unwrap_or("0"), 16).unwrap_or(0);
+        // The slot's version: a keyed 64-bit hash of the live PHC strings, so a roll
+        // retires the cached verdicts and a `last_used_at` write keeps them.
+        let version = std::hash::BuildHasher::hash_one(&self.phc_hasher, &live);
         let slot: Slot = (
             source.clone(),
             version,

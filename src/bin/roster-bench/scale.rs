@@ -6,9 +6,12 @@
 //! 10 machines, and their audit events. At each size it measures, one request after
 //! another: `machine.list` of a site with its first 100, `machine.list` of an empty site,
 //! `machine.get`, `user.list` (100), `audit.query` with an action filter (100); then the
-//! enrollment throughput of the next 6,000 enrollments and the worker's RSS. The reads
-//! should cost the same at every size (they page the server's subject index), and the
-//! report says each p50's ratio to the smallest size's.
+//! enrollment throughput of the next 6,000 enrollments (with each process's CPU per
+//! enrollment) and the worker's RSS. Before measuring it waits for the bus to go quiet:
+//! the fill's after-work (the healer reading its changes, the server's write-behind) is
+//! setup, not what a size costs. The reads should cost the same at every size (they page
+//! the server's subject index), and the report says each p50's ratio to the smallest
+//! size's.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +24,9 @@ use roster::wire::{Command, Endpoint};
 use serde_json::{json, Value};
 
 use crate::args::BenchArgs;
-use crate::measure::{concurrent, percentiles, rss_mib, sequential, Percentiles};
+use crate::measure::{
+    concurrent, percentiles, rss_mib, sequential, CpuMeter, CpuPerOp, Percentiles,
+};
 use crate::progress;
 use crate::setup::Bench;
 
@@ -45,6 +50,11 @@ pub(crate) struct SizeResult {
     pub(crate) user_list_100: Percentiles,
     pub(crate) audit_action_100: Percentiles,
     pub(crate) enroll_per_s: f64,
+    /// CPU per enrollment of the timed batch, by process.
+    pub(crate) enroll_cpu: CpuPerOp,
+    /// How long the bus took to go quiet after the fill (the healer digesting the fill's
+    /// changes, the server's write-behind) before the timed batch began.
+    pub(crate) quiet_wait_ms: u64,
     pub(crate) worker_rss_mib: f64,
     pub(crate) failures: usize,
 }
@@ -74,23 +84,63 @@ pub(crate) async fn run(args: &BenchArgs, sizes: &[usize]) -> anyhow::Result<Vec
     for &size in sizes {
         grow(&b, args, &mut fill, size).await?;
         progress(&format!("scale: measuring at {size} machines"));
+        let quiet_wait_ms = quiet(&b).await;
         let mut r = measure(&b, args, &fill).await?;
+        r.quiet_wait_ms = quiet_wait_ms;
         r.enroll_per_s = {
             let before = fill.enrolled.len();
+            let pids = [
+                b.server.pid().unwrap_or(0),
+                b.worker.pid(),
+                std::process::id(),
+            ];
+            let mut cpu = CpuMeter::default();
+            let snap = CpuMeter::snap(pids);
             let t = std::time::Instant::now();
             let failures = enroll(&b, args, &mut fill, before + THROUGHPUT_BATCH).await?;
+            let per_s = THROUGHPUT_BATCH as f64 / t.elapsed().as_secs_f64();
+            cpu.add(snap, pids, THROUGHPUT_BATCH);
+            r.enroll_cpu = cpu.per_op();
             r.failures += failures;
-            THROUGHPUT_BATCH as f64 / t.elapsed().as_secs_f64()
+            per_s
         };
         r.worker_rss_mib = rss_mib(b.worker.pid());
         progress(&format!(
-            "scale {size}: site list p50 {} us, empty site p50 {} us, get p50 {} us, user list p50 {} us, audit p50 {} us, enroll {:.0}/s, RSS {:.1} MiB",
+            "scale {size}: site list p50 {} us, empty site p50 {} us, get p50 {} us, user list p50 {} us, audit p50 {} us, enroll {:.0}/s (CPU us/op: server {:.0}, worker {:.0}, bench {:.0}; quiet after {} ms), RSS {:.1} MiB",
             r.site_list_100.p50_us, r.empty_site_list.p50_us, r.machine_get.p50_us,
-            r.user_list_100.p50_us, r.audit_action_100.p50_us, r.enroll_per_s, r.worker_rss_mib
+            r.user_list_100.p50_us, r.audit_action_100.p50_us, r.enroll_per_s,
+            r.enroll_cpu.server_us, r.enroll_cpu.responder_us, r.enroll_cpu.client_us,
+            r.quiet_wait_ms, r.worker_rss_mib
         ));
         out.push(r);
     }
     Ok(out)
+}
+
+/// Waits (up to 60 s) until the worker and the server are quiet, each under a tenth
+/// of a core over half a second: the fill's after-work (the healer reading its changes
+/// after the settle time, the server's write-behind) is setup, not the measurement.
+/// Returns how long that took, in milliseconds.
+async fn quiet(b: &Bench) -> u64 {
+    let pids = [
+        b.server.pid().unwrap_or(0),
+        b.worker.pid(),
+        std::process::id(),
+    ];
+    let t = std::time::Instant::now();
+    let window = Duration::from_millis(500);
+    while t.elapsed() < Duration::from_secs(60) {
+        let mut m = CpuMeter::default();
+        let before = CpuMeter::snap(pids);
+        tokio::time::sleep(window).await;
+        m.add(before, pids, 1);
+        let busy = m.per_op();
+        let limit = window.as_secs_f64() * 1e6 / 10.0;
+        if busy.server_us < limit && busy.responder_us < limit {
+            break;
+        }
+    }
+    t.elapsed().as_millis() as u64
 }
 
 async fn create_site(b: &Bench, fill: &mut Fill, code: &str) -> anyhow::Result<()> {
@@ -264,6 +314,8 @@ async fn measure(b: &Bench, args: &BenchArgs, fill: &Fill) -> anyhow::Result<Siz
         user_list_100,
         audit_action_100,
         enroll_per_s: 0.0,
+        enroll_cpu: CpuPerOp::default(),
+        quiet_wait_ms: 0,
         worker_rss_mib: 0.0,
         failures,
     })
