@@ -239,7 +239,7 @@ test("a member who registers in the page sees no admin actions", async () => {
   await member.getByTestId("save-identity-file").waitFor();
   await member.getByTestId("no-admin").waitFor();
   const navs = await member.locator("nav a").allTextContents();
-  assert.deepEqual(navs, ["Overview"]);
+  assert.deepEqual(navs, ["Overview", "Credentials"], "its own credentials are every user's");
   assert.equal(await member.locator("button").filter({ hasText: /Revoke|Delete|Approve|Reject|Create|Rotate|Cancel/ }).count(), 0);
   await shot(member, "14-member-overview");
   // The refusal of an admin command is the bus's or the worker's, shown as such.
