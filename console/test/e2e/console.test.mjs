@@ -377,6 +377,34 @@ test("an operator sees what its role grants and nothing more", async () => {
   await op.getByTestId("nav-audit").click();
   assert.match(await op.getByTestId("live-mode").textContent(), /polled/);
   await shot(op, "13-operator-audit");
+  // credential:read but neither reveal nor manage: the tenant's list, masked, no actions.
+  await op.getByTestId("nav-credentials").click();
+  await credRow(op, "tenant", "ci").waitFor();
+  assert.equal(await op.locator('[data-testid="creds-tenant"] button').count(), 0, "no reveal, rotate, revoke or delete of the tenant's");
+  assert.deepEqual(await op.getByTestId("in-cred_scope").locator("option").allTextContents(), ["Yours (carol)"]);
+  assert.equal(await op.getByTestId("creds-system").count(), 0, "the system scope is platform scope");
+  await shot(op, "25-operator-credentials");
+  // No user:set_role: no assignment editing.
+  await op.getByTestId("nav-users").click();
+  await op.locator('[data-testid="users-table"] tr[data-id="carol"]').waitFor();
+  assert.equal(await op.getByTestId("assign-form").count(), 0);
+  assert.equal(await op.locator('[data-testid^="unassign-"]').count(), 0);
+  await op.context().close();
+});
+
+test("an identity assigned in two tenants picks the tenant it acts in", async () => {
+  // Like an MSP technician: operator in default and in acme, no platform role.
+  cli("owner", ["user", "assign", "carol", "operator", "--tenant", "acme", "--json"]);
+  const op = await page("technician");
+  await signInWithFile(op, "carol");
+  const picker = op.getByTestId("tenant-picker");
+  assert.deepEqual((await picker.locator("option").allTextContents()).sort(), ["acme", "default"]);
+  await op.getByTestId("nav-sites").click();
+  await op.locator('[data-testid="sites-table"] tr[data-id="PHX"]').waitFor();
+  await picker.selectOption("acme");
+  await op.locator('[data-testid="sites-table"] tr[data-id="ACME-1"]').waitFor();
+  assert.equal(await op.locator('[data-testid="sites-table"] tr[data-id="PHX"]').count(), 0);
+  await shot(op, "26-technician-sites-in-acme");
   await op.context().close();
 });
 
