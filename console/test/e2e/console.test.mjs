@@ -329,6 +329,10 @@ test("the owner assigns a member a role at a site and takes it away", async () =
   await chip.waitFor({ state: "detached" });
   assert.ok(!has(), "the worker took it away");
   assert.ok(cli("owner", ["user", "get", "erin", "--json"]).assignments.some((a) => a.role === "member"), "the member assignment stays");
+  // The worker's refusal is shown as such.
+  await owner.getByTestId("in-assign_handle").fill("nobody-here");
+  await owner.getByTestId("assign-submit").click();
+  await owner.getByTestId("refusal").filter({ hasText: "not_found" }).first().waitFor();
 });
 
 test("the tenant picker switches the tenant the sites view lists", async () => {
