@@ -118,6 +118,23 @@ export class Bus {
     return this.request(`${this.prefix}.v1.admin.${command}`, body);
   }
 
+  /**
+   * The workers' `credential_kex` (hex), announced in the metadata of
+   * `$SRV.INFO.roster` (PROTOCOL §10): the X25519 key vault values are sealed to.
+   * `null` when the worker that answered has no vault.
+   */
+  async credentialKex(): Promise<string | null> {
+    try {
+      const info = (await this.nc.request("$SRV.INFO.roster", undefined, { timeout: 5000 })).json<Json>();
+      const kex = info?.metadata?.credential_kex;
+      return typeof kex === "string" && /^[0-9a-f]{64}$/.test(kex) ? kex : null;
+    } catch (e) {
+      const text = String((e as Error)?.message ?? e);
+      if (/no responders/i.test(text)) throw new RosterError("no_worker", "no roster worker answers on this bus");
+      throw new RosterError("error", `$SRV.INFO.roster: ${text}`);
+    }
+  }
+
   /** A live subscription to the audit subjects (`P.audit.>`), where the identity may read them. */
   auditTail(onEvent: (e: Json) => void): Subscription {
     const sub = this.nc.subscribe(`${this.prefix}.audit.>`);

@@ -163,6 +163,66 @@ export interface Sealed {
   ciphertext: string;
 }
 
+/** The HKDF-SHA256 key of a seal: salt `epk ‖ recipient`, `info` the purpose. */
+function sealKey(shared: Uint8Array, epk: Uint8Array, recipient: Uint8Array, info: string): Uint8Array {
+  const salt = new Uint8Array(64);
+  salt.set(epk);
+  salt.set(recipient, 32);
+  return hkdf(sha256, shared, salt, utf8ToBytes(info), 32);
+}
+
+/** What the HKDF info of a vault value says it is for (PROTOCOL §10). */
+export const CREDENTIAL_IN = "roster-v1 credential-in";
+export const CREDENTIAL_OUT = "roster-v1 credential-out";
+
+/**
+ * Seals `plaintext` to the X25519 key `recipient` (hex) with a fresh ephemeral key and
+ * nonce (PROTOCOL §4's construction): X25519(ephemeral, recipient), HKDF-SHA256 with
+ * salt `epk ‖ recipient` and `info`, ChaCha20-Poly1305 with `aad`. The ephemeral secret
+ * and nonce are parameters only for the vectors; leave them out.
+ */
+export function seal(
+  recipient: string,
+  plaintext: Uint8Array,
+  info: string,
+  aad: string,
+  ephemeral: Uint8Array = randomBytes(32),
+  nonce: Uint8Array = randomBytes(12),
+): Sealed {
+  const to = hexToBytes(recipient);
+  const epk = x25519.getPublicKey(ephemeral);
+  const shared = x25519.getSharedSecret(ephemeral, to);
+  const key = sealKey(shared, epk, to, info);
+  try {
+    const ct = chacha20poly1305(key, nonce, utf8ToBytes(aad)).encrypt(plaintext);
+    return { epk: bytesToHex(epk), nonce: bytesToHex(nonce), ciphertext: bytesToHex(ct) };
+  } finally {
+    key.fill(0);
+    shared.fill(0);
+    ephemeral.fill(0);
+  }
+}
+
+/**
+ * A vault value sealed to the worker's `credential_kex` for `credential.create` and
+ * `rotate` (PROTOCOL §10): associated data `{scope}/{owner or tenant}/{provider}/{name}`
+ * ({@link credentialAd}). The plaintext never leaves the tab otherwise.
+ */
+export function sealCredentialValue(credentialKex: string, value: string, ad: string): Sealed {
+  const bytes = utf8ToBytes(value);
+  try {
+    return seal(credentialKex, bytes, CREDENTIAL_IN, ad);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** The associated data a value is sealed in with: `user/alice/github/deploy`,
+ *  `tenant/acme/aws/ci`, `system/system/…` (names trimmed, as the worker keeps them). */
+export function credentialAd(scope: string, holder: string, provider: string, name: string): string {
+  return `${scope}/${scope === "system" ? "system" : holder}/${provider.trim()}/${name.trim()}`;
+}
+
 /**
  * Opens a value sealed to this identity's X25519 key: X25519(kex secret, epk), HKDF-SHA256
  * with salt `epk ‖ recipient kex` and `info`, ChaCha20-Poly1305 with `aad`. Throws when
@@ -172,11 +232,7 @@ export interface Sealed {
 export function openSealed(kexSecret: Uint8Array, sealed: Sealed, info: string, aad: string): Uint8Array {
   const epk = hexToBytes(sealed.epk);
   const shared = x25519.getSharedSecret(kexSecret, epk);
-  const recipient = x25519.getPublicKey(kexSecret);
-  const salt = new Uint8Array(64);
-  salt.set(epk);
-  salt.set(recipient, 32);
-  const key = hkdf(sha256, shared, salt, utf8ToBytes(info), 32);
+  const key = sealKey(shared, epk, x25519.getPublicKey(kexSecret), info);
   try {
     return chacha20poly1305(key, hexToBytes(sealed.nonce), utf8ToBytes(aad)).decrypt(hexToBytes(sealed.ciphertext));
   } finally {

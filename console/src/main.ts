@@ -1,8 +1,8 @@
 // The roster web console: sign-in, the app shell, live updates. The views are in views.ts.
 import { Bus, RosterError, type Json } from "./bus";
 import { generateIdentity, identityFromFile, identityToFile, wipe, type Identity } from "./crypto";
-import { loadPerms } from "./perms";
-import { download, field, flash, h, input, mount, refusal } from "./ui";
+import { loadPerms, tenantsInScope } from "./perms";
+import { download, field, flash, h, input, mount, refusal, select } from "./ui";
 import { VIEWS, type Session } from "./views";
 
 const root = document.getElementById("app")!;
@@ -34,15 +34,16 @@ async function signIn(url: string, prefix: string, id: Identity): Promise<void> 
     }
     const tenant = who.user.tenant ?? "default";
     const perms = await loadPerms(bus, who.user, tenant);
-    session = { bus, id, user: who.user, perms, tenant, listeners: new Set(), live: [] };
+    const tenants = await tenantsInScope(bus, who.user, perms);
+    session = { bus, id, user: who.user, perms, tenant, listeners: new Set(), live: [], wipes: new Set(), tenants };
   } catch (e) {
     await bus.close();
     throw e instanceof RosterError && e.code === "permission_violation"
       ? new RosterError("unauthorized", "this key is not a registered roster user (the bus gave it only the onboarding lane)")
       : e;
   }
-  startLive(session);
-  watchSession(session);
+  startLive(session!);
+  watchSession(session!);
   location.hash = location.hash.startsWith("#/") ? location.hash : "#/overview";
   renderShell();
 }
@@ -52,12 +53,34 @@ async function signOut(why: string): Promise<void> {
   const s = session;
   session = null;
   if (s) {
+    dropSecrets(s);
     s.tail?.unsubscribe();
     if (s.poll) clearInterval(s.poll);
     await s.bus.close();
     wipe(s.id);
   }
   void renderSignIn(why);
+}
+
+/** Drops every revealed value the views hold (their text leaves the DOM, their bytes
+ *  are zeroed). */
+function dropSecrets(s: Session): void {
+  for (const w of [...s.wipes]) w();
+  s.wipes.clear();
+}
+
+/** Switches the tenant the tenant-scoped views act in: its permissions are loaded
+ *  anew (an identity may hold other roles there) and the shell is drawn again. */
+async function switchTenant(s: Session, tenant: string): Promise<void> {
+  try {
+    const perms = await loadPerms(s.bus, s.user, tenant);
+    if (session !== s) return;
+    s.tenant = tenant;
+    s.perms = perms;
+    renderShell();
+  } catch (e) {
+    flash(refusal(e), 15000);
+  }
 }
 
 /** Signs out when the bus ends the session: a revoked identity's connection is closed
@@ -124,6 +147,9 @@ function renderShell(): void {
   const roleText = (s.user.assignments ?? [])
     .map((a: Json) => (a.scope === "platform" ? `${a.role} (platform)` : a.site ? `${a.role} at ${a.tenant}/${a.site}` : `${a.role} in ${a.tenant}`))
     .join(", ");
+  const picker = select("tenant_picker", s.tenants, { testid: "tenant-picker" });
+  picker.value = s.tenant;
+  picker.addEventListener("change", () => void switchTenant(s, picker.value));
   mount(
     root,
     h(
@@ -141,6 +167,14 @@ function renderShell(): void {
         " · ",
         h("span", { testid: "conn", class: "muted" }, "connected"),
       ),
+      s.tenants.length > 1
+        ? h(
+            "label",
+            { class: "tenant-picker", title: "The tenant that sites, machines, roles, API keys, credentials, invites and audit act in" },
+            h("span", null, "Tenant"),
+            picker,
+          )
+        : null,
       h("button", { testid: "sign-out", onclick: () => void signOut("signed out; the keys were dropped from this tab") }, "Sign out"),
     ),
     nav,
@@ -162,6 +196,7 @@ async function route(): Promise<void> {
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.getAttribute("href") === `#/${view.id}`);
   const token = ++routeToken;
   s.listeners.clear();
+  dropSecrets(s);
   const el = h("section", { testid: `view-${view.id}`, class: "view" }, h("h2", null, view.title));
   mount(main, el);
   try {

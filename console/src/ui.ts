@@ -91,6 +91,44 @@ export function confirmAction(question: string): Promise<boolean> {
   });
 }
 
+/** Asks for a secret in a real dialog (a password field, never echoed): the value, or
+ *  null when cancelled. The field is emptied when the dialog closes. */
+export function promptSecret(question: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    const dlg = h("dialog", { testid: "prompt" }) as HTMLDialogElement;
+    const value = h("input", { type: "password", testid: "in-secret", autocomplete: "off", size: 40 }) as HTMLInputElement;
+    const done = (yes: boolean) => {
+      const v = value.value;
+      value.value = "";
+      dlg.close();
+      dlg.remove();
+      resolve(yes && v ? v : null);
+    };
+    dlg.append(
+      h(
+        "form",
+        {
+          method: "dialog",
+          onsubmit: (ev: Event) => {
+            ev.preventDefault();
+            done(true);
+          },
+        },
+        h("p", null, question),
+        value,
+        h(
+          "div",
+          { class: "row" },
+          h("button", { type: "submit", testid: "prompt-ok" }, "OK"),
+          h("button", { type: "button", testid: "prompt-cancel", onclick: () => done(false) }, "Cancel"),
+        ),
+      ),
+    );
+    document.body.append(dlg);
+    dlg.showModal();
+  });
+}
+
 /** A table of records; `cols` are [header, cell] pairs. */
 export function table<T>(rows: T[], cols: [string, (r: T) => Child][], testid: string, rowId?: (r: T) => string): HTMLElement {
   if (rows.length === 0) return h("p", { class: "empty", testid }, "none");
@@ -129,6 +167,14 @@ export function input(name: string, attrs: Attrs = {}): HTMLInputElement {
   return h("input", { name, testid: `in-${name}`, ...attrs }) as HTMLInputElement;
 }
 
-export function select(name: string, options: string[], attrs: Attrs = {}): HTMLSelectElement {
-  return h("select", { name, testid: `in-${name}`, ...attrs }, options.map((o) => h("option", { value: o }, o || "any"))) as HTMLSelectElement;
+/** A select of `options` (shown as `labels[i]`, else the value, "" as "any"). */
+export function select(name: string, options: string[], attrs: Attrs = {}, labels: string[] = []): HTMLSelectElement {
+  const sel = h("select", { name, testid: `in-${name}`, ...attrs }) as HTMLSelectElement;
+  setOptions(sel, options, labels);
+  return sel;
+}
+
+/** Replaces the options of `sel` (the same labelling as {@link select}). */
+export function setOptions(sel: HTMLSelectElement, options: string[], labels: string[] = []): void {
+  mount(sel, options.map((o, i) => h("option", { value: o }, labels[i] ?? (o || "any"))));
 }

@@ -1,10 +1,10 @@
 // The console's views, one function each: they render into their section and may return
 // a handler for live audit events (the list refreshes when something it shows changed).
 import type { Subscription } from "@nats-io/nats-core";
-import type { Bus, Json } from "./bus";
-import type { Identity } from "./crypto";
-import type { Perms } from "./perms";
-import { confirmAction, download, field, flash, h, input, mount, refusal, select, shownOnce, table, when } from "./ui";
+import { RosterError, type Bus, type Json } from "./bus";
+import { CREDENTIAL_OUT, credentialAd, openSealed, sealCredentialValue, type Identity } from "./crypto";
+import type { Perms, Where } from "./perms";
+import { confirmAction, download, field, flash, h, input, mount, promptSecret, refusal, select, setOptions, shownOnce, table, when } from "./ui";
 
 export interface Session {
   bus: Bus;
@@ -17,6 +17,11 @@ export interface Session {
   tail?: Subscription;
   poll?: ReturnType<typeof setInterval>;
   liveMode?: "tail" | "poll";
+  /** Drops what a view holds that must not outlive it (revealed values): run on leaving
+   *  the view and on sign-out. */
+  wipes: Set<() => void>;
+  /** The tenants the picker offers (more than one: the picker is shown). */
+  tenants: string[];
 }
 
 type OnEvent = ((e: Json) => void) | void;
@@ -138,10 +143,75 @@ async function overview(s: Session, el: HTMLElement): Promise<OnEvent> {
 }
 
 // ---------------------------------------------------------------- users
+/** Where an assignment lies, for the no-escalation check: platform, a site, or the
+ *  tenant. */
+const whereOf = (a: Json): Where => (a.scope === "platform" ? { platform: true } : { site: a.site });
+
+/** An assignment, with an unassign button where the identity could have given it (and
+ *  may change the user): the worker checks `user.unassign` the same way. */
+function assignmentChip(s: Session, el: HTMLElement, u: Json, a: Json, reload: () => unknown): HTMLElement {
+  const p = s.perms;
+  const here = a.scope === "platform" || (a.tenant ?? "default") === s.tenant;
+  const may = here && p.has("user:set_role") && p.mayGrant(String(a.role), whereOf(a)) && p.mayChange(u.assignments ?? [], s.tenant);
+  const text = assignmentText(a);
+  const body: Json = a.scope === "platform" ? { handle: u.handle, role: a.role, scope: "platform" } : { handle: u.handle, role: a.role, tenant: a.tenant, ...(a.site ? { site: a.site } : {}) };
+  return h(
+    "span",
+    { class: "chip", testid: `assignment-${u.handle}-${text}` },
+    text,
+    may
+      ? h(
+          "button",
+          {
+            class: "chip-x",
+            title: `unassign ${text}`,
+            testid: `unassign-${u.handle}-${text}`,
+            onclick: () => void ask(`Take ${text} from ${u.handle}?`, () => act(el, () => s.bus.admin("user.unassign", body), reload)),
+          },
+          "×",
+        )
+      : null,
+  );
+}
+
+/** The assign form: a user, where (the current tenant, one of its sites, platform
+ *  scope) and the roles the identity may grant there (no escalation, PROTOCOL §8). */
+async function assignForm(s: Session, el: HTMLElement, reload: () => Promise<void>): Promise<HTMLElement | null> {
+  const p = s.perms;
+  if (!p.has("user:set_role")) return null;
+  let sites: string[] = [];
+  if (p.has("site:read")) {
+    try {
+      sites = (await all(s.bus, "site.list", "sites", { tenant: s.tenant })).items.map((x) => x.site);
+    } catch {
+      /* tenant scope only */
+    }
+  }
+  type Place = [value: string, where: Where, label: string];
+  const every: Place[] = [["", {}, `${s.tenant} (tenant)`], ...sites.map((site): Place => [`site:${site}`, { site }, `${s.tenant}/${site}`]), ["platform", { platform: true }, "platform"]];
+  const places = every.filter(([, w]) => p.grantable(w).length > 0);
+  if (places.length === 0) return null;
+  const handle = input("assign_handle", { placeholder: "alice", required: true, size: 12 });
+  const where = select("assign_where", places.map(([v]) => v), {}, places.map(([, , l]) => l));
+  const role = select("assign_role", []);
+  const roles = () => setOptions(role, p.grantable(places.find(([v]) => v === where.value)![1]));
+  where.addEventListener("change", roles);
+  roles();
+  return createForm(el, "assign-form", [["User", handle], ["Where", where], ["Role", role]], ["assign-submit", "Assign"], async () => {
+    const w = places.find(([v]) => v === where.value)![1];
+    const body: Json = { handle: handle.value.trim(), role: role.value };
+    if (w.platform) body.scope = "platform";
+    else {
+      body.tenant = s.tenant;
+      if (w.site) body.site = w.site;
+    }
+    await s.bus.admin("user.assign", body);
+  }, reload);
+}
+
 async function users(s: Session, el: HTMLElement): Promise<OnEvent> {
   const p = s.perms;
   const list = h("div");
-  el.append(list);
   const load = async () => {
     const { items } = await all(s.bus, "user.list", "users");
     mount(
@@ -150,7 +220,7 @@ async function users(s: Session, el: HTMLElement): Promise<OnEvent> {
         items,
         [
           ["handle", (u) => h("b", null, u.handle)],
-          ["assignments", (u) => (u.assignments ?? []).map(assignmentText).join(", ") || u.role],
+          ["assignments", (u) => (u.assignments?.length ? u.assignments.map((a: Json) => assignmentChip(s, el, u, a, load)) : u.role)],
           ["status", (u) => h("span", { class: `st-${u.status}` }, u.status)],
           ["registered", (u) => when(u.registered_at)],
           [
@@ -176,6 +246,9 @@ async function users(s: Session, el: HTMLElement): Promise<OnEvent> {
       ),
     );
   };
+  const form = await assignForm(s, el, load);
+  if (form) el.append(h("h3", null, `Assign a role in ${s.tenant}`), form);
+  el.append(list);
   await load();
   const again = debounce(() => void load().catch((e) => mount(list, refusal(e))));
   return (e) => String(e.action ?? "").startsWith("user.") && again();
@@ -187,7 +260,9 @@ async function invites(s: Session, el: HTMLElement): Promise<OnEvent> {
   const list = h("div");
   const state = select("state", ["pending", "used", "cancelled", "expired", ""]);
   const load = async () => {
-    const { items } = await all(s.bus, "invite.list", "invites", state.value ? { state: state.value } : {});
+    const { items: every } = await all(s.bus, "invite.list", "invites", state.value ? { state: state.value } : {});
+    // invite.list has no tenant filter: the current tenant's are shown.
+    const items = every.filter((i) => (i.tenant ?? "default") === s.tenant);
     mount(
       list,
       table(
@@ -215,7 +290,9 @@ async function invites(s: Session, el: HTMLElement): Promise<OnEvent> {
   state.addEventListener("change", () => void load());
   if (p.has("invite:create")) {
     const handle = input("handle", { placeholder: "alice", required: true });
-    const roles = [...new Set(["member", "operator", "admin", "owner", ...s.perms.roles.keys()])];
+    // Only roles the identity may mint an invite for (no escalation, PROTOCOL §8).
+    const grantable = p.grantable({});
+    const roles = grantable.length > 0 ? grantable : ["member"];
     const role = select("role", roles);
     const ttl = input("ttl_days", { type: "number", min: 1, max: 30, value: 7, size: 4 });
     const out = h("div");
@@ -299,7 +376,11 @@ async function sites(s: Session, el: HTMLElement): Promise<OnEvent> {
       }, load)
     );
   }
-  el.append(out, list);
+  el.append(
+    out,
+    list,
+    h("p", { class: "muted", testid: "policy-note" }, "A site's policy (auto or approval) is set when it is created: the protocol has no command to change it, so it is shown read-only here."),
+  );
   await load();
   const again = debounce(() => void load().catch(() => {}));
   return (e) => String(e.action ?? "").startsWith("site.") && again();
@@ -433,6 +514,8 @@ async function audit(s: Session, el: HTMLElement): Promise<OnEvent> {
   const since = input("since", { type: "datetime-local" });
   const until = input("until", { type: "datetime-local" });
   const limit = input("limit", { type: "number", value: 50, min: 1, max: 1000, size: 5 });
+  // The current tenant's events by default; "any" is every tenant the identity may read.
+  const tenant = select("audit_tenant", [s.tenant, ""]);
   const results = h("div");
   let loaded: Json[] = [];
   let cursor: unknown;
@@ -446,6 +529,7 @@ async function audit(s: Session, el: HTMLElement): Promise<OnEvent> {
       ["outcome", outcome.value],
       ["since", iso(since.value)],
       ["until", iso(until.value)],
+      ["tenant", tenant.value],
     ] as const) {
       if (v) body[k] = v;
     }
@@ -484,6 +568,7 @@ async function audit(s: Session, el: HTMLElement): Promise<OnEvent> {
       field("Outcome", outcome),
       field("Since", since),
       field("Until", until),
+      field("Tenant", tenant),
       field("Limit", limit),
       h("button", { type: "submit", testid: "audit-query" }, "Query"),
       btn("export-csv", "Export CSV", () => download("roster-audit.csv", csv(loaded), "text/csv")),
@@ -680,6 +765,202 @@ async function apikeys(s: Session, el: HTMLElement): Promise<OnEvent> {
   return (e) => String(e.action ?? "").startsWith("apikey.") && again();
 }
 
+// ---------------------------------------------------------------- credentials
+const CREDENTIAL_TYPES = ["secret", "api_key", "oauth_token", "access_token", "password", "custom"];
+
+/** One holder's credentials, and what the identity may do with them (PROTOCOL §10). */
+interface Holder {
+  scope: "user" | "tenant" | "system";
+  title: string;
+  /** The `credential.list` body. */
+  list: Json;
+  /** The holder part of the sealing's associated data. */
+  name: string;
+  reveal: boolean;
+  manage: boolean;
+}
+
+/** The holders the identity may list: its own (always), its tenant's with
+ *  `credential:read` at tenant level there, the system's with it at platform scope. */
+function holders(s: Session): Holder[] {
+  const p = s.perms;
+  const out: Holder[] = [{ scope: "user", title: `Yours (${s.user.handle})`, list: { scope: "user" }, name: s.user.handle, reveal: true, manage: true }];
+  if (p.atTenant("credential:read")) {
+    out.push({ scope: "tenant", title: `Tenant ${s.tenant}`, list: { scope: "tenant", tenant: s.tenant }, name: s.tenant, reveal: p.atTenant("credential:reveal"), manage: p.atTenant("credential:manage") });
+  }
+  if (p.atPlatform("credential:read")) {
+    out.push({ scope: "system", title: "System", list: { scope: "system" }, name: "system", reveal: p.atPlatform("credential:reveal"), manage: p.atPlatform("credential:manage") });
+  }
+  return out;
+}
+
+function credentialState(c: Json): string {
+  if (!c.active) return "revoked";
+  if (c.expires_at && Date.parse(c.expires_at) <= Date.now()) return "expired";
+  return "active";
+}
+
+/** The workers' credential_kex, or a refusal that says why there is none. */
+async function credentialKex(s: Session): Promise<string> {
+  const kex = await s.bus.credentialKex();
+  if (!kex) throw new RosterError("unavailable", "the worker announces no credential_kex: it has no credential vault");
+  return kex;
+}
+
+/**
+ * A revealed value, opened in this tab: hidden until Show is clicked, copyable, and
+ * dropped (bytes zeroed, text out of the DOM) on Hide, on Done, when another reveal
+ * replaces it, when the view is left and on sign-out (`s.wipes`).
+ */
+function revealed(s: Session, c: Json, plain: Uint8Array): HTMLElement {
+  const hidden = "•••••••• (hidden)";
+  const code = h("code", { testid: "revealed-value" }, hidden);
+  const text = () => new TextDecoder().decode(plain);
+  const toggle = btn("reveal-show", "Show", () => {
+    const show = code.textContent === hidden;
+    code.textContent = show ? text() : hidden;
+    toggle.textContent = show ? "Hide" : "Show";
+  });
+  const box: HTMLElement = h(
+    "div",
+    { class: "secret", testid: "revealed" },
+    h("strong", null, `${c.provider}/${c.name}`),
+    h("p", null, "Opened in this tab with your key: the worker sealed it to your kex_pub, so nobody on the bus could read it. It leaves the page when you hide it, leave this view or sign out."),
+    code,
+    h(
+      "div",
+      { class: "row" },
+      toggle,
+      btn("reveal-copy", "Copy", () => void navigator.clipboard?.writeText(text()).catch(() => {})),
+      btn("reveal-done", "Done", () => drop()),
+    ),
+  );
+  const drop = () => {
+    plain.fill(0);
+    code.textContent = "";
+    box.remove();
+    s.wipes.delete(drop);
+  };
+  s.wipes.add(drop);
+  return box;
+}
+
+async function credentials(s: Session, el: HTMLElement): Promise<OnEvent> {
+  const out = h("div", { testid: "reveal-area" });
+  const sections = holders(s).map((holder) => ({ holder, list: h("div") }));
+  const reveal = async (c: Json) => {
+    const r = await s.bus.admin("credential.reveal", { credential_id: c.credential_id });
+    // Sealed to this identity's kex_pub with the credential id as associated data.
+    const plain = openSealed(s.id.kexSecret, r.value, CREDENTIAL_OUT, c.credential_id);
+    for (const w of [...s.wipes]) w();
+    mount(out, revealed(s, c, plain));
+  };
+  const seal = async (holder: Holder, provider: string, name: string, value: string) =>
+    sealCredentialValue(await credentialKex(s), value, credentialAd(holder.scope, holder.name, provider, name));
+  const load = async () => {
+    for (const { holder, list } of sections) {
+      try {
+        const { items } = await all(s.bus, "credential.list", "credentials", holder.list);
+        mount(list, credentialTable(s, el, holder, items, { reveal, seal, reload: load }));
+      } catch (e) {
+        mount(list, refusal(e));
+      }
+    }
+  };
+  const managed = sections.filter(({ holder }) => holder.manage).map(({ holder }) => holder);
+  if (managed.length > 0) {
+    const scope = select("cred_scope", managed.map((x) => x.scope), {}, managed.map((x) => x.title));
+    const provider = input("cred_provider", { placeholder: "github", required: true, size: 10 });
+    const name = input("cred_name", { placeholder: "deploy-token", required: true, size: 14 });
+    const kind = select("cred_type", CREDENTIAL_TYPES);
+    const value = input("cred_value", { type: "password", required: true, autocomplete: "off", size: 24 });
+    const description = input("cred_description", { size: 16 });
+    const expires = input("cred_expires", { type: "datetime-local" });
+    el.append(
+      createForm(
+        el,
+        "cred-form",
+        [["Whose", scope], ["Provider", provider], ["Name", name], ["Type", kind], ["Value", value], ["Description", description], ["Expires", expires]],
+        ["cred-create", "Store credential"],
+        async () => {
+          const holder = managed.find((x) => x.scope === scope.value)!;
+          const body: Json = {
+            scope: holder.scope,
+            name: name.value.trim(),
+            provider: provider.value.trim(),
+            type: kind.value,
+            value: await seal(holder, provider.value, name.value, value.value),
+          };
+          value.value = "";
+          if (holder.scope === "tenant") body.tenant = s.tenant;
+          if (description.value.trim()) body.description = description.value.trim();
+          if (expires.value) body.expires_at = new Date(expires.value).toISOString().replace(/\.\d+Z$/, "Z");
+          await s.bus.admin("credential.create", body);
+          name.value = "";
+          description.value = "";
+        },
+        load,
+      ),
+      h("p", { class: "muted" }, "The value is sealed in this tab to the worker's credential key (credential_kex) before it is sent: it never crosses the bus in the clear."),
+    );
+  }
+  el.append(out, ...sections.flatMap(({ holder, list }) => [h("h3", null, holder.title), list]));
+  await load();
+  const again = debounce(() => void load());
+  return (e) => String(e.action ?? "").startsWith("credential.") && again();
+}
+
+interface CredentialActions {
+  reveal: (c: Json) => Promise<void>;
+  seal: (holder: Holder, provider: string, name: string, value: string) => Promise<Json>;
+  reload: () => Promise<void>;
+}
+
+function credentialTable(s: Session, el: HTMLElement, holder: Holder, items: Json[], a: CredentialActions): HTMLElement {
+  return table(
+    items,
+    [
+      ["name", (c) => h("b", null, c.name)],
+      ["provider", (c) => c.provider],
+      ["type", (c) => c.type],
+      ["value", (c) => h("code", { testid: "masked" }, c.masked_value)],
+      ["expires", (c) => when(c.expires_at)],
+      ["last used", (c) => when(c.last_used_at)],
+      ["state", (c) => h("span", { class: `st-${credentialState(c)}`, testid: "cred-state" }, credentialState(c))],
+      [
+        "",
+        (c) => {
+          const live = credentialState(c) === "active";
+          return [
+            holder.reveal && live ? btn("cred-reveal", "Reveal", () => void act(el, () => a.reveal(c))) : null,
+            holder.manage && c.active
+              ? btn("cred-rotate", "Rotate", () =>
+                  void act(el, async () => {
+                    const v = await promptSecret(`New value for ${c.provider}/${c.name} (sealed in this tab before it is sent)`);
+                    if (v === null) return;
+                    await s.bus.admin("credential.rotate", { credential_id: c.credential_id, value: await a.seal(holder, c.provider, c.name, v) });
+                  }, a.reload),
+                )
+              : null,
+            holder.manage && c.active
+              ? btn("cred-revoke", "Revoke", () =>
+                  void ask(`Revoke ${c.provider}/${c.name}? It is never revealed again.`, () => act(el, () => s.bus.admin("credential.revoke", { credential_id: c.credential_id }), a.reload)),
+                "danger")
+              : null,
+            holder.manage
+              ? btn("cred-delete", "Delete", () =>
+                  void ask(`Delete ${c.provider}/${c.name} and its encrypted value for good?`, () => act(el, () => s.bus.admin("credential.delete", { credential_id: c.credential_id }), a.reload)),
+                "danger")
+              : null,
+          ];
+        },
+      ],
+    ],
+    `creds-${holder.scope}`,
+    (c) => c.credential_id,
+  );
+}
+
 export const VIEWS: View[] = [
   { id: "overview", title: "Overview", visible: () => true, render: overview },
   { id: "users", title: "Users", visible: (p) => p.has("user:read"), render: users },
@@ -690,4 +971,6 @@ export const VIEWS: View[] = [
   { id: "tenants", title: "Tenants", visible: (p) => p.has("tenant:read"), render: tenants },
   { id: "roles", title: "Roles", visible: (p) => p.has("role:read"), render: roles },
   { id: "apikeys", title: "API keys", visible: (p) => p.has("apikey:read"), render: apikeys },
+  // Every user keeps its own credentials (the bus lets members publish credential.*).
+  { id: "credentials", title: "Credentials", visible: () => true, render: credentials },
 ];

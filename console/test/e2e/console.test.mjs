@@ -208,6 +208,160 @@ test("an API key is shown once, and rolled", async () => {
   await owner.getByTestId("dismiss").click();
 });
 
+/** Every websocket frame the page sends and receives, as text (NATS over websocket). */
+function recordFrames(p) {
+  const frames = [];
+  p.on("websocket", (ws) => {
+    const keep = (dir) => (f) => frames.push({ dir, text: typeof f.payload === "string" ? f.payload : Buffer.from(f.payload).toString("latin1") });
+    ws.on("framesent", keep("sent"));
+    ws.on("framereceived", keep("received"));
+  });
+  return frames;
+}
+
+const credRow = (p, scope, text) => p.locator(`[data-testid="creds-${scope}"] tr`, { hasText: text });
+
+async function storeCredential(p, { scope, provider, name, type, value }) {
+  await p.getByTestId("in-cred_scope").selectOption(scope);
+  await p.getByTestId("in-cred_provider").fill(provider);
+  await p.getByTestId("in-cred_name").fill(name);
+  await p.getByTestId("in-cred_type").selectOption(type);
+  await p.getByTestId("in-cred_value").fill(value);
+  await p.getByTestId("cred-create").click();
+  await credRow(p, scope, name).waitFor();
+  assert.equal(await p.getByTestId("in-cred_value").inputValue(), "", "the value field is emptied once sealed and sent");
+}
+
+async function revealAndShow(p, row) {
+  await row.getByTestId("cred-reveal").click();
+  const value = p.getByTestId("revealed-value");
+  await value.waitFor();
+  assert.match(await value.textContent(), /hidden/, "the plaintext is not drawn until Show is clicked");
+  await p.getByTestId("reveal-show").click();
+  return (await value.textContent()).trim();
+}
+
+test("credentials are sealed in the tab, shown masked, revealed, rotated, revoked and deleted", async () => {
+  const p = await page("owner-credentials");
+  const frames = recordFrames(p);
+  await signInWithFile(p, "owner");
+  await p.getByTestId("nav-credentials").click();
+  await p.getByTestId("creds-tenant").waitFor();
+  await p.getByTestId("creds-system").waitFor(); // a platform owner holds the system scope too
+  const suffix = Math.random().toString(36).slice(2, 10);
+  const tenantSecret = `AKIAtenant-${suffix}-T9x1`;
+  const userSecret = `ghp_user-${suffix}-U7z2`;
+  const rotatedSecret = `ghp_rotated-${suffix}-R3q4`;
+  await storeCredential(p, { scope: "tenant", provider: "aws", name: "ci", type: "api_key", value: tenantSecret });
+  await storeCredential(p, { scope: "user", provider: "github", name: "deploy", type: "access_token", value: userSecret });
+  assert.equal((await credRow(p, "tenant", "ci").getByTestId("masked").textContent()).trim(), "••••T9x1");
+  const userRow = credRow(p, "user", "deploy");
+  assert.equal((await userRow.getByTestId("masked").textContent()).trim(), "••••U7z2");
+  assert.ok(!(await p.content()).includes(userSecret), "only the masked value is in the page");
+  await shot(p, "18-credentials");
+
+  // Reveal: the reply is sealed to this identity's kex_pub and opened in the tab.
+  assert.equal(await revealAndShow(p, userRow), userSecret);
+  await shot(p, "19-credentials-revealed");
+  await p.getByTestId("reveal-show").click(); // Hide
+  assert.ok(!(await p.content()).includes(userSecret), "hidden: the plaintext left the DOM");
+  await p.getByTestId("reveal-done").click();
+  assert.equal(await p.getByTestId("revealed").count(), 0);
+
+  // Rotate: the new value is sealed the same way; the worker reveals the new one.
+  await userRow.getByTestId("cred-rotate").click();
+  await p.getByTestId("in-secret").fill(rotatedSecret);
+  await p.getByTestId("prompt-ok").click();
+  await userRow.getByTestId("masked").filter({ hasText: "R3q4" }).waitFor();
+  assert.equal(await revealAndShow(p, userRow), rotatedSecret);
+  const id = await userRow.getAttribute("data-id");
+  assert.equal(cli("owner", ["credential", "reveal", id, "--show"]).trim(), rotatedSecret, "the worker holds what the page sealed");
+  await p.getByTestId("reveal-done").click();
+
+  // Revoke (after a confirmation): never revealed again.
+  await userRow.getByTestId("cred-revoke").click();
+  await p.getByTestId("confirm-yes").click();
+  await userRow.getByTestId("cred-state").filter({ hasText: "revoked" }).waitFor();
+  assert.equal(await userRow.getByTestId("cred-reveal").count(), 0);
+  await shot(p, "20-credentials-revoked");
+  // Delete (after a confirmation).
+  await userRow.getByTestId("cred-delete").click();
+  await p.getByTestId("confirm-yes").click();
+  await userRow.waitFor({ state: "detached" });
+
+  // A revealed value leaves the page on sign-out.
+  assert.equal(await revealAndShow(p, credRow(p, "tenant", "ci")), tenantSecret);
+  await p.getByTestId("sign-out").click();
+  await p.getByTestId("sign-in").waitFor();
+  assert.ok(!(await p.content()).includes(tenantSecret), "signed out: the revealed value is gone");
+
+  // No plaintext on the wire: every value crossed the websocket sealed.
+  assert.ok(frames.some((f) => f.dir === "sent" && f.text.includes("credential.create")), "the frames were recorded");
+  assert.ok(frames.some((f) => f.dir === "received" && f.text.includes('"ciphertext"')), "the reveal came back sealed");
+  for (const secret of [tenantSecret, userSecret, rotatedSecret]) {
+    for (const tail of [secret, secret.slice(0, -4)]) {
+      const seen = frames.filter((f) => f.text.includes(tail));
+      assert.equal(seen.length, 0, `${tail} crossed the websocket in the clear (${seen.map((f) => f.dir)})`);
+    }
+  }
+  await p.context().close();
+});
+
+test("the owner assigns a member a role at a site and takes it away", async () => {
+  const inv = cli("owner", ["invite", "create", "--handle", "erin", "--role", "member", "--json"]);
+  register("erin", inv.token);
+  await owner.getByTestId("nav-users").click();
+  await owner.locator('[data-testid="users-table"] tr[data-id="erin"]').waitFor({ timeout: 10000 });
+  // The roles offered are those the owner may grant there (all of them, for an owner).
+  await owner.getByTestId("in-assign_where").selectOption("site:PHX");
+  const offered = await owner.getByTestId("in-assign_role").locator("option").allTextContents();
+  for (const r of ["owner", "admin", "operator", "member"]) assert.ok(offered.includes(r), `${r} in ${offered}`);
+  await owner.getByTestId("in-assign_handle").fill("erin");
+  await owner.getByTestId("in-assign_role").selectOption("operator");
+  await owner.getByTestId("assign-submit").click();
+  const chip = owner.getByTestId("assignment-erin-operator@default/PHX");
+  await chip.waitFor();
+  const has = () => cli("owner", ["user", "get", "erin", "--json"]).assignments.some((a) => a.role === "operator" && a.tenant === "default" && a.site === "PHX");
+  assert.ok(has(), "the worker holds the site assignment");
+  await shot(owner, "21-users-assigned-at-site");
+  await owner.getByTestId("unassign-erin-operator@default/PHX").click();
+  await owner.getByTestId("confirm-yes").click();
+  await chip.waitFor({ state: "detached" });
+  assert.ok(!has(), "the worker took it away");
+  assert.ok(cli("owner", ["user", "get", "erin", "--json"]).assignments.some((a) => a.role === "member"), "the member assignment stays");
+  // The worker's refusal is shown as such.
+  await owner.getByTestId("in-assign_handle").fill("nobody-here");
+  await owner.getByTestId("assign-submit").click();
+  await owner.getByTestId("refusal").filter({ hasText: "not_found" }).first().waitFor();
+});
+
+test("the tenant picker switches the tenant the sites view lists", async () => {
+  cli("owner", ["tenant", "create", "acme", "--name", "Acme Inc.", "--json"]);
+  cli("owner", ["site", "create", "ACME-1", "--tenant", "acme", "--json"]);
+  const p = await page("owner-picker");
+  await signInWithFile(p, "owner");
+  const picker = p.getByTestId("tenant-picker");
+  assert.deepEqual((await picker.locator("option").allTextContents()).sort(), ["acme", "default"]);
+  assert.equal(await picker.inputValue(), "default");
+  await p.getByTestId("nav-sites").click();
+  await p.locator('[data-testid="sites-table"] tr[data-id="PHX"]').waitFor();
+  assert.equal(await p.locator('[data-testid="sites-table"] tr[data-id="ACME-1"]').count(), 0);
+  await picker.selectOption("acme");
+  await p.locator('[data-testid="sites-table"] tr[data-id="ACME-1"]').waitFor();
+  assert.equal(await p.locator('[data-testid="sites-table"] tr[data-id="PHX"]').count(), 0, "only acme's sites");
+  assert.equal(await p.getByTestId("tenant-picker").inputValue(), "acme");
+  await p.getByTestId("policy-note").waitFor();
+  await shot(p, "22-sites-tenant-picker");
+  // The credentials view acts in the picked tenant too.
+  await p.getByTestId("nav-credentials").click();
+  await p.locator("h3", { hasText: "Tenant acme" }).waitFor();
+  await shot(p, "23-credentials-in-acme");
+  await picker.selectOption("default");
+  await p.getByTestId("nav-sites").click();
+  await p.locator('[data-testid="sites-table"] tr[data-id="PHX"]').waitFor();
+  await p.context().close();
+});
+
 test("an operator sees what its role grants and nothing more", async () => {
   cli("owner", ["user", "set-role", "carol", "operator", "--json"]);
   const op = await page("operator");
@@ -227,6 +381,34 @@ test("an operator sees what its role grants and nothing more", async () => {
   await op.getByTestId("nav-audit").click();
   assert.match(await op.getByTestId("live-mode").textContent(), /polled/);
   await shot(op, "13-operator-audit");
+  // credential:read but neither reveal nor manage: the tenant's list, masked, no actions.
+  await op.getByTestId("nav-credentials").click();
+  await credRow(op, "tenant", "ci").waitFor();
+  assert.equal(await op.locator('[data-testid="creds-tenant"] button').count(), 0, "no reveal, rotate, revoke or delete of the tenant's");
+  assert.deepEqual(await op.getByTestId("in-cred_scope").locator("option").allTextContents(), ["Yours (carol)"]);
+  assert.equal(await op.getByTestId("creds-system").count(), 0, "the system scope is platform scope");
+  await shot(op, "25-operator-credentials");
+  // No user:set_role: no assignment editing.
+  await op.getByTestId("nav-users").click();
+  await op.locator('[data-testid="users-table"] tr[data-id="carol"]').waitFor();
+  assert.equal(await op.getByTestId("assign-form").count(), 0);
+  assert.equal(await op.locator('[data-testid^="unassign-"]').count(), 0);
+  await op.context().close();
+});
+
+test("an identity assigned in two tenants picks the tenant it acts in", async () => {
+  // Like an MSP technician: operator in default and in acme, no platform role.
+  cli("owner", ["user", "assign", "carol", "operator", "--tenant", "acme", "--json"]);
+  const op = await page("technician");
+  await signInWithFile(op, "carol");
+  const picker = op.getByTestId("tenant-picker");
+  assert.deepEqual((await picker.locator("option").allTextContents()).sort(), ["acme", "default"]);
+  await op.getByTestId("nav-sites").click();
+  await op.locator('[data-testid="sites-table"] tr[data-id="PHX"]').waitFor();
+  await picker.selectOption("acme");
+  await op.locator('[data-testid="sites-table"] tr[data-id="ACME-1"]').waitFor();
+  assert.equal(await op.locator('[data-testid="sites-table"] tr[data-id="PHX"]').count(), 0);
+  await shot(op, "26-technician-sites-in-acme");
   await op.context().close();
 });
 
@@ -239,9 +421,16 @@ test("a member who registers in the page sees no admin actions", async () => {
   await member.getByTestId("save-identity-file").waitFor();
   await member.getByTestId("no-admin").waitFor();
   const navs = await member.locator("nav a").allTextContents();
-  assert.deepEqual(navs, ["Overview"]);
+  assert.deepEqual(navs, ["Overview", "Credentials"], "its own credentials are every user's");
   assert.equal(await member.locator("button").filter({ hasText: /Revoke|Delete|Approve|Reject|Create|Rotate|Cancel/ }).count(), 0);
   await shot(member, "14-member-overview");
+  // Its own credentials only: no tenant or system scope, nothing to reveal of others'.
+  await member.getByTestId("nav-credentials").click();
+  await member.getByTestId("creds-user").waitFor();
+  assert.equal(await member.locator('[data-testid="creds-tenant"], [data-testid="creds-system"]').count(), 0);
+  assert.deepEqual(await member.getByTestId("in-cred_scope").locator("option").allTextContents(), ["Yours (bob)"]);
+  assert.equal(await member.getByTestId("refusal").count(), 0, "the member's own list is not refused");
+  await shot(member, "24-member-credentials");
   // The refusal of an admin command is the bus's or the worker's, shown as such.
   await owner.getByTestId("nav-users").click();
   await owner.locator('[data-testid="users-table"] tr[data-id="bob"]').waitFor({ timeout: 10000 });

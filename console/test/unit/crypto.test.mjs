@@ -76,3 +76,35 @@ test("sealed values open with the identity's X25519 key, and only with the right
     assert.throws(() => c.openSealed(c.hexToBytes(secret), sealed, info + "x", aad));
   }
 });
+
+test("a vault value is sealed in exactly as the vectors say, byte for byte", () => {
+  const ins = vectors.sealed_credential_values.filter((v) => v.hkdf_info_utf8 === c.CREDENTIAL_IN);
+  assert.ok(ins.length >= 1);
+  for (const v of ins) {
+    const sealed = c.seal(v.recipient_kex, c.utf8ToBytes(v.plaintext_utf8), v.hkdf_info_utf8, v.associated_data_utf8, c.hexToBytes(v.ephemeral_x25519_secret), c.hexToBytes(v.nonce));
+    assert.deepEqual(sealed, { epk: v.epk, nonce: v.nonce, ciphertext: v.ciphertext });
+    // The worker's side: it opens with the credential_kex secret and the same AD only.
+    const back = c.openSealed(c.hexToBytes(v.recipient_x25519_secret), sealed, c.CREDENTIAL_IN, v.associated_data_utf8);
+    assert.equal(new TextDecoder().decode(back), v.plaintext_utf8);
+    assert.throws(() => c.openSealed(c.hexToBytes(v.recipient_x25519_secret), sealed, c.CREDENTIAL_OUT, v.associated_data_utf8));
+  }
+  // Every seal's output is fresh (ephemeral key and nonce), and carries the AD the
+  // worker rebuilds from the scope, holder, provider and name.
+  const v = ins[0];
+  assert.equal(c.credentialAd("user", "alice", " github ", "deploy"), v.associated_data_utf8);
+  assert.equal(c.credentialAd("system", "", "aws", "root"), "system/system/aws/root");
+  const a = c.sealCredentialValue(v.recipient_kex, v.plaintext_utf8, v.associated_data_utf8);
+  const b = c.sealCredentialValue(v.recipient_kex, v.plaintext_utf8, v.associated_data_utf8);
+  assert.notEqual(a.epk, b.epk);
+  assert.notEqual(a.ciphertext, b.ciphertext);
+  assert.ok(!a.ciphertext.includes(Buffer.from(v.plaintext_utf8).toString("hex")));
+  const opened = c.openSealed(c.hexToBytes(v.recipient_x25519_secret), a, c.CREDENTIAL_IN, v.associated_data_utf8);
+  assert.equal(new TextDecoder().decode(opened), v.plaintext_utf8);
+});
+
+test("a reveal sealed out to the identity's kex_pub opens in the tab, and only with its credential id", () => {
+  const v = vectors.sealed_credential_values.find((x) => x.hkdf_info_utf8 === c.CREDENTIAL_OUT);
+  const sealed = c.seal(v.recipient_kex, c.utf8ToBytes(v.plaintext_utf8), c.CREDENTIAL_OUT, v.associated_data_utf8, c.hexToBytes(v.ephemeral_x25519_secret), c.hexToBytes(v.nonce));
+  assert.deepEqual(sealed, { epk: v.epk, nonce: v.nonce, ciphertext: v.ciphertext });
+  assert.throws(() => c.openSealed(c.hexToBytes(v.recipient_x25519_secret), sealed, c.CREDENTIAL_OUT, "c-" + "0".repeat(32)));
+});
