@@ -479,14 +479,17 @@ async fn check_tenants(
     Ok(())
 }
 
-/// The vault: every credential holds its name claim, has its holder's data key and its
-/// `credential.created` event; every user's data key belongs to a user that exists.
+/// The vault: every credential holds its name claim, has its holder's data key, its
+/// `credential.created` event, its revoke's event and its last noted change's (a
+/// rotation, an expiry notice); no delete is left half done; every user's data key
+/// belongs to a user that exists.
 async fn check_vault(
     store: &Store,
     r: &mut Report,
     users: &HashMap<String, crate::store::records::UserRecord>,
     has: &impl Fn(&str, &str) -> bool,
 ) -> Result<(), StoreError> {
+    use crate::store::records::Noted;
     use crate::store::StoreKey as _;
     let creds = values(&store.vault).await?;
     let names = values(&store.vault_names).await?;
@@ -531,6 +534,32 @@ async fn check_vault(
                 "credential_without_created_event",
                 format!("vault/{k}"),
                 "no credential.created event".to_owned(),
+            );
+        }
+        if c.deleting() {
+            r.problem(
+                "delete_not_finished",
+                format!("vault/{k}"),
+                "marked for deletion but still there".to_owned(),
+            );
+        }
+        if !c.active && !has("credential.revoked", k) {
+            r.problem(
+                "change_without_audit",
+                format!("vault/{k}"),
+                "revoked without a credential.revoked event".to_owned(),
+            );
+        }
+        let last = c.note.as_ref().and_then(|n| match n.change {
+            Noted::CredentialRotated => Some("credential.rotated"),
+            Noted::CredentialExpiring => Some("credential.expiring"),
+            _ => None,
+        });
+        if let Some(action) = last.filter(|a| !has(a, k)) {
+            r.problem(
+                "change_without_audit",
+                format!("vault/{k}"),
+                format!("its last change has no {action} event"),
             );
         }
     }

@@ -52,4 +52,8 @@ pub const ALL: &[&str] = &[
     "apikey_create.after_write",
     "apikey_roll.after_write",
     "apikey_revoke.after_write",
+    "credential_create.after_write",
+    "credential_rotate.after_write",
+    "credential_revoke.after_write",
+    "credential_delete.after_mark",
 ];

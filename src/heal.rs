@@ -47,8 +47,8 @@ use crate::audit::{event_id, Actor, ActorType, Enrolled, Event, Evicted};
 use crate::domain::InviteId;
 use crate::handlers::{finish, Ctx, Publish, Seen};
 use crate::store::records::{
-    ApiKeyRecord, InviteRecord, InviteState, MachineRecord, MachineState, Noted, RoleRecord,
-    SiteRecord, TenantRecord, UidIndexRecord, UserRecord, UserStatus,
+    ApiKeyRecord, CredentialRecord, InviteRecord, InviteState, MachineRecord, MachineState, Noted,
+    RoleRecord, SiteRecord, TenantRecord, UidIndexRecord, UserRecord, UserStatus,
 };
 use crate::store::scan;
 use crate::store::{Change, Since, StoreError, Versioned};
@@ -121,7 +121,8 @@ const SITES: usize = 4;
 const ROLES: usize = 5;
 const TENANTS: usize = 6;
 const APIKEYS: usize = 7;
-const FEEDS: usize = 8;
+const VAULT: usize = 8;
+const FEEDS: usize = 9;
 
 struct Healer {
     ctx: Arc<Ctx>,
@@ -141,6 +142,8 @@ struct Healer {
     recent_order: VecDeque<(OffsetDateTime, String)>,
     /// When the last sweep for expiring credentials ran.
     swept: Option<std::time::Instant>,
+    /// Credentials that may get `credential.expiring`, by expiry.
+    expiries: Expiries,
 }
 
 impl Healer {
@@ -158,6 +161,7 @@ impl Healer {
             recent_machines: HashSet::new(),
             recent_order: VecDeque::new(),
             swept: None,
+            expiries: Expiries::default(),
         }
     }
 
@@ -242,6 +246,18 @@ impl Healer {
             for c in changes {
                 if let Some(v) = c.value {
                     self.apikey(c.seq, v).await;
+                }
+            }
+            if done {
+                break;
+            }
+        }
+        loop {
+            let (changes, done) = self.ripe(VAULT, &store.vault, settled).await?;
+            for c in changes {
+                self.expiries.follow(&c.key, c.value.as_ref());
+                if let Some(v) = c.value {
+                    self.credential(c.seq, v).await;
                 }
             }
             if done {
@@ -569,8 +585,40 @@ impl Healer {
         self.report(kind, &what, &w, res);
     }
 
+    /// A credential's creation, rotation, revoke or expiry notice whose event never
+    /// came: the event. A delete marked but not finished: its event, the record and
+    /// the name claim.
+    async fn credential(&mut self, revision: u64, c: CredentialRecord) {
+        let what = c.credential_id.to_string();
+        let cur = Versioned { value: c, revision };
+        let w = Watch::new(&self.seen);
+        let (kind, res) = match cur.value.note.as_ref().map(|n| &n.change) {
+            Some(Noted::Deleting) => (
+                "credential_delete",
+                finish::credential_deleted(&self.ctx, &cur, w.publish()).await,
+            ),
+            Some(n) => {
+                let kind = match n {
+                    Noted::CredentialCreated => "credential_create",
+                    Noted::CredentialRotated => "credential_rotate",
+                    Noted::CredentialRevoked => "credential_revoke",
+                    Noted::CredentialExpiring => "credential_expiring",
+                    _ => return,
+                };
+                (
+                    kind,
+                    finish::credential_changed(&self.ctx, &cur, w.publish()).await,
+                )
+            }
+            _ => return,
+        };
+        self.report(kind, &what, &w, res);
+    }
+
     /// Credentials about to expire (every `credential_sweep`): each gets
-    /// `credential.expiring` once (the worker whose mark lands publishes it).
+    /// `credential.expiring` once (the worker whose mark lands publishes it; the mark's
+    /// note lets a healer finish it). Found in this healer's expiry index: one walk of
+    /// the bucket when the worker starts, then the vault's changes keep it.
     async fn expiring_credentials(&mut self) -> Result<(), StoreError> {
         if self
             .swept
@@ -578,24 +626,33 @@ impl Healer {
         {
             return Ok(());
         }
-        self.swept = Some(std::time::Instant::now());
         let now = self.ctx.clock.now();
         let notice = self.cfg.credential_expiring;
-        for id in self.ctx.store.expiring_credentials(now, notice).await? {
-            if let Some(c) = self
+        if !self.expiries.loaded {
+            for (id, at) in self.ctx.store.credential_expiries().await? {
+                self.expiries.insert(id.as_str(), at);
+            }
+            self.expiries.loaded = true;
+        }
+        self.swept = Some(std::time::Instant::now());
+        for (at, id) in self.expiries.due(now + notice) {
+            let Ok(id) = crate::domain::CredentialId::parse(&id) else {
+                continue;
+            };
+            let Some(c) = self
                 .ctx
                 .store
                 .mark_credential_expiring(&id, now, notice)
-                .await?
-            {
-                let event = Event::Credential {
-                    action: crate::audit::CredentialAction::Expiring,
-                    credential: &c.value,
-                    revision: c.revision,
-                };
-                self.ctx.audit.record(Actor::system(), event).await?;
-                tracing::info!(credential = %id, "a credential expires soon");
+                .await
+                .inspect_err(|_| self.expiries.insert(id.as_str(), at))?
+            else {
+                continue;
+            };
+            if let Err(e) = finish::credential_changed(&self.ctx, &c, Publish::Always).await {
+                tracing::info!(credential = %id, code = ?e.code, "could not publish a credential's expiry notice (a healer will)");
+                continue;
             }
+            tracing::info!(credential = %id, "a credential expires soon");
         }
         Ok(())
     }
@@ -800,4 +857,51 @@ where
         out.push(c);
     }
     Ok((out, !full))
+}
+
+/// A healer's index of the credentials that may get `credential.expiring`: active, not
+/// told yet, with an expiry. Loaded by one walk of the vault when the worker starts, then
+/// kept by the vault's changes; a sweep takes what falls due (the store decides again on
+/// the record as it is then, so a stale entry costs one read and publishes nothing).
+#[derive(Default)]
+struct Expiries {
+    loaded: bool,
+    by_time: std::collections::BTreeSet<(crate::time_util::Timestamp, String)>,
+    of: HashMap<String, crate::time_util::Timestamp>,
+}
+
+impl Expiries {
+    fn insert(&mut self, id: &str, at: crate::time_util::Timestamp) {
+        self.remove(id);
+        self.by_time.insert((at, id.to_owned()));
+        self.of.insert(id.to_owned(), at);
+    }
+
+    fn remove(&mut self, id: &str) {
+        if let Some(at) = self.of.remove(id) {
+            self.by_time.remove(&(at, id.to_owned()));
+        }
+    }
+
+    /// Follows one change of credential `id` (`None`: deleted).
+    fn follow(&mut self, id: &str, rec: Option<&CredentialRecord>) {
+        match rec.and_then(crate::store::expiry_to_notice) {
+            Some(at) => self.insert(id, at),
+            None => self.remove(id),
+        }
+    }
+
+    /// Takes the entries that expire by `by`, soonest first.
+    fn due(
+        &mut self,
+        by: crate::time_util::Timestamp,
+    ) -> Vec<(crate::time_util::Timestamp, String)> {
+        let mut out = Vec::new();
+        while let Some(first) = self.by_time.first().filter(|(at, _)| *at <= by).cloned() {
+            self.by_time.remove(&first);
+            self.of.remove(&first.1);
+            out.push(first);
+        }
+        out
+    }
 }

@@ -68,7 +68,13 @@ impl Bus {
         self.worker_with(None, args).await
     }
 
-    async fn worker_with(&self, failpoint: Option<&str>, args: Vec<String>) -> WorkerProcess {
+    async fn worker_with(&self, failpoint: Option<&str>, mut args: Vec<String>) -> WorkerProcess {
+        // Every worker holds the vault's keys (one key file per bus, made on first use).
+        let key_file = self.server.dir().join("vault.json");
+        if !key_file.exists() {
+            roster::vault::KeyFile::init(&key_file, false, "2026-01-01T00:00:00Z").unwrap();
+        }
+        args.extend(["--vault-key-file".into(), key_file.display().to_string()]);
         let mut env = vec![("ROSTER_LOG".to_owned(), "info".to_owned())];
         if let Some(f) = failpoint {
             env.push(("ROSTER_FAILPOINT".to_owned(), f.to_owned()));
@@ -109,6 +115,23 @@ impl Bus {
             .await
             .unwrap();
         page.items.into_iter().next().expect("the flow's API key")
+    }
+
+    /// The id of the system-scope credential named `name`, read from the store (a
+    /// credential being deleted too).
+    async fn credential_named(&self, name: &str) -> String {
+        let page = self
+            .store
+            .vault
+            .page(">", None, 10_000, |c| {
+                (c.name.as_str() == name).then(|| c.credential_id.to_string())
+            })
+            .await
+            .unwrap();
+        page.items
+            .into_iter()
+            .next()
+            .expect("the flow's credential")
     }
 
     async fn events_of(&self, action: &str, target: &str) -> usize {
@@ -320,6 +343,38 @@ async fn send(
                 .await
                 .map(drop)
         }
+        "credential_create" => owner
+            .credential_create(&credential_spec(prefix, n), "crash-value-one")
+            .await
+            .map(drop),
+        f @ ("credential_rotate" | "credential_revoke" | "credential_delete") => {
+            let name = credential_name(prefix, n);
+            let req = roster::wire::admin::CredentialListRequest {
+                scope: Some(roster::domain::CredentialScope::System),
+                ..Default::default()
+            };
+            let Some(id) = owner
+                .credential_list(&req)
+                .await?
+                .credentials
+                .into_iter()
+                .find(|c| c.name.as_str() == name)
+                .map(|c| c.credential_id)
+            else {
+                // A delete whose mark landed: the credential is gone already for every
+                // reader (lists hide it); the healer finishes it.
+                assert_eq!(f, "credential_delete", "the flow's credential is listed");
+                return Ok(());
+            };
+            match f {
+                "credential_rotate" => owner
+                    .credential_rotate(&id, "crash-value-two", None)
+                    .await
+                    .map(drop),
+                "credential_revoke" => owner.credential_revoke(&id).await.map(drop),
+                _ => owner.credential_delete(&id).await.map(drop),
+            }
+        }
         other => panic!("no flow {other}"),
     }
 }
@@ -348,6 +403,23 @@ fn tenant_req(f: &str, t: &str) -> (Command, serde_json::Value) {
             Command::TenantCreate,
             json!({"tenant": t, "name": "Crash test", "erp_customer_id": format!("ERP-{t}")}),
         ),
+    }
+}
+
+fn credential_name(prefix: &str, n: usize) -> String {
+    format!("{prefix}-cred-{n}")
+}
+
+/// A system-scope credential (the bus's owner is a platform owner).
+fn credential_spec(prefix: &str, n: usize) -> roster::client::NewCredential {
+    roster::client::NewCredential {
+        holder: roster::domain::CredentialHolder::System,
+        provider: roster::domain::ProviderName::parse("crash").unwrap(),
+        name: roster::domain::CredentialName::parse(&credential_name(prefix, n)).unwrap(),
+        kind: roster::domain::CredentialType::ApiKey,
+        description: None,
+        expires_at: None,
+        metadata: None,
     }
 }
 
@@ -444,6 +516,12 @@ async fn crash_at(
         "apikey_roll" | "apikey_revoke" => {
             owner.apikey_create(&apikey_req(prefix, n)).await.unwrap();
         }
+        "credential_rotate" | "credential_revoke" | "credential_delete" => {
+            owner
+                .credential_create(&credential_spec(prefix, n), "crash-value-zero")
+                .await
+                .unwrap();
+        }
         f @ ("tenant_archive" | "tenant_update" | "tenant_set_product" | "tenant_set_status") => {
             let t = format!("{prefix}-t{n}");
             let mut steps = vec![tenant_req("tenant_create", &t)];
@@ -534,6 +612,19 @@ async fn crash_at(
             };
             Some((action, bus.apikey_named(&apikey_name(prefix, n)).await))
         }
+        f @ ("credential_create" | "credential_rotate" | "credential_revoke"
+        | "credential_delete") => {
+            let action = match f {
+                "credential_create" => "credential.created",
+                "credential_rotate" => "credential.rotated",
+                "credential_revoke" => "credential.revoked",
+                _ => "credential.deleted",
+            };
+            Some((
+                action,
+                bus.credential_named(&credential_name(prefix, n)).await,
+            ))
+        }
         _ => None,
     }
     .map(|(a, t)| (a.to_owned(), t));
@@ -561,6 +652,7 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
 
     let mut crashes = 0;
     for (n, fp) in roster::failpoint::ALL.iter().enumerate() {
+        eprintln!("crash and retry: {fp}");
         // The armed worker dies at the failpoint; the request in flight never gets a
         // reply.
         let Crashed {
@@ -617,6 +709,9 @@ async fn a_worker_killed_at_every_step_leaves_state_the_retry_completes() {
                 | "tenant_update"
                 | "tenant_set_product"
                 | "tenant_set_status"
+                | "credential_create"
+                | "credential_revoke"
+                | "credential_delete"
         ) {
             // The retry finds the site, the key or the tenant (`conflict`), or the change
             // made already (nothing to change); the event is the healer's to publish.
@@ -843,6 +938,7 @@ async fn a_worker_killed_at_every_step_is_healed_by_the_workers_with_no_retry() 
     healthy.kill();
 
     for (n, fp) in roster::failpoint::ALL.iter().enumerate() {
+        eprintln!("crash and heal: {fp}");
         let handle = format!("heal{n}");
         let Crashed {
             subject,
@@ -897,6 +993,13 @@ async fn a_worker_killed_at_every_step_is_healed_by_the_workers_with_no_retry() 
             healed_within_30s(fp, async || bus.events_of(action, target).await == 1).await;
             if flow(fp) == "user_delete" {
                 healed_within_30s(fp, async || bus.store.user(&h).await.unwrap().is_none()).await;
+            }
+            if flow(fp) == "credential_delete" {
+                let id = roster::domain::CredentialId::parse(target).unwrap();
+                healed_within_30s(fp, async || {
+                    bus.store.vault.get(&id).await.unwrap().is_none()
+                })
+                .await;
             }
             if flow(fp) == "role_delete" {
                 let t = roster::domain::Tenant::default_tenant();

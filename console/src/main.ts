@@ -107,6 +107,9 @@ function watchSession(s: Session): void {
  *  else a poll of audit.query, else nothing (lists then refresh on their own actions). */
 function startLive(s: Session): void {
   const deliver = (e: Json) => {
+    // The picked tenant's events and the platform's (no tenant); another tenant's
+    // stay in the Audit view's queries.
+    if (e.tenant && e.tenant !== s.tenant) return;
     s.live.unshift(e);
     s.live.length = Math.min(s.live.length, 200);
     for (const f of s.listeners) f(e);

@@ -212,8 +212,13 @@ async function assignForm(s: Session, el: HTMLElement, reload: () => Promise<voi
 async function users(s: Session, el: HTMLElement): Promise<OnEvent> {
   const p = s.perms;
   const list = h("div");
+  // The picked tenant's users (an assignment there); a platform reader may ask for
+  // everyone, platform-scope identities included.
+  const scope = p.atPlatform("user:read")
+    ? select("users_tenant", ["", s.tenant], {}, ["every tenant", `in ${s.tenant}`])
+    : select("users_tenant", [s.tenant], {}, [`in ${s.tenant}`]);
   const load = async () => {
-    const { items } = await all(s.bus, "user.list", "users");
+    const { items } = await all(s.bus, "user.list", "users", scope.value ? { tenant: scope.value } : {});
     mount(
       list,
       table(
@@ -248,7 +253,8 @@ async function users(s: Session, el: HTMLElement): Promise<OnEvent> {
   };
   const form = await assignForm(s, el, load);
   if (form) el.append(h("h3", null, `Assign a role in ${s.tenant}`), form);
-  el.append(list);
+  scope.addEventListener("change", () => void load().catch((e) => mount(list, refusal(e))));
+  el.append(h("p", null, "Users ", scope), list);
   await load();
   const again = debounce(() => void load().catch((e) => mount(list, refusal(e))));
   return (e) => String(e.action ?? "").startsWith("user.") && again();

@@ -1,18 +1,19 @@
 //! `admin.credential.create` (PROTOCOL §10): a value sealed to the worker's
 //! `credential_kex` is opened, encrypted under its holder's data key, and stored with
 //! its masked form. Order: the (provider, name) claim (`create`: of two racing
-//! creations one wins, the other is `conflict`), the record, `credential.created`.
+//! creations one wins, the other is `conflict`), the record (with its note), then
+//! `credential.created` (a healer publishes it if the worker died first).
 
-use crate::audit::CredentialAction;
 use crate::domain::{masked_value, CredentialId, CredentialScope};
-use crate::store::records::{CredentialRecord, SCHEMA_V};
+use crate::store::records::{CredentialRecord, Noted, SCHEMA_V};
 use crate::store::{VaultNameKey, Versioned};
 use crate::time_util::Timestamp;
 use crate::wire::admin::{CredentialCreateRequest, CredentialView};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::credentials::{
-    check_named, future_expiry, holder_of, opened_value, publish, vault, vault_error, view,
+    check_named, finish, future_expiry, holder_of, note, opened_value, vault, vault_error, view,
     writable, Access,
 };
 use super::{Admin, Ctx};
@@ -83,9 +84,10 @@ pub(super) async fn handle(
         revoked_at: None,
         created_at: at.clone(),
         created_by: admin.name().to_owned(),
-        updated_at: at,
+        updated_at: at.clone(),
         value: stored,
         expiring_notified_at: None,
+        note: Some(note(admin, &at, Noted::CredentialCreated)),
     };
     drop(value);
     let revision = match ctx.store.vault.create(&id, &rec).await {
@@ -99,6 +101,7 @@ pub(super) async fn handle(
         value: rec,
         revision,
     };
-    publish(ctx, admin, CredentialAction::Created, &cur).await?;
+    crate::failpoint::hit("credential_create.after_write");
+    finish(ctx, &cur, Publish::Always).await?;
     Ok(view(&cur.value))
 }

@@ -2,11 +2,12 @@
 //! (nor rotated). Revoking twice is a success that changes nothing (one event). Like
 //! every revoke, it works in a frozen tenant.
 
-use crate::audit::CredentialAction;
+use crate::store::records::Noted;
 use crate::wire::admin::{CredentialIdRequest, CredentialView};
 use crate::wire::ApiError;
 
-use super::credentials::{change, load, publish, vault, view, Access};
+use super::common::Publish;
+use super::credentials::{change, finish, load, note, vault, view, Access};
 use super::{Admin, Ctx};
 
 pub(super) async fn handle(
@@ -18,6 +19,7 @@ pub(super) async fn handle(
     let id = req.credential_id;
     load(ctx, admin, &id, Access::Manage).await?;
     let at = ctx.clock.now().to_rfc3339();
+    let noted = note(admin, &at, Noted::CredentialRevoked);
     let (cur, changed) = change(ctx, &id, |c| {
         if !c.active {
             return Ok(None);
@@ -26,11 +28,13 @@ pub(super) async fn handle(
         next.active = false;
         next.revoked_at = Some(at.clone());
         next.updated_at = at.clone();
+        next.note = Some(noted.clone());
         Ok(Some(next))
     })
     .await?;
     if changed {
-        publish(ctx, admin, CredentialAction::Revoked, &cur).await?;
+        crate::failpoint::hit("credential_revoke.after_write");
+        finish(ctx, &cur, Publish::Always).await?;
     }
     Ok(view(&cur.value))
 }

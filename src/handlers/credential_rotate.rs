@@ -2,13 +2,15 @@
 //! own `{scope}/{owner or tenant}/{provider}/{name}`), and optionally a new expiry, which
 //! re-arms `credential.expiring`. A revoked credential is not rotated (`conflict`).
 
-use crate::audit::CredentialAction;
 use crate::domain::masked_value;
+use crate::store::records::Noted;
 use crate::wire::admin::{CredentialRotateRequest, CredentialView};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
 use super::credentials::{
-    change, future_expiry, load, opened_value, publish, vault, vault_error, view, writable, Access,
+    change, finish, future_expiry, load, note, opened_value, vault, vault_error, view, writable,
+    Access,
 };
 use super::{Admin, Ctx};
 
@@ -35,6 +37,7 @@ pub(super) async fn handle(
         .map_err(vault_error)?;
     let masked = masked_value(&value);
     drop(value);
+    let noted = note(admin, &at, Noted::CredentialRotated);
     let (cur, _) = change(ctx, &id, |c| {
         if !c.active {
             return Err(ApiError::new(
@@ -47,6 +50,7 @@ pub(super) async fn handle(
         next.masked_value = masked.clone();
         next.rotated_at = Some(at.clone());
         next.updated_at = at.clone();
+        next.note = Some(noted.clone());
         if let Some(e) = expires_at {
             let e = e.to_rfc3339();
             if next.expires_at.as_deref() != Some(e.as_str()) {
@@ -57,6 +61,7 @@ pub(super) async fn handle(
         Ok(Some(next))
     })
     .await?;
-    publish(ctx, admin, CredentialAction::Rotated, &cur).await?;
+    crate::failpoint::hit("credential_rotate.after_write");
+    finish(ctx, &cur, Publish::Always).await?;
     Ok(view(&cur.value))
 }

@@ -16,13 +16,15 @@
 use crate::audit::{CredentialAction, Event};
 use crate::authz::Permission;
 use crate::domain::{CredentialHolder, CredentialId, CredentialScope, Tenant};
-use crate::store::records::CredentialRecord;
+use crate::store::records::{ChangeNote, CredentialRecord, Noted};
 use crate::store::{Decision, Versioned};
 use crate::time_util::Timestamp;
 use crate::vault::{Vault, VaultError};
 use crate::wire::admin::{CredentialView, Rfc3339};
 use crate::wire::{ApiError, ErrorCode};
 
+use super::common::Publish;
+use super::user_delete::note_actor;
 use super::{Admin, Ctx};
 
 /// What a request does with a credential.
@@ -176,7 +178,13 @@ pub(super) async fn load(
     id: &CredentialId,
     access: Access,
 ) -> Result<(Versioned<CredentialRecord>, CredentialHolder), ApiError> {
-    let cur = ctx.store.vault.get(id).await?.ok_or_else(not_found)?;
+    let cur = ctx
+        .store
+        .vault
+        .get(id)
+        .await?
+        .filter(|c| access == Access::Delete || !c.value.deleting())
+        .ok_or_else(not_found)?;
     let holder = cur.value.holder().ok_or_else(|| {
         tracing::error!(credential = %id, "credential record names no holder");
         ApiError::new(ErrorCode::Internal, "internal error")
@@ -241,7 +249,8 @@ pub(super) fn vault_error(e: VaultError) -> ApiError {
     }
 }
 
-/// Publishes `action` on credential `cur` by `admin`.
+/// Publishes `action` on credential `cur` by `admin` (a reveal's `credential.accessed`,
+/// which leaves no note: a reveal whose worker died before its event never replied).
 pub(super) async fn publish(
     ctx: &Ctx,
     admin: &Admin,
@@ -254,6 +263,38 @@ pub(super) async fn publish(
         revision: cur.revision,
     };
     ctx.audit.record(admin.actor(), event).await?;
+    Ok(())
+}
+
+/// `admin`'s note of `change`, now, for the record it writes.
+pub(super) fn note(admin: &Admin, at: &str, change: Noted) -> ChangeNote {
+    ChangeNote::new(admin.name(), Some(admin.request.clone()), at, change)
+}
+
+/// The event of the change credential `cur`'s note records (create, rotate, revoke, the
+/// expiry notice), from that note (by the handler, or by a healer). A delete's note is
+/// finished by [`super::credential_delete::finish`].
+pub(crate) async fn finish(
+    ctx: &Ctx,
+    cur: &Versioned<CredentialRecord>,
+    publish: Publish<'_>,
+) -> Result<(), ApiError> {
+    let Some(note) = &cur.value.note else {
+        return Ok(());
+    };
+    let action = match note.change {
+        Noted::CredentialCreated => CredentialAction::Created,
+        Noted::CredentialRotated => CredentialAction::Rotated,
+        Noted::CredentialRevoked => CredentialAction::Revoked,
+        Noted::CredentialExpiring => CredentialAction::Expiring,
+        _ => return Ok(()),
+    };
+    let event = Event::Credential {
+        action,
+        credential: &cur.value,
+        revision: cur.revision,
+    };
+    publish.record(ctx, note_actor(note), event).await?;
     Ok(())
 }
 
@@ -293,7 +334,7 @@ pub(super) async fn change(
         .store
         .vault
         .modify(id, |c| {
-            let Some(c) = c else {
+            let Some(c) = c.filter(|c| !c.value.deleting()) else {
                 return Err(not_found());
             };
             Ok(match decide(&c.value)? {

@@ -72,6 +72,8 @@ pub(crate) mod finish {
     pub(crate) use super::apikey_create::finish as apikey_created;
     pub(crate) use super::apikey_revoke::finish as apikey_revoked;
     pub(crate) use super::apikey_roll::finish as apikey_rolled;
+    pub(crate) use super::credential_delete::finish as credential_deleted;
+    pub(crate) use super::credentials::finish as credential_changed;
     pub(crate) use super::invite_cancel::finish as invite_cancelled;
     pub(crate) use super::invite_create::finish as invite_created;
     pub(crate) use super::machine_reject::finish as machine_decided;

@@ -64,7 +64,7 @@ pub use machines::UidClaim;
 pub use page::{Page, SCAN_BUDGET};
 pub use tenants::{Claim, Purged, TenantView, CLAIM_SETTLE};
 pub use users::{owner_scopes, KeyBinding};
-pub use vault::{holder_of_key, CLAIM_SETTLE as VAULT_CLAIM_SETTLE};
+pub use vault::{expiry_to_notice, holder_of_key, CLAIM_SETTLE as VAULT_CLAIM_SETTLE};
 pub use view::BucketView;
 
 /// Why a store operation failed.

@@ -298,7 +298,8 @@ noted!(
     SiteRecord,
     RoleRecord,
     ApiKeyRecord,
-    TenantRecord
+    TenantRecord,
+    CredentialRecord
 );
 
 impl UserRecord {
@@ -356,7 +357,8 @@ pub enum Noted {
         assignment: Assignment,
         before: Vec<Assignment>,
     },
-    /// `user.delete` or `role.delete`, between marking the record and deleting it.
+    /// `user.delete`, `role.delete` or `credential.delete`, between marking the record
+    /// and deleting it.
     Deleting,
     /// `role.create`.
     RoleCreated,
@@ -399,6 +401,14 @@ pub enum Noted {
     TenantTrialExpired,
     /// An archived tenant's state deleted (`tenant.purged`), with its counts.
     TenantPurged { counts: PurgeCounts },
+    /// `credential.create`.
+    CredentialCreated,
+    /// `credential.rotate`.
+    CredentialRotated,
+    /// `credential.revoke`.
+    CredentialRevoked,
+    /// A healer's notice that the credential expires soon (`credential.expiring`).
+    CredentialExpiring,
 }
 
 /// A customer id a tenant's record stopped naming, whose claim is released.
@@ -725,9 +735,25 @@ pub struct CredentialRecord {
     /// (once: the worker whose mark lands).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiring_notified_at: Option<String>,
+    /// The change this revision made (create, rotate, revoke, the expiry notice, or a
+    /// delete in progress), for a healer to finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<ChangeNote>,
 }
 
 impl CredentialRecord {
+    /// True while an interrupted `credential.delete` is being finished: the credential
+    /// counts as gone (no get, list, reveal, rotate or revoke shows it).
+    pub fn deleting(&self) -> bool {
+        matches!(
+            self.note,
+            Some(ChangeNote {
+                change: Noted::Deleting,
+                ..
+            })
+        )
+    }
+
     /// Whose it is.
     pub fn holder(&self) -> Option<crate::domain::CredentialHolder> {
         use crate::domain::{CredentialHolder as H, CredentialScope as S};
@@ -769,6 +795,5 @@ pub struct DataKeyRecord {
 }
 
 // Not indexed and never noted.
-impl super::index::Record for CredentialRecord {}
 impl super::index::Record for VaultNameRecord {}
 impl super::index::Record for DataKeyRecord {}

@@ -14,7 +14,9 @@ use std::time::Duration;
 use crate::domain::{CredentialHolder, CredentialId};
 use crate::time_util::Timestamp;
 
-use super::records::{CredentialRecord, DataKeyRecord, VaultNameRecord, SCHEMA_V};
+use super::records::{
+    ChangeNote, CredentialRecord, DataKeyRecord, Noted, VaultNameRecord, SCHEMA_V,
+};
 use super::{Decision, Page, Store, StoreError, VaultNameKey, Versioned};
 
 /// How old a name claim without its credential must be before another creation may take
@@ -135,7 +137,7 @@ impl Store {
             .items
             .into_iter()
             .filter_map(|id| records.remove(id.as_str()))
-            .filter(|r| r.value.holder().as_ref() == Some(holder))
+            .filter(|r| r.value.holder().as_ref() == Some(holder) && !r.value.deleting())
             .collect();
         Ok(Page {
             items,
@@ -175,21 +177,17 @@ impl Store {
         Ok(n)
     }
 
-    /// Active credentials whose `expires_at` is within `notice` of `now` and that have
-    /// had no `credential.expiring` for it yet (a walk of the bucket, batched: the
-    /// healer's sweep, once a minute by default).
-    pub async fn expiring_credentials(
-        &self,
-        now: Timestamp,
-        notice: Duration,
-    ) -> Result<Vec<CredentialId>, StoreError> {
+    /// Every credential that may get `credential.expiring` (see [`expiry_to_notice`]),
+    /// with its expiry: a walk of the bucket, batched, once when a worker's healer
+    /// starts (the vault's changes keep its index after that).
+    pub async fn credential_expiries(&self) -> Result<Vec<(CredentialId, Timestamp)>, StoreError> {
         let mut out = Vec::new();
         let mut after = None;
         loop {
             let page = self
                 .vault
                 .page(">", after, 1000, |c| {
-                    expiring_soon(&c, now, notice).then_some(c.credential_id)
+                    expiry_to_notice(&c).map(|at| (c.credential_id, at))
                 })
                 .await?;
             out.extend(page.items);
@@ -214,7 +212,14 @@ impl Store {
                 Ok::<_, StoreError>(match cur {
                     Some(c) if expiring_soon(&c.value, now, notice) => {
                         let mut next = c.value.clone();
-                        next.expiring_notified_at = Some(now.to_rfc3339());
+                        let at = now.to_rfc3339();
+                        next.expiring_notified_at = Some(at.clone());
+                        next.note = Some(ChangeNote::new(
+                            "system",
+                            None,
+                            &at,
+                            Noted::CredentialExpiring,
+                        ));
                         Decision::put(next)
                     }
                     _ => Decision::Keep(()),
@@ -274,14 +279,18 @@ impl Store {
     }
 }
 
-/// True when `c` is active, unnotified, and expires within `notice` of `now`.
+/// The expiry of `c` if it may still get `credential.expiring`: active, not being
+/// deleted, not told yet.
+pub fn expiry_to_notice(c: &CredentialRecord) -> Option<Timestamp> {
+    if !c.active || c.deleting() || c.expiring_notified_at.is_some() {
+        return None;
+    }
+    c.expires_at.as_deref().and_then(Timestamp::parse)
+}
+
+/// True when `c` may get `credential.expiring` and expires within `notice` of `now`.
 fn expiring_soon(c: &CredentialRecord, now: Timestamp, notice: Duration) -> bool {
-    c.active
-        && c.expiring_notified_at.is_none()
-        && c.expires_at
-            .as_deref()
-            .and_then(Timestamp::parse)
-            .is_some_and(|at| (now + notice) >= at)
+    expiry_to_notice(c).is_some_and(|at| (now + notice) >= at)
 }
 
 /// The holder a `roster_vault_keys` key names (`u.<handle>`, `t.<tenant>`, `s.system`).

@@ -409,6 +409,14 @@ test("an identity assigned in two tenants picks the tenant it acts in", async ()
   await op.locator('[data-testid="sites-table"] tr[data-id="ACME-1"]').waitFor();
   assert.equal(await op.locator('[data-testid="sites-table"] tr[data-id="PHX"]').count(), 0);
   await shot(op, "26-technician-sites-in-acme");
+  // Users: acme's (carol), not default's (erin); no "every tenant" without platform scope.
+  await op.getByTestId("nav-users").click();
+  await op.locator('[data-testid="users-table"] tr[data-id="carol"]').waitFor();
+  assert.equal(await op.locator('[data-testid="users-table"] tr[data-id="erin"]').count(), 0, "only acme's users");
+  assert.deepEqual(await op.getByTestId("in-users_tenant").locator("option").allTextContents(), ["in acme"]);
+  await picker.selectOption("default");
+  await op.getByTestId("nav-users").click();
+  await op.locator('[data-testid="users-table"] tr[data-id="erin"]').waitFor();
   await op.context().close();
 });
 
