@@ -784,6 +784,8 @@ interface Holder {
   name: string;
   reveal: boolean;
   manage: boolean;
+  /** Delete only: another user's, for a platform `credential:manage` holder. */
+  remove?: boolean;
 }
 
 /** The holders the identity may list: its own (always), its tenant's with
@@ -911,9 +913,34 @@ async function credentials(s: Session, el: HTMLElement): Promise<OnEvent> {
     );
   }
   el.append(out, ...sections.flatMap(({ holder, list }) => [h("h3", null, holder.title), list]));
+  if (s.perms.atPlatform("credential:manage")) el.append(...othersCredentials(s, el, reveal, seal));
   await load();
   const again = debounce(() => void load());
   return (e) => String(e.action ?? "").startsWith("credential.") && again();
+}
+
+/** Another user's credentials, for a platform `credential:manage` holder (PROTOCOL §10):
+ *  listed masked and deletable, never revealed, rotated or revoked. */
+function othersCredentials(s: Session, el: HTMLElement, reveal: CredentialActions["reveal"], seal: CredentialActions["seal"]): HTMLElement[] {
+  const owner = input("cred_owner", { placeholder: "alice", size: 12, required: true });
+  const list = h("div", { testid: "creds-other" });
+  const load = async () => {
+    const handle = owner.value.trim();
+    if (!handle) return;
+    const holder: Holder = { scope: "user", title: `${handle}'s`, list: { scope: "user", owner: handle }, name: handle, reveal: false, manage: false, remove: true };
+    try {
+      const { items } = await all(s.bus, "credential.list", "credentials", holder.list);
+      mount(list, credentialTable(s, el, holder, items, { reveal, seal, reload: load }));
+    } catch (e) {
+      mount(list, refusal(e));
+    }
+  };
+  const form = h("form", { testid: "cred-owner-form" }, owner, " ", h("button", { type: "submit", testid: "cred-owner-list" }, "List"));
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void load();
+  });
+  return [h("h3", null, "Another user's"), h("p", { class: "muted" }, "Masked; a user's values are its own: you may delete them, never reveal them."), form, list];
 }
 
 interface CredentialActions {
@@ -953,7 +980,7 @@ function credentialTable(s: Session, el: HTMLElement, holder: Holder, items: Jso
                   void ask(`Revoke ${c.provider}/${c.name}? It is never revealed again.`, () => act(el, () => s.bus.admin("credential.revoke", { credential_id: c.credential_id }), a.reload)),
                 "danger")
               : null,
-            holder.manage
+            holder.manage || holder.remove
               ? btn("cred-delete", "Delete", () =>
                   void ask(`Delete ${c.provider}/${c.name} and its encrypted value for good?`, () => act(el, () => s.bus.admin("credential.delete", { credential_id: c.credential_id }), a.reload)),
                 "danger")

@@ -439,6 +439,19 @@ test("a member who registers in the page sees no admin actions", async () => {
   assert.deepEqual(await member.getByTestId("in-cred_scope").locator("option").allTextContents(), ["Yours (bob)"]);
   assert.equal(await member.getByTestId("refusal").count(), 0, "the member's own list is not refused");
   await shot(member, "24-member-credentials");
+  await storeCredential(member, { scope: "user", provider: "gitlab", name: "bob-token", type: "access_token", value: "glpat-bob-only-4521" });
+  // A platform owner lists another user's credentials masked, may delete them, never reveal them.
+  await owner.getByTestId("nav-credentials").click();
+  await owner.getByTestId("in-cred_owner").fill("bob");
+  await owner.getByTestId("cred-owner-list").click();
+  const other = owner.locator('[data-testid="creds-other"] tr', { hasText: "bob-token" });
+  await other.waitFor();
+  assert.equal(await other.getByTestId("masked").textContent(), "••••4521");
+  assert.equal(await other.locator("button").filter({ hasText: /Reveal|Rotate|Revoke/ }).count(), 0, "a user's values are its own");
+  await shot(owner, "27-another-users-credentials");
+  await other.getByTestId("cred-delete").click();
+  await owner.getByTestId("confirm-yes").click();
+  await owner.locator('[data-testid="creds-other"]', { hasText: "none" }).waitFor();
   // The refusal of an admin command is the bus's or the worker's, shown as such.
   await owner.getByTestId("nav-users").click();
   await owner.locator('[data-testid="users-table"] tr[data-id="bob"]').waitFor({ timeout: 10000 });
