@@ -144,6 +144,8 @@ struct Healer {
     swept: Option<std::time::Instant>,
     /// Credentials that may get `credential.expiring`, by expiry.
     expiries: Expiries,
+    /// The audit sequence up to which this healer wrote the tenant index.
+    indexed: u64,
 }
 
 impl Healer {
@@ -162,6 +164,7 @@ impl Healer {
             recent_order: VecDeque::new(),
             swept: None,
             expiries: Expiries::default(),
+            indexed: 0,
         }
     }
 
@@ -169,6 +172,7 @@ impl Healer {
     /// bucket's settled changes.
     async fn tick(&mut self) -> Result<(), StoreError> {
         self.read_audit().await?;
+        self.index_audit().await?;
         let settled = OffsetDateTime::now_utc() - self.cfg.settle;
         let ctx = self.ctx.clone();
         let store = &ctx.store;
@@ -325,6 +329,23 @@ impl Healer {
                 self.seen.insert(t.event.id, at);
             }
             self.audit = Some(last);
+        }
+    }
+
+    /// Writes the tenant index entries of the audit events it does not hold yet: from
+    /// where the index ends (another worker may have written them since this one
+    /// looked), in batches. Workers that index the same event store it once (its id is
+    /// the entry's `Nats-Msg-Id`).
+    async fn index_audit(&mut self) -> Result<(), StoreError> {
+        let mut from = self.indexed.max(self.ctx.audit.indexed_upto().await?) + 1;
+        loop {
+            let got = self.ctx.audit.tail(scan::From::Seq(from), BATCH).await?;
+            let Some(last) = got.last().map(|t| t.seq) else {
+                return Ok(());
+            };
+            self.ctx.audit.index(&got).await?;
+            self.indexed = last;
+            from = last + 1;
         }
     }
 
@@ -716,7 +737,19 @@ impl Healer {
                 pending_reason: None,
             },
         ];
+        let moved = crate::handlers::moved_from(m).map(|from| Event::MachineSiteMoved {
+            machine: m,
+            revision,
+            from,
+        });
         if candidates.iter().any(|e| self.published(e)) {
+            // The enrollment's first event came; a move's second may not have.
+            if let Some(e) = moved.filter(|e| !self.published(e)) {
+                let actor = Actor::machine(&m.machine_id, m.hostname.as_deref());
+                if self.ctx.audit.record(actor, e).await.is_ok() {
+                    self.ctx.metrics.healed("enroll");
+                }
+            }
             return;
         }
         if m.decided_at.is_some() && m.decided_at == m.updated_at {
@@ -740,10 +773,16 @@ impl Healer {
             how,
         };
         let actor = Actor::machine(&m.machine_id, m.hostname.as_deref());
-        if self.ctx.audit.record(actor, event).await.is_ok() {
-            tracing::info!(machine = %m.machine_id, "healer: finished an interrupted enrollment");
-            self.ctx.metrics.healed("enroll");
+        if self.ctx.audit.record(actor.clone(), event).await.is_err() {
+            return;
         }
+        if let Some(e) = moved {
+            if self.ctx.audit.record(actor, e).await.is_err() {
+                return;
+            }
+        }
+        tracing::info!(machine = %m.machine_id, "healer: finished an interrupted enrollment");
+        self.ctx.metrics.healed("enroll");
     }
 
     async fn machine_revoked(&mut self, revision: u64, m: &MachineRecord) {

@@ -14,7 +14,8 @@ pub mod security;
 
 pub use event::{CredentialAction, Enrolled, Event, Evicted};
 pub(crate) use reader::read_stream;
-pub use reader::{target_matches, AuditFilter, AuditPage, Tailed};
+pub(crate) use reader::IndexEntry;
+pub use reader::{target_matches, tenant_index_name, AuditFilter, AuditPage, Cursor, Tailed};
 
 use crate::store::{error_chain, StoreError};
 use crate::time_util;
@@ -260,6 +261,21 @@ impl Auditor {
             ..Default::default()
         };
         ensure_stream(&js, cfg).await?;
+        // The tenant index (derived: the healers write it from the audit stream, and
+        // write it again after a restore); see `reader`.
+        let index = stream::Config {
+            name: tenant_index_name(prefix),
+            description: Some(
+                "roster audit events by tenant (derived from the audit stream)".into(),
+            ),
+            subjects: vec![format!("{prefix}.audit_tenant.>")],
+            num_replicas: replicas,
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(120),
+            allow_direct: true,
+            ..Default::default()
+        };
+        ensure_stream(&js, index).await?;
         let security =
             crate::audit::security::SecurityLog::ensure(js.clone(), prefix, replicas, security)
                 .await?;
@@ -303,12 +319,88 @@ impl Auditor {
         self.publish(&event.into_audit_event(actor)).await
     }
 
+    /// The audit sequence up to which the tenant index holds the events (0: none yet).
+    pub async fn indexed_upto(&self) -> Result<u64, StoreError> {
+        let scanner = crate::store::scan::Scanner::new(self.js.client());
+        Ok(self
+            .index_end(&scanner, &tenant_index_name(&self.subject_prefix))
+            .await?
+            .1)
+    }
+
+    /// Writes the tenant index entries of `events` (those with a tenant), in order, and
+    /// waits for the acks. An entry's `Nats-Msg-Id` is its event's id, so two workers
+    /// indexing the same event store it once.
+    pub async fn index(&self, events: &[Tailed]) -> Result<(), StoreError> {
+        let mut acks = Vec::new();
+        for t in events {
+            let Some(tenant) = t.event.tenant.as_deref().filter(|t| is_token(t)) else {
+                continue;
+            };
+            let subject = format!(
+                "{}.audit_tenant.{tenant}.{}",
+                self.subject_prefix, t.event.action
+            );
+            let entry = IndexEntry {
+                seq: t.seq,
+                event: t.event.clone(),
+            };
+            let payload: bytes::Bytes = serde_json::to_vec(&entry)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .into();
+            let msg = jetstream::message::PublishMessage::build()
+                .payload(payload)
+                .message_id(t.event.id.as_str());
+            let ack = self
+                .js
+                .send_publish(subject, msg)
+                .await
+                .map_err(|e| StoreError::Unavailable(error_chain(&e)))?;
+            acks.push(ack);
+        }
+        // The index's last entry says how far it goes: after events of no tenant, a
+        // mark (`_.mark`, never a tenant's subject) names the last one.
+        if let Some(last) = events
+            .last()
+            .filter(|t| !t.event.tenant.as_deref().is_some_and(is_token))
+        {
+            let entry = IndexEntry {
+                seq: last.seq,
+                event: last.event.clone(),
+            };
+            let payload: bytes::Bytes = serde_json::to_vec(&entry)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?
+                .into();
+            let msg = jetstream::message::PublishMessage::build()
+                .payload(payload)
+                .message_id(format!("mark-{}", last.seq).as_str());
+            let subject = format!("{}.audit_tenant._.mark", self.subject_prefix);
+            acks.push(
+                self.js
+                    .send_publish(subject, msg)
+                    .await
+                    .map_err(|e| StoreError::Unavailable(error_chain(&e)))?,
+            );
+        }
+        let acks = acks.into_iter().map(std::future::IntoFuture::into_future);
+        for ack in futures::future::join_all(acks).await {
+            ack.map_err(|e| StoreError::Unavailable(error_chain(&e)))?;
+        }
+        Ok(())
+    }
+
     /// Publishes one event and waits for the stream's ack. A duplicate (same id within
     /// the duplicate window) is acknowledged without a second copy.
     pub async fn publish(&self, event: &AuditEvent) -> Result<(), StoreError> {
         let subject = format!("{}.audit.{}", self.subject_prefix, event.action);
         publish_event(&self.js, subject, event, 6).await
     }
+}
+
+/// True when `s` is one subject token (a tenant from an event, before it goes into a
+/// subject).
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && !s.contains(['.', '*', '>', ' ', '\t', '\r', '\n'])
 }
 
 /// Opens the stream `want` names, creating it when missing (safe to race: another worker

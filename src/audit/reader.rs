@@ -14,9 +14,12 @@
 //! a cursor, and the next page goes on from there.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
 use async_nats::jetstream;
 use time::OffsetDateTime;
+
+use serde::{Deserialize, Serialize};
 
 use super::{AuditEvent, Auditor, Outcome, Target};
 use crate::store::scan::{self, Scanner};
@@ -39,11 +42,12 @@ pub struct AuditFilter {
     /// Exclusive upper bound on the time the stream stored the event.
     pub until: Option<OffsetDateTime>,
     pub limit: usize,
-    /// Only events before this stream sequence (a previous page's cursor).
-    pub before: Option<u64>,
+    /// Only events before this point (a previous page's cursor).
+    pub before: Option<Cursor>,
     /// Read the security stream (strangers' refusals) instead of the audit stream.
     pub security: bool,
-    /// Only events of these tenants (a scan within the page's budget, like `actor`).
+    /// Only events of these tenants: exactly one is read through the tenant index;
+    /// several are a scan within the page's budget, like `actor`.
     pub tenants: Option<Vec<String>>,
     /// Only events about this product (their `metadata.product`).
     pub product: Option<String>,
@@ -82,13 +86,14 @@ pub fn target_matches(filter: &str, target: &Target) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct AuditPage {
     pub events: Vec<AuditEvent>,
-    /// The stream sequence of this page's oldest event, when older matches remain.
-    pub cursor: Option<u64>,
+    /// Where this page's oldest event is, when older matches remain.
+    pub cursor: Option<Cursor>,
 }
 
-/// One stored event and where the stream holds it.
+/// One stored event: where the stream read holds it, and where the audit stream does.
 struct Stored {
     seq: u64,
+    audit_seq: u64,
     event: AuditEvent,
 }
 
@@ -100,18 +105,86 @@ const PROBES: usize = 6;
 /// The most sequences one step back reads.
 const MAX_STEP: u64 = 1 << 20;
 
+/// Where a page's oldest event is, for the next page: the audit stream's sequence, or
+/// the tenant index's (a page read through [`tenant_index_name`]'s stream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    Stream(u64),
+    Tenant(u64),
+}
+
+/// Where one page reads: a stream, the subjects it asks the server for, and how a stored
+/// message becomes an event and the audit sequence it has.
+struct Source<'a> {
+    stream: &'a str,
+    filter_subject: String,
+    /// True for the tenant index (its messages are [`IndexEntry`]s).
+    index: bool,
+}
+
+impl Source<'_> {
+    fn decode(&self, item: &scan::StreamItem) -> Option<Stored> {
+        if self.index {
+            let e: IndexEntry = serde_json::from_slice(&item.payload).ok()?;
+            Some(Stored {
+                seq: item.seq,
+                audit_seq: e.seq,
+                event: e.event,
+            })
+        } else {
+            let event = serde_json::from_slice::<AuditEvent>(&item.payload).ok()?;
+            Some(Stored {
+                seq: item.seq,
+                audit_seq: item.seq,
+                event,
+            })
+        }
+    }
+}
+
+/// One entry of the tenant index: an event of a tenant, and where the audit stream holds
+/// it. Written by the workers' healers from the audit stream's tail (`Nats-Msg-Id` the
+/// event's id, so workers indexing the same event store it once).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IndexEntry {
+    pub(crate) seq: u64,
+    pub(crate) event: AuditEvent,
+}
+
+/// The tenant index stream's name for a subject prefix (`roster` → `ROSTER_AUDIT_TENANTS`).
+pub fn tenant_index_name(prefix: &str) -> String {
+    format!("{}_TENANTS", super::stream_name(prefix))
+}
+
+/// What a step back found.
+struct Found {
+    events: VecDeque<Stored>,
+    /// The sequence the step back stopped at (nothing below it was read).
+    reached: u64,
+    out_of_budget: bool,
+}
+
 impl Auditor {
     /// One page of matching events: the most recent `limit` before `f.before` (or the
     /// end), oldest first, with a cursor when older matches remain.
+    ///
+    /// A query for exactly one tenant reads that tenant's subjects in the tenant index
+    /// (the server filters them), and the audit stream only for what the index does not
+    /// hold yet (its newest events, a few seconds' worth); any other query reads the
+    /// audit stream, the tenant filter then scanned like `actor`.
     pub async fn query(&self, f: &AuditFilter) -> Result<AuditPage, StoreError> {
         let (stream_name, root) = if f.security {
             (self.security.stream(), "security")
         } else {
             (self.stream_name.as_str(), "audit")
         };
-        let filter_subject = match &f.action {
-            Some(a) => format!("{}.{root}.{a}", self.subject_prefix),
-            None => format!("{}.{root}.>", self.subject_prefix),
+        let main = Source {
+            stream: stream_name,
+            filter_subject: match &f.action {
+                Some(a) => format!("{}.{root}.{a}", self.subject_prefix),
+                None => format!("{}.{root}.>", self.subject_prefix),
+            },
+            index: false,
         };
         let started = std::time::Instant::now();
         let stream = self
@@ -123,7 +196,6 @@ impl Auditor {
         if state.messages == 0 || f.limit == 0 {
             return Ok(AuditPage::default());
         }
-        let info_us = started.elapsed().as_micros() as u64;
         let scanner = Scanner::new(self.js.client());
         // The time range as stream sequences, by the server's time index.
         let mut floor = state.first_sequence.max(1);
@@ -133,101 +205,147 @@ impl Auditor {
                 None => return Ok(AuditPage::default()),
             }
         }
-        let mut hi = f
-            .before
-            .unwrap_or(u64::MAX)
-            .min(state.last_sequence.saturating_add(1));
+        let mut hi = state.last_sequence.saturating_add(1);
+        if let Some(Cursor::Stream(before)) = f.before {
+            hi = hi.min(before);
+        }
         if let Some(until) = f.until {
             if let Some(seq) = seq_at(&scanner, stream_name, until).await? {
                 hi = hi.min(seq);
             }
         }
         let want = f.limit.saturating_add(1);
-        if hi <= floor {
-            return Ok(AuditPage::default());
-        }
-        // The first step back is sized from the server's counts of matches (its subject
-        // index answers them): a few probes find a start with about one page of matches
-        // before `hi`, however the matches cluster, so a page reads about its size.
-        let at_hi = matches_from(&scanner, stream_name, &filter_subject, hi).await?;
-        let in_range = matches_from(&scanner, stream_name, &filter_subject, floor)
-            .await?
-            .saturating_sub(at_hi);
-        if in_range == 0 {
-            return Ok(AuditPage::default());
-        }
-        let want_u = u64::try_from(want).unwrap_or(u64::MAX);
-        let mut lo = floor;
-        let mut count = in_range;
-        for _ in 0..PROBES {
-            if count <= want_u.saturating_mul(2) && count >= want_u {
-                break;
+        let tenant = match f.tenants.as_deref() {
+            Some([t]) if !f.security => Some(t.as_str()),
+            _ => None,
+        };
+        let Some(tenant) = tenant else {
+            if hi <= floor {
+                return Ok(AuditPage::default());
             }
-            if count < want_u {
-                // Too few after `lo`: only reachable after a probe moved it up too far.
-                let wider = (hi - lo).saturating_mul(2).max(FIRST_STEP);
-                lo = hi.saturating_sub(wider).max(floor);
-            } else {
-                let share = ((hi - lo) as f64) * (want_u as f64) / (count as f64) * 1.2;
-                lo = hi.saturating_sub((share.ceil() as u64).max(1)).max(floor);
-            }
-            count = matches_from(&scanner, stream_name, &filter_subject, lo)
-                .await?
-                .saturating_sub(at_hi);
-            if lo == floor {
-                break;
-            }
-        }
-        let mut step = (hi - lo).clamp(1, MAX_STEP);
-        let mut found: VecDeque<Stored> = VecDeque::new();
-        let mut scanned = 0u64;
-        let mut out_of_budget = false;
-        // Step back from `hi` until the page has one match more than it shows (then older
-        // ones remain), the range begins, or the scan budget is spent.
-        while hi > floor && found.len() < want {
-            if scanned >= SCAN_BUDGET {
-                out_of_budget = true;
-                break;
-            }
-            let lo = hi.saturating_sub(step).max(floor);
-            let mut older = Vec::new();
-            for_each_event(&scanner, stream_name, &filter_subject, lo, hi, |s| {
-                scanned += 1;
-                if f.matches(&s.event) {
-                    older.push(s);
-                }
+            let found =
+                page_back(&scanner, &main, floor, hi, want, |s| f.matches(&s.event)).await?;
+            tracing::debug!(
+                us = started.elapsed().as_micros() as u64,
+                "audit query read its page"
+            );
+            return Ok(finish_page(
+                found,
+                f.limit,
+                floor,
+                |s| Cursor::Stream(s.seq),
+                Cursor::Stream,
+            ));
+        };
+        // The tenant index: what it holds (up to audit sequence `indexed`), then the
+        // newer events from the audit stream itself.
+        let index_name = tenant_index_name(&self.subject_prefix);
+        let (index_hi, indexed) = self.index_end(&scanner, &index_name).await?;
+        let mut found = Found {
+            events: VecDeque::new(),
+            reached: hi,
+            out_of_budget: false,
+        };
+        let tail_floor = floor.max(indexed.saturating_add(1));
+        if !matches!(f.before, Some(Cursor::Tenant(_))) && hi > tail_floor {
+            found = page_back(&scanner, &main, tail_floor, hi, want, |s| {
+                f.matches(&s.event)
             })
             .await?;
-            for s in older.into_iter().rev() {
-                found.push_front(s);
+            if found.out_of_budget || found.events.len() >= want {
+                return Ok(finish_page(
+                    found,
+                    f.limit,
+                    floor,
+                    |s| Cursor::Stream(s.seq),
+                    Cursor::Stream,
+                ));
             }
-            hi = lo;
-            step = step.saturating_mul(2).min(MAX_STEP);
         }
-        tracing::debug!(
-            in_range,
-            scanned,
-            found = found.len(),
-            from = hi,
-            step,
-            info_us,
-            us = started.elapsed().as_micros() as u64,
-            "audit query read its page"
-        );
-        let extra = found.len().saturating_sub(f.limit);
-        found.drain(..extra);
-        let cursor = if extra > 0 {
-            found.front().map(|s| s.seq)
-        } else if out_of_budget {
-            // Nothing more matched within the budget: go on below what was read.
-            Some(found.front().map_or(hi, |s| s.seq.min(hi)))
-        } else {
-            None
+        let index = Source {
+            stream: &index_name,
+            filter_subject: match &f.action {
+                Some(a) => format!("{}.audit_tenant.{tenant}.{a}", self.subject_prefix),
+                None => format!("{}.audit_tenant.{tenant}.>", self.subject_prefix),
+            },
+            index: true,
         };
-        Ok(AuditPage {
-            events: found.into_iter().map(|s| s.event).collect(),
-            cursor,
-        })
+        let mut ihi = index_hi;
+        if let Some(Cursor::Tenant(before)) = f.before {
+            ihi = ihi.min(before);
+        }
+        // Index entries are written a moment after their events: start a minute early.
+        let mut ifloor = 1;
+        if let Some(since) = f.since {
+            if let Some(seq) =
+                seq_at(&scanner, &index_name, since - Duration::from_secs(60)).await?
+            {
+                ifloor = seq;
+            }
+        }
+        let upto = hi.min(indexed.saturating_add(1));
+        let older = page_back(
+            &scanner,
+            &index,
+            ifloor,
+            ihi,
+            want - found.events.len(),
+            |s| (floor..upto).contains(&s.audit_seq) && f.matches(&s.event),
+        )
+        .await?;
+        tracing::debug!(
+            tail = found.events.len(),
+            indexed = older.events.len(),
+            us = started.elapsed().as_micros() as u64,
+            "audit query read its page through the tenant index"
+        );
+        // The tail's events are newer than every indexed one. A page whose oldest event
+        // came from the tail goes on from its stream sequence (the next page then reads
+        // the index); one whose oldest came from the index goes on in the index.
+        let mut all = older.events;
+        all.extend(found.events);
+        let merged = Found {
+            events: all,
+            reached: older.reached,
+            out_of_budget: older.out_of_budget,
+        };
+        let page = finish_page(
+            merged,
+            f.limit,
+            ifloor,
+            |s| {
+                if s.audit_seq > indexed {
+                    Cursor::Stream(s.seq)
+                } else {
+                    Cursor::Tenant(s.seq)
+                }
+            },
+            Cursor::Tenant,
+        );
+        Ok(page)
+    }
+
+    /// The tenant index's end: the sequence after its last entry, and the audit
+    /// sequence that entry indexes (0: empty, or no index).
+    pub(crate) async fn index_end(
+        &self,
+        scanner: &Scanner,
+        name: &str,
+    ) -> Result<(u64, u64), StoreError> {
+        let Ok(stream) = self.js.get_stream(name).await else {
+            return Ok((1, 0));
+        };
+        let last = stream.cached_info().state.last_sequence;
+        if last == 0 {
+            return Ok((1, 0));
+        }
+        let batch = scanner.next(name, scan::From::Seq(last), ">", 1).await?;
+        let seq = batch
+            .items
+            .first()
+            .and_then(|i| serde_json::from_slice::<IndexEntry>(&i.payload).ok())
+            .map_or(0, |e| e.seq);
+        Ok((last + 1, seq))
     }
 
     /// Every event in the audit stream, oldest first (`roster check`, tests).
@@ -245,6 +363,117 @@ fn unavailable(e: &(dyn std::error::Error + 'static)) -> StoreError {
     StoreError::Unavailable(error_chain(e))
 }
 
+/// Steps back from `hi` on `src` until `want` events pass `keep`, the range (`floor`)
+/// begins, or the scan budget is spent. The first step is sized from the server's
+/// counts of matches (its subject index answers them): a few probes find a start with
+/// about one page of matches before `hi`, however the matches cluster, so a page reads
+/// about its size.
+async fn page_back(
+    scanner: &Scanner,
+    src: &Source<'_>,
+    floor: u64,
+    mut hi: u64,
+    want: usize,
+    keep: impl Fn(&Stored) -> bool,
+) -> Result<Found, StoreError> {
+    let mut found: VecDeque<Stored> = VecDeque::new();
+    if hi <= floor || want == 0 {
+        return Ok(Found {
+            events: found,
+            reached: hi,
+            out_of_budget: false,
+        });
+    }
+    let (stream, subject) = (src.stream, src.filter_subject.as_str());
+    let at_hi = matches_from(scanner, stream, subject, hi).await?;
+    let in_range = matches_from(scanner, stream, subject, floor)
+        .await?
+        .saturating_sub(at_hi);
+    if in_range == 0 {
+        return Ok(Found {
+            events: found,
+            reached: floor,
+            out_of_budget: false,
+        });
+    }
+    let want_u = u64::try_from(want).unwrap_or(u64::MAX);
+    let mut lo = floor;
+    let mut count = in_range;
+    for _ in 0..PROBES {
+        if count <= want_u.saturating_mul(2) && count >= want_u {
+            break;
+        }
+        if count < want_u {
+            // Too few after `lo`: only reachable after a probe moved it up too far.
+            let wider = (hi - lo).saturating_mul(2).max(FIRST_STEP);
+            lo = hi.saturating_sub(wider).max(floor);
+        } else {
+            let share = ((hi - lo) as f64) * (want_u as f64) / (count as f64) * 1.2;
+            lo = hi.saturating_sub((share.ceil() as u64).max(1)).max(floor);
+        }
+        count = matches_from(scanner, stream, subject, lo)
+            .await?
+            .saturating_sub(at_hi);
+        if lo == floor {
+            break;
+        }
+    }
+    let mut step = (hi - lo).clamp(1, MAX_STEP);
+    let mut scanned = 0u64;
+    let mut out_of_budget = false;
+    while hi > floor && found.len() < want {
+        if scanned >= SCAN_BUDGET {
+            out_of_budget = true;
+            break;
+        }
+        let lo = hi.saturating_sub(step).max(floor);
+        let mut older = Vec::new();
+        for_each_item(scanner, stream, subject, lo, hi, |item| {
+            scanned += 1;
+            if let Some(s) = src.decode(item).filter(|s| keep(s)) {
+                older.push(s);
+            }
+        })
+        .await?;
+        for s in older.into_iter().rev() {
+            found.push_front(s);
+        }
+        hi = lo;
+        step = step.saturating_mul(2).min(MAX_STEP);
+    }
+    Ok(Found {
+        events: found,
+        reached: hi,
+        out_of_budget,
+    })
+}
+
+/// The page of the `limit` newest events `found` holds, and its cursor: `at` names the
+/// oldest kept event's place when an older match was found; `below` names where the
+/// step back stopped when the budget ran out above `floor`.
+fn finish_page(
+    mut found: Found,
+    limit: usize,
+    floor: u64,
+    at: impl Fn(&Stored) -> Cursor,
+    below: fn(u64) -> Cursor,
+) -> AuditPage {
+    let extra = found.events.len().saturating_sub(limit);
+    found.events.drain(..extra);
+    let cursor = if extra > 0 {
+        found.events.front().map(at)
+    } else if found.out_of_budget && found.reached > floor {
+        // Nothing more matched within the budget: go on below what was read.
+        Some(below(found.reached))
+    } else {
+        None
+    };
+    AuditPage {
+        events: found.events.into_iter().map(|s| s.event).collect(),
+        cursor,
+    }
+}
+
 /// Every event of `stream` on `filter`, oldest first.
 pub(crate) async fn read_stream(
     js: &jetstream::Context,
@@ -253,8 +482,10 @@ pub(crate) async fn read_stream(
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let scanner = Scanner::new(js.client());
     let mut out = Vec::new();
-    for_each_event(&scanner, stream, &filter, 1, u64::MAX, |s| {
-        out.push(s.event)
+    for_each_item(&scanner, stream, &filter, 1, u64::MAX, |item| {
+        if let Ok(event) = serde_json::from_slice::<AuditEvent>(&item.payload) {
+            out.push(event);
+        }
     })
     .await?;
     Ok(out)
@@ -287,15 +518,15 @@ async fn seq_at(
     Ok(batch.items.first().map(|i| i.seq))
 }
 
-/// Feeds the events of `stream` on `filter` with sequences in `from..upto` to `f`,
+/// Feeds the messages of `stream` on `filter` with sequences in `from..upto` to `f`,
 /// oldest first, in batches the server filters by subject.
-async fn for_each_event(
+async fn for_each_item(
     scanner: &Scanner,
     stream: &str,
     filter: &str,
     from: u64,
     upto: u64,
-    mut f: impl FnMut(Stored),
+    mut f: impl FnMut(&scan::StreamItem),
 ) -> Result<(), StoreError> {
     let mut next = from;
     while next < upto {
@@ -308,16 +539,11 @@ async fn for_each_event(
         let Some(last) = batch.items.last().map(|i| i.seq) else {
             return Ok(());
         };
-        for item in batch.items {
+        for item in &batch.items {
             if item.seq >= upto {
                 return Ok(());
             }
-            if let Ok(event) = serde_json::from_slice::<AuditEvent>(&item.payload) {
-                f(Stored {
-                    seq: item.seq,
-                    event,
-                });
-            }
+            f(item);
         }
         if batch.pending == 0 {
             return Ok(());

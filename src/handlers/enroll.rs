@@ -299,6 +299,17 @@ impl Fresh<'_> {
     }
 }
 
+/// The site machine `m`'s latest enrollment moved it from, read from its record (that
+/// enrollment's visit is the last of its history): for a healer finishing it.
+pub(crate) fn moved_from(m: &MachineRecord) -> Option<&crate::domain::SiteCode> {
+    match m.site_history.as_slice() {
+        [.., before, last] if last.at == m.last_enrolled_at && last.site == m.site => {
+            Some(&before.site).filter(|s| **s != m.site)
+        }
+        _ => None,
+    }
+}
+
 async fn publish_events(
     ctx: &Ctx,
     m: &MachineRecord,

@@ -63,6 +63,7 @@ pub use signed::{verify_signed, Signed};
 
 pub(crate) use apikey_verify::{check as check_apikey, KeyCheck};
 pub(crate) use common::{evict, evict_before, kick_user, list_page, Publish, Seen};
+pub(crate) use enroll::moved_from;
 pub(crate) use register::finish as finish_register;
 
 /// Each admin flow's finishing steps, from the note its write left (`store::records::

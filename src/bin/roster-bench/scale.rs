@@ -117,10 +117,13 @@ pub(crate) async fn run(args: &BenchArgs, sizes: &[usize]) -> anyhow::Result<Vec
     Ok(out)
 }
 
-/// Waits (up to 60 s) until the worker and the server are quiet, each under a tenth
-/// of a core over half a second: the fill's after-work (the healer reading its changes
-/// after the settle time, the server's write-behind) is setup, not the measurement.
-/// Returns how long that took, in milliseconds.
+/// Waits until the fill's after-work is done, so that it is setup, not the measurement:
+/// first the healer's settle time and two of its periods (it judges a change only once
+/// it is that old, so until then the worker looks idle while the fill's last changes
+/// wait to ripen: at 100k, the last ~10 s of 84,000 fill enrollments would land in the
+/// measurement), then (up to 60 s) until the worker and the server are quiet, each under
+/// a tenth of a core over half a second (the server's write-behind). Returns how long
+/// that took, in milliseconds.
 async fn quiet(b: &Bench) -> u64 {
     let pids = [
         b.server.pid().unwrap_or(0),
@@ -128,6 +131,8 @@ async fn quiet(b: &Bench) -> u64 {
         std::process::id(),
     ];
     let t = std::time::Instant::now();
+    let heal = roster::heal::HealConfig::default();
+    tokio::time::sleep(heal.settle + 2 * heal.period).await;
     let window = Duration::from_millis(500);
     while t.elapsed() < Duration::from_secs(60) {
         let mut m = CpuMeter::default();

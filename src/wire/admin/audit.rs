@@ -108,29 +108,36 @@ pub struct AuditQueryReply {
     pub cursor: Option<AuditCursor>,
 }
 
-/// An `audit.query` cursor: opaque to clients; the stream sequence of the oldest event
-/// of the page it came with.
+/// An `audit.query` cursor: opaque to clients; where the oldest event of the page it came
+/// with is (the audit stream's sequence, or `t` and the tenant index's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct AuditCursor(pub u64);
+pub struct AuditCursor(pub crate::audit::Cursor);
 
 impl TryFrom<String> for AuditCursor {
     type Error = String;
     fn try_from(s: String) -> Result<Self, String> {
-        match s.parse::<u64>() {
-            Ok(n) if n > 0 && !s.starts_with(['+', '0']) => Ok(Self(n)),
+        let (digits, make): (&str, fn(u64) -> crate::audit::Cursor) = match s.strip_prefix('t') {
+            Some(d) => (d, crate::audit::Cursor::Tenant),
+            None => (s.as_str(), crate::audit::Cursor::Stream),
+        };
+        match digits.parse::<u64>() {
+            Ok(n) if n > 0 && !digits.starts_with(['+', '0']) => Ok(Self(make(n))),
             _ => Err("cursor is not one this service returned".into()),
         }
     }
 }
 impl From<AuditCursor> for String {
     fn from(c: AuditCursor) -> String {
-        c.0.to_string()
+        c.to_string()
     }
 }
 impl std::fmt::Display for AuditCursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)
+        match self.0 {
+            crate::audit::Cursor::Stream(n) => write!(f, "{n}"),
+            crate::audit::Cursor::Tenant(n) => write!(f, "t{n}"),
+        }
     }
 }
 
