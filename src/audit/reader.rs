@@ -277,11 +277,10 @@ impl Auditor {
         // Index entries are written a moment after their events: start a minute early.
         let mut ifloor = 1;
         if let Some(since) = f.since {
-            if let Some(seq) =
-                seq_at(&scanner, &index_name, since - Duration::from_secs(60)).await?
-            {
-                ifloor = seq;
-            }
+            // None: nothing was indexed since then.
+            ifloor = seq_at(&scanner, &index_name, since - Duration::from_secs(60))
+                .await?
+                .unwrap_or(ihi);
         }
         let upto = hi.min(indexed.saturating_add(1));
         let older = page_back(
