@@ -68,6 +68,8 @@ pub struct HealConfig {
     pub credential_expiring: Duration,
     /// How often the healer looks for credentials about to expire.
     pub credential_sweep: Duration,
+    /// Whether it writes the audit tenant index (`Auditor::index`).
+    pub tenant_index: bool,
 }
 
 impl Default for HealConfig {
@@ -78,6 +80,7 @@ impl Default for HealConfig {
             horizon: Duration::from_secs(600),
             credential_expiring: Duration::from_secs(7 * 24 * 3600),
             credential_sweep: Duration::from_secs(60),
+            tenant_index: true,
         }
     }
 }
@@ -172,7 +175,9 @@ impl Healer {
     /// bucket's settled changes.
     async fn tick(&mut self) -> Result<(), StoreError> {
         self.read_audit().await?;
-        self.index_audit().await?;
+        if self.cfg.tenant_index {
+            self.index_audit().await?;
+        }
         let settled = OffsetDateTime::now_utc() - self.cfg.settle;
         let ctx = self.ctx.clone();
         let store = &ctx.store;

@@ -334,6 +334,7 @@ async fn run(
             settle: cfg.heal_settle,
             credential_expiring: cfg.credential_expiring,
             credential_sweep: cfg.credential_sweep,
+            tenant_index: cfg.audit_tenant_index,
             ..Default::default()
         },
         stop.clone(),

@@ -148,6 +148,12 @@ pub struct WorkerArgs {
     /// How often a worker looks for credentials about to expire, in seconds (1 to 3600).
     #[arg(long, env = "ROSTER_CREDENTIAL_SWEEP_SECS", default_value_t = 60)]
     pub credential_sweep_secs: u64,
+    /// Copy each event of a tenant into the tenant index (`ROSTER_AUDIT_TENANTS`), so
+    /// `audit.query` for one tenant is filtered by the server. `false` saves that write
+    /// (one stream write per event, off the request path); tenant queries then read the
+    /// audit stream, at most 20,000 events a page.
+    #[arg(long, env = "ROSTER_AUDIT_TENANT_INDEX", default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub audit_tenant_index: bool,
 }
 
 impl Default for WorkerArgs {
@@ -183,6 +189,7 @@ impl Default for WorkerArgs {
             vault_key_file: None,
             credential_expiring_days: 7,
             credential_sweep_secs: 60,
+            audit_tenant_index: true,
         }
     }
 }
@@ -215,6 +222,8 @@ pub struct WorkerConfig {
     pub credential_expiring: Duration,
     /// How often the healer looks for credentials about to expire.
     pub credential_sweep: Duration,
+    /// Whether the healer writes the audit tenant index.
+    pub audit_tenant_index: bool,
 }
 
 impl WorkerConfig {
@@ -303,6 +312,7 @@ impl WorkerConfig {
             vault,
             credential_expiring: Duration::from_secs(w.credential_expiring_days * 24 * 3600),
             credential_sweep: Duration::from_secs(w.credential_sweep_secs),
+            audit_tenant_index: w.audit_tenant_index,
             clock: crate::time_util::Clock::system(),
             handlers: HandlerConfig {
                 prefix: nats.prefix.clone(),
