@@ -357,6 +357,10 @@ pub async fn restore(
     if indexed > 0 {
         progress(format!("{indexed} machines indexed"));
     }
+    let indexed = store.index_unindexed_invites().await?;
+    if indexed > 0 {
+        progress(format!("{indexed} pending or cancelled invites indexed"));
+    }
     for (m, evs) in manifest.streams.iter().zip(&events) {
         let (published, there) =
             crate::audit::backup::import(js, prefix, m, evs, opts.replicas).await?;

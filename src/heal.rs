@@ -392,6 +392,11 @@ impl Healer {
     /// A claimed invite whose `user.registered` never came: finish the register. A
     /// creation or cancellation whose event never came: the event.
     async fn invite(&mut self, revision: u64, key: &str, inv: InviteRecord) {
+        // A redeemed invite's index entry is left for the healer (the register path
+        // writes no index): remove it.
+        if inv.index_seq.is_some() && crate::store::Record::index_subject(&inv).is_none() {
+            self.ctx.store.unindex_invite(&inv).await;
+        }
         if inv.state == InviteState::Used && inv.user_deleted_at.is_none() {
             self.register(key, &inv).await;
         }

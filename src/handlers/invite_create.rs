@@ -7,7 +7,7 @@ use crate::authz::{AssignScope, Assignment, Permission};
 use crate::crypto::{Secret, SecretKind};
 use crate::domain::Handle;
 use crate::store::records::{ChangeNote, InviteRecord, InviteState, Noted, SCHEMA_V};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use crate::time_util::Timestamp;
 use crate::wire::admin::{InviteCreateReply, InviteCreateRequest};
 use crate::wire::{ApiError, ErrorCode};
@@ -117,6 +117,7 @@ async fn mint_at(
     let token = Secret::mint(SecretKind::Invite);
     let invite_id = crate::domain::InviteId::for_token(&token);
     let rec = InviteRecord {
+        index_seq: None,
         v: SCHEMA_V,
         invite_id: invite_id.clone(),
         token_sha256: token.digest_hex(),
@@ -140,7 +141,14 @@ async fn mint_at(
         )),
     };
     // A fresh 256-bit token cannot collide; a conflict here would be a bug, not a race.
-    store.invites.create(&invite_id, &rec).await?;
+    // Through the store's CAS loop, which writes the pending invite's index entry.
+    store
+        .invites
+        .modify_from(&invite_id, crate::store::Known::Absent, |cur| match cur {
+            None => Ok(crate::store::Decision::put(rec.clone())),
+            Some(_) => Err(StoreError::Conflict),
+        })
+        .await?;
     Ok(InviteCreateReply {
         token: token.expose().to_owned(),
         invite_id,

@@ -1,9 +1,12 @@
-//! `admin.invite.list`: invites in the order they were last written, filtered by state
-//! (applied to the records read, within the page's scan budget), paged by cursor; only
-//! those the reader may see.
+//! `admin.invite.list`: invites filtered by state, paged by cursor; only those the reader
+//! may see. Pending, expired (pending past `expires_at`) and cancelled invites are read
+//! from the invites' index (`<place>.pending`, `<place>.cancelled`: the server filters
+//! them, in the order they were created), so a page costs its size however many invites
+//! were redeemed; `used` and no filter page the bucket (in the order invites were last
+//! written), the state applied to the records read within the page's scan budget.
 
 use crate::authz::Permission;
-use crate::wire::admin::{InviteListReply, InviteListRequest};
+use crate::wire::admin::{InviteListReply, InviteListRequest, InviteStateFilter};
 use crate::wire::ApiError;
 
 use super::common::Listing;
@@ -16,9 +19,16 @@ pub(super) async fn handle(
     req: InviteListRequest,
 ) -> Result<InviteListReply, ApiError> {
     let now = ctx.clock.now();
+    let from = match req.state {
+        Some(InviteStateFilter::Pending | InviteStateFilter::Expired) => {
+            Listing::Index("*.pending")
+        }
+        Some(InviteStateFilter::Cancelled) => Listing::Index("*.cancelled"),
+        Some(InviteStateFilter::Used) | None => Listing::Bucket(">"),
+    };
     let (invites, cursor) = list_page(
         &ctx.store.invites,
-        Listing::Bucket(">"),
+        from,
         req.cursor.as_ref(),
         req.limit,
         |rec| {

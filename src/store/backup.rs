@@ -215,7 +215,7 @@ pub async fn import(
         // Index entries are not backed up: a restored machine gets a new one
         // (`Store::index_unindexed_machines`).
         let mut value = value.clone();
-        if m.suffix == "machines" {
+        if m.suffix == "machines" || m.suffix == "invites" {
             if let Some(o) = value.as_object_mut() {
                 o.remove("index_seq");
             }

@@ -174,6 +174,30 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
     }
 }
 
+impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<K, T> {
+    /// Gives record `key` the index entry it lacks (a restored record names none), the
+    /// record otherwise unchanged, its note kept; true when it wrote one.
+    pub(super) async fn reindex(&self, key: &K) -> Result<bool, StoreError> {
+        loop {
+            let Some(cur) = self.get(key).await? else {
+                return Ok(false);
+            };
+            if cur.value.index_seq().is_some() || cur.value.index_subject().is_none() {
+                return Ok(false);
+            }
+            let mut value = cur.value.clone();
+            let placed = Box::pin(self.place(key, None, &mut value)).await?;
+            let res = self.update(key, &value, cur.revision).await;
+            Box::pin(self.settle(placed, &res)).await;
+            match res {
+                Ok(_) => return Ok(true),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 /// The index entries one write adds and makes stale.
 #[derive(Debug, Default)]
 struct Placed {
@@ -199,6 +223,11 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
         }
         let added = match next.index_subject() {
             Some(subject) => Some(index.add(&subject, &key.store_key()).await?),
+            None if T::UNINDEX_LATER => {
+                // The old entry stays, named, for a healer (see `Record::UNINDEX_LATER`).
+                next.set_index_seq(old_seq);
+                return Ok(Placed::default());
+            }
             None => None,
         };
         next.set_index_seq(added);

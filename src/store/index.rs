@@ -25,6 +25,10 @@ use super::{error_chain, StoreError};
 /// What the store's CAS loop maintains for a record: its index entry (default: not
 /// indexed) and its change note (default: none; see `records::ChangeNote`).
 pub trait Record {
+    /// True when a write that stops the record being indexed leaves its entry for a
+    /// healer to remove (and the record naming it): that write is on a hot path (a
+    /// redeemed invite), and readers skip an entry whose record's subject is not its.
+    const UNINDEX_LATER: bool = false;
     /// The entry's subject below the bucket's index prefix, when the record is indexed.
     fn index_subject(&self) -> Option<String> {
         None
@@ -130,7 +134,7 @@ impl Index {
 
     /// Removes an entry (best effort: a stale entry is skipped by every reader anyway,
     /// and `roster check` reports it).
-    pub(super) async fn remove(&self, seq: u64) {
+    pub async fn remove(&self, seq: u64) {
         if let Err(e) = self.stream.delete_message(seq).await {
             tracing::debug!(seq, error = %error_chain(&e), "could not remove an index entry");
         }

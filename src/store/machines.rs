@@ -147,26 +147,26 @@ fn uid_record(id: &MachineId, uid: &MachineUid, at: &str) -> UidIndexRecord {
 }
 
 impl Store {
+    /// Gives every pending or cancelled invite whose record names no index entry one
+    /// (after a restore, which does not carry index entries); how many it indexed.
+    pub async fn index_unindexed_invites(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for key in self.invites.keys().await? {
+            if let Ok(id) = crate::domain::InviteId::parse(&key) {
+                n += usize::from(self.invites.reindex(&id).await?);
+            }
+        }
+        Ok(n)
+    }
+
     /// Gives every machine whose record names no index entry one (after a restore, which
     /// does not carry index entries); how many it indexed.
     pub async fn index_unindexed_machines(&self) -> Result<usize, StoreError> {
         let mut n = 0;
         for key in self.machines.keys().await? {
-            let Ok(id) = MachineId::parse(&key) else {
-                continue;
-            };
-            let done = self
-                .machines
-                .modify(&id, |cur| {
-                    Ok::<_, StoreError>(match cur {
-                        Some(c) if c.value.index_seq.is_none() => {
-                            Decision::Put(c.value.clone(), true)
-                        }
-                        _ => Decision::Keep(false),
-                    })
-                })
-                .await?;
-            n += usize::from(done.extra);
+            if let Ok(id) = MachineId::parse(&key) {
+                n += usize::from(self.machines.reindex(&id).await?);
+            }
         }
         Ok(n)
     }

@@ -405,12 +405,27 @@ impl Store {
         };
         let machines = index::Index::new(
             js.clone(),
-            stream,
+            stream.clone(),
             name.clone(),
             format!("{}.index.machines", cfg.bucket_prefix),
         );
         self.machines = self.machines.with_index(machines);
+        let invites = index::Index::new(
+            js.clone(),
+            stream,
+            name.clone(),
+            format!("{}.index.invites", cfg.bucket_prefix),
+        );
+        self.invites = self.invites.with_index(invites);
         Ok(self)
+    }
+
+    /// Removes the index entry a redeemed invite still names (see
+    /// `index::Record::UNINDEX_LATER`; best effort, like every entry's removal).
+    pub async fn unindex_invite(&self, inv: &records::InviteRecord) {
+        if let (Some(seq), Some(index)) = (inv.index_seq, self.invites.index()) {
+            index.remove(seq).await;
+        }
     }
 
     /// A user by handle.

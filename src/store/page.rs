@@ -128,7 +128,9 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Record> TypedBucket<K, T> {
                 let Some(rec) = records.remove(&e.key) else {
                     continue;
                 };
-                if rec.index_seq() != Some(e.seq) {
+                if rec.index_seq() != Some(e.seq)
+                    || rec.index_subject().as_deref() != Some(e.subject.as_str())
+                {
                     continue;
                 }
                 if let Some(v) = keep(rec) {

@@ -109,6 +109,52 @@ pub struct InviteRecord {
     /// The admin change this record's latest write made (see [`ChangeNote`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<ChangeNote>,
+    /// The stream sequence of its entry in the invites' index (`store::index`), which
+    /// holds the pending and cancelled invites. A redeemed invite keeps naming its old
+    /// entry until a healer removes it (the register path writes no index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub index_seq: Option<u64>,
+}
+
+/// The `index_seq` and `note` accessors of an indexed record with a change note.
+macro_rules! indexed_and_noted {
+    () => {
+        fn index_seq(&self) -> Option<u64> {
+            self.index_seq
+        }
+        fn set_index_seq(&mut self, seq: Option<u64>) {
+            self.index_seq = seq;
+        }
+        fn note(&self) -> Option<&ChangeNote> {
+            self.note.as_ref()
+        }
+        fn clear_note(&mut self) {
+            self.note = None;
+        }
+    };
+}
+
+impl super::index::Record for InviteRecord {
+    const UNINDEX_LATER: bool = true;
+    fn index_subject(&self) -> Option<String> {
+        let state = match self.state {
+            InviteState::Pending => "pending",
+            InviteState::Cancelled => "cancelled",
+            InviteState::Used => return None,
+        };
+        Some(format!("{}.{state}", invite_place(&self.assignment)))
+    }
+    indexed_and_noted!();
+}
+
+/// The invites' index token of an invite's first assignment: its tenant, or `_platform`
+/// (never a tenant: tenants start with a letter or digit).
+pub fn invite_place(a: &crate::authz::Assignment) -> &str {
+    match a.scope() {
+        crate::authz::AssignScope::Platform => "_platform",
+        crate::authz::AssignScope::Tenant(t) => t.as_str(),
+        crate::authz::AssignScope::Site(s) => s.tenant.as_str(),
+    }
 }
 
 /// The stored state of an invite. `expired` is derived at read time from `expires_at`.
@@ -265,18 +311,7 @@ impl super::index::Record for MachineRecord {
             self.state.as_str()
         ))
     }
-    fn index_seq(&self) -> Option<u64> {
-        self.index_seq
-    }
-    fn set_index_seq(&mut self, seq: Option<u64>) {
-        self.index_seq = seq;
-    }
-    fn note(&self) -> Option<&ChangeNote> {
-        self.note.as_ref()
-    }
-    fn clear_note(&mut self) {
-        self.note = None;
-    }
+    indexed_and_noted!();
 }
 
 /// Records that carry a [`ChangeNote`] (not indexed: their lists page the bucket).
@@ -294,7 +329,6 @@ macro_rules! noted {
 }
 noted!(
     UserRecord,
-    InviteRecord,
     SiteRecord,
     RoleRecord,
     ApiKeyRecord,
