@@ -337,26 +337,8 @@ impl Auditor {
             let Some(tenant) = t.event.tenant.as_deref().filter(|t| is_token(t)) else {
                 continue;
             };
-            let subject = format!(
-                "{}.audit_tenant.{tenant}.{}",
-                self.subject_prefix, t.event.action
-            );
-            let entry = IndexEntry {
-                seq: t.seq,
-                event: t.event.clone(),
-            };
-            let payload: bytes::Bytes = serde_json::to_vec(&entry)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?
-                .into();
-            let msg = jetstream::message::PublishMessage::build()
-                .payload(payload)
-                .message_id(t.event.id.as_str());
-            let ack = self
-                .js
-                .send_publish(subject, msg)
-                .await
-                .map_err(|e| StoreError::Unavailable(error_chain(&e)))?;
-            acks.push(ack);
+            let subject = format!("{tenant}.{}", t.event.action);
+            acks.push(self.send_entry(&subject, t, &t.event.id).await?);
         }
         // The index's last entry says how far it goes: after events of no tenant, a
         // mark (`_.mark`, never a tenant's subject) names the last one.
@@ -364,29 +346,41 @@ impl Auditor {
             .last()
             .filter(|t| !t.event.tenant.as_deref().is_some_and(is_token))
         {
-            let entry = IndexEntry {
-                seq: last.seq,
-                event: last.event.clone(),
-            };
-            let payload: bytes::Bytes = serde_json::to_vec(&entry)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?
-                .into();
-            let msg = jetstream::message::PublishMessage::build()
-                .payload(payload)
-                .message_id(format!("mark-{}", last.seq).as_str());
-            let subject = format!("{}.audit_tenant._.mark", self.subject_prefix);
-            acks.push(
-                self.js
-                    .send_publish(subject, msg)
-                    .await
-                    .map_err(|e| StoreError::Unavailable(error_chain(&e)))?,
-            );
+            let id = format!("mark-{}", last.seq);
+            acks.push(self.send_entry("_.mark", last, &id).await?);
         }
         let acks = acks.into_iter().map(std::future::IntoFuture::into_future);
         for ack in futures::future::join_all(acks).await {
             ack.map_err(|e| StoreError::Unavailable(error_chain(&e)))?;
         }
         Ok(())
+    }
+
+    /// Sends the tenant index entry of `t` on `subject` (below `P.audit_tenant.`) with
+    /// `Nats-Msg-Id` `id`; its ack, to wait for.
+    async fn send_entry(
+        &self,
+        subject: &str,
+        t: &Tailed,
+        id: &str,
+    ) -> Result<jetstream::context::PublishAckFuture, StoreError> {
+        let entry = IndexEntry {
+            seq: t.seq,
+            event: t.event.clone(),
+        };
+        let payload: bytes::Bytes = serde_json::to_vec(&entry)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?
+            .into();
+        let msg = jetstream::message::PublishMessage::build()
+            .payload(payload)
+            .message_id(id);
+        self.js
+            .send_publish(
+                format!("{}.audit_tenant.{subject}", self.subject_prefix),
+                msg,
+            )
+            .await
+            .map_err(|e| StoreError::Unavailable(error_chain(&e)))
     }
 
     /// Publishes one event and waits for the stream's ack. A duplicate (same id within

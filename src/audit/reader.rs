@@ -229,13 +229,7 @@ impl Auditor {
                 us = started.elapsed().as_micros() as u64,
                 "audit query read its page"
             );
-            return Ok(finish_page(
-                found,
-                f.limit,
-                floor,
-                |s| Cursor::Stream(s.seq),
-                Cursor::Stream,
-            ));
+            return Ok(stream_page(found, f.limit, floor));
         };
         // The tenant index: what it holds (up to audit sequence `indexed`), then the
         // newer events from the audit stream itself.
@@ -253,13 +247,7 @@ impl Auditor {
             })
             .await?;
             if found.out_of_budget || found.events.len() >= want {
-                return Ok(finish_page(
-                    found,
-                    f.limit,
-                    floor,
-                    |s| Cursor::Stream(s.seq),
-                    Cursor::Stream,
-                ));
+                return Ok(stream_page(found, f.limit, floor));
             }
         }
         let index = Source {
@@ -445,6 +433,17 @@ async fn page_back(
         reached: hi,
         out_of_budget,
     })
+}
+
+/// [`finish_page`] of a page read from the audit stream alone.
+fn stream_page(found: Found, limit: usize, floor: u64) -> AuditPage {
+    finish_page(
+        found,
+        limit,
+        floor,
+        |s| Cursor::Stream(s.seq),
+        Cursor::Stream,
+    )
 }
 
 /// The page of the `limit` newest events `found` holds, and its cursor: `at` names the
