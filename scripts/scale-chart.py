@@ -8,13 +8,15 @@ READS = [("site_list_100", "machine.list, a site, 100", "#1f77b4"),
          ("empty_site_list", "machine.list, empty site", "#2ca02c"),
          ("machine_get", "machine.get", "#9467bd"),
          ("user_list_100", "user.list, 100", "#ff7f0e"),
-         ("audit_action_100", "audit.query, action, 100", "#d62728")]
+         ("tenant_user_list", "user.list, a tenant of 3", "#8c564b"),
+         ("audit_action_100", "audit.query, action, 100", "#d62728"),
+         ("tenant_audit_100", "audit.query, a tenant, 100", "#e377c2")]
 runs = [json.load(open(p))["scale"] for p in sys.argv[1:]]
 W, H, L, R, T, B = 760, 420, 70, 230, 40, 50
 sizes = sorted({s["machines"] for run in runs for s in run})
 xs = {n: L + (W - L - R) * (math.log10(n) - math.log10(sizes[0])) /
       max(math.log10(sizes[-1]) - math.log10(sizes[0]), 1e-9) for n in sizes}
-ymax = max(s[k]["p50_us"] for run in runs for s in run for k, _, _ in READS) / 1000 * 1.15
+ymax = max(s[k]["p50_us"] for run in runs for s in run for k, _, _ in READS if k in s) / 1000 * 1.15
 y = lambda ms: T + (H - T - B) * (1 - ms / ymax)
 out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
        f'<text x="{L}" y="20" font-size="14">p50 per read as the store grows ({len(runs)} runs; lower is better)</text>',
@@ -28,6 +30,8 @@ for v in range(0, int(ymax) + 1, step):
     out.append(f'<text x="{L-8}" y="{y(v)+4:.0f}" text-anchor="end">{v} ms</text>')
 for i, (k, label, color) in enumerate(READS):
     for run in runs:
+        if any(k not in s for s in run):
+            continue
         pts = " ".join(f'{xs[s["machines"]]:.0f},{y(s[k]["p50_us"]/1000):.0f}' for s in run)
         out.append(f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.5" opacity="0.8"/>')
         for s in run:

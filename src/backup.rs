@@ -351,7 +351,7 @@ pub async fn restore(
             .buckets
             .insert(format!("{bucket_prefix}_{}", d.manifest.suffix), n);
     }
-    // Restored machines get their index entries (lists read them).
+    // Restored machines, invites and users get their index entries (lists read them).
     let store = crate::store::Store::ensure(js, &cfg.store).await?;
     let indexed = store.index_unindexed_machines().await?;
     if indexed > 0 {
@@ -360,6 +360,10 @@ pub async fn restore(
     let indexed = store.index_unindexed_invites().await?;
     if indexed > 0 {
         progress(format!("{indexed} pending or cancelled invites indexed"));
+    }
+    let indexed = store.index_unindexed_users().await?;
+    if indexed > 0 {
+        progress(format!("{indexed} users indexed"));
     }
     for (m, evs) in manifest.streams.iter().zip(&events) {
         let (published, there) =

@@ -310,6 +310,36 @@ async fn check_once(store: &Store, audit: &Auditor) -> Result<Report, StoreError
             }
         }
     }
+    // Every user is listed in each place it holds something in.
+    if let Some(index) = store.users.index() {
+        use crate::store::Record;
+        let entries: HashMap<u64, crate::store::index::Entry> =
+            index.all().await?.into_iter().map(|e| (e.seq, e)).collect();
+        for (k, u) in &users {
+            let seqs = u.index_seqs();
+            for (i, subject) in u.index_subjects().iter().enumerate() {
+                let ok = seqs
+                    .get(i)
+                    .and_then(|seq| entries.get(seq))
+                    .is_some_and(|e| e.key == *k && e.subject == *subject);
+                if !ok {
+                    r.problem(
+                        "user_not_indexed",
+                        format!("users/{k}"),
+                        format!("no index entry on {subject}: its tenant's lists miss it"),
+                    );
+                }
+            }
+        }
+        r.stale_index_entries += entries
+            .values()
+            .filter(|e| {
+                !users
+                    .get(&e.key)
+                    .is_some_and(|u| u.names_entry(&e.subject, e.seq))
+            })
+            .count();
+    }
 
     for (k, m) in &machines {
         let id = m.machine_id.as_str();

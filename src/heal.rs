@@ -175,9 +175,6 @@ impl Healer {
     /// bucket's settled changes.
     async fn tick(&mut self) -> Result<(), StoreError> {
         self.read_audit().await?;
-        if self.cfg.tenant_index {
-            self.index_audit().await?;
-        }
         let settled = OffsetDateTime::now_utc() - self.cfg.settle;
         let ctx = self.ctx.clone();
         let store = &ctx.store;
@@ -314,7 +311,12 @@ impl Healer {
         Ok((changes, done))
     }
 
+    /// Reads the audit tail, and writes the tenant index entries of the events read
+    /// that the index does not hold yet (the same batches: no second read).
     async fn read_audit(&mut self) -> Result<(), StoreError> {
+        if self.cfg.tenant_index {
+            self.index_catch_up().await?;
+        }
         loop {
             let from = match self.audit {
                 Some(s) => scan::From::Seq(s + 1),
@@ -324,6 +326,13 @@ impl Healer {
             let Some(last) = got.last().map(|t| t.seq) else {
                 return Ok(());
             };
+            if self.cfg.tenant_index {
+                let fresh = got.partition_point(|t| t.seq <= self.indexed);
+                if fresh < got.len() {
+                    self.ctx.audit.index(&got[fresh..]).await?;
+                    self.indexed = last;
+                }
+            }
             for t in got {
                 let at = time::OffsetDateTime::parse(
                     &t.event.time,
@@ -337,12 +346,18 @@ impl Healer {
         }
     }
 
-    /// Writes the tenant index entries of the audit events it does not hold yet: from
-    /// where the index ends (another worker may have written them since this one
-    /// looked), in batches. Workers that index the same event store it once (its id is
-    /// the entry's `Nats-Msg-Id`).
-    async fn index_audit(&mut self) -> Result<(), StoreError> {
-        let mut from = self.indexed.max(self.ctx.audit.indexed_upto().await?) + 1;
+    /// Before a tail read: if the tenant index ends before what this healer has read
+    /// (a starting worker, or an earlier write that failed), writes the entries from
+    /// where it ends, in batches; afterwards the index holds everything up to the
+    /// stream's end. Another worker may have written them since this one looked: the
+    /// index's end is read first, and workers that index the same event store it once
+    /// (its id is the entry's `Nats-Msg-Id`).
+    async fn index_catch_up(&mut self) -> Result<(), StoreError> {
+        self.indexed = self.indexed.max(self.ctx.audit.indexed_upto().await?);
+        if self.audit.is_some_and(|a| a <= self.indexed) {
+            return Ok(());
+        }
+        let mut from = self.indexed + 1;
         loop {
             let got = self.ctx.audit.tail(scan::From::Seq(from), BATCH).await?;
             let Some(last) = got.last().map(|t| t.seq) else {

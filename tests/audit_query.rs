@@ -322,3 +322,71 @@ async fn a_tenant_query_reads_the_tenant_index_and_the_events_not_indexed_yet() 
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_identitys_refusal_is_in_the_tenant_it_named_else_its_signers() {
+    use roster::domain::Tenant;
+    let env = TestEnv::start().await;
+    let admin = |body: serde_json::Value, cmd: roster::wire::Command| {
+        let owner = env.owner.clone();
+        async move {
+            owner
+                .call::<_, serde_json::Value>(Endpoint::Admin(cmd), &body)
+                .await
+        }
+    };
+    admin(
+        json!({"tenant": "tee", "name": "Tenant tee"}),
+        roster::wire::Command::TenantCreate,
+    )
+    .await
+    .unwrap();
+    let tok = env
+        .owner
+        .invite_create_at(
+            &handle("tee-op"),
+            Role::Operator,
+            Some(&Tenant::parse("tee").unwrap()),
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+        .token;
+    let op = env.client();
+    op.register(&tok).await.unwrap();
+    // An operator of tee may not mint invites: refused in tee, named or not.
+    let named = op
+        .invite_create_at(
+            &handle("named"),
+            Role::Member,
+            Some(&Tenant::parse("tee").unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(named.unwrap_err().code(), Some(ErrorCode::Forbidden));
+    let unnamed = op
+        .invite_create(&handle("unnamed"), Role::Member, None)
+        .await;
+    assert_eq!(unnamed.unwrap_err().code(), Some(ErrorCode::Forbidden));
+    // The platform owner's refusal that names no tenant is the platform's.
+    let missing = admin(json!({"handle": "nobody"}), roster::wire::Command::UserGet).await;
+    assert_eq!(missing.unwrap_err().code(), Some(ErrorCode::NotFound));
+
+    let tee = query(&env, json!({"tenant": "tee", "outcome": "denied"}))
+        .await
+        .unwrap();
+    assert_eq!(tee.events.len(), 2, "{:?}", tee.events);
+    assert!(tee
+        .events
+        .iter()
+        .all(|e| e.actor.id == "tee-op" && e.action == "invite.create"));
+    let all = query(&env, json!({"outcome": "denied"})).await.unwrap();
+    let get = all
+        .events
+        .iter()
+        .find(|e| e.action == "user.get")
+        .expect("the owner's refusal");
+    assert_eq!(get.tenant, None);
+}

@@ -66,6 +66,7 @@ async fn records(store: &roster::store::Store) -> Vec<(String, String, serde_jso
             // Index entries are made anew by a restore: their sequences differ.
             if let Some(o) = v.as_object_mut() {
                 o.remove("index_seq");
+                o.remove("index_seqs");
             }
             (b.to_owned(), k, v)
         })

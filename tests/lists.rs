@@ -46,25 +46,46 @@ async fn assert_checks_clean(env: &TestEnv) -> roster::check::Report {
     report
 }
 
-/// Every page of `machine.list` with `filter`, `limit` at a time: the ids in order.
-async fn all_pages(env: &TestEnv, filter: Value, limit: u32) -> Vec<String> {
+/// Every page of list command `cmd` with `filter`, `limit` at a time: the `id` field of
+/// each item of the reply's `items` array, in order.
+async fn pages_of(
+    env: &TestEnv,
+    cmd: Command,
+    filter: Value,
+    limit: u32,
+    (items, id): (&str, &str),
+) -> Vec<String> {
     let mut out = Vec::new();
     let mut body = filter;
     body["limit"] = json!(limit);
     loop {
-        let page: MachineListReply = env
-            .owner
-            .call(Endpoint::Admin(Command::MachineList), &body)
-            .await
-            .unwrap();
-        assert!(page.machines.len() <= limit as usize);
-        out.extend(page.machines.iter().map(|m| m.machine_id.to_string()));
-        match page.cursor {
+        let page: Value = env.owner.call(Endpoint::Admin(cmd), &body).await.unwrap();
+        let got = page[items].as_array().unwrap();
+        assert!(got.len() <= limit as usize);
+        out.extend(got.iter().map(|m| m[id].as_str().unwrap().to_owned()));
+        match page["cursor"].as_str() {
             Some(c) => body["cursor"] = json!(c),
             None => return out,
         }
         assert!(out.len() < 10_000, "the cursors never ran out");
     }
+}
+
+/// Every page of `machine.list` with `filter`, `limit` at a time: the ids in order.
+async fn all_pages(env: &TestEnv, filter: Value, limit: u32) -> Vec<String> {
+    pages_of(
+        env,
+        Command::MachineList,
+        filter,
+        limit,
+        ("machines", "machine_id"),
+    )
+    .await
+}
+
+/// Every page of `user.list` with `filter`, `limit` at a time: the handles in order.
+async fn user_pages(env: &TestEnv, filter: Value, limit: u32) -> Vec<String> {
+    pages_of(env, Command::UserList, filter, limit, ("users", "handle")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -414,4 +435,111 @@ async fn invites_by_state_page_the_index_however_many_were_redeemed() {
         page("cancelled", 10, None).await,
         (vec!["gone0".to_owned(), "gone1".to_owned()], None)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_users_page_the_index_once_per_place_they_hold_something_in() {
+    use roster::domain::{Role, Tenant};
+    let env = TestEnv::start().await;
+    let admin = |cmd: Command, body: Value| {
+        let owner = env.owner.clone();
+        async move {
+            owner
+                .call::<_, Value>(Endpoint::Admin(cmd), &body)
+                .await
+                .unwrap()
+        }
+    };
+    for t in ["tee", "you"] {
+        admin(
+            Command::TenantCreate,
+            json!({"tenant": t, "name": format!("Tenant {t}")}),
+        )
+        .await;
+    }
+    let register = |h: &'static str, role: Role, t: &'static str| {
+        let env = &env;
+        async move {
+            let tok = env
+                .owner
+                .invite_create_at(
+                    &common::handle(h),
+                    role,
+                    Some(&Tenant::parse(t).unwrap()),
+                    None,
+                    None,
+                )
+                .await
+                .unwrap()
+                .token;
+            env.client().register(&tok).await.unwrap();
+        }
+    };
+    register("ann", Role::Operator, "tee").await;
+    for i in 0..5 {
+        let h: &'static str = Box::leak(format!("tee-{i}").into_boxed_str());
+        register(h, Role::Member, "tee").await;
+    }
+    // ann enters you first, then bob registers there.
+    admin(
+        Command::UserAssign,
+        json!({"handle": "ann", "role": "operator", "tenant": "you"}),
+    )
+    .await;
+    register("bob", Role::Member, "you").await;
+    // A later write of ann that leaves its place in you as it was (a second role in
+    // tee): the bucket's order now has ann after bob, you's index does not.
+    admin(
+        Command::UserAssign,
+        json!({"handle": "ann", "role": "member", "tenant": "tee"}),
+    )
+    .await;
+    assert_eq!(
+        user_pages(&env, json!({"tenant": "you"}), 1).await,
+        ["ann", "bob"]
+    );
+    let unfiltered = user_pages(&env, json!({}), 100).await;
+    let pos = |h: &str| unfiltered.iter().position(|u| u == h).unwrap();
+    assert!(pos("bob") < pos("ann"), "{unfiltered:?}");
+    // ann is listed once in tee (where it entered first), with its members, paged two
+    // at a time.
+    assert_eq!(
+        user_pages(&env, json!({"tenant": "tee"}), 2).await,
+        ["ann", "tee-0", "tee-1", "tee-2", "tee-3", "tee-4"]
+    );
+    assert_eq!(
+        user_pages(&env, json!({"tenant": "tee", "role": "operator"}), 10).await,
+        ["ann"]
+    );
+    let report = assert_checks_clean(&env).await;
+    assert_eq!(report.users, 8);
+    // Leaving you removes its entry there; a revoke moves every entry to `revoked`.
+    admin(
+        Command::UserUnassign,
+        json!({"handle": "ann", "role": "operator", "tenant": "you"}),
+    )
+    .await;
+    assert_eq!(
+        user_pages(&env, json!({"tenant": "you"}), 10).await,
+        ["bob"]
+    );
+    env.owner
+        .revoke_user(&common::handle("tee-1"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        user_pages(&env, json!({"tenant": "tee", "status": "revoked"}), 10).await,
+        ["tee-1"]
+    );
+    assert_eq!(
+        user_pages(&env, json!({"tenant": "tee", "status": "active"}), 10).await,
+        ["ann", "tee-0", "tee-2", "tee-3", "tee-4"]
+    );
+    // A delete removes its entries with the record.
+    admin(Command::UserDelete, json!({"handle": "tee-1"})).await;
+    assert_eq!(
+        user_pages(&env, json!({"tenant": "tee", "status": "revoked"}), 10).await,
+        Vec::<String>::new()
+    );
+    assert_checks_clean(&env).await;
 }

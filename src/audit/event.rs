@@ -247,13 +247,15 @@ pub enum Event<'a> {
         rewrapped: usize,
         at: &'a str,
     },
-    /// A refused request of an active user (`action` is the command's, `denied`).
+    /// A refused request of an active user (`action` is the command's, `denied`), in
+    /// the tenant it named (else its signer's, see `handlers::respond::denied_tenant`).
     Denied {
         action: &'a str,
         command: &'a str,
         request: String,
         code: &'a str,
         source: Option<String>,
+        tenant: Option<Tenant>,
     },
     /// A refused enrollment of a known (rejected or revoked) machine.
     EnrollDenied {
@@ -504,6 +506,7 @@ impl Event<'_> {
             | Event::TenantTrialExpired { tenant, .. }
             | Event::TenantPurged { tenant, .. } => Some((*tenant).clone()),
             Event::Credential { credential, .. } => credential.tenant.clone(),
+            Event::Denied { tenant, .. } => tenant.clone(),
             _ => None,
         }
     }

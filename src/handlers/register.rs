@@ -147,6 +147,7 @@ pub(crate) async fn finish(
         updated_at: None,
         revoked: None,
         note: None,
+        index_seqs: Vec::new(),
     };
     let made = ctx
         .store

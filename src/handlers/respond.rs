@@ -87,7 +87,7 @@ pub async fn handle(
         Err(refusal) => {
             let error = &refusal.error;
             if should_audit(ep, error.code, refusal.at.is_some()) {
-                record_denial(ctx, ep, &refusal, headers, source).await;
+                record_denial(ctx, ep, &refusal, headers, body, source).await;
             }
             let error = refusal.error;
             let (body, reply_headers) = error_reply(&error);
@@ -145,6 +145,30 @@ pub(super) fn denied_action(ep: Endpoint) -> String {
     }
 }
 
+/// The tenant an identity's refused request was in: the one its body named, else where
+/// a command that names none acts (the signer's home tenant), except for a signer with
+/// a platform role (whose commands without a tenant act on the platform: none).
+pub(super) fn denied_tenant(admin: &super::Admin, body: &[u8]) -> Option<crate::domain::Tenant> {
+    #[derive(serde::Deserialize)]
+    struct Named {
+        tenant: Option<String>,
+    }
+    if let Some(t) = serde_json::from_slice::<Named>(body)
+        .ok()
+        .and_then(|n| n.tenant)
+        .and_then(|t| crate::domain::Tenant::parse(&t).ok())
+    {
+        return Some(t);
+    }
+    let platform = admin.user().is_some_and(|u| {
+        u.value
+            .assignments
+            .iter()
+            .any(|a| matches!(a.scope(), crate::authz::AssignScope::Platform))
+    });
+    (!platform).then(|| admin.home_tenant())
+}
+
 /// Records a refusal. An identity's (an active user, a known machine) is one audit
 /// event; a stranger's (bad signature, unknown key, wrong site key, …) is counted into
 /// the security log, so a flood of them cannot fill the store (PROTOCOL §5).
@@ -153,6 +177,7 @@ pub(super) async fn record_denial(
     ep: Endpoint,
     refusal: &Refusal,
     headers: Option<&HeaderMap>,
+    body: &[u8],
     source: Option<String>,
 ) {
     let Refusal { error, by, at } = refusal;
@@ -167,6 +192,7 @@ pub(super) async fn record_denial(
                 request: admin.request.clone(),
                 code,
                 source,
+                tenant: denied_tenant(admin, body),
             };
             (admin.actor(), event)
         }

@@ -1,6 +1,8 @@
-//! `admin.user.list`: users in the order they were last written, filtered by tenant,
-//! role and status (applied to the records read, within the page's scan budget), paged
-//! by cursor; only those the reader may see.
+//! `admin.user.list`: users filtered by tenant, role and status, paged by cursor; only
+//! those the reader may see. With a tenant: the users' index (`<tenant>.<status>`), in
+//! the order they entered their place there, the role filter applied to the tenant's
+//! users read; without: the bucket in the order users were last written, the filters
+//! applied to the records read, within the page's scan budget.
 
 use crate::authz::Permission;
 use crate::store::records::UserStatus;
@@ -20,9 +22,22 @@ pub(super) async fn handle(
         UserStatusFilter::Active => UserStatus::Active,
         UserStatusFilter::Revoked => UserStatus::Revoked,
     });
+    // A tenant's users page its index subjects (`<tenant>.<status>`); the whole list
+    // pages the bucket (a user of several tenants has an entry in each).
+    let subject = req.tenant.as_ref().map(|t| {
+        format!(
+            "{}.{}",
+            t.as_str(),
+            status.map_or("*", crate::store::records::UserStatus::as_str)
+        )
+    });
+    let from = match &subject {
+        Some(s) => Listing::Index(s),
+        None => Listing::Bucket(">"),
+    };
     let (users, cursor) = list_page(
         &ctx.store.users,
-        Listing::Bucket(">"),
+        from,
         req.cursor.as_ref(),
         req.limit,
         |u| {

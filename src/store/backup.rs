@@ -212,12 +212,13 @@ pub async fn import(
     let mut written = 0;
     for (key, value) in &dump.records {
         let k = RawKey(key.clone());
-        // Index entries are not backed up: a restored machine gets a new one
-        // (`Store::index_unindexed_machines`).
+        // Index entries are not backed up: a restored machine, invite or user gets new
+        // ones (`Store::index_unindexed_machines` and its siblings).
         let mut value = value.clone();
-        if m.suffix == "machines" || m.suffix == "invites" {
+        if matches!(m.suffix.as_str(), "machines" | "invites" | "users") {
             if let Some(o) = value.as_object_mut() {
                 o.remove("index_seq");
+                o.remove("index_seqs");
             }
         }
         let value = &value;

@@ -153,8 +153,8 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
                     };
                     let res = self.delete(key, c.revision).await;
                     let placed = Placed {
-                        added: None,
-                        stale: c.value.index_seq(),
+                        added: Vec::new(),
+                        stale: c.value.index_seqs(),
                     };
                     Box::pin(self.settle(placed, &res)).await;
                     res.map(|()| Modified {
@@ -182,7 +182,7 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
             let Some(cur) = self.get(key).await? else {
                 return Ok(false);
             };
-            if cur.value.index_seq().is_some() || cur.value.index_subject().is_none() {
+            if !cur.value.index_seqs().is_empty() || cur.value.index_subjects().is_empty() {
                 return Ok(false);
             }
             let mut value = cur.value.clone();
@@ -198,56 +198,96 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
     }
 }
 
+impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<K, T> {
+    /// [`Self::reindex`] of every record whose key `parse` takes; how many it indexed.
+    pub(super) async fn reindex_all(
+        &self,
+        parse: impl Fn(&str) -> Option<K>,
+    ) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for key in self.keys().await? {
+            if let Some(k) = parse(&key) {
+                n += usize::from(self.reindex(&k).await?);
+            }
+        }
+        Ok(n)
+    }
+}
+
 /// The index entries one write adds and makes stale.
 #[derive(Debug, Default)]
 struct Placed {
-    /// The entry written for the new value (removed again if the write loses).
-    added: Option<u64>,
-    /// The old value's entry (removed once the write lands).
-    stale: Option<u64>,
+    /// The entries written for the new value (removed again if the write loses).
+    added: Vec<u64>,
+    /// The old value's entries it no longer names (removed once the write lands).
+    stale: Vec<u64>,
 }
 
 impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<K, T> {
-    /// Before writing `next` over `cur`: if the bucket is indexed and the entry's subject
-    /// changes (or there is none yet), writes the new entry and names it in `next`.
+    /// Before writing `next` over `cur`: if the bucket is indexed, keeps the entries of
+    /// the subjects `next` shares with `cur`, writes one for each subject it adds, and
+    /// names them all in `next`.
     async fn place(&self, key: &K, cur: Option<&T>, next: &mut T) -> Result<Placed, StoreError> {
         let Some(index) = &self.index else {
             return Ok(Placed::default());
         };
-        let old_seq = cur.and_then(Record::index_seq);
-        let unchanged =
-            old_seq.is_some() && cur.and_then(Record::index_subject) == next.index_subject();
-        if unchanged {
-            next.set_index_seq(old_seq);
+        let old_seqs = cur.map(Record::index_seqs).unwrap_or_default();
+        let old_subjects = cur.map(Record::index_subjects).unwrap_or_default();
+        let subjects = next.index_subjects();
+        if subjects.is_empty() && T::UNINDEX_LATER {
+            // The old entry stays, named, for a healer (see `Record::UNINDEX_LATER`).
+            next.set_index_seqs(old_seqs);
             return Ok(Placed::default());
         }
-        let added = match next.index_subject() {
-            Some(subject) => Some(index.add(&subject, &key.store_key()).await?),
-            None if T::UNINDEX_LATER => {
-                // The old entry stays, named, for a healer (see `Record::UNINDEX_LATER`).
-                next.set_index_seq(old_seq);
-                return Ok(Placed::default());
-            }
-            None => None,
+        // The old entries, by subject (none if the record does not name one per subject:
+        // a restored record, say).
+        let old: Vec<(String, u64)> = if old_subjects.len() == old_seqs.len() {
+            old_subjects
+                .into_iter()
+                .zip(old_seqs.iter().copied())
+                .collect()
+        } else {
+            Vec::new()
         };
-        next.set_index_seq(added);
-        Ok(Placed {
-            added,
-            stale: old_seq,
-        })
+        let mut placed = Placed::default();
+        let mut seqs = Vec::with_capacity(subjects.len());
+        for subject in &subjects {
+            let kept = old.iter().find(|(s, _)| s == subject).map(|(_, q)| *q);
+            let seq = match kept {
+                Some(q) => q,
+                None => {
+                    let q = index.add(subject, &key.store_key()).await;
+                    let q = match q {
+                        Ok(q) => q,
+                        Err(e) => {
+                            // Entries written before the failure name nothing.
+                            self.settle(placed, &Err::<(), _>(StoreError::Conflict))
+                                .await;
+                            return Err(e);
+                        }
+                    };
+                    placed.added.push(q);
+                    q
+                }
+            };
+            seqs.push(seq);
+        }
+        placed.stale = old_seqs.into_iter().filter(|q| !seqs.contains(q)).collect();
+        next.set_index_seqs(seqs);
+        Ok(placed)
     }
 
-    /// After the write: removes the entry that is now stale (the old one if the write
-    /// landed, the new one if it lost). If the outcome is unknown, both stay: readers
-    /// skip whichever the record does not name.
+    /// After the write: removes the entries that are now stale (the old ones if the
+    /// write landed, the new ones if it lost). If the outcome is unknown, all stay:
+    /// readers skip whichever the record does not name.
     async fn settle<V>(&self, placed: Placed, res: &Result<V, StoreError>) {
         let Some(index) = &self.index else { return };
         let stale = match res {
             Ok(_) => placed.stale,
             Err(StoreError::Conflict) => placed.added,
-            Err(_) => None,
+            Err(_) => Vec::new(),
         };
-        if let Some(seq) = stale {
+        for seq in stale {
             index.remove(seq).await;
         }
     }

@@ -39,6 +39,33 @@ pub trait Record {
     }
     /// Names the record's current entry.
     fn set_index_seq(&mut self, _seq: Option<u64>) {}
+    /// Every entry subject of a record indexed in several places (a user, once per
+    /// tenant it holds something in), sorted and distinct; by default the one of
+    /// [`Record::index_subject`].
+    fn index_subjects(&self) -> Vec<String> {
+        self.index_subject().into_iter().collect()
+    }
+    /// The stream sequences of its entries, one per subject of
+    /// [`Record::index_subjects`], in the same order.
+    fn index_seqs(&self) -> Vec<u64> {
+        self.index_seq().into_iter().collect()
+    }
+    /// Names its entries (in the order of [`Record::index_subjects`]).
+    fn set_index_seqs(&mut self, seqs: Vec<u64>) {
+        self.set_index_seq(seqs.first().copied());
+    }
+    /// True when the record names entry `seq` on `subject`: the entry is current
+    /// (anything else is a lost race's, a moved record's old one, or a redeemed
+    /// invite's left for a healer).
+    fn names_entry(&self, subject: &str, seq: u64) -> bool {
+        let subjects = self.index_subjects();
+        let seqs = self.index_seqs();
+        subjects.len() == seqs.len()
+            && subjects
+                .iter()
+                .zip(&seqs)
+                .any(|(s, q)| *q == seq && s == subject)
+    }
     /// The admin change the record's latest write made, for the healer.
     fn note(&self) -> Option<&super::records::ChangeNote> {
         None

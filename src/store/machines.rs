@@ -150,24 +150,24 @@ impl Store {
     /// Gives every pending or cancelled invite whose record names no index entry one
     /// (after a restore, which does not carry index entries); how many it indexed.
     pub async fn index_unindexed_invites(&self) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for key in self.invites.keys().await? {
-            if let Ok(id) = crate::domain::InviteId::parse(&key) {
-                n += usize::from(self.invites.reindex(&id).await?);
-            }
-        }
-        Ok(n)
+        self.invites
+            .reindex_all(|k| crate::domain::InviteId::parse(k).ok())
+            .await
+    }
+
+    /// Gives every user whose record names no index entries its entries (after a
+    /// restore); how many it indexed.
+    pub async fn index_unindexed_users(&self) -> Result<usize, StoreError> {
+        self.users
+            .reindex_all(|k| crate::domain::Handle::parse(k).ok())
+            .await
     }
 
     /// Gives every machine whose record names no index entry one (after a restore, which
     /// does not carry index entries); how many it indexed.
     pub async fn index_unindexed_machines(&self) -> Result<usize, StoreError> {
-        let mut n = 0;
-        for key in self.machines.keys().await? {
-            if let Ok(id) = MachineId::parse(&key) {
-                n += usize::from(self.machines.reindex(&id).await?);
-            }
-        }
-        Ok(n)
+        self.machines
+            .reindex_all(|k| MachineId::parse(k).ok())
+            .await
     }
 }

@@ -380,7 +380,8 @@ fn open_existing<
 }
 
 impl Store {
-    /// Attaches the secondary indexes (today: machines by tenant, site and state),
+    /// Attaches the secondary indexes (machines by tenant, site and state; invites by
+    /// place and state; users by place and status),
     /// creating the index stream when `create` is set.
     async fn with_indexes(
         mut self,
@@ -403,20 +404,17 @@ impl Store {
                 .await
                 .map_err(|e| stream_err(Box::new(e)))?
         };
-        let machines = index::Index::new(
-            js.clone(),
-            stream.clone(),
-            name.clone(),
-            format!("{}.index.machines", cfg.bucket_prefix),
-        );
-        self.machines = self.machines.with_index(machines);
-        let invites = index::Index::new(
-            js.clone(),
-            stream,
-            name.clone(),
-            format!("{}.index.invites", cfg.bucket_prefix),
-        );
-        self.invites = self.invites.with_index(invites);
+        let index = |of: &str| {
+            index::Index::new(
+                js.clone(),
+                stream.clone(),
+                name.clone(),
+                format!("{}.index.{of}", cfg.bucket_prefix),
+            )
+        };
+        self.machines = self.machines.with_index(index("machines"));
+        self.invites = self.invites.with_index(index("invites"));
+        self.users = self.users.with_index(index("users"));
         Ok(self)
     }
 

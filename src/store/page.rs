@@ -92,7 +92,7 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Record> TypedBucket<K, T> {
 
     /// The records whose index entries match `filter` (below the bucket's index), after
     /// stream sequence `after` of the index, that `keep` turns into items, at most
-    /// `limit`. An entry counts only if its record names it (`index_seq`).
+    /// `limit`. An entry counts only if its record names it (`Record::names_entry`).
     pub async fn page_indexed<V>(
         &self,
         filter: &str,
@@ -128,9 +128,7 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Record> TypedBucket<K, T> {
                 let Some(rec) = records.remove(&e.key) else {
                     continue;
                 };
-                if rec.index_seq() != Some(e.seq)
-                    || rec.index_subject().as_deref() != Some(e.subject.as_str())
-                {
+                if !rec.names_entry(&e.subject, e.seq) {
                     continue;
                 }
                 if let Some(v) = keep(rec) {

@@ -36,6 +36,35 @@ pub struct UserRecord {
     /// The admin change this record's latest write made (see [`ChangeNote`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<ChangeNote>,
+    /// The stream sequences of its index entries, one per place it holds something
+    /// in (see [`UserRecord::index_subjects`]), written by the store.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub index_seqs: Vec<u64>,
+}
+
+/// Users are indexed once per place they hold an assignment in: `<tenant>.<status>`
+/// (`_platform.<status>` for platform roles), so a tenant's users page its subjects.
+impl super::index::Record for UserRecord {
+    fn index_subjects(&self) -> Vec<String> {
+        let places: std::collections::BTreeSet<&str> =
+            self.assignments.iter().map(invite_place).collect();
+        places
+            .into_iter()
+            .map(|p| format!("{p}.{}", self.status.as_str()))
+            .collect()
+    }
+    fn index_seqs(&self) -> Vec<u64> {
+        self.index_seqs.clone()
+    }
+    fn set_index_seqs(&mut self, seqs: Vec<u64>) {
+        self.index_seqs = seqs;
+    }
+    fn note(&self) -> Option<&ChangeNote> {
+        self.note.as_ref()
+    }
+    fn clear_note(&mut self) {
+        self.note = None;
+    }
 }
 
 /// Who revoked an identity, when and why.
@@ -147,8 +176,8 @@ impl super::index::Record for InviteRecord {
     indexed_and_noted!();
 }
 
-/// The invites' index token of an invite's first assignment: its tenant, or `_platform`
-/// (never a tenant: tenants start with a letter or digit).
+/// The index token of an assignment's place (an invite's first, each of a user's): its
+/// tenant, or `_platform` (never a tenant: tenants start with a letter or digit).
 pub fn invite_place(a: &crate::authz::Assignment) -> &str {
     match a.scope() {
         crate::authz::AssignScope::Platform => "_platform",
@@ -328,7 +357,6 @@ macro_rules! noted {
     )*};
 }
 noted!(
-    UserRecord,
     SiteRecord,
     RoleRecord,
     ApiKeyRecord,

@@ -82,9 +82,9 @@ impl Store {
         Ok(table)
     }
 
-    /// Up to `max` users holding role `name` of `tenant` (a bounded walk of the users
-    /// bucket, batched: for `role.delete` and the kick after a role loses permissions,
-    /// both rare).
+    /// Up to `max` users holding role `name` of `tenant` (a walk of the tenant's users
+    /// through the users' index, batched: for `role.delete` and the kick after a role
+    /// loses permissions, both rare).
     pub async fn users_holding(
         &self,
         tenant: &Tenant,
@@ -96,7 +96,7 @@ impl Store {
         loop {
             let page = self
                 .users
-                .page(">", after, 1000, |u| {
+                .page_indexed(&format!("{}.*", tenant.as_str()), after, 1000, |u| {
                     let holds = u.assignments.iter().any(|a| {
                         a.role() == name
                             && a.scope().tenant() == Some(tenant)

@@ -5,7 +5,8 @@
 //! installer, their enrollments interleaved as a fleet's are), one registered user per
 //! 10 machines, and their audit events. At each size it measures, one request after
 //! another: `machine.list` of a site with its first 100, `machine.list` of an empty site,
-//! `machine.get`, `user.list` (100), `audit.query` with an action filter (100); then the
+//! `machine.get`, `user.list` (100), `user.list` and `audit.query` (100) of a tenant of
+//! three users, `audit.query` with an action filter (100); then the
 //! enrollment throughput of the next 6,000 enrollments (with each process's CPU per
 //! enrollment) and the worker's RSS. Before measuring it waits for the bus to go quiet:
 //! the fill's after-work (the healer reading its changes, the server's write-behind) is
@@ -48,7 +49,11 @@ pub(crate) struct SizeResult {
     pub(crate) empty_site_list: Percentiles,
     pub(crate) machine_get: Percentiles,
     pub(crate) user_list_100: Percentiles,
+    /// `user.list` of a tenant holding a few of the users (its index subjects).
+    pub(crate) tenant_user_list: Percentiles,
     pub(crate) audit_action_100: Percentiles,
+    /// `audit.query` of that tenant (its tenant index), 100.
+    pub(crate) tenant_audit_100: Percentiles,
     pub(crate) enroll_per_s: f64,
     /// CPU per enrollment of the timed batch, by process.
     pub(crate) enroll_cpu: CpuPerOp,
@@ -77,6 +82,7 @@ pub(crate) async fn run(args: &BenchArgs, sizes: &[usize]) -> anyhow::Result<Vec
         keys: Vec::new(),
     };
     create_site(&b, &mut fill, "EMPTY").await?;
+    small_tenant(&b).await?;
     // The empty site's key is never used.
     fill.sites.clear();
     fill.keys.clear();
@@ -146,6 +152,31 @@ async fn quiet(b: &Bench) -> u64 {
         }
     }
     t.elapsed().as_millis() as u64
+}
+
+/// The tenant of a few users among the fill's (whose lists page its index subjects).
+const SMALL_TENANT: &str = "small";
+
+/// Creates [`SMALL_TENANT`] and registers three members there.
+async fn small_tenant(b: &Bench) -> anyhow::Result<()> {
+    let tenant = roster::domain::Tenant::parse(SMALL_TENANT).map_err(|e| anyhow::anyhow!("{e}"))?;
+    b.owner
+        .call::<Value, Value>(
+            Endpoint::Admin(Command::TenantCreate),
+            &json!({"tenant": SMALL_TENANT, "name": "A small tenant"}),
+        )
+        .await?;
+    for i in 0..3 {
+        let h = roster::domain::Handle::parse(&format!("small-{i}"))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let tok = b
+            .owner
+            .invite_create_at(&h, roster::domain::Role::Member, Some(&tenant), None, None)
+            .await?
+            .token;
+        b.client(i, KeyPairs::generate()).register(&tok).await?;
+    }
+    Ok(())
 }
 
 async fn create_site(b: &Bench, fill: &mut Fill, code: &str) -> anyhow::Result<()> {
@@ -297,6 +328,26 @@ async fn measure(b: &Bench, args: &BenchArgs, fill: &Fill) -> anyhow::Result<Siz
         })
         .await,
     );
+    let tenant_user_list = timed(
+        sequential(0..n, |_| {
+            ask(
+                owner,
+                Command::UserList,
+                json!({"tenant": SMALL_TENANT, "limit": 100}),
+            )
+        })
+        .await,
+    );
+    let tenant_audit_100 = timed(
+        sequential(0..n, |_| {
+            ask(
+                owner,
+                Command::AuditQuery,
+                json!({"tenant": SMALL_TENANT, "limit": 100}),
+            )
+        })
+        .await,
+    );
     let audit_action_100 = timed(
         sequential(0..n, |_| {
             ask(
@@ -317,7 +368,9 @@ async fn measure(b: &Bench, args: &BenchArgs, fill: &Fill) -> anyhow::Result<Siz
         empty_site_list,
         machine_get,
         user_list_100,
+        tenant_user_list,
         audit_action_100,
+        tenant_audit_100,
         enroll_per_s: 0.0,
         enroll_cpu: CpuPerOp::default(),
         quiet_wait_ms: 0,
@@ -329,7 +382,7 @@ async fn measure(b: &Bench, args: &BenchArgs, fill: &Fill) -> anyhow::Result<Siz
 /// The scale table for people, with each p50's ratio to the first size's.
 pub(crate) fn table(results: &[SizeResult]) -> String {
     let mut out = String::from(
-        "machines  users  sites  events | site list p50/p99 | empty site | machine.get | user.list | audit action | enroll/s | RSS MiB\n",
+        "machines  users  sites  events | site list p50/p99 | empty site | machine.get | user.list | tenant's users | audit action | tenant's audit | enroll/s | RSS MiB\n",
     );
     let Some(first) = results.first() else {
         return out;
@@ -344,7 +397,7 @@ pub(crate) fn table(results: &[SizeResult]) -> String {
     };
     for r in results {
         out.push_str(&format!(
-            "{:>8} {:>6} {:>6} {:>7} | {} | {} | {} | {} | {} | {:.0} ({:.2}x) | {:.1}\n",
+            "{:>8} {:>6} {:>6} {:>7} | {} | {} | {} | {} | {} | {} | {} | {:.0} ({:.2}x) | {:.1}\n",
             r.machines,
             r.users,
             r.sites,
@@ -353,7 +406,9 @@ pub(crate) fn table(results: &[SizeResult]) -> String {
             cell(&r.empty_site_list, &first.empty_site_list),
             cell(&r.machine_get, &first.machine_get),
             cell(&r.user_list_100, &first.user_list_100),
+            cell(&r.tenant_user_list, &first.tenant_user_list),
             cell(&r.audit_action_100, &first.audit_action_100),
+            cell(&r.tenant_audit_100, &first.tenant_audit_100),
             r.enroll_per_s,
             r.enroll_per_s / first.enroll_per_s.max(1e-9),
             r.worker_rss_mib,
