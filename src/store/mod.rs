@@ -395,19 +395,19 @@ impl Store {
             bucket: name.clone(),
             source: e,
         };
-        let stream = if create {
+        // The stream must exist; its entries are written and removed by name.
+        if create {
             js.get_or_create_stream(sc.clone())
                 .await
-                .map_err(|e| stream_err(Box::new(e)))?
+                .map_err(|e| stream_err(Box::new(e)))?;
         } else {
             js.get_stream(&name)
                 .await
-                .map_err(|e| stream_err(Box::new(e)))?
-        };
+                .map_err(|e| stream_err(Box::new(e)))?;
+        }
         let index = |of: &str| {
             index::Index::new(
                 js.clone(),
-                stream.clone(),
                 name.clone(),
                 format!("{}.index.{of}", cfg.bucket_prefix),
             )

@@ -1,6 +1,7 @@
 //! The raw-NATS floor: a bare async-nats responder doing exactly the NATS work one
 //! register needs (request-reply, a nonce `create`, an invite read, the invite CAS, the
-//! key-index and user `create`s, and the audit publish with a message id), against
+//! key-index `create`, the user's index entry (a stream publish) and the user `create`,
+//! and the audit publish with a message id), against
 //! buckets and a stream configured like roster's. [`responder`] is the process
 //! (`roster-bench floor`); [`Floor`] starts it and sends it requests.
 
@@ -113,6 +114,15 @@ pub(crate) async fn responder(url: &str, total: usize) -> anyhow::Result<()> {
         ..Default::default()
     })
     .await?;
+    // Like roster's index stream: the user's entry on its tenant and status.
+    js.create_stream(jetstream::stream::Config {
+        name: "FLOOR_INDEX".into(),
+        subjects: vec!["bench.index.>".into()],
+        allow_direct: true,
+        max_message_size: 1024,
+        ..Default::default()
+    })
+    .await?;
     // Keys and values shaped like roster's: 32-hex invite ids, 64-hex signing keys,
     // `<key>.<nonce>` nonce keys, and records of roster's sizes.
     let invite_rec = Bytes::from(vec![b'i'; INVITE_BYTES]);
@@ -163,6 +173,12 @@ pub(crate) async fn responder(url: &str, total: usize) -> anyhow::Result<()> {
                         .await
                         .ok()?;
                     keys.create(sign_key, Bytes::from(vec![b'k'; KEY_INDEX_BYTES]))
+                        .await
+                        .ok()?;
+                    let entry = format!("{{\"v\":3,\"key\":\"floor-{i}\"}}");
+                    js.publish("bench.index.users.default.active", Bytes::from(entry))
+                        .await
+                        .ok()?
                         .await
                         .ok()?;
                     users
