@@ -255,20 +255,17 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
             let kept = old.iter().find(|(s, _)| s == subject).map(|(_, q)| *q);
             let seq = match kept {
                 Some(q) => q,
-                None => {
-                    let q = index.add(subject, &key.store_key()).await;
-                    let q = match q {
-                        Ok(q) => q,
-                        Err(e) => {
-                            // Entries written before the failure name nothing.
-                            self.settle(placed, &Err::<(), _>(StoreError::Conflict))
-                                .await;
-                            return Err(e);
-                        }
-                    };
-                    placed.added.push(q);
-                    q
-                }
+                None => match index.add(subject, &key.store_key()).await {
+                    Ok(q) => {
+                        placed.added.push(q);
+                        q
+                    }
+                    Err(e) => {
+                        // Entries written before the failure name nothing.
+                        self.remove_entries(placed.added).await;
+                        return Err(e);
+                    }
+                },
             };
             seqs.push(seq);
         }
@@ -281,13 +278,17 @@ impl<K: StoreKey, T: Serialize + DeserializeOwned + Clone + Record> TypedBucket<
     /// write landed, the new ones if it lost). If the outcome is unknown, all stay:
     /// readers skip whichever the record does not name.
     async fn settle<V>(&self, placed: Placed, res: &Result<V, StoreError>) {
-        let Some(index) = &self.index else { return };
         let stale = match res {
             Ok(_) => placed.stale,
             Err(StoreError::Conflict) => placed.added,
             Err(_) => Vec::new(),
         };
-        for seq in stale {
+        self.remove_entries(stale).await;
+    }
+
+    async fn remove_entries(&self, seqs: Vec<u64>) {
+        let Some(index) = &self.index else { return };
+        for seq in seqs {
             index.remove(seq).await;
         }
     }
