@@ -909,20 +909,7 @@ async fn a_backup_restored_elsewhere_reveals_with_the_same_key_file() {
     let app = Box::pin(roster::app::App::build(&settings, "test-worker"))
         .await
         .unwrap();
-    // The worker's subscriptions reach the server on its own connection: ask until the
-    // service answers on this one (a request sent before would find no responders).
-    let ready = std::time::Instant::now();
-    while conn
-        .request("$SRV.PING.roster", bytes::Bytes::new())
-        .await
-        .is_err()
-    {
-        assert!(
-            ready.elapsed() < std::time::Duration::from_secs(10),
-            "no worker"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    common::until_serving(&conn).await;
     let k = env.owner.keys();
     let owner = RosterClient::new(
         conn,

@@ -131,6 +131,7 @@ async fn a_sources_failure_budget_is_shared_by_every_worker() {
     }
     let fresh = App::build(&env.settings, "test-worker").await.unwrap();
     env.workers.push(fresh.into_worker());
+    common::until_serving(attacker.nats()).await;
     let runs_before = env.argon2_runs();
     assert_eq!(
         code(&attacker, &args("acme-phx", &wrong_key(), "z")).await,

@@ -383,6 +383,24 @@ impl TestEnv {
     }
 }
 
+/// Waits until a worker answers `$SRV.PING.roster` on `nats`: a worker started just now
+/// has sent its subscriptions on its own connection, and a request this connection sends
+/// before they reach the server finds no responders.
+pub(crate) async fn until_serving(nats: &async_nats::Client) {
+    let ready = std::time::Instant::now();
+    while nats
+        .request("$SRV.PING.roster", bytes::Bytes::new())
+        .await
+        .is_err()
+    {
+        assert!(
+            ready.elapsed() < Duration::from_secs(10),
+            "no worker answers"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Events of a watched connection: (when, what).
 pub(crate) type Events = tokio::sync::mpsc::UnboundedReceiver<(std::time::Instant, String)>;
 
