@@ -47,7 +47,7 @@ pub struct UserRecord {
 impl super::index::Record for UserRecord {
     fn index_subjects(&self) -> Vec<String> {
         let places: std::collections::BTreeSet<&str> =
-            self.assignments.iter().map(invite_place).collect();
+            self.assignments.iter().map(place_token).collect();
         places
             .into_iter()
             .map(|p| format!("{p}.{}", self.status.as_str()))
@@ -171,14 +171,14 @@ impl super::index::Record for InviteRecord {
             InviteState::Cancelled => "cancelled",
             InviteState::Used => return None,
         };
-        Some(format!("{}.{state}", invite_place(&self.assignment)))
+        Some(format!("{}.{state}", place_token(&self.assignment)))
     }
     indexed_and_noted!();
 }
 
 /// The index token of an assignment's place (an invite's first, each of a user's): its
 /// tenant, or `_platform` (never a tenant: tenants start with a letter or digit).
-pub fn invite_place(a: &crate::authz::Assignment) -> &str {
+pub fn place_token(a: &crate::authz::Assignment) -> &str {
     match a.scope() {
         crate::authz::AssignScope::Platform => "_platform",
         crate::authz::AssignScope::Tenant(t) => t.as_str(),
